@@ -1,0 +1,35 @@
+// Names and values in one place: those AWS fixes (changing them breaks Session
+// Manager) and this project's defaults (which the blog post used and config may
+// override). Components and stacks import them; nothing else spells them out.
+
+/** The Session Manager preferences document. AWS fixes this name: sessions started without `--document-name`, and console sessions, always use it. */
+export const SESSION_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell";
+
+/** The IAM principal tag Session Manager reads to choose the Run As OS user. Fixed by AWS. */
+export const RUN_AS_TAG_KEY = "SSMSessionRunAs";
+
+/** The public SSM parameter naming the latest Amazon Linux 2023 AMI (x86_64). Amazon Linux 2 reached end of support on 2026-06-30. */
+export const DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/** Default instance tag key whose value names the partner allowed on the instance (ABAC). */
+export const DEFAULT_ACCESS_TAG_KEY = "ExternalAccessGrantedTo";
+
+/** Default unprivileged OS user for sessions by principals without an `SSMSessionRunAs` tag. */
+export const DEFAULT_OS_USER = "no_sudo_user";
+
+/** Default name of the CloudWatch Logs group that receives session transcripts. */
+export const DEFAULT_SESSION_LOG_GROUP = "SSMSessionManager_LogGroup";
+
+/** Prefix of the default grant role name; the partner name follows it. */
+export const GRANT_ROLE_NAME_PREFIX = "SSMStartSession_IAM_Role_";
+
+/** Default name of the third party's local role that assumes the grant role. */
+export const DEFAULT_JUMP_ROLE_NAME = "3P_IAM_Assume_Role";
+
+/** Default name of the third party's IAM group whose members may assume the jump role. */
+export const DEFAULT_REMOTE_ACCESS_GROUP = "GroupRemoteAccess";
+
+/** The default grant role name for a partner. */
+export function defaultGrantRoleName(partnerName: string): string {
+    return `${GRANT_ROLE_NAME_PREFIX}${partnerName}`;
+}

@@ -1,0 +1,329 @@
+// Runs the real program (index.ts) under Pulumi's mock engine, in-process, with a
+// stack's own Pulumi.<stack>.yaml as config, and records what it registers.
+//
+// - Config: the stack file's `config:` map, plus overrides written as `pulumi config
+//   set --path` keys (`partners[1].accountId`); `undefined` removes a key.
+// - Every registered resource is recorded with type, name, URN, parent URN, inputs
+//   and the resource options tests care about (import id, retainOnDelete).
+// - Invokes the program uses (caller identity, region, partition, zones, SSM
+//   parameters) answer with values of the stack's account (aws:allowedAccountIds)
+//   and region; any other invoke throws "Mock not implemented" instead of hanging.
+// - Stack references answer with the outputs a test gives; an unknown stack throws.
+// - Ids and ARNs are synthesized in the stack's account, region and partition.
+// - Each run clears the project's modules from the require cache, so each stack
+//   runs in its own module scope.
+
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as YAML from "yaml";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT: string = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")).name;
+
+/** A resource the program registered, as the engine received it. */
+export interface RecordedResource {
+    type: string;
+    name: string;
+    urn: string;
+    /** URN of the parent resource; the root stack for top-level resources. */
+    parent?: string;
+    inputs: Record<string, any>;
+    custom: boolean;
+    /** Id given with the `import` resource option. */
+    importId?: string;
+    retainOnDelete: boolean;
+    protect: boolean;
+}
+
+/** Outputs of a referenced stack, as `pulumi:pulumi:StackReference` returns them. */
+export interface FakeStack {
+    outputs: Record<string, unknown>;
+    /** Names of outputs that are secrets in that stack. */
+    secretOutputNames?: string[];
+}
+
+export interface RunOptions {
+    /** Stack name; its `Pulumi.<stack>.yaml` is the config unless `configFile` is given. */
+    stack: string;
+    /** Another stack config file to load instead. */
+    configFile?: string;
+    /** Config changes as `pulumi config set --path` keys; project keys may omit the namespace. `undefined` removes the key. */
+    set?: Record<string, unknown>;
+    /** Top-level project keys to treat as set with `--secret`. */
+    secretKeys?: string[];
+    /** Referenced stacks by fully qualified name. */
+    stacks?: Record<string, FakeStack>;
+    /** SSM parameter values by name; AMI parameters under /aws/service/ami-* default to a fixed AMI id. */
+    ssmParameters?: Record<string, string>;
+    /** A program to run instead of index.ts (for testing the harness itself, or a component alone). */
+    program?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface ProgramRun {
+    stack: string;
+    account: string;
+    region: string;
+    partition: string;
+    /** Resources the program registered (the root stack itself is left out). */
+    resources: RecordedResource[];
+    /** Invokes the program made, in order. */
+    invokes: Array<{ token: string; inputs: Record<string, any> }>;
+    /** The exported stack outputs, unresolved (so secretness can be checked). */
+    outputs: Record<string, unknown>;
+    /** The error the program threw, if any. */
+    error?: unknown;
+}
+
+/** Runs the program for a stack under mocks and returns what it registered. Never throws for program errors: see `error`. */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+    const { config, secretKeys } = loadStackConfig(options);
+    const region = parseConfigValue(config["aws:region"]) as string | undefined;
+    if (!region) throw new Error(`harness: stack ${options.stack} has no aws:region`);
+    const allowed = parseConfigValue(config["aws:allowedAccountIds"]) as string[] | undefined;
+    if (!allowed?.length) throw new Error(`harness: stack ${options.stack} has no aws:allowedAccountIds to take its account from`);
+    const env: MockEnvironment = {
+        account: String(allowed[0]),
+        region,
+        partition: region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws",
+        stacks: options.stacks ?? {},
+        ssmParameters: options.ssmParameters ?? {},
+    };
+    const run: ProgramRun = { stack: options.stack, account: env.account, region, partition: env.partition, resources: [], invokes: [], outputs: {} };
+    const mocks = new RecordingMocks(env, run);
+    await pulumi.runtime.setMocks(mocks, PROJECT, options.stack, false);
+    pulumi.runtime.setMockOptions(new RecordingMonitor(mocks, run), PROJECT, options.stack, false);
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    clearProjectModules();
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => {
+            run.outputs = { ...(options.program ? await options.program() : require(path.join(PROJECT_ROOT, "index"))) };
+            return run.outputs;
+        });
+    } catch (error) {
+        run.error = error;
+    }
+    await runtimeSettings.waitForRPCs();
+    run.resources = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    return run;
+}
+
+/** Resolves an Output (or plain value) and tells whether it is a secret. */
+export async function resolve<T>(value: pulumi.Input<T>): Promise<{ value: T; secret: boolean }> {
+    const output = pulumi.output(value);
+    const [resolved, secret] = await Promise.all([promiseOf(output), pulumi.isSecret(output)]);
+    return { value: resolved as T, secret };
+}
+
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolvePromise) => output.apply((v) => resolvePromise(v as T)));
+}
+
+// ---------------------------------------------------------------------------
+// Config
+
+function loadStackConfig(options: RunOptions): { config: Record<string, string>; secretKeys: string[] } {
+    const file = options.configFile ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
+    const document = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    const values: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    for (const [key, value] of Object.entries<unknown>(document.config ?? {})) {
+        if (containsSecure(value)) {
+            throw new Error(`harness: ${file} holds an encrypted value under ${key}; give a plain value with \`set\` and list the key in secretKeys`);
+        }
+        values[fullKey(key)] = value;
+    }
+    for (const [keyPath, value] of Object.entries(options.set ?? {})) setPath(values, keyPath, value);
+    for (const key of options.secretKeys ?? []) secretKeys.add(fullKey(key));
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(values)) {
+        config[key] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    return { config, secretKeys: [...secretKeys] };
+}
+
+function containsSecure(value: unknown): boolean {
+    if (value === null || typeof value !== "object") return false;
+    if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) return true;
+    return Object.values(value).some(containsSecure);
+}
+
+function fullKey(key: string): string {
+    return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+// `pulumi config set --path` semantics: `a.b[1].c`; the first segment is the top-level key.
+function setPath(values: Record<string, unknown>, keyPath: string, value: unknown): void {
+    const segments = keyPath.match(/[^.[\]]+|\[\d+\]/g);
+    if (!segments) throw new Error(`harness: bad key path ${keyPath}`);
+    const keys: Array<string | number> = [fullKey(segments[0]), ...segments.slice(1).map((s) => (s.startsWith("[") ? Number(s.slice(1, -1)) : s))];
+    let container: any = values;
+    for (let i = 0; i < keys.length - 1; i++) {
+        const key = keys[i];
+        if (container[key] === undefined || container[key] === null) container[key] = typeof keys[i + 1] === "number" ? [] : {};
+        container = container[key];
+    }
+    const last = keys[keys.length - 1];
+    if (value === undefined) {
+        if (Array.isArray(container) && typeof last === "number") container.splice(last, 1);
+        else delete container[last];
+    } else {
+        container[last] = value;
+    }
+}
+
+function parseConfigValue(value: string | undefined): unknown {
+    if (value === undefined) return undefined;
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+function clearProjectModules(): void {
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(PROJECT_ROOT) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(path.join(PROJECT_ROOT, "tests"))) {
+            delete require.cache[file];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The mock engine
+
+// The runtime keeps waiting for outstanding registrations internal; the pinned
+// @pulumi/pulumi has it, and the harness needs it to know the program is done.
+const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+interface MockEnvironment {
+    account: string;
+    region: string;
+    partition: string;
+    stacks: Record<string, FakeStack>;
+    ssmParameters: Record<string, string>;
+}
+
+const MOCK_AMI = "ami-0123456789abcdef0";
+
+class RecordingMocks implements pulumi.runtime.Mocks {
+    private counter = 0;
+
+    constructor(
+        private readonly env: MockEnvironment,
+        private readonly run: ProgramRun,
+    ) {}
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        this.run.invokes.push({ token: args.token, inputs: args.inputs });
+        const { account, region, partition } = this.env;
+        switch (args.token) {
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: account, arn: `arn:${partition}:iam::${account}:user/mock-deployer`, userId: "AIDAMOCKDEPLOYER", id: account };
+            case "aws:index/getRegion:getRegion":
+                return { name: region, region, id: region, endpoint: `ec2.${region}.${dnsSuffix(partition)}`, description: region };
+            case "aws:index/getPartition:getPartition":
+                return { partition, id: partition, dnsSuffix: dnsSuffix(partition), reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws" };
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const letters = ["a", "b", "c", "d", "e", "f"];
+                return { id: region, names: letters.map((l) => `${region}${l}`), zoneIds: letters.map((_, i) => `use1-az${i + 1}`), groupNames: [region] };
+            }
+            case "aws:ssm/getParameter:getParameter": {
+                const name = String(args.inputs.name);
+                const value = this.env.ssmParameters[name] ?? (name.startsWith("/aws/service/ami-") ? MOCK_AMI : undefined);
+                if (value === undefined) throw mockError(`Mock not implemented: SSM parameter ${name}`);
+                return { id: name, name, value, insecureValue: value, type: "String", version: 1, arn: `arn:${partition}:ssm:${region}::parameter${name}` };
+            }
+            default:
+                throw mockError(`Mock not implemented: ${args.token}`);
+        }
+    }
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        if (args.type === "pulumi:pulumi:StackReference") {
+            const stackName = String(args.inputs.name ?? args.name);
+            const stack = this.env.stacks[stackName];
+            if (!stack) throw mockError(`harness: no outputs given for referenced stack ${stackName}`);
+            return { id: stackName, state: { name: stackName, outputs: stack.outputs, secretOutputNames: stack.secretOutputNames ?? [] } };
+        }
+        const id = args.id || `${args.name}-${(++this.counter).toString().padStart(4, "0")}`;
+        const physicalName = args.inputs.name ?? args.name;
+        return { id, state: { ...args.inputs, id, name: physicalName, arn: this.arnFor(args.type, physicalName, id, args.inputs), ...this.extraState(args) } };
+    }
+
+    private arnFor(type: string, physicalName: string, id: string, inputs: Record<string, any>): string {
+        const { account, region, partition } = this.env;
+        const [pkg, module] = type.split(":");
+        const service = module.split("/")[0];
+        const kind = type.split(":")[2]?.replace(/^./, (c) => c.toLowerCase()) ?? "resource";
+        if (pkg === "aws" && service === "iam") {
+            const iamKinds: Record<string, string> = { Role: "role", User: "user", Group: "group", Policy: "policy", InstanceProfile: "instance-profile" };
+            const iamKind = iamKinds[type.split(":")[2]];
+            if (iamKind) return `arn:${partition}:iam::${account}:${iamKind}${inputs.path ?? "/"}${physicalName}`;
+        }
+        return `arn:${partition}:${service}:${region}:${account}:${kind}/${id}`;
+    }
+
+    private extraState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+        switch (args.type) {
+            case "random:index/randomPassword:RandomPassword":
+            case "random:index/randomString:RandomString":
+                return { result: deterministicText(args.name, Number(args.inputs.length ?? 32)) };
+            case "random:index/randomUuid:RandomUuid":
+                return { result: "00000000-0000-4000-8000-" + deterministicText(args.name, 12).toLowerCase().replace(/[^0-9a-f]/g, "0") };
+            default:
+                return {};
+        }
+    }
+}
+
+// The runtime reports a failed invoke by the gRPC error's `details`, not its message.
+function mockError(message: string): Error {
+    return Object.assign(new Error(message), { details: message });
+}
+
+function dnsSuffix(partition: string): string {
+    return partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
+// A stable pseudo-random string per resource name, so runs are comparable.
+function deterministicText(seed: string, length: number): string {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let hash = 2166136261;
+    let out = "";
+    for (let i = 0; i < length; i++) {
+        for (const ch of `${seed}:${i}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 16777619) >>> 0;
+        out += alphabet[hash % alphabet.length];
+    }
+    return out;
+}
+
+class RecordingMonitor extends MockMonitor {
+    constructor(
+        mocks: pulumi.runtime.Mocks,
+        private readonly run: ProgramRun,
+    ) {
+        super(mocks);
+    }
+
+    async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
+        const inputs = pulumi.runtime.deserializeProperties(req.getObject());
+        return super.registerResource(req, (err, response) => {
+            if (!err) {
+                this.run.resources.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: response.getUrn(),
+                    parent: req.getParent() || undefined,
+                    inputs,
+                    custom: req.getCustom(),
+                    importId: req.getImportid() || undefined,
+                    retainOnDelete: req.getRetainondelete() === true,
+                    protect: req.getProtect() === true,
+                });
+            }
+            callback(err, response);
+        });
+    }
+}
