@@ -1,4 +1,5 @@
-// Entry point: the config key `side` picks the program; its return value becomes the stack outputs.
+// Entry point: the config key `side` picks the program; what it returns becomes the stack outputs.
+// Exported as a function so Pulumi runs it inside the stack and awaits it.
 
 import { readSide } from "./stacks/config";
 import { theirProgram } from "./stacks/their";
@@ -6,4 +7,4 @@ import { yoursProgram } from "./stacks/yours";
 
 const programs = { yours: yoursProgram, their: theirProgram };
 
-export = programs[readSide()]();
+export = async (): Promise<Record<string, unknown>> => programs[readSide()]();

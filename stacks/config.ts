@@ -16,6 +16,7 @@ import {
     RUN_AS_TAG_KEY,
     defaultGrantRoleName,
 } from "../components/constants";
+import { parseCidr, subnetPrefix } from "../components/cidr";
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -170,25 +171,6 @@ const CIDR = text(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, CIDR_ACCEPTED, (cidr) => {
     if (parsed === undefined) return `got "${cidr}"; accepted: ${CIDR_ACCEPTED}`;
     return parsed.aligned ? undefined : `got "${cidr}", whose address is not the start of its network; accepted: "${parsed.network}"`;
 });
-
-interface ParsedCidr {
-    prefix: number;
-    aligned: boolean;
-    network: string;
-}
-
-function parseCidr(cidr: string): ParsedCidr | undefined {
-    const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-    if (!match) return undefined;
-    const octets = match.slice(1, 5).map(Number);
-    const prefix = Number(match[5]);
-    if (octets.some((o) => o > 255) || prefix < 16 || prefix > 28) return undefined;
-    const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-    const size = 2 ** (32 - prefix);
-    const start = address - (address % size);
-    const network = [24, 16, 8, 0].map((shift) => Math.floor(start / 2 ** shift) % 256).join(".");
-    return { prefix, aligned: start === address, network: `${network}/${prefix}` };
-}
 
 // ---------------------------------------------------------------------------
 // Schemas, one per side. Keys of the other side are unknown keys here.
@@ -514,8 +496,7 @@ export function loadYoursSettings(): YoursSettings {
 
     const vpcCidr = parsed.network?.vpcCidr ?? "10.24.34.0/23";
     const availabilityZoneCount = parsed.network?.availabilityZoneCount ?? 2;
-    const subnetPrefix = parseCidr(vpcCidr)!.prefix + Math.ceil(Math.log2(availabilityZoneCount));
-    if (subnetPrefix > 28) {
+    if (subnetPrefix(parseCidr(vpcCidr)!.prefix, availabilityZoneCount) > 28) {
         issues.push({
             path: "network.availabilityZoneCount",
             message: `got ${availabilityZoneCount}, which splits ${vpcCidr} into subnets smaller than /28; accepted: fewer zones, or a larger network.vpcCidr`,

@@ -27,6 +27,8 @@ export interface RecordedResource {
     type: string;
     name: string;
     urn: string;
+    /** The id the mock engine gave it. */
+    id: string;
     /** URN of the parent resource; the root stack for top-level resources. */
     parent?: string;
     inputs: Record<string, any>;
@@ -35,6 +37,7 @@ export interface RecordedResource {
     importId?: string;
     retainOnDelete: boolean;
     protect: boolean;
+    ignoreChanges: string[];
 }
 
 /** Outputs of a referenced stack, as `pulumi:pulumi:StackReference` returns them. */
@@ -98,7 +101,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     clearProjectModules();
     try {
         await pulumi.runtime.runInPulumiStack(async () => {
-            run.outputs = { ...(options.program ? await options.program() : require(path.join(PROJECT_ROOT, "index"))) };
+            const program = options.program ?? require(path.join(PROJECT_ROOT, "index"));
+            run.outputs = { ...(await (typeof program === "function" ? program() : program)) };
             return run.outputs;
         });
     } catch (error) {
@@ -107,6 +111,18 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     await runtimeSettings.waitForRPCs();
     run.resources = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     return run;
+}
+
+/** The recorded resources of one type, in registration order. */
+export function ofType(run: ProgramRun, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+/** The one recorded resource of a type (and name, when given); fails if there is not exactly one. */
+export function only(run: ProgramRun, type: string, name?: string): RecordedResource {
+    const found = ofType(run, type).filter((r) => name === undefined || r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    return found[0];
 }
 
 /** Resolves an Output (or plain value) and tells whether it is a secret. */
@@ -270,6 +286,10 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             case "random:index/randomPassword:RandomPassword":
             case "random:index/randomString:RandomString":
                 return { result: deterministicText(args.name, Number(args.inputs.length ?? 32)) };
+            case "aws:s3/bucket:Bucket":
+                return { bucket: args.inputs.bucket ?? args.name };
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                return args.inputs.vpcEndpointType === "Gateway" ? { prefixListId: `pl-${args.name}` } : {};
             case "random:index/randomUuid:RandomUuid":
                 return { result: "00000000-0000-4000-8000-" + deterministicText(args.name, 12).toLowerCase().replace(/[^0-9a-f]/g, "0") };
             default:
@@ -315,12 +335,14 @@ class RecordingMonitor extends MockMonitor {
                     type: req.getType(),
                     name: req.getName(),
                     urn: response.getUrn(),
+                    id: response.getId(),
                     parent: req.getParent() || undefined,
                     inputs,
                     custom: req.getCustom(),
                     importId: req.getImportid() || undefined,
                     retainOnDelete: req.getRetainondelete() === true,
                     protect: req.getProtect() === true,
+                    ignoreChanges: req.getIgnorechangesList(),
                 });
             }
             callback(err, response);

@@ -1,0 +1,12 @@
+// The public API: components and pure builders other Pulumi projects import.
+// Importing this module reads no config and creates no resource.
+
+export * from "./constants";
+export * from "./cidr";
+export * from "./policies";
+export * from "./documents";
+export { awsScope } from "./scope";
+export * from "./private-ssm-network";
+export * from "./managed-instances";
+export * from "./session-preferences";
+export * from "./os-user-provisioning";

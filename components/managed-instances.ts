@@ -1,0 +1,89 @@
+// EC2 instances Session Manager can reach in the private network: Amazon Linux 2023,
+// IMDSv2 only, encrypted root volume, no public address, tagged with the partner
+// allowed on them, and an instance role the SSM agent uses.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { awsManagedPolicyArn, serviceTrustPolicy } from "./policies";
+import { awsScope } from "./scope";
+
+/** The AWS managed policy that lets the SSM agent register and open session channels. */
+export const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
+
+/** One instance to launch. */
+export interface ManagedInstanceSpec {
+    /** Name: the `Name` tag and the base of the resource name. */
+    name: string;
+    /** Partner allowed on the instance: the value of the access tag. Untagged when absent. */
+    partner?: string;
+    /** EC2 instance type, e.g. "t3.micro". */
+    instanceType: string;
+    /** AMI to launch; the component's `defaultAmiId` when absent. */
+    amiId?: pulumi.Input<string>;
+}
+
+export interface ManagedInstancesArgs {
+    instances: ManagedInstanceSpec[];
+    /** Private subnets; instances are spread across them in order. */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups of every instance. */
+    securityGroupIds: pulumi.Input<string>[];
+    /** Tag key whose value names the partner (ABAC), e.g. "ExternalAccessGrantedTo". */
+    accessTagKey: string;
+    /**
+     * AMI for instances without one, e.g. from the public Amazon Linux 2023 SSM parameter.
+     * Instances keep the AMI they launched with: a newer parameter value does not replace them.
+     */
+    defaultAmiId: pulumi.Input<string>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/** The instances, their shared instance role and instance profile. */
+export class ManagedInstances extends pulumi.ComponentResource {
+    public readonly roleArn: pulumi.Output<string>;
+    public readonly roleName: pulumi.Output<string>;
+    public readonly instanceProfileName: pulumi.Output<string>;
+    /** Instance ids by instance name. */
+    public readonly instanceIds: Record<string, pulumi.Output<string>>;
+
+    constructor(name: string, args: ManagedInstancesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:instances:ManagedInstances", name, {}, opts);
+        const parent = { parent: this };
+        const scope = awsScope(this);
+
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            { description: "Instance role of the Session Manager managed instances", assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("ec2", s))), tags: args.tags },
+            parent,
+        );
+        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: scope.apply((s) => awsManagedPolicyArn(s.partition, SSM_CORE_POLICY)) }, parent);
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
+
+        this.instanceIds = {};
+        args.instances.forEach((spec, i) => {
+            const instance = new aws.ec2.Instance(
+                `${name}-${spec.name}`,
+                {
+                    ami: spec.amiId ?? args.defaultAmiId,
+                    instanceType: spec.instanceType,
+                    subnetId: args.subnetIds[i % args.subnetIds.length],
+                    vpcSecurityGroupIds: args.securityGroupIds,
+                    iamInstanceProfile: profile.name,
+                    associatePublicIpAddress: false,
+                    metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                    rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
+                    tags: { ...args.tags, Name: spec.name, ...(spec.partner === undefined ? {} : { [args.accessTagKey]: spec.partner }) },
+                    volumeTags: { ...args.tags, Name: spec.name },
+                },
+                { ...parent, ignoreChanges: spec.amiId === undefined ? ["ami"] : [] },
+            );
+            this.instanceIds[spec.name] = instance.id;
+        });
+
+        this.roleArn = role.arn;
+        this.roleName = role.name;
+        this.instanceProfileName = profile.name;
+        this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, instanceProfileName: this.instanceProfileName, instanceIds: this.instanceIds });
+    }
+}

@@ -1,0 +1,71 @@
+// Creates the Run As OS users on the instances. With Run As on, Session Manager never
+// falls back to ssm-user and the agent never creates users: a missing user means a
+// failed session. A State Manager association applies to instances launched later too.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { createOsUserDocument } from "./documents";
+
+/** State Manager re-applies the associations this often, restoring a deleted user. */
+export const OS_USER_REAPPLY_SCHEDULE = "rate(1 day)";
+
+export interface OsUserProvisioningArgs {
+    /** Instance tag key marking instances open to third parties; the default user is created on every instance carrying it. */
+    accessTagKey: pulumi.Input<string>;
+    /** OS user Session Manager runs as when a principal has no `SSMSessionRunAs` tag. */
+    defaultOsUser: pulumi.Input<string>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/**
+ * The command document that creates an unprivileged OS user, and the association
+ * that creates the default Run As user on every instance carrying the access tag key.
+ * Grants add associations of their own with `associateUser`.
+ */
+export class OsUserProvisioning extends pulumi.ComponentResource {
+    /** Name of the command document; its one parameter is `userName`. */
+    public readonly documentName: pulumi.Output<string>;
+
+    constructor(name: string, args: OsUserProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:sessions:OsUserProvisioning", name, {}, opts);
+        const document = new aws.ssm.Document(
+            `${name}-create-os-user`,
+            { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(createOsUserDocument(), null, 2), tags: args.tags },
+            { parent: this },
+        );
+        this.documentName = document.name;
+        createOsUserAssociation(`${name}-default-user`, {
+            documentName: this.documentName,
+            userName: args.defaultOsUser,
+            target: { key: "tag-key", values: [args.accessTagKey] },
+            parent: this,
+        });
+        this.registerOutputs({ documentName: this.documentName });
+    }
+}
+
+/** Where and which user an OS-user association creates. */
+export interface OsUserAssociationArgs {
+    /** The command document from `OsUserProvisioning`. */
+    documentName: pulumi.Input<string>;
+    userName: pulumi.Input<string>;
+    /** State Manager target, e.g. `{ key: "tag:ExternalAccessGrantedTo", values: ["Third_Party_A"] }`. */
+    target: { key: pulumi.Input<string>; values: pulumi.Input<string>[] };
+    parent: pulumi.Resource;
+}
+
+/** Creates `userName` on the target instances now and on any that match later. */
+export function createOsUserAssociation(name: string, args: OsUserAssociationArgs): aws.ssm.Association {
+    return new aws.ssm.Association(
+        name,
+        {
+            name: args.documentName,
+            associationName: name,
+            parameters: { userName: args.userName },
+            targets: [{ key: args.target.key, values: args.target.values }],
+            scheduleExpression: OS_USER_REAPPLY_SCHEDULE,
+        },
+        { parent: args.parent },
+    );
+}

@@ -1,0 +1,199 @@
+// Pure functions that build IAM policy documents: plain data in, plain JSON-ready
+// objects out. Components serialise them; tests evaluate them directly. Every ARN is
+// built with the partition, never a literal "aws".
+
+/** One IAM policy statement. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
+    Action?: string | string[];
+    NotAction?: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/** Where a policy applies: the account, region and partition of the resources it names. */
+export interface AwsScope {
+    /** `aws`, `aws-cn` or `aws-us-gov`. */
+    partition: string;
+    region: string;
+    accountId: string;
+    /** DNS suffix of the partition (`amazonaws.com`, `amazonaws.com.cn`), for service principals. */
+    dnsSuffix: string;
+    /** Reverse DNS prefix of the partition (`com.amazonaws`, `cn.com.amazonaws`), for VPC endpoint service names. */
+    reverseDnsPrefix: string;
+}
+
+export function policy(...statements: PolicyStatement[]): PolicyDocument {
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The service principal of an AWS service in a partition, e.g. `ec2.amazonaws.com`. */
+export function servicePrincipal(service: string, dnsSuffix: string): string {
+    return `${service}.${dnsSuffix}`;
+}
+
+/** ARN of an AWS managed policy, e.g. AmazonSSMManagedInstanceCore. */
+export function awsManagedPolicyArn(partition: string, policyName: string): string {
+    return `arn:${partition}:iam::aws:policy/${policyName}`;
+}
+
+/** ARN of an account's root principal: "the account", for trust and key policies. */
+export function accountRootArn(partition: string, accountId: string): string {
+    return `arn:${partition}:iam::${accountId}:root`;
+}
+
+/** ARN of a CloudWatch Logs group. */
+export function logGroupArn(scope: AwsScope, logGroupName: string): string {
+    return `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${logGroupName}`;
+}
+
+/** ARN pattern of every stream in a CloudWatch Logs group. */
+export function logStreamsArn(scope: AwsScope, logGroupName: string): string {
+    return `${logGroupArn(scope, logGroupName)}:log-stream:*`;
+}
+
+/** Trust policy letting an AWS service assume a role, optionally only on behalf of this account's resources. */
+export function serviceTrustPolicy(service: string, scope: AwsScope, sourceArnPattern?: string): PolicyDocument {
+    const statement: PolicyStatement = {
+        Effect: "Allow",
+        Principal: { Service: servicePrincipal(service, scope.dnsSuffix) },
+        Action: "sts:AssumeRole",
+    };
+    // Confused-deputy protection for services acting for other accounts.
+    if (sourceArnPattern !== undefined) {
+        statement.Condition = { StringEquals: { "aws:SourceAccount": scope.accountId }, ArnLike: { "aws:SourceArn": sourceArnPattern } };
+    }
+    return policy(statement);
+}
+
+/**
+ * Statements that let a log writer (VPC Flow Logs, the SSM agent) deliver to one log
+ * group: create and describe its streams, write events, and find the group, which
+ * needs logs:DescribeLogGroups on "*" (it cannot be scoped to one group).
+ */
+function logDeliveryStatements(scope: AwsScope, logGroupName: string): PolicyStatement[] {
+    return [
+        { Sid: "CreateAndDescribeStreams", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:DescribeLogStreams"], Resource: logGroupArn(scope, logGroupName) },
+        { Sid: "WriteEvents", Effect: "Allow", Action: "logs:PutLogEvents", Resource: logStreamsArn(scope, logGroupName) },
+        { Sid: "FindLogGroup", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+    ];
+}
+
+/** What VPC Flow Logs needs to deliver to one log group. */
+export function flowLogDeliveryPolicy(scope: AwsScope, logGroupName: string): PolicyDocument {
+    return policy(...logDeliveryStatements(scope, logGroupName));
+}
+
+/** Inputs of the policy an instance role needs for the SSM agent to log sessions. */
+export interface SessionLoggingPolicyArgs {
+    scope: AwsScope;
+    logGroupName: string;
+    /** KMS key encrypting session data, when encryption is on. */
+    sessionKeyArn?: string;
+    /** S3 archive of session transcripts, when on. */
+    archive?: { bucketName: string; keyPrefix: string };
+}
+
+/**
+ * The instance role's session-logging permissions. The agent streams with the
+ * instance's credentials, and AmazonSSMManagedInstanceCore has none of these.
+ */
+export function sessionLoggingPolicy(args: SessionLoggingPolicyArgs): PolicyDocument {
+    const { scope, logGroupName } = args;
+    // The agent streams with the instance's credentials; without DescribeLogGroups on "*" sessions hang or fail.
+    const statements = logDeliveryStatements(scope, logGroupName);
+    if (args.sessionKeyArn !== undefined) {
+        statements.push({ Sid: "DecryptSessionData", Effect: "Allow", Action: "kms:Decrypt", Resource: args.sessionKeyArn });
+    }
+    if (args.archive !== undefined) {
+        const bucketArn = `arn:${scope.partition}:s3:::${args.archive.bucketName}`;
+        statements.push(
+            { Sid: "ArchiveSessionTranscripts", Effect: "Allow", Action: "s3:PutObject", Resource: `${bucketArn}/${args.archive.keyPrefix}*` },
+            { Sid: "CheckArchiveEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: bucketArn },
+        );
+    }
+    return policy(...statements);
+}
+
+/** Inputs of the session KMS key's policy. */
+export interface SessionKeyPolicyArgs {
+    scope: AwsScope;
+    logGroupName: string;
+    /** Instance roles that decrypt session data. */
+    instanceRoleArns: string[];
+    /** Roles that start sessions (the grant roles) and so generate data keys. */
+    sessionRoleArns: string[];
+}
+
+const KEY_ADMINISTRATION_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+];
+
+/**
+ * Key policy of the session key. The account administers the key (so it can never
+ * be locked out) but uses it only through the named roles: CloudWatch Logs for this
+ * log group only, the instance roles to decrypt, the session roles to generate data
+ * keys. Roles are matched by `aws:PrincipalArn` with the account as principal, so the
+ * policy can name roles that are created after the key.
+ */
+export function sessionKeyPolicy(args: SessionKeyPolicyArgs): PolicyDocument {
+    const { scope } = args;
+    const account = accountRootArn(scope.partition, scope.accountId);
+    const statements: PolicyStatement[] = [
+        { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: account }, Action: KEY_ADMINISTRATION_ACTIONS, Resource: "*" },
+        {
+            Sid: "CloudWatchLogsUsesKeyForSessionLogGroup",
+            Effect: "Allow",
+            Principal: { Service: servicePrincipal(`logs.${scope.region}`, scope.dnsSuffix) },
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+            Resource: "*",
+            Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": logGroupArn(scope, args.logGroupName) } },
+        },
+    ];
+    // Named roles use the key through the account principal, matched by aws:PrincipalArn.
+    const roleUse = (Sid: string, action: string, roleArns: string[]): PolicyStatement[] =>
+        roleArns.length === 0 ? [] : [{ Sid, Effect: "Allow", Principal: { AWS: account }, Action: action, Resource: "*", Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } } }];
+    statements.push(
+        ...roleUse("InstanceRolesDecryptSessionData", "kms:Decrypt", args.instanceRoleArns),
+        ...roleUse("SessionRolesGenerateDataKeys", "kms:GenerateDataKey", args.sessionRoleArns),
+    );
+    return policy(...statements);
+}
+
+/** Bucket policy refusing every request not made over TLS. */
+export function tlsOnlyBucketPolicy(partition: string, bucketName: string): PolicyDocument {
+    const bucketArn = `arn:${partition}:s3:::${bucketName}`;
+    return policy({
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    });
+}

@@ -1,0 +1,167 @@
+// A VPC with no way out but AWS's own endpoints: private subnets, a route table with
+// no route leaving the VPC, the interface endpoints Session Manager needs, an S3
+// gateway endpoint, and security groups whose egress is really limited.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { subnetCidrs } from "./cidr";
+import { flowLogDeliveryPolicy, serviceTrustPolicy } from "./policies";
+import { awsScope } from "./scope";
+
+/** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
+export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "logs"] as const;
+
+const HTTPS = 443;
+
+export interface PrivateSsmNetworkArgs {
+    /** IPv4 network of the VPC, e.g. "10.24.34.0/23"; split evenly into one private subnet per zone. */
+    vpcCidr: string;
+    /** Availability zones, one private subnet in each. */
+    availabilityZones: pulumi.Input<string>[];
+    /** Also create the `kms` interface endpoint, needed when session data is KMS-encrypted. */
+    kmsEndpoint?: boolean;
+    /** Days the VPC flow logs are kept (a CloudWatch Logs retention value). */
+    flowLogRetentionDays?: pulumi.Input<number>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/**
+ * Private network for Session Manager: instances reach SSM, CloudWatch Logs (and KMS,
+ * S3) through VPC endpoints only. No internet gateway, no NAT, no inbound rules.
+ */
+export class PrivateSsmNetwork extends pulumi.ComponentResource {
+    public readonly vpcId: pulumi.Output<string>;
+    public readonly subnetIds: pulumi.Output<string>[];
+    public readonly routeTableId: pulumi.Output<string>;
+    /** Security group for instances: no ingress, egress only HTTPS to the endpoints and S3. */
+    public readonly instanceSecurityGroupId: pulumi.Output<string>;
+    /** Security group of the interface endpoints: HTTPS in from the instances only. */
+    public readonly endpointSecurityGroupId: pulumi.Output<string>;
+    /** Services with an interface endpoint, e.g. ["ssm", "ssmmessages", ...]. */
+    public readonly interfaceEndpointServices: string[];
+    public readonly flowLogGroupName: pulumi.Output<string>;
+
+    constructor(name: string, args: PrivateSsmNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:network:PrivateSsmNetwork", name, {}, opts);
+        const parent = { parent: this };
+        const scope = awsScope(this);
+        const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
+
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tagged("vpc") }, parent);
+
+        // Inline `routes: []` makes the table own its routes: anything added outside Pulumi is
+        // removed. Only the implicit local route and the S3 endpoint's prefix-list route remain.
+        const routeTable = new aws.ec2.RouteTable(`${name}-private`, { vpcId: vpc.id, routes: [], tags: tagged("private") }, parent);
+
+        const cidrs = subnetCidrs(args.vpcCidr, args.availabilityZones.length);
+        const subnets = args.availabilityZones.map((zone, i) => {
+            const subnet = new aws.ec2.Subnet(
+                `${name}-private-${i + 1}`,
+                { vpcId: vpc.id, cidrBlock: cidrs[i], availabilityZone: zone, mapPublicIpOnLaunch: false, tags: tagged(`private-${i + 1}`) },
+                parent,
+            );
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: subnet.id, routeTableId: routeTable.id }, parent);
+            return subnet;
+        });
+
+        const s3Endpoint = new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: vpc.id,
+                serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: [routeTable.id],
+                tags: tagged("s3"),
+            },
+            parent,
+        );
+
+        // Declared empty inline: an EC2 security group keeps its default allow-all egress
+        // unless the group itself declares its egress. Ingress comes from the rule below.
+        const endpointGroup = new aws.ec2.SecurityGroup(
+            `${name}-endpoints`,
+            { vpcId: vpc.id, description: "VPC interface endpoints: HTTPS from the managed instances only", egress: [], tags: tagged("endpoints") },
+            parent,
+        );
+        const instanceGroup = new aws.ec2.SecurityGroup(
+            `${name}-instances`,
+            {
+                vpcId: vpc.id,
+                description: "Managed instances: no inbound; HTTPS out to the VPC endpoints and S3 only",
+                ingress: [],
+                egress: [
+                    { description: "HTTPS to the VPC interface endpoints", protocol: "tcp", fromPort: HTTPS, toPort: HTTPS, securityGroups: [endpointGroup.id] },
+                    { description: "HTTPS to S3 through the gateway endpoint", protocol: "tcp", fromPort: HTTPS, toPort: HTTPS, prefixListIds: [s3Endpoint.prefixListId] },
+                ],
+                tags: tagged("instances"),
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-endpoints-https-from-instances`,
+            {
+                securityGroupId: endpointGroup.id,
+                description: "HTTPS from the managed instances",
+                ipProtocol: "tcp",
+                fromPort: HTTPS,
+                toPort: HTTPS,
+                referencedSecurityGroupId: instanceGroup.id,
+            },
+            parent,
+        );
+
+        this.interfaceEndpointServices = [...SESSION_MANAGER_ENDPOINT_SERVICES, ...(args.kmsEndpoint ? ["kms"] : [])];
+        for (const service of this.interfaceEndpointServices) {
+            new aws.ec2.VpcEndpoint(
+                `${name}-${service}`,
+                {
+                    vpcId: vpc.id,
+                    serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.${service}`,
+                    vpcEndpointType: "Interface",
+                    privateDnsEnabled: true,
+                    subnetIds: subnets.map((s) => s.id),
+                    securityGroupIds: [endpointGroup.id],
+                    tags: tagged(service),
+                },
+                parent,
+            );
+        }
+
+        const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: args.flowLogRetentionDays ?? 7, tags: args.tags }, parent);
+        const flowLogRole = new aws.iam.Role(
+            `${name}-flow-logs`,
+            {
+                description: `Delivers VPC flow logs of ${name} to CloudWatch Logs`,
+                assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("vpc-flow-logs", s, `arn:${s.partition}:ec2:${s.region}:${s.accountId}:vpc-flow-log/*`))),
+                tags: args.tags,
+            },
+            parent,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-flow-logs`,
+            { role: flowLogRole.name, policy: pulumi.jsonStringify(pulumi.all([scope, flowLogGroup.name]).apply(([s, group]) => flowLogDeliveryPolicy(s, group))) },
+            parent,
+        );
+        new aws.ec2.FlowLog(
+            `${name}-flow-log`,
+            { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: flowLogGroup.arn, iamRoleArn: flowLogRole.arn, tags: tagged("flow-log") },
+            parent,
+        );
+
+        this.vpcId = vpc.id;
+        this.subnetIds = subnets.map((s) => s.id);
+        this.routeTableId = routeTable.id;
+        this.instanceSecurityGroupId = instanceGroup.id;
+        this.endpointSecurityGroupId = endpointGroup.id;
+        this.flowLogGroupName = flowLogGroup.name;
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            subnetIds: this.subnetIds,
+            routeTableId: this.routeTableId,
+            instanceSecurityGroupId: this.instanceSecurityGroupId,
+            endpointSecurityGroupId: this.endpointSecurityGroupId,
+            flowLogGroupName: this.flowLogGroupName,
+        });
+    }
+}

@@ -1,0 +1,20 @@
+// The account, region and partition a component's resources land in, read from
+// the provider the component uses (invokes inherit it through `parent`).
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AwsScope } from "./policies";
+
+/** Looks up the AWS scope of `parent`'s provider (the default provider without one). */
+export function awsScope(parent?: pulumi.Resource): pulumi.Output<AwsScope> {
+    const opts = { parent };
+    return pulumi
+        .all([aws.getPartitionOutput({}, opts), aws.getRegionOutput({}, opts), aws.getCallerIdentityOutput({}, opts)])
+        .apply(([partition, region, identity]) => ({
+            partition: partition.partition,
+            dnsSuffix: partition.dnsSuffix,
+            reverseDnsPrefix: partition.reverseDnsPrefix,
+            region: region.region,
+            accountId: identity.accountId,
+        }));
+}

@@ -1,0 +1,174 @@
+// Session Manager's account-wide preferences: Run As with an unprivileged default
+// user, every session streamed to an audit log group, optional KMS encryption and S3
+// archive, and the permissions the instances need to deliver those logs.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { SESSION_PREFERENCES_DOCUMENT } from "./constants";
+import { sessionPreferencesDocument } from "./documents";
+import { sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy } from "./policies";
+import { awsScope } from "./scope";
+
+/** Key prefix of session transcripts in the S3 archive. */
+export const ARCHIVE_KEY_PREFIX = "session-transcripts/";
+
+export interface SessionPreferencesArgs {
+    /** Name of the CloudWatch Logs group receiving session transcripts. */
+    logGroupName: pulumi.Input<string>;
+    /** Days transcripts are kept (a CloudWatch Logs retention value; 0 keeps them forever). */
+    logRetentionDays: pulumi.Input<number>;
+    /** OS user for sessions by principals without an `SSMSessionRunAs` tag; must exist on the instances. */
+    defaultOsUser: pulumi.Input<string>;
+    /** Minutes of inactivity before a session ends (1-60). Default 20. */
+    idleTimeoutMinutes?: pulumi.Input<number>;
+    /** Longest session in minutes (1-1440). Default 60. */
+    maxSessionDurationMinutes?: pulumi.Input<number>;
+    /** Commands run at the start of every session. */
+    shellProfile?: pulumi.Input<{ linux?: string; windows?: string }>;
+    /** Create a customer-managed KMS key encrypting session data and the log group. */
+    kmsEncryption?: boolean;
+    /** Also archive transcripts to a new S3 bucket (encrypted, private, TLS only). */
+    s3Archive?: boolean;
+    /**
+     * Adopt the account's existing `SSM-SessionManagerRunShell` (the console creates it the
+     * first time anyone opens the preferences): import it instead of creating it, and leave
+     * it in place when the stack is destroyed.
+     */
+    adoptExistingDocument?: boolean;
+    /** ARNs of instance roles that deliver session logs: each gets the logging policy, and may decrypt with the key. */
+    instanceRoleArns?: pulumi.Input<string>[];
+    /** ARNs of roles that start sessions (the grant roles); they may generate data keys with the session key. They need not exist yet. */
+    sessionRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/**
+ * The `SSM-SessionManagerRunShell` preferences, the audit log group, and optionally a
+ * KMS key and an S3 archive. `instancePolicy` is what an instance role needs to log.
+ */
+export class SessionPreferences extends pulumi.ComponentResource {
+    public readonly logGroupName: pulumi.Output<string>;
+    public readonly logGroupArn: pulumi.Output<string>;
+    public readonly documentName: pulumi.Output<string>;
+    /** ARN of the session KMS key, when `kmsEncryption` is on. */
+    public readonly kmsKeyArn?: pulumi.Output<string>;
+    /** Name of the S3 archive bucket, when `s3Archive` is on. */
+    public readonly archiveBucketName?: pulumi.Output<string>;
+    /** JSON policy an instance role needs for the SSM agent to deliver session logs. */
+    public readonly instancePolicy: pulumi.Output<string>;
+
+    constructor(name: string, args: SessionPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:sessions:SessionPreferences", name, {}, opts);
+        const parent = { parent: this };
+        const scope = awsScope(this);
+        const instanceRoleArns = pulumi.all(args.instanceRoleArns ?? []);
+
+        let key: aws.kms.Key | undefined;
+        if (args.kmsEncryption) {
+            key = new aws.kms.Key(
+                `${name}-key`,
+                {
+                    description: "Encrypts Session Manager session data and its CloudWatch Logs transcripts",
+                    enableKeyRotation: true,
+                    deletionWindowInDays: 30,
+                    policy: pulumi.jsonStringify(
+                        pulumi.all([scope, args.logGroupName, instanceRoleArns, pulumi.output(args.sessionRoleArns ?? [])]).apply(([s, logGroupName, instanceArns, sessionArns]) =>
+                            sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleArns: sessionArns }),
+                        ),
+                    ),
+                    tags: args.tags,
+                },
+                parent,
+            );
+            new aws.kms.Alias(`${name}-key`, { name: `alias/${name}-sessions`, targetKeyId: key.keyId }, parent);
+        }
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-log-group`,
+            { name: args.logGroupName, retentionInDays: args.logRetentionDays, kmsKeyId: key?.arn, tags: args.tags },
+            parent,
+        );
+
+        let bucket: aws.s3.Bucket | undefined;
+        if (args.s3Archive) {
+            bucket = new aws.s3.Bucket(`${name}-archive`, { forceDestroy: false, tags: args.tags }, parent);
+            new aws.s3.BucketPublicAccessBlock(
+                `${name}-archive`,
+                { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+                parent,
+            );
+            new aws.s3.BucketOwnershipControls(`${name}-archive`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+            // SSE-S3: Session Manager checks the bucket enforces encryption; no key grants needed.
+            new aws.s3.BucketServerSideEncryptionConfiguration(
+                `${name}-archive`,
+                { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+                parent,
+            );
+            new aws.s3.BucketPolicy(
+                `${name}-archive-tls-only`,
+                { bucket: bucket.id, policy: pulumi.jsonStringify(pulumi.all([scope, bucket.bucket]).apply(([s, bucketName]) => tlsOnlyBucketPolicy(s.partition, bucketName))) },
+                parent,
+            );
+        }
+
+        const content = pulumi
+            .all([args.logGroupName, args.defaultOsUser, args.idleTimeoutMinutes ?? 20, args.maxSessionDurationMinutes ?? 60, args.shellProfile, key?.arn, bucket?.bucket])
+            .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyId, bucketName]) =>
+                JSON.stringify(
+                    sessionPreferencesDocument({
+                        logGroupName,
+                        logGroupEncrypted: kmsKeyId !== undefined,
+                        runAsDefaultUser,
+                        idleTimeoutMinutes,
+                        maxSessionDurationMinutes,
+                        kmsKeyId,
+                        s3: bucketName === undefined ? undefined : { bucketName, keyPrefix: ARCHIVE_KEY_PREFIX },
+                        shellProfile,
+                    }),
+                    null,
+                    2,
+                ),
+            );
+        const document = new aws.ssm.Document(
+            `${name}-preferences`,
+            { name: SESSION_PREFERENCES_DOCUMENT, documentType: "Session", documentFormat: "JSON", content, tags: args.tags },
+            args.adoptExistingDocument
+                ? // Import the console-created document, and never delete the account's preferences on destroy.
+                  { ...parent, import: SESSION_PREFERENCES_DOCUMENT, retainOnDelete: true, dependsOn: [logGroup] }
+                : { ...parent, dependsOn: [logGroup] },
+        );
+
+        this.instancePolicy = pulumi.jsonStringify(
+            pulumi.all([scope, logGroup.name, key?.arn, bucket?.bucket]).apply(([s, logGroupName, sessionKeyArn, bucketName]) =>
+                sessionLoggingPolicy({
+                    scope: s,
+                    logGroupName,
+                    sessionKeyArn,
+                    archive: bucketName === undefined ? undefined : { bucketName, keyPrefix: ARCHIVE_KEY_PREFIX },
+                }),
+            ),
+        );
+        (args.instanceRoleArns ?? []).forEach((roleArn, i) => {
+            new aws.iam.RolePolicy(
+                `${name}-instance-logging-${i + 1}`,
+                { role: pulumi.output(roleArn).apply((arn) => arn.split("/").pop()!), policy: this.instancePolicy },
+                parent,
+            );
+        });
+
+        this.logGroupName = logGroup.name;
+        this.logGroupArn = logGroup.arn;
+        this.documentName = document.name;
+        this.kmsKeyArn = key?.arn;
+        this.archiveBucketName = bucket?.bucket;
+        this.registerOutputs({
+            logGroupName: this.logGroupName,
+            logGroupArn: this.logGroupArn,
+            documentName: this.documentName,
+            kmsKeyArn: this.kmsKeyArn,
+            archiveBucketName: this.archiveBucketName,
+            instancePolicy: this.instancePolicy,
+        });
+    }
+}

@@ -1,0 +1,433 @@
+// What the `yours` stack sends AWS for the network, the instances and the Session
+// Manager preferences, checked on the inputs the real program registers under mocks.
+
+import { expect } from "chai";
+import { OS_USER_NAME_PATTERN } from "../components/documents";
+import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "./harness";
+
+const T = {
+    vpc: "aws:ec2/vpc:Vpc",
+    subnet: "aws:ec2/subnet:Subnet",
+    routeTable: "aws:ec2/routeTable:RouteTable",
+    association: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+    securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+    ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    instance: "aws:ec2/instance:Instance",
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    document: "aws:ssm/document:Document",
+    ssmAssociation: "aws:ssm/association:Association",
+    key: "aws:kms/key:Key",
+    bucket: "aws:s3/bucket:Bucket",
+    flowLog: "aws:ec2/flowLog:FlowLog",
+};
+
+const statements = (json: string): PolicyStatement[] => (JSON.parse(json) as PolicyDocument).Statement;
+const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const allowing = (json: string, action: string) => statements(json).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
+
+function containsValue(value: unknown, needle: string): boolean {
+    if (typeof value === "string") return value.includes(needle);
+    if (value !== null && typeof value === "object") return Object.values(value).some((v) => containsValue(v, needle));
+    return false;
+}
+
+async function yours(set?: Record<string, unknown>): Promise<ProgramRun> {
+    const run = await runProgram({ stack: "yours", set });
+    if (run.error) throw run.error;
+    return run;
+}
+
+function preferencesContent(run: ProgramRun) {
+    return JSON.parse(only(run, T.document, "sessions-preferences").inputs.content);
+}
+
+function instanceLoggingPolicy(run: ProgramRun): string {
+    const role = only(run, T.role, "instances-role");
+    const policies = ofType(run, T.rolePolicy).filter((p) => p.inputs.role === role.name);
+    expect(policies, "one logging policy on the instance role").to.have.length(1);
+    return policies[0].inputs.policy;
+}
+
+describe("yours stack: private network", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours()));
+
+    it("builds a VPC with DNS support and hostnames, from the configured CIDR", () => {
+        expect(only(run, T.vpc).inputs).to.include({ cidrBlock: "10.24.34.0/23", enableDnsSupport: true, enableDnsHostnames: true });
+    });
+
+    it("puts one private subnet in each of two zones, splitting the CIDR", () => {
+        const subnets = ofType(run, T.subnet);
+        expect(subnets.map((s) => [s.inputs.availabilityZone, s.inputs.cidrBlock, s.inputs.mapPublicIpOnLaunch])).to.deep.equal([
+            ["us-east-1a", "10.24.34.0/24", false],
+            ["us-east-1b", "10.24.35.0/24", false],
+        ]);
+    });
+
+    it("has no internet gateway, NAT, egress-only gateway, route out, or 0.0.0.0/0 anywhere", () => {
+        for (const type of ["aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/route:Route"]) {
+            expect(ofType(run, type), type).to.deep.equal([]);
+        }
+        expect(only(run, T.routeTable).inputs.routes).to.deep.equal([]);
+        expect(ofType(run, T.association)).to.have.length(2);
+        const wide = run.resources.filter((r) => containsValue(r.inputs, "0.0.0.0/0") || containsValue(r.inputs, "::/0"));
+        expect(wide.map((r) => r.name)).to.deep.equal([]);
+    });
+
+    it("creates the Session Manager interface endpoints with private DNS in every subnet, named from the region", () => {
+        const subnetIds = ofType(run, T.subnet).map((s) => s.id);
+        const endpointGroup = only(run, T.securityGroup, "network-endpoints");
+        const interfaces = ofType(run, T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Interface");
+        expect(interfaces.map((e) => e.inputs.serviceName)).to.have.members([
+            "com.amazonaws.us-east-1.ssm",
+            "com.amazonaws.us-east-1.ssmmessages",
+            "com.amazonaws.us-east-1.ec2messages",
+            "com.amazonaws.us-east-1.logs",
+        ]);
+        for (const endpoint of interfaces) {
+            expect(endpoint.inputs.privateDnsEnabled, endpoint.name).to.equal(true);
+            expect(endpoint.inputs.subnetIds).to.deep.equal(subnetIds);
+            expect(endpoint.inputs.securityGroupIds).to.deep.equal([endpointGroup.id]);
+        }
+    });
+
+    it("adds an S3 gateway endpoint on the private route table", () => {
+        const gateway = ofType(run, T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Gateway");
+        expect(gateway.map((e) => e.inputs.serviceName)).to.deep.equal(["com.amazonaws.us-east-1.s3"]);
+        expect(gateway[0].inputs.routeTableIds).to.deep.equal([only(run, T.routeTable).id]);
+    });
+
+    it("limits the instance group to HTTPS out to the endpoints and the S3 prefix list, declared on the group", () => {
+        const instances = only(run, T.securityGroup, "network-instances");
+        const endpoints = only(run, T.securityGroup, "network-endpoints");
+        const s3 = ofType(run, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+        expect(instances.inputs.ingress).to.deep.equal([]);
+        const egress = (instances.inputs.egress as any[]).map((rule) => ({ ...rule, description: undefined }));
+        expect(egress).to.deep.equal([
+            { description: undefined, protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [endpoints.id] },
+            { description: undefined, protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: [`pl-${s3.name}`] },
+        ]);
+        // Standalone egress rules would leave the default allow-all egress in place.
+        expect(ofType(run, "aws:ec2/securityGroupRule:SecurityGroupRule")).to.deep.equal([]);
+        expect(ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).to.deep.equal([]);
+    });
+
+    it("admits HTTPS to the endpoints only from the instance group, and gives them no egress", () => {
+        const endpoints = only(run, T.securityGroup, "network-endpoints");
+        const instances = only(run, T.securityGroup, "network-instances");
+        expect(endpoints.inputs.egress).to.deep.equal([]);
+        expect(endpoints.inputs.ingress).to.equal(undefined);
+        const rule = only(run, T.ingressRule);
+        expect(rule.inputs).to.include({ securityGroupId: endpoints.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: instances.id });
+        expect(rule.inputs).to.not.have.any.keys("cidrIpv4", "cidrIpv6", "prefixListId");
+    });
+
+    it("sends all VPC flow logs to a log group with the configured retention", () => {
+        const flowLog = only(run, T.flowLog);
+        const group = only(run, T.logGroup, "network-flow-logs");
+        expect(flowLog.inputs).to.include({ trafficType: "ALL", logDestinationType: "cloud-watch-logs", vpcId: only(run, T.vpc).id });
+        expect(group.inputs.retentionInDays).to.equal(7);
+        const trust = statements(only(run, T.role, "network-flow-logs").inputs.assumeRolePolicy)[0];
+        expect(trust.Principal).to.deep.equal({ Service: "vpc-flow-logs.amazonaws.com" });
+        expect(trust.Condition?.StringEquals).to.deep.equal({ "aws:SourceAccount": "111111111111" });
+    });
+
+    it("adds the kms endpoint only when session encryption is on", async () => {
+        expect(ofType(run, T.endpoint).map((e) => e.inputs.serviceName)).to.not.include("com.amazonaws.us-east-1.kms");
+        const encrypted = await yours({ "sessions.kmsEncryption": true });
+        expect(ofType(encrypted, T.endpoint).map((e) => e.inputs.serviceName)).to.include("com.amazonaws.us-east-1.kms");
+    });
+
+    it("uses the configured zone count", async () => {
+        const three = await yours({ "network.availabilityZoneCount": 3 });
+        expect(ofType(three, T.subnet).map((s) => s.inputs.cidrBlock)).to.deep.equal(["10.24.34.0/25", "10.24.34.128/25", "10.24.35.0/25"]);
+    });
+});
+
+describe("yours stack: managed instances", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours()));
+
+    it("launches each configured instance in its own private subnet, from the Amazon Linux 2023 parameter", () => {
+        const instances = ofType(run, T.instance);
+        const subnetIds = ofType(run, T.subnet).map((s) => s.id);
+        expect(instances.map((i) => i.inputs.subnetId)).to.deep.equal(subnetIds);
+        expect(instances.map((i) => i.inputs.ami)).to.deep.equal(["ami-0123456789abcdef0", "ami-0123456789abcdef0"]);
+        const amiLookup = run.invokes.find((i) => i.token === "aws:ssm/getParameter:getParameter");
+        expect(amiLookup?.inputs.name).to.equal("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
+        // A new AMI release must not replace running instances.
+        expect(instances.map((i) => i.ignoreChanges)).to.deep.equal([["ami"], ["ami"]]);
+    });
+
+    it("requires IMDSv2, encrypts the root volume, and assigns no public IP", () => {
+        for (const instance of ofType(run, T.instance)) {
+            expect(instance.inputs.metadataOptions).to.include({ httpTokens: "required", httpEndpoint: "enabled" });
+            expect(instance.inputs.rootBlockDevice).to.include({ encrypted: true });
+            expect(instance.inputs.associatePublicIpAddress).to.equal(false);
+            expect(instance.inputs.vpcSecurityGroupIds).to.deep.equal([only(run, T.securityGroup, "network-instances").id]);
+        }
+    });
+
+    it("tags each instance with its Name and the partner allowed on it", () => {
+        expect(ofType(run, T.instance).map((i) => i.inputs.tags)).to.deep.equal([
+            { Name: "instance-third-party-a", ExternalAccessGrantedTo: "Third_Party_A" },
+            { Name: "instance-third-party-b", ExternalAccessGrantedTo: "Third_Party_B" },
+        ]);
+    });
+
+    it("uses the configured access tag key", async () => {
+        const custom = await yours({ accessTagKey: "VendorAccess" });
+        expect(ofType(custom, T.instance)[0].inputs.tags).to.deep.equal({ Name: "instance-third-party-a", VendorAccess: "Third_Party_A" });
+    });
+
+    it("gives the instance role AmazonSSMManagedInstanceCore and the session-logging policy", () => {
+        const role = only(run, T.role, "instances-role");
+        expect(statements(role.inputs.assumeRolePolicy)).to.deep.equal([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        expect(only(run, T.attachment).inputs).to.deep.equal({ role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+        expect(only(run, "aws:iam/instanceProfile:InstanceProfile").inputs.role).to.equal(role.name);
+        instanceLoggingPolicy(run);
+    });
+
+    it("accepts a config with no instances: grants then apply to instances you tag yourself", async () => {
+        const none = await yours({ instances: undefined });
+        expect(ofType(none, T.instance)).to.deep.equal([]);
+        expect(ofType(none, T.role).map((r) => r.name)).to.not.include("instances-role");
+        expect(ofType(none, T.document).map((d) => d.inputs.name)).to.include("SSM-SessionManagerRunShell");
+        expect(none.outputs.instanceIds).to.deep.equal({});
+    });
+
+    it("launches an instance from an explicit AMI without ignoring AMI changes", async () => {
+        const pinned = await yours({ "instances[0].amiId": "ami-0fedcba9876543210" });
+        const [first, second] = ofType(pinned, T.instance);
+        expect([first.inputs.ami, first.ignoreChanges]).to.deep.equal(["ami-0fedcba9876543210", []]);
+        expect(second.ignoreChanges).to.deep.equal(["ami"]);
+    });
+});
+
+describe("yours stack: session logging permissions of the instance role", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours()));
+
+    it("lets the agent create, describe and write streams of the audit log group only", () => {
+        const policy = instanceLoggingPolicy(run);
+        const group = "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup";
+        expect(allowing(policy, "logs:CreateLogStream").map((s) => s.Resource)).to.deep.equal([group]);
+        expect(allowing(policy, "logs:DescribeLogStreams").map((s) => s.Resource)).to.deep.equal([group]);
+        expect(allowing(policy, "logs:PutLogEvents").map((s) => s.Resource)).to.deep.equal([`${group}:log-stream:*`]);
+    });
+
+    it("allows logs:DescribeLogGroups on every log group, as the agent requires", () => {
+        expect(allowing(instanceLoggingPolicy(run), "logs:DescribeLogGroups").map((s) => s.Resource)).to.deep.equal(["*"]);
+    });
+
+    it("has no KMS or S3 permission when neither is used", () => {
+        const actions = statements(instanceLoggingPolicy(run)).flatMap((s) => asList(s.Action));
+        expect(actions.filter((a) => a.startsWith("kms:") || a.startsWith("s3:"))).to.deep.equal([]);
+    });
+
+    it("adds kms:Decrypt on the session key, and S3 writes under the archive prefix, when used", async () => {
+        const both = await yours({ "sessions.kmsEncryption": true, "sessions.s3Archive": true });
+        const policy = instanceLoggingPolicy(both);
+        const key = only(both, T.key);
+        expect(allowing(policy, "kms:Decrypt").map((s) => s.Resource)).to.deep.equal([`arn:aws:kms:us-east-1:111111111111:key/${key.id}`]);
+        const bucket = only(both, T.bucket);
+        expect(allowing(policy, "s3:PutObject").map((s) => s.Resource)).to.deep.equal([`arn:aws:s3:::${bucket.name}/session-transcripts/*`]);
+        expect(allowing(policy, "s3:GetEncryptionConfiguration").map((s) => s.Resource)).to.deep.equal([`arn:aws:s3:::${bucket.name}`]);
+    });
+});
+
+describe("yours stack: Session Manager preferences", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours()));
+
+    it("creates the audit log group with the configured name and retention", () => {
+        expect(only(run, T.logGroup, "sessions-log-group").inputs).to.include({ name: "SSMSessionManager_LogGroup", retentionInDays: 7 });
+    });
+
+    it("writes SSM-SessionManagerRunShell as a Session document, schema 1.0, Standard_Stream", () => {
+        const document = only(run, T.document, "sessions-preferences");
+        expect(document.inputs).to.include({ name: "SSM-SessionManagerRunShell", documentType: "Session", documentFormat: "JSON" });
+        expect(preferencesContent(run)).to.include({ schemaVersion: "1.0", sessionType: "Standard_Stream" });
+    });
+
+    it("gives every preference input its documented type: booleans as booleans, numbers as strings", () => {
+        const expected: Record<string, string> = {
+            s3BucketName: "string",
+            s3KeyPrefix: "string",
+            s3EncryptionEnabled: "boolean",
+            cloudWatchLogGroupName: "string",
+            cloudWatchEncryptionEnabled: "boolean",
+            cloudWatchStreamingEnabled: "boolean",
+            kmsKeyId: "string",
+            runAsEnabled: "boolean",
+            runAsDefaultUser: "string",
+            idleSessionTimeout: "string",
+            maxSessionDuration: "string",
+            shellProfile: "object",
+        };
+        const inputs = preferencesContent(run).inputs;
+        expect(Object.keys(inputs)).to.have.members(Object.keys(expected));
+        for (const [key, type] of Object.entries(expected)) expect(typeof inputs[key], key).to.equal(type);
+        expect(Object.keys(inputs.shellProfile)).to.have.members(["linux", "windows"]);
+        expect(inputs.idleSessionTimeout).to.match(/^\d+$/);
+    });
+
+    it("turns Run As on with the configured default user, and streams to the audit log group unencrypted", () => {
+        expect(preferencesContent(run).inputs).to.include({
+            runAsEnabled: true,
+            runAsDefaultUser: "no_sudo_user",
+            cloudWatchStreamingEnabled: true,
+            cloudWatchLogGroupName: "SSMSessionManager_LogGroup",
+            cloudWatchEncryptionEnabled: false,
+            idleSessionTimeout: "20",
+            maxSessionDuration: "60",
+        });
+        expect(only(run, T.logGroup, "sessions-log-group").inputs.kmsKeyId).to.equal(undefined);
+    });
+
+    it("passes timeouts and the shell profile from config", async () => {
+        const custom = await yours({ "sessions.idleTimeoutMinutes": 5, "sessions.maxSessionDurationMinutes": 120, "sessions.shellProfile.linux": "cd ~ && bash" });
+        expect(preferencesContent(custom).inputs).to.deep.include({ idleSessionTimeout: "5", maxSessionDuration: "120", shellProfile: { linux: "cd ~ && bash", windows: "" } });
+    });
+
+    it("with encryption on, encrypts the log group and session data with one key and says so consistently", async () => {
+        const encrypted = await yours({ "sessions.kmsEncryption": true });
+        const keyArn = `arn:aws:kms:us-east-1:111111111111:key/${only(encrypted, T.key).id}`;
+        expect(only(encrypted, T.logGroup, "sessions-log-group").inputs.kmsKeyId).to.equal(keyArn);
+        expect(preferencesContent(encrypted).inputs).to.include({ cloudWatchEncryptionEnabled: true, kmsKeyId: keyArn });
+    });
+
+    it("writes a key policy: logs for this log group only, instance role decrypt, grant roles data keys, no usage by the account at large", async () => {
+        const encrypted = await yours({ "sessions.kmsEncryption": true });
+        const key = only(encrypted, T.key);
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        const policy: string = key.inputs.policy;
+        const logs = allowing(policy, "kms:GenerateDataKey").find((s) => (s.Principal as any)?.Service);
+        expect(logs?.Principal).to.deep.equal({ Service: "logs.us-east-1.amazonaws.com" });
+        expect(logs?.Condition).to.deep.equal({ ArnEquals: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup" } });
+        const decrypt = allowing(policy, "kms:Decrypt").filter((s) => (s.Principal as any)?.AWS);
+        expect(decrypt.map((s) => s.Condition)).to.deep.equal([{ ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/instances-role"] } }]);
+        const dataKeys = allowing(policy, "kms:GenerateDataKey").filter((s) => (s.Principal as any)?.AWS);
+        expect(dataKeys.map((s) => s.Condition)).to.deep.equal([
+            {
+                ArnEquals: {
+                    "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A", "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_B"],
+                },
+            },
+        ]);
+        const unconditionedUse = statements(policy).filter((s) => !s.Condition && asList(s.Action).some((a) => /^kms:(Encrypt|Decrypt|GenerateDataKey|ReEncrypt)/.test(a)));
+        expect(unconditionedUse).to.deep.equal([]);
+    });
+
+    it("with an S3 archive, makes the bucket private, encrypted and TLS-only, and names it in the preferences", async () => {
+        const archived = await yours({ "sessions.s3Archive": true });
+        const bucket = only(archived, T.bucket);
+        expect(only(archived, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).to.include({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        expect(only(archived, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).to.deep.equal([
+            { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+        ]);
+        const tls = statements(only(archived, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        expect(tls).to.deep.equal([
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [`arn:aws:s3:::${bucket.name}`, `arn:aws:s3:::${bucket.name}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ]);
+        expect(preferencesContent(archived).inputs).to.include({ s3BucketName: bucket.name, s3KeyPrefix: "session-transcripts/", s3EncryptionEnabled: true });
+    });
+
+    it("creates the preferences document by default, and deletes it with the stack", () => {
+        const document = only(run, T.document, "sessions-preferences");
+        expect([document.importId, document.retainOnDelete]).to.deep.equal([undefined, false]);
+    });
+
+    it("in adopt mode, imports the existing document and retains it on destroy", async () => {
+        const adopted = await yours({ "sessions.adoptExistingPreferences": true });
+        const document = only(adopted, T.document, "sessions-preferences");
+        expect(document.importId).to.equal("SSM-SessionManagerRunShell");
+        expect(document.retainOnDelete).to.equal(true);
+    });
+});
+
+describe("yours stack: OS-user provisioning", () => {
+    let run: ProgramRun;
+    let command: any;
+    before(async () => {
+        run = await yours();
+        const document = ofType(run, T.document).find((d) => d.inputs.documentType === "Command")!;
+        command = JSON.parse(document.inputs.content);
+    });
+
+    it("constrains the user name by an allowedPattern that rejects shell injection", () => {
+        const pattern = new RegExp(command.parameters.userName.allowedPattern);
+        expect(command.parameters.userName.allowedPattern).to.equal(OS_USER_NAME_PATTERN);
+        for (const good of ["no_sudo_user", "os_user_a_alice", "_svc", "b-ob"]) expect(pattern.test(good), good).to.equal(true);
+        for (const bad of ["x; rm -rf /", "$(reboot)", "`id`", "a b", "Alice", "bob'", "x".repeat(33), ""]) expect(pattern.test(bad), bad).to.equal(false);
+    });
+
+    it("has a Linux useradd step and a macOS dscl step, each chosen by platform", () => {
+        expect(command.schemaVersion).to.equal("2.2");
+        const steps = command.mainSteps.map((s: any) => [s.name, s.precondition, s.action]);
+        expect(steps).to.deep.equal([
+            ["createLinuxUser", { StringEquals: ["platformType", "Linux"] }, "aws:runShellScript"],
+            ["createMacOsUser", { StringEquals: ["platformType", "MacOS"] }, "aws:runShellScript"],
+        ]);
+        const linux: string = command.mainSteps[0].inputs.runCommand.join("\n");
+        const macos: string = command.mainSteps[1].inputs.runCommand.join("\n");
+        expect(linux).to.match(/if id -u "\$user"/).and.match(/useradd /);
+        expect(macos).to.match(/if id -u "\$user"/).and.match(/dscl \. -create/);
+    });
+
+    it("never makes the user privileged: no sudoers entry, no admin group, refuses root", () => {
+        for (const step of command.mainSteps) {
+            const script: string = step.inputs.runCommand.join("\n");
+            expect(script, step.name).to.not.match(/>>?\s*\/etc\/sudoers|usermod\s+-a?G|NOPASSWD|-admin\b|-a\s+"?\$user"?\s+-t user admin/);
+            expect(script, step.name).to.match(/root\|ec2-user\|ssm-user\) .*exit 1/);
+        }
+    });
+
+    it("creates the default OS user on every instance carrying the access tag key, now and later", () => {
+        const association = only(run, T.ssmAssociation, "os-users-default-user");
+        const document = ofType(run, T.document).find((d) => d.inputs.documentType === "Command")!;
+        expect(association.inputs.name).to.equal(document.name);
+        expect(association.inputs.parameters).to.deep.equal({ userName: "no_sudo_user" });
+        expect(association.inputs.targets).to.deep.equal([{ key: "tag-key", values: ["ExternalAccessGrantedTo"] }]);
+    });
+});
+
+describe("yours stack: partitions and component structure", () => {
+    it("builds every ARN, service name and principal from the partition in aws-cn", async () => {
+        const china = await yours({ "aws:region": "cn-north-1", "sessions.kmsEncryption": true });
+        expect(only(china, T.attachment).inputs.policyArn).to.equal("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore");
+        expect(ofType(china, T.endpoint).map((e) => e.inputs.serviceName)).to.include("cn.com.amazonaws.cn-north-1.ssm");
+        expect(statements(only(china, T.role, "instances-role").inputs.assumeRolePolicy)[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com.cn" });
+        const arns = china.resources.flatMap((r) => JSON.stringify(r.inputs).match(/arn:[a-z-]+:/g) ?? []);
+        expect(arns.length).to.be.greaterThan(5);
+        expect([...new Set(arns)]).to.deep.equal(["arn:aws-cn:"]);
+    });
+
+    it("parents every resource under a component named from the component's name", () => {
+        return yours().then((run) => {
+            const byUrn = new Map(run.resources.map((r) => [r.urn, r] as [string, RecordedResource]));
+            for (const resource of run.resources.filter((r) => r.custom)) {
+                const parent = byUrn.get(resource.parent ?? "");
+                expect(parent, `${resource.name} has a component parent`).to.not.equal(undefined);
+                expect(resource.name.startsWith(`${parent!.name}-`), `${resource.name} is named from ${parent!.name}`).to.equal(true);
+            }
+        });
+    });
+});
