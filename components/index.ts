@@ -10,3 +10,4 @@ export * from "./private-ssm-network";
 export * from "./managed-instances";
 export * from "./session-preferences";
 export * from "./os-user-provisioning";
+export * from "./third-party-grant";

@@ -61,7 +61,8 @@ export function createOsUserAssociation(name: string, args: OsUserAssociationArg
         name,
         {
             name: args.documentName,
-            associationName: name,
+            // Association names allow only letters, digits and _ - . (partner names allow more).
+            associationName: name.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 128),
             parameters: { userName: args.userName },
             targets: [{ key: args.target.key, values: args.target.values }],
             scheduleExpression: OS_USER_REAPPLY_SCHEDULE,

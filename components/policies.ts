@@ -197,3 +197,110 @@ export function tlsOnlyBucketPolicy(partition: string, bucketName: string): Poli
         Condition: { Bool: { "aws:SecureTransport": "false" } },
     });
 }
+
+/** Inputs of a grant role's trust policy. */
+export interface GrantTrustPolicyArgs {
+    partition: string;
+    /** The partner's account: the principal, narrowed by `principalArns`. */
+    partnerAccountId: string;
+    /** The partner's principals allowed to assume the grant (its jump role). */
+    principalArns: string[];
+    /** The partner's external id (confused-deputy protection). */
+    externalId: string;
+    /** Access ends at this ISO 8601 UTC time. */
+    expiresAt?: string;
+    /** Refuse AssumeRole without a source identity. */
+    requireSourceIdentity: boolean;
+}
+
+/**
+ * Trust policy of a grant role. The partner's account is the principal and
+ * `aws:PrincipalArn` narrows it to the partner's jump role: as strict as naming the
+ * role, but it does not need the role to exist when saved and keeps working if the
+ * partner recreates it. AssumeRole needs the partner's external id; SetSourceIdentity
+ * is allowed (a source identity set earlier in the chain needs it). `sts:TagSession`
+ * is never allowed: session tags would override `SSMSessionRunAs` and the access tag.
+ */
+export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
+    const condition: Record<string, Record<string, string | string[]>> = {
+        StringEquals: { "sts:ExternalId": args.externalId },
+        ArnEquals: { "aws:PrincipalArn": args.principalArns },
+    };
+    if (args.expiresAt !== undefined) condition.DateLessThan = { "aws:CurrentTime": args.expiresAt };
+    const principal = { AWS: accountRootArn(args.partition, args.partnerAccountId) };
+    return policy(
+        {
+            Sid: "PartnerAssumesWithExternalId",
+            Effect: "Allow",
+            Principal: principal,
+            Action: "sts:AssumeRole",
+            Condition: args.requireSourceIdentity ? { ...condition, Null: { "sts:SourceIdentity": "false" } } : condition,
+        },
+        { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: condition },
+    );
+}
+
+/** Inputs of the grant roles' permissions policy. */
+export interface GrantPermissionsPolicyArgs {
+    scope: AwsScope;
+    /** Instance tag key compared with the role's own tag of the same key (ABAC). */
+    accessTagKey: string;
+    /** Session preferences document, the only one sessions may use. */
+    sessionDocumentName: string;
+    /** KMS key encrypting session data, when encryption is on. */
+    sessionKeyArn?: string;
+}
+
+// IAM policy variables, in plain strings so TypeScript never interpolates them.
+const CALLER_USER_ID = "${aws:userid}";
+const principalTag = (key: string) => "${aws:PrincipalTag/" + key + "}";
+
+/**
+ * Permissions of every grant role: the same document for every partner, because the
+ * instance's access tag is compared with the role's own tag (true ABAC). Sessions only
+ * with the preferences document (no port forwarding), end only one's own sessions,
+ * never assume another role or list sessions, and nothing on CloudWatch Logs.
+ */
+export function grantPermissionsPolicy(args: GrantPermissionsPolicyArgs): PolicyDocument {
+    const { scope, accessTagKey } = args;
+    const ssm = `arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}`;
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "ListInstancesAndConnectionStatus",
+            Effect: "Allow",
+            Action: ["ec2:DescribeInstances", "ssm:DescribeInstanceProperties", "ssm:GetConnectionStatus"],
+            Resource: "*",
+        },
+        {
+            Sid: "StartSessionOnInstancesTaggedForThisPartner",
+            Effect: "Allow",
+            Action: "ssm:StartSession",
+            Resource: [`arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:instance/*`, `${ssm}:managed-instance/*`],
+            // The document check makes Session Manager also require the document statement below.
+            Condition: {
+                StringEquals: { [`ssm:resourceTag/${accessTagKey}`]: principalTag(accessTagKey) },
+                BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" },
+            },
+        },
+        {
+            // Documents carry no instance tags, so they need a statement of their own.
+            Sid: "StartSessionWithThePreferencesDocumentOnly",
+            Effect: "Allow",
+            Action: "ssm:StartSession",
+            Resource: `${ssm}:document/${args.sessionDocumentName}`,
+            Condition: { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } },
+        },
+        {
+            Sid: "EndOnlyOwnSessions",
+            Effect: "Allow",
+            Action: ["ssm:TerminateSession", "ssm:ResumeSession"],
+            Resource: `${ssm}:session/*`,
+            Condition: { StringEquals: { "ssm:resourceTag/aws:ssmmessages:session-id": CALLER_USER_ID } },
+        },
+        { Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" },
+    ];
+    if (args.sessionKeyArn !== undefined) {
+        statements.push({ Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: args.sessionKeyArn });
+    }
+    return policy(...statements);
+}

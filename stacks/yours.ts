@@ -7,21 +7,34 @@ import { OsUserProvisioning } from "../components/os-user-provisioning";
 import { PrivateSsmNetwork } from "../components/private-ssm-network";
 import { awsScope } from "../components/scope";
 import { SessionPreferences } from "../components/session-preferences";
-import { ConfigError, loadYoursSettings } from "./config";
+import { ThirdPartyGrant } from "../components/third-party-grant";
+import type { AwsScope } from "../components/policies";
+import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings } from "./config";
 
 /** Builds your account's stack from its validated config and returns the stack outputs. */
 export async function yoursProgram(): Promise<Record<string, unknown>> {
     const settings = loadYoursSettings();
     const zoneCount = settings.network.availabilityZoneCount;
-    const zones = await aws.getAvailabilityZones({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] });
+    // Facts about the target account that config must agree with, checked before any resource.
+    const [zones, { partition }] = await Promise.all([
+        aws.getAvailabilityZones({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }),
+        aws.getPartition(),
+    ]);
+    const issues: ConfigIssue[] = [];
     if (zones.names.length < zoneCount) {
-        throw new ConfigError([
-            {
-                path: "network.availabilityZoneCount",
-                message: `got ${zoneCount}, but this region has ${zones.names.length} available zones (${zones.names.join(", ")}); accepted: 1 to ${zones.names.length}`,
-            },
-        ]);
+        issues.push({
+            path: "network.availabilityZoneCount",
+            message: `got ${zoneCount}, but this region has ${zones.names.length} available zones (${zones.names.join(", ")}); accepted: 1 to ${zones.names.length}`,
+        });
     }
+    settings.partners.forEach((partner, index) =>
+        partner.principalArns?.forEach((arn, arnIndex) => {
+            if (arn.split(":")[1] !== partition) {
+                issues.push({ path: `partners[${index}].principalArns[${arnIndex}]`, message: `got "${arn}" in partition ${arn.split(":")[1]}; accepted: a principal in this stack's partition, ${partition}` });
+            }
+        }),
+    );
+    if (issues.length > 0) throw new ConfigError(issues);
 
     const network = new PrivateSsmNetwork("network", {
         vpcCidr: settings.network.vpcCidr,
@@ -62,6 +75,26 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
 
     const osUsers = new OsUserProvisioning("os-users", { accessTagKey: settings.accessTagKey, defaultOsUser: settings.sessions.defaultOsUser });
 
+    const stackReferences = new Map<string, pulumi.StackReference>();
+    const grants = settings.partners.map(
+        (partner) =>
+            new ThirdPartyGrant(`grant-${partner.name}`, {
+                partnerName: partner.name,
+                accessTagKey: settings.accessTagKey,
+                partnerAccountId: partner.accountId,
+                principalArns: trustedPrincipals(partner, scope, stackReferences),
+                osUser: partner.osUser,
+                roleName: partner.grantRoleName,
+                expiresAt: partner.expiresAt,
+                requireSourceIdentity: partner.requireSourceIdentity,
+                externalId: partner.externalId,
+                sessionKeyArn: preferences.kmsKeyArn,
+                osUserDocumentName: osUsers.documentName,
+            }),
+    );
+    const instanceIdsFor = (partnerName: string) =>
+        settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
+
     return {
         accessTagKey: settings.accessTagKey,
         vpcId: network.vpcId,
@@ -76,6 +109,45 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         // Attach this to the roles of instances this stack does not create, so they can log sessions.
         instanceLoggingPolicy: preferences.instancePolicy,
         osUserDocumentName: osUsers.documentName,
-        partners: settings.partners.map((p) => ({ name: p.name, osUser: p.osUser, grantRoleName: p.grantRoleName, expiresAt: p.expiresAt ?? null })),
+        // Read by each partner's `their` stack (roleArn, externalId); secret because of the external ids.
+        grants: Object.fromEntries(
+            grants.map((grant) => [
+                grant.partnerName,
+                {
+                    roleArn: grant.roleArn,
+                    externalId: grant.externalId,
+                    runAsUser: grant.osUser,
+                    accessTagValue: grant.partnerName,
+                    expiresAt: grant.expiresAt ?? null,
+                    instanceIds: instanceIdsFor(grant.partnerName),
+                },
+            ]),
+        ),
+        grantRoleArns: Object.fromEntries(grants.map((grant) => [grant.partnerName, grant.roleArn])),
     };
+}
+
+/**
+ * Who in the partner's account may assume its grant: the jump role ARN from its
+ * `their` stack, the ARNs given in config, or the default jump role name in its account.
+ */
+function trustedPrincipals(partner: PartnerSettings, scope: pulumi.Output<AwsScope>, stackReferences: Map<string, pulumi.StackReference>): pulumi.Input<string[]> {
+    if (partner.principalArns !== undefined) return partner.principalArns;
+    if (partner.theirStack === undefined) {
+        return pulumi.interpolate`arn:${scope.partition}:iam::${partner.accountId}:role/${partner.jumpRoleName}`.apply((arn) => [arn]);
+    }
+    const stackName = partner.theirStack;
+    let reference = stackReferences.get(stackName);
+    if (reference === undefined) {
+        reference = new pulumi.StackReference(stackName);
+        stackReferences.set(stackName, reference);
+    }
+    return reference.requireOutput("jumpRoleArn").apply((arn: unknown) => {
+        return scope.partition.apply((partition) => {
+            if (typeof arn !== "string" || !arn.startsWith(`arn:${partition}:iam::${partner.accountId}:role/`)) {
+                throw new Error(`stack ${stackName}: output jumpRoleArn is ${JSON.stringify(arn)}; expected the ARN of a role in ${partner.name}'s account ${partner.accountId}, partition ${partition}`);
+            }
+            return [arn];
+        });
+    });
 }

@@ -31,7 +31,10 @@ export interface RecordedResource {
     id: string;
     /** URN of the parent resource; the root stack for top-level resources. */
     parent?: string;
+    /** Inputs as the engine received them, with secrets unwrapped (see `secretInputs`). */
     inputs: Record<string, any>;
+    /** Paths of inputs that arrived as secrets, e.g. "assumeRolePolicy" or "tags.x". */
+    secretInputs: string[];
     custom: boolean;
     /** Id given with the `import` resource option. */
     importId?: string;
@@ -47,6 +50,23 @@ export interface FakeStack {
     secretOutputNames?: string[];
 }
 
+/**
+ * What the sample stacks output to each other through stack references, used unless a
+ * test gives `stacks`: the sample `their` stack's jump role, and the sample `yours`
+ * stack's grant for Third_Party_A (its external id is a secret there).
+ */
+export const SAMPLE_STACKS: Record<string, FakeStack> = {
+    [`organization/${PROJECT}/their`]: { outputs: { jumpRoleArn: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role" } },
+    [`organization/${PROJECT}/yours`]: {
+        outputs: {
+            grants: {
+                Third_Party_A: { roleArn: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A", externalId: "SampleExternalIdForThirdPartyA0123456789", runAsUser: "os_user_a_alice" },
+            },
+        },
+        secretOutputNames: ["grants"],
+    },
+};
+
 export interface RunOptions {
     /** Stack name; its `Pulumi.<stack>.yaml` is the config unless `configFile` is given. */
     stack: string;
@@ -56,7 +76,7 @@ export interface RunOptions {
     set?: Record<string, unknown>;
     /** Top-level project keys to treat as set with `--secret`. */
     secretKeys?: string[];
-    /** Referenced stacks by fully qualified name. */
+    /** Referenced stacks by fully qualified name; default SAMPLE_STACKS. */
     stacks?: Record<string, FakeStack>;
     /** SSM parameter values by name; AMI parameters under /aws/service/ami-* default to a fixed AMI id. */
     ssmParameters?: Record<string, string>;
@@ -90,7 +110,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         account: String(allowed[0]),
         region,
         partition: region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws",
-        stacks: options.stacks ?? {},
+        stacks: options.stacks ?? SAMPLE_STACKS,
         ssmParameters: options.ssmParameters ?? {},
     };
     const run: ProgramRun = { stack: options.stack, account: env.account, region, partition: env.partition, resources: [], invokes: [], outputs: {} };
@@ -224,8 +244,6 @@ interface MockEnvironment {
 const MOCK_AMI = "ami-0123456789abcdef0";
 
 class RecordingMocks implements pulumi.runtime.Mocks {
-    private counter = 0;
-
     constructor(
         private readonly env: MockEnvironment,
         private readonly run: ProgramRun,
@@ -263,7 +281,8 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             if (!stack) throw mockError(`harness: no outputs given for referenced stack ${stackName}`);
             return { id: stackName, state: { name: stackName, outputs: stack.outputs, secretOutputNames: stack.secretOutputNames ?? [] } };
         }
-        const id = args.id || `${args.name}-${(++this.counter).toString().padStart(4, "0")}`;
+        // Ids follow from names, so runs of two configs can be compared resource by resource.
+        const id = args.id || `${args.name}-id`;
         const physicalName = args.inputs.name ?? args.name;
         return { id, state: { ...args.inputs, id, name: physicalName, arn: this.arnFor(args.type, physicalName, id, args.inputs), ...this.extraState(args) } };
     }
@@ -319,6 +338,20 @@ function deterministicText(seed: string, length: number): string {
     return out;
 }
 
+// The runtime's wire marker of a secret value.
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
+    if (value === null || typeof value !== "object") return value;
+    if (value[SECRET_SIG_KEY] === SECRET_SIG) {
+        secretPaths.push(path);
+        return unwrapSecrets(value.value, path, []);
+    }
+    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]));
+}
+
 class RecordingMonitor extends MockMonitor {
     constructor(
         mocks: pulumi.runtime.Mocks,
@@ -328,7 +361,8 @@ class RecordingMonitor extends MockMonitor {
     }
 
     async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
-        const inputs = pulumi.runtime.deserializeProperties(req.getObject());
+        const secretInputs: string[] = [];
+        const inputs = unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject()), "", secretInputs);
         return super.registerResource(req, (err, response) => {
             if (!err) {
                 this.run.resources.push({
@@ -338,6 +372,7 @@ class RecordingMonitor extends MockMonitor {
                     id: response.getId(),
                     parent: req.getParent() || undefined,
                     inputs,
+                    secretInputs,
                     custom: req.getCustom(),
                     importId: req.getImportid() || undefined,
                     retainOnDelete: req.getRetainondelete() === true,
