@@ -11,3 +11,5 @@ export * from "./managed-instances";
 export * from "./session-preferences";
 export * from "./os-user-provisioning";
 export * from "./third-party-grant";
+export * from "./remote-access-identity";
+export * from "./cli-config";

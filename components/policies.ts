@@ -304,3 +304,29 @@ export function grantPermissionsPolicy(args: GrantPermissionsPolicyArgs): Policy
     }
     return policy(...statements);
 }
+
+/**
+ * Trust policy of the partner's jump role: its own account as principal, narrowed by
+ * `aws:PrincipalArn` to the remote-access users or the federated role (so a recreated
+ * SSO role keeps working). They may assume it and set a source identity; nothing else.
+ */
+export function jumpRoleTrustPolicy(partition: string, accountId: string, principalArns: string[]): PolicyDocument {
+    return policy({
+        Sid: "RemoteAccessPrincipalsAssume",
+        Effect: "Allow",
+        Principal: { AWS: accountRootArn(partition, accountId) },
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        Condition: { ArnEquals: { "aws:PrincipalArn": principalArns } },
+    });
+}
+
+/**
+ * Identity policy allowing exactly one role to be assumed, with a source identity
+ * (which needs sts:SetSourceIdentity on the caller's side too), and, when given, only
+ * with that external id.
+ */
+export function assumeOneRolePolicy(roleArn: string, externalId?: string): PolicyDocument {
+    const assume: PolicyStatement = { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: roleArn };
+    if (externalId !== undefined) assume.Condition = { StringEquals: { "sts:ExternalId": externalId } };
+    return policy(assume, { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: roleArn });
+}

@@ -272,6 +272,8 @@ const theirSchema = record(
         jumpRoleName: ROLE_NAME.optional(),
         users: list(userSchema, "IAM users").optional(),
         federatedPrincipalArn: ROLE_ARN.optional(),
+        accessTagKey: TAG_KEY.optional(),
+        yoursRegion: text(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'an AWS region name, e.g. "us-east-1"').optional(),
     },
     "a third party's settings",
 );
@@ -356,6 +358,10 @@ export interface TheirSettings {
     jumpRoleName: string;
     users: UserSettings[];
     federatedPrincipalArn?: string;
+    /** Instance tag key the owner uses, for the generated list-instances command. */
+    accessTagKey: string;
+    /** Region of the owner's instances; default this stack's region. */
+    yoursRegion?: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -569,9 +575,6 @@ export function loadTheirSettings(): TheirSettings {
         if (parsed.grantRoleArn === undefined && parsed.yoursAccountId === undefined) {
             issues.push({ path: "yoursAccountId", message: "is required when neither yoursStack nor grantRoleArn is set (the grant role ARN is computed from it); accepted: a 12-digit AWS account id" });
         }
-        if (parsed.externalId === undefined) {
-            issues.push({ path: "externalId", message: "is required when yoursStack is not set; accepted: the external id the account owner gave you, set with pulumi config set --secret externalId <value>" });
-        }
     }
     if (parsed.grantRoleArn !== undefined && parsed.yoursAccountId !== undefined && parsed.grantRoleArn.split(":")[4] !== parsed.yoursAccountId) {
         issues.push({ path: "grantRoleArn", message: `got "${parsed.grantRoleArn}", which is not in yoursAccountId ${parsed.yoursAccountId}; accepted: a role ARN in that account` });
@@ -593,5 +596,7 @@ export function loadTheirSettings(): TheirSettings {
         jumpRoleName: parsed.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME,
         users: users.map((u) => ({ name: u.name, accessKeySerial: u.accessKeySerial ?? 1, sourceIdentity: u.sourceIdentity ?? u.name })),
         federatedPrincipalArn: parsed.federatedPrincipalArn,
+        accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
+        yoursRegion: parsed.yoursRegion,
     };
 }

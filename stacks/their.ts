@@ -1,13 +1,122 @@
-// The program for a third party's account.
+// The program for a third party's account: who may connect, the jump role, and a
+// ready-to-use AWS CLI configuration for reaching the owner's instances.
 
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { loadTheirSettings } from "./config";
+import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
+import { RemoteAccessIdentity } from "../components/remote-access-identity";
+import { ConfigError, loadTheirSettings, type ConfigIssue, type TheirSettings } from "./config";
+
+/** The grant this partner was given in the owner's account. */
+interface GrantReference {
+    roleArn: pulumi.Input<string>;
+    /** Unknown until the owner has deployed the grant (first phase of the bootstrap). */
+    externalId?: pulumi.Output<string>;
+    instanceIds: pulumi.Input<string[]>;
+    region: pulumi.Input<string>;
+}
 
 /** Builds a third party's stack from its validated config and returns the stack outputs. */
-export function theirProgram(): Record<string, pulumi.Input<unknown>> {
+export async function theirProgram(): Promise<Record<string, unknown>> {
     const settings = loadTheirSettings();
-    return {
+    const [{ partition }, { accountId }, { region }] = await Promise.all([aws.getPartition(), aws.getCallerIdentity(), aws.getRegion()]);
+    const issues: ConfigIssue[] = [];
+    if (settings.federatedPrincipalArn !== undefined && !settings.federatedPrincipalArn.startsWith(`arn:${partition}:iam::${accountId}:`)) {
+        issues.push({ path: "federatedPrincipalArn", message: `got "${settings.federatedPrincipalArn}"; accepted: a role in this stack's account ${accountId}, partition ${partition}` });
+    }
+    if (settings.grantRoleArn !== undefined && settings.grantRoleArn.split(":")[1] !== partition) {
+        issues.push({ path: "grantRoleArn", message: `got "${settings.grantRoleArn}"; accepted: a role in this stack's partition, ${partition}` });
+    }
+    if (issues.length > 0) throw new ConfigError(issues);
+
+    const grant = settings.yoursStack !== undefined ? grantFromStack(settings.yoursStack, settings, region) : grantFromConfig(settings, partition, region);
+
+    const identity = new RemoteAccessIdentity("remote-access", {
         partnerName: settings.partnerName,
-        users: settings.users.map((u) => u.name),
+        grantRoleArn: grant.roleArn,
+        externalId: grant.externalId,
+        users: settings.users,
+        federatedPrincipalArn: settings.federatedPrincipalArn,
+        groupName: settings.groupName,
+        jumpRoleName: settings.jumpRoleName,
+    });
+
+    const base = profileBase(settings.partnerName);
+    const people: pulumi.Output<CliPerson[]> =
+        settings.users.length > 0
+            ? pulumi.all(identity.credentialSecretArns).apply((secretArns) =>
+                  settings.users.map((u) => ({
+                      name: u.name,
+                      sourceIdentity: u.sourceIdentity,
+                      credentialsProfile: `${base}-${u.name}-keys`,
+                      credentialsHint: [
+                        `Fill it once with ${u.name}'s access key, kept in Secrets Manager:`,
+                        `  aws secretsmanager get-secret-value --secret-id ${secretArns[u.name]} --query SecretString --output text`,
+                        `  aws configure --profile ${base}-${u.name}-keys`,
+                      ],
+                  })),
+              )
+            : pulumi.output([
+                  {
+                      name: "federated",
+                      sourceIdentity: "federated",
+                      credentialsProfile: "sso",
+                      credentialsHint: ['Replace "sso" with your SSO profile, and "federated" with your user name (the source identity CloudTrail records).'],
+                  },
+              ]);
+    const firstProfile = sessionProfileName(settings.partnerName, { name: settings.users[0]?.name ?? "federated" });
+
+    return {
+        jumpRoleArn: identity.jumpRoleArn,
+        grantRoleArn: grant.roleArn,
+        groupName: identity.groupName ?? null,
+        userNames: settings.users.map((u) => u.name),
+        credentialSecretArns: identity.credentialSecretArns,
+        federatedPrincipalPolicy: identity.federatedPrincipalPolicy ?? null,
+        // Secret: it contains the external id.
+        awsCliConfig: pulumi.secret(
+            pulumi.all([identity.jumpRoleArn, grant.roleArn, grant.externalId, grant.region, people]).apply(([jumpRoleArn, grantRoleArn, externalId, grantRegion, persons]) =>
+                externalId === undefined
+                    ? "# The external id is not known yet: set yoursStack (or externalId) once the owner has deployed the grant, then pulumi up.\n"
+                    : awsCliConfig({ partnerName: settings.partnerName, region: grantRegion, jumpRoleArn, grantRoleArn, externalId, accessTagKey: settings.accessTagKey, people: persons }),
+            ),
+        ),
+        listInstancesCommand: listInstancesCommand({ partnerName: settings.partnerName, accessTagKey: settings.accessTagKey }, firstProfile),
+        startSessionCommands: pulumi
+            .output(grant.instanceIds)
+            .apply((ids) => (ids.length > 0 ? ids : ["<instance-id>"]).map((id) => startSessionCommand(id, firstProfile))),
+    };
+}
+
+/** The grant from the owner's `yours` stack output `grants` (same Pulumi organisation). */
+function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: string): GrantReference {
+    const reference = new pulumi.StackReference(stackName);
+    const entry = reference.requireOutput("grants").apply((grants: unknown) => {
+        const all = (grants ?? {}) as Record<string, { roleArn?: unknown; externalId?: unknown; instanceIds?: unknown }>;
+        const mine = all[settings.partnerName];
+        if (mine === undefined) {
+            throw new Error(`stack ${stackName}: output grants has no entry "${settings.partnerName}" (it has: ${Object.keys(all).join(", ") || "none"}); check partnerName`);
+        }
+        for (const field of ["roleArn", "externalId"] as const) {
+            if (typeof mine[field] !== "string") throw new Error(`stack ${stackName}: output grants.${settings.partnerName}.${field} is missing`);
+        }
+        return { roleArn: mine.roleArn as string, externalId: mine.externalId as string, instanceIds: Array.isArray(mine.instanceIds) ? (mine.instanceIds as string[]) : [] };
+    });
+    // The output is secret as a whole because of the external id; only the id is one.
+    return {
+        roleArn: pulumi.unsecret(entry.roleArn),
+        externalId: pulumi.secret(entry.externalId),
+        instanceIds: pulumi.unsecret(entry.instanceIds),
+        region: settings.yoursRegion ?? reference.getOutput("region").apply((r: unknown) => (typeof r === "string" ? r : ownRegion)),
+    };
+}
+
+/** The grant from plain config (the owner is in another Pulumi organisation). */
+function grantFromConfig(settings: TheirSettings, partition: string, ownRegion: string): GrantReference {
+    return {
+        roleArn: settings.grantRoleArn ?? `arn:${partition}:iam::${settings.yoursAccountId}:role/${settings.grantRoleName}`,
+        externalId: settings.externalId,
+        instanceIds: [],
+        region: settings.yoursRegion ?? ownRegion,
     };
 }

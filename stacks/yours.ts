@@ -96,6 +96,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
 
     return {
+        region: scope.region,
         accessTagKey: settings.accessTagKey,
         vpcId: network.vpcId,
         subnetIds: network.subnetIds,

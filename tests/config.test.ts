@@ -71,7 +71,8 @@ const catalogue: BadConfig[] = [
     { title: "their: users and a federated principal together", stack: "their", set: { federatedPrincipalArn: "arn:aws:iam::222222222222:role/AWSReservedSSO_Vendor_0123" }, key: "federatedPrincipalArn", says: /not both/ },
     { title: "their: neither users nor a federated principal", stack: "their", set: { users: undefined }, key: "users", says: /federatedPrincipalArn/ },
     { title: "their: external id in plain config", stack: "their", set: { yoursStack: undefined, externalId: "from-the-owner-1234" }, key: "externalId", says: /--secret/ },
-    { title: "their: no stack reference and no external id", stack: "their", set: { yoursStack: undefined }, key: "externalId", says: /required/ },
+    { title: "their: no stack reference, no grant role ARN, no account id", stack: "their", set: { yoursStack: undefined, yoursAccountId: undefined }, key: "yoursAccountId", says: /required/ },
+    { title: "their: region that is not one", stack: "their", set: { yoursRegion: "US East" }, key: "yoursRegion", says: /us-east-1/ },
     { title: "their: grant role ARN that is not a role ARN", stack: "their", set: { yoursStack: undefined, grantRoleArn: "arn:aws:iam::111111111111:user/alice", externalId: "abc123" }, secretKeys: ["externalId"], key: "grantRoleArn" },
     { title: "their: grant role ARN outside yoursAccountId", stack: "their", set: { yoursStack: undefined, grantRoleArn: "arn:aws:iam::999999999999:role/SSMStartSession_IAM_Role_Third_Party_A", externalId: "abc123" }, secretKeys: ["externalId"], key: "grantRoleArn", says: /111111111111/ },
     { title: "their: access key serial of 0", stack: "their", set: { "users[0].accessKeySerial": 0 }, key: "users[0].accessKeySerial" },
@@ -139,8 +140,10 @@ describe("config validation: sample stacks and accepted forms", () => {
         const yours = await runProgram({ stack: "yours" });
         expect(their.error).to.equal(undefined);
         expect(yours.error).to.equal(undefined);
-        expect((await resolve(their.outputs.partnerName as string)).value).to.equal("Third_Party_A");
-        expect(yours.outputs).to.not.have.property("partnerName");
+        expect((await resolve(their.outputs.jumpRoleArn as string)).value).to.equal("arn:aws:iam::222222222222:role/3P_IAM_Assume_Role");
+        expect(their.outputs).to.not.have.property("grants");
+        expect(Object.keys((await resolve(yours.outputs.grantRoleArns as Record<string, string>)).value)).to.deep.equal(["Third_Party_A", "Third_Party_B"]);
+        expect(yours.outputs).to.not.have.property("jumpRoleArn");
     });
 
     it("takes an account id that `config set --path` stored as a number, and keeps leading zeros of quoted ones", async () => {

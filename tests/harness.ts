@@ -59,8 +59,9 @@ export const SAMPLE_STACKS: Record<string, FakeStack> = {
     [`organization/${PROJECT}/their`]: { outputs: { jumpRoleArn: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role" } },
     [`organization/${PROJECT}/yours`]: {
         outputs: {
+            region: "us-east-1",
             grants: {
-                Third_Party_A: { roleArn: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A", externalId: "SampleExternalIdForThirdPartyA0123456789", runAsUser: "os_user_a_alice" },
+                Third_Party_A: { roleArn: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A", externalId: "SampleExternalIdForThirdPartyA0123456789", runAsUser: "os_user_a_alice", instanceIds: ["instances-instance-third-party-a-id"] },
             },
         },
         secretOutputNames: ["grants"],
@@ -305,6 +306,8 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             case "random:index/randomPassword:RandomPassword":
             case "random:index/randomString:RandomString":
                 return { result: deterministicText(args.name, Number(args.inputs.length ?? 32)) };
+            case "aws:iam/accessKey:AccessKey":
+                return { secret: `mock-secret-access-key-of-${args.inputs.user}` };
             case "aws:s3/bucket:Bucket":
                 return { bucket: args.inputs.bucket ?? args.name };
             case "aws:ec2/vpcEndpoint:VpcEndpoint":
@@ -361,26 +364,35 @@ class RecordingMonitor extends MockMonitor {
     }
 
     async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
-        const secretInputs: string[] = [];
-        const inputs = unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject()), "", secretInputs);
+        const inputs = req.getObject();
         return super.registerResource(req, (err, response) => {
-            if (!err) {
-                this.run.resources.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: response.getUrn(),
-                    id: response.getId(),
-                    parent: req.getParent() || undefined,
-                    inputs,
-                    secretInputs,
-                    custom: req.getCustom(),
-                    importId: req.getImportid() || undefined,
-                    retainOnDelete: req.getRetainondelete() === true,
-                    protect: req.getProtect() === true,
-                    ignoreChanges: req.getIgnorechangesList(),
-                });
-            }
+            if (!err) this.record(req, inputs, { urn: response.getUrn(), id: response.getId(), custom: req.getCustom(), importId: req.getImportid() || undefined });
             callback(err, response);
+        });
+    }
+
+    // Reads (stack references among them) are recorded like registrations.
+    async readResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
+        const inputs = req.getProperties();
+        return super.readResource(req, (err, response) => {
+            if (!err) this.record(req, inputs, { urn: response.getUrn(), id: req.getId(), custom: true });
+            callback(err, response);
+        });
+    }
+
+    private record(req: any, inputStruct: any, result: { urn: string; id: string; custom: boolean; importId?: string }): void {
+        const secretInputs: string[] = [];
+        const option = (getter: string) => (typeof req[getter] === "function" ? req[getter]() : undefined);
+        this.run.resources.push({
+            type: req.getType(),
+            name: req.getName(),
+            ...result,
+            parent: req.getParent() || undefined,
+            inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(inputStruct), "", secretInputs),
+            secretInputs,
+            retainOnDelete: option("getRetainondelete") === true,
+            protect: option("getProtect") === true,
+            ignoreChanges: option("getIgnorechangesList") ?? [],
         });
     }
 }

@@ -1,0 +1,125 @@
+// The third party's side of the chain, in its own account: who may connect (a group of
+// IAM users, or a federated role) and the jump role that alone may assume the grant
+// role in the owner's account, with the external id.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP } from "./constants";
+import { assumeOneRolePolicy, jumpRoleTrustPolicy } from "./policies";
+import { awsScope } from "./scope";
+
+/** Role chaining caps sessions at one hour. */
+const JUMP_SESSION_SECONDS = 3600;
+
+/** An IAM user who may connect. */
+export interface RemoteAccessUser {
+    name: string;
+    /** Bump to replace the user's access key (the new key is created before the old one is deleted). */
+    accessKeySerial: number;
+}
+
+export interface RemoteAccessIdentityArgs {
+    /** Partner name, as the owner of the instances calls it; used in descriptions. */
+    partnerName: string;
+    /** ARN of the grant role in the owner's account. */
+    grantRoleArn: pulumi.Input<string>;
+    /**
+     * External id the owner gave for this partner (a secret). The jump role may then assume
+     * the grant only with it. Absent before the owner has deployed (the owner's trust policy
+     * still requires it).
+     */
+    externalId?: pulumi.Input<string>;
+    /** IAM users to create in the remote-access group; each gets an access key in Secrets Manager. */
+    users?: RemoteAccessUser[];
+    /** Instead of users, an SSO or SAML role ARN in this account whose sessions may assume the jump role. */
+    federatedPrincipalArn?: pulumi.Input<string>;
+    /** Name of the remote-access group. Default `GroupRemoteAccess`. */
+    groupName?: string;
+    /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
+    jumpRoleName?: string;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/** Group, users and their keys (or a federated principal), and the jump role. */
+export class RemoteAccessIdentity extends pulumi.ComponentResource {
+    public readonly jumpRoleArn: pulumi.Output<string>;
+    public readonly jumpRoleName: pulumi.Output<string>;
+    /** The group's name, when users are configured. */
+    public readonly groupName?: pulumi.Output<string>;
+    /** Secrets Manager ARN holding each user's access key, by user name. */
+    public readonly credentialSecretArns: Record<string, pulumi.Output<string>>;
+    /** Policy a federated principal's permission set needs (JSON), when federation is used. */
+    public readonly federatedPrincipalPolicy?: pulumi.Output<string>;
+
+    constructor(name: string, args: RemoteAccessIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:identity:RemoteAccessIdentity", name, {}, opts);
+        const parent = { parent: this };
+        const scope = awsScope(this);
+        const users = args.users ?? [];
+        if ((users.length > 0) === (args.federatedPrincipalArn !== undefined)) {
+            throw new Error(`RemoteAccessIdentity ${name}: give either users or federatedPrincipalArn, not both or neither`);
+        }
+
+        const iamUsers = users.map((user) => new aws.iam.User(`${name}-${user.name}`, { name: user.name, tags: args.tags }, parent));
+        const principalArns: pulumi.Input<string>[] = args.federatedPrincipalArn !== undefined ? [args.federatedPrincipalArn] : iamUsers.map((u) => u.arn);
+
+        const jumpRoleName = args.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME;
+        const jumpRole = new aws.iam.Role(
+            `${name}-jump-role`,
+            {
+                name: jumpRoleName,
+                description: `Assumes ${args.partnerName}'s Session Manager grant role in the instance owner's account`,
+                assumeRolePolicy: pulumi.jsonStringify(pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns))),
+                maxSessionDuration: JUMP_SESSION_SECONDS,
+                tags: args.tags,
+            },
+            parent,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-assume-grant`,
+            { role: jumpRole.name, policy: pulumi.jsonStringify(
+                    pulumi.all([args.grantRoleArn, args.externalId === undefined ? undefined : pulumi.secret(args.externalId)]).apply(([arn, id]) => assumeOneRolePolicy(arn, id)),
+                ) },
+            parent,
+        );
+        const mayAssumeJumpRole = pulumi.jsonStringify(jumpRole.arn.apply((arn) => assumeOneRolePolicy(arn)));
+
+        this.credentialSecretArns = {};
+        if (iamUsers.length > 0) {
+            const group = new aws.iam.Group(`${name}-group`, { name: args.groupName ?? DEFAULT_REMOTE_ACCESS_GROUP }, parent);
+            new aws.iam.GroupPolicy(`${name}-group-assume-jump`, { group: group.name, policy: mayAssumeJumpRole }, parent);
+            // Exclusive membership: the group holds exactly these users.
+            new aws.iam.GroupMembership(`${name}-group-members`, { group: group.name, users: iamUsers.map((u) => u.name) }, parent);
+            this.groupName = group.name;
+
+            users.forEach((user, i) => {
+                // The serial is in the name: bumping it creates a new key, then deletes the old one.
+                const key = new aws.iam.AccessKey(`${name}-${user.name}-key-${user.accessKeySerial}`, { user: iamUsers[i].name }, parent);
+                const secret = new aws.secretsmanager.Secret(
+                    `${name}-${user.name}-access-key`,
+                    { description: `Access key of IAM user ${user.name} (remote access to ${args.partnerName}'s grant)`, tags: args.tags },
+                    parent,
+                );
+                new aws.secretsmanager.SecretVersion(
+                    `${name}-${user.name}-access-key`,
+                    { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ AccessKeyId: key.id, SecretAccessKey: key.secret })) },
+                    parent,
+                );
+                this.credentialSecretArns[user.name] = secret.arn;
+            });
+        } else {
+            this.federatedPrincipalPolicy = mayAssumeJumpRole;
+        }
+
+        this.jumpRoleArn = jumpRole.arn;
+        this.jumpRoleName = jumpRole.name;
+        this.registerOutputs({
+            jumpRoleArn: this.jumpRoleArn,
+            jumpRoleName: this.jumpRoleName,
+            groupName: this.groupName,
+            credentialSecretArns: this.credentialSecretArns,
+            federatedPrincipalPolicy: this.federatedPrincipalPolicy,
+        });
+    }
+}

@@ -1,0 +1,196 @@
+// The third party's stack and the stack references between the two accounts: the
+// three bootstrap phases run with each phase's real outputs fed to the next, the
+// plain-config fallbacks, the errors, the CLI profile, and what the identities allow.
+
+import { expect } from "chai";
+import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type FakeStack, type ProgramRun } from "./harness";
+
+const YOURS_STACK = "organization/third-party-ssm-access/yours";
+const THEIR_STACK = "organization/third-party-ssm-access/their";
+const JUMP_ARN = "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role";
+const GRANT_ARN = "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A";
+
+const statements = (json: string): PolicyStatement[] => (JSON.parse(json) as PolicyDocument).Statement;
+
+async function their(options: { set?: Record<string, unknown>; secretKeys?: string[]; stacks?: Record<string, FakeStack> } = {}): Promise<ProgramRun> {
+    const run = await runProgram({ stack: "their", ...options });
+    if (run.error) throw run.error;
+    return run;
+}
+
+const value = async <T>(output: unknown) => (await resolve(output as T)).value;
+const jumpPolicy = (run: ProgramRun) => statements(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").inputs.policy);
+
+describe("their stack and stack references: the three bootstrap phases", () => {
+    const phase1Config = { yoursStack: undefined };
+
+    it("phase 1, their stack alone: group, user, jump role; grant ARN computed, no external id yet", async () => {
+        const run = await their({ set: phase1Config });
+        expect(ofType(run, "pulumi:pulumi:StackReference")).to.deep.equal([]);
+        expect(await value(run.outputs.jumpRoleArn)).to.equal(JUMP_ARN);
+        expect(await value(run.outputs.grantRoleArn)).to.equal(GRANT_ARN);
+        const [assume] = jumpPolicy(run);
+        expect(assume).to.deep.equal({ Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: GRANT_ARN });
+        expect(await value(run.outputs.awsCliConfig)).to.match(/external id is not known yet/);
+    });
+
+    it("phase 2, yours reads their jumpRoleArn; phase 3, their reads yours' grants: the chain closes with real outputs", async () => {
+        const phase1 = await their({ set: phase1Config });
+        const theirOutputs = { jumpRoleArn: await value(phase1.outputs.jumpRoleArn) };
+
+        const phase2 = await runProgram({ stack: "yours", stacks: { [THEIR_STACK]: { outputs: theirOutputs } } });
+        expect(phase2.error).to.equal(undefined);
+        const trust = statements(only(phase2, "aws:iam/role:Role", "grant-Third_Party_A-role").inputs.assumeRolePolicy);
+        expect(trust[0].Condition!.ArnEquals).to.deep.equal({ "aws:PrincipalArn": [JUMP_ARN] });
+        const grants = await resolve(phase2.outputs.grants as any);
+        const externalId: string = (grants.value as any).Third_Party_A.externalId;
+
+        const phase3 = await their({
+            stacks: { [YOURS_STACK]: { outputs: { grants: grants.value, region: await value(phase2.outputs.region) }, secretOutputNames: ["grants"] } },
+        });
+        expect(only(phase3, "pulumi:pulumi:StackReference").inputs.name).to.equal(YOURS_STACK);
+        expect(await value(phase3.outputs.grantRoleArn)).to.equal(GRANT_ARN);
+        expect(jumpPolicy(phase3)[0].Condition).to.deep.equal({ StringEquals: { "sts:ExternalId": externalId } });
+        expect(await value(phase3.outputs.awsCliConfig)).to.include(`external_id = ${externalId}`);
+        expect(await value(phase3.outputs.startSessionCommands)).to.deep.equal(["aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice"]);
+    });
+});
+
+describe("their stack: fallbacks and errors", () => {
+    it("takes the grant role ARN and a secret external id from plain config", async () => {
+        const run = await their({
+            set: { yoursStack: undefined, grantRoleArn: "arn:aws:iam::111111111111:role/CustomGrant", externalId: "given-by-the-owner-123" },
+            secretKeys: ["externalId"],
+        });
+        expect(jumpPolicy(run)[0]).to.deep.include({ Resource: "arn:aws:iam::111111111111:role/CustomGrant", Condition: { StringEquals: { "sts:ExternalId": "given-by-the-owner-123" } } });
+        expect(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").secretInputs).to.include("policy");
+    });
+
+    it("computes the grant role ARN from yoursAccountId and grantRoleName", async () => {
+        const run = await their({ set: { yoursStack: undefined, grantRoleName: "VendorShell" } });
+        expect(await value(run.outputs.grantRoleArn)).to.equal("arn:aws:iam::111111111111:role/VendorShell");
+    });
+
+    it("names the stack and the output when yours has no grants output", async () => {
+        const run = await runProgram({ stack: "their", stacks: { [YOURS_STACK]: { outputs: {} } } });
+        expect(String(run.error)).to.match(/grants/).and.include(YOURS_STACK);
+    });
+
+    it("names the stack, the output and the partner when the grant is not there", async () => {
+        const run = await runProgram({ stack: "their", stacks: { [YOURS_STACK]: { outputs: { grants: { Someone_Else: { roleArn: GRANT_ARN, externalId: "x1" } } } } } });
+        expect(String(run.error)).to.include(`stack ${YOURS_STACK}: output grants has no entry "Third_Party_A" (it has: Someone_Else)`);
+    });
+
+    it("names the field when the grant has no external id", async () => {
+        const run = await runProgram({ stack: "their", stacks: { [YOURS_STACK]: { outputs: { grants: { Third_Party_A: { roleArn: GRANT_ARN } } } } } });
+        expect(String(run.error)).to.include(`stack ${YOURS_STACK}: output grants.Third_Party_A.externalId is missing`);
+    });
+});
+
+describe("their stack: the CLI configuration", () => {
+    let run: ProgramRun;
+    before(async () => (run = await their()));
+
+    it("is a secret output with a jump profile (source identity) and a grant profile (role_arn, source_profile, external_id)", async () => {
+        const cli = await resolve(run.outputs.awsCliConfig as string);
+        expect(cli.secret).to.equal(true);
+        const text = cli.value;
+        const externalId = (SAMPLE_STACKS[YOURS_STACK].outputs.grants as any).Third_Party_A.externalId;
+        expect(text).to.include("[profile third_party_a-alice-jump]");
+        expect(text).to.match(new RegExp(`credential_process = aws sts assume-role --profile third_party_a-alice-keys --role-arn ${JUMP_ARN} --role-session-name alice --source-identity alice `));
+        const grantProfile = text.slice(text.indexOf("[profile third_party_a-alice]"));
+        expect(grantProfile).to.include(`role_arn = ${GRANT_ARN}`);
+        expect(grantProfile).to.include("source_profile = third_party_a-alice-jump");
+        expect(grantProfile).to.include(`external_id = ${externalId}`);
+        expect(grantProfile).to.include("region = us-east-1");
+        expect(text).to.include("aws secretsmanager get-secret-value --secret-id");
+    });
+
+    it("gives the blog's list-instances command filtered by the access tag, and start-session commands", async () => {
+        expect(await value(run.outputs.listInstancesCommand)).to.match(
+            /^aws ec2 describe-instances --profile third_party_a-alice --filters "Name=tag:ExternalAccessGrantedTo,Values=Third_Party_A" --query '.*' --output table$/,
+        );
+        expect(await value(run.outputs.startSessionCommands)).to.deep.equal(["aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice"]);
+    });
+
+    it("keeps every secret secret: CLI config, stored access key, jump role policy with the external id", async () => {
+        expect((await resolve(run.outputs.awsCliConfig as string)).secret).to.equal(true);
+        expect(only(run, "aws:secretsmanager/secretVersion:SecretVersion").secretInputs).to.include("secretString");
+        expect(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").secretInputs).to.include("policy");
+        for (const name of ["jumpRoleArn", "grantRoleArn", "listInstancesCommand"]) {
+            expect((await resolve(run.outputs[name] as string)).secret, name).to.equal(false);
+        }
+    });
+});
+
+describe("their stack: what the identities allow", () => {
+    let run: ProgramRun;
+    before(async () => (run = await their()));
+
+    it("creates GroupRemoteAccess with alice as its only member, and her key in Secrets Manager as JSON", () => {
+        expect(only(run, "aws:iam/group:Group").inputs.name).to.equal("GroupRemoteAccess");
+        expect(only(run, "aws:iam/groupMembership:GroupMembership").inputs).to.deep.include({ group: "GroupRemoteAccess", users: ["alice"] });
+        expect(only(run, "aws:iam/user:User").inputs.name).to.equal("alice");
+        const stored = JSON.parse(only(run, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString);
+        expect(Object.keys(stored)).to.deep.equal(["AccessKeyId", "SecretAccessKey"]);
+        expect(stored.AccessKeyId).to.equal(only(run, "aws:iam/accessKey:AccessKey").id);
+    });
+
+    it("gives the group only sts:AssumeRole (and SetSourceIdentity) on the jump role, and users nothing of their own", () => {
+        const group = statements(only(run, "aws:iam/groupPolicy:GroupPolicy").inputs.policy);
+        expect(group).to.deep.equal([
+            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
+            { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
+        ]);
+        for (const type of ["aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policy:Policy"]) {
+            expect(ofType(run, type), type).to.deep.equal([]);
+        }
+    });
+
+    it("trusts the jump role only to the group's users, and lets it assume only the grant role with the external id", () => {
+        const trust = statements(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        expect(trust).to.deep.equal([
+            {
+                Sid: "RemoteAccessPrincipalsAssume",
+                Effect: "Allow",
+                Principal: { AWS: "arn:aws:iam::222222222222:root" },
+                Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:user/alice"] } },
+            },
+        ]);
+        const externalId = (SAMPLE_STACKS[YOURS_STACK].outputs.grants as any).Third_Party_A.externalId;
+        expect(jumpPolicy(run)).to.deep.equal([
+            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: GRANT_ARN, Condition: { StringEquals: { "sts:ExternalId": externalId } } },
+            { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: GRANT_ARN },
+        ]);
+        expect(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs).to.include({ name: "3P_IAM_Assume_Role", maxSessionDuration: 3600 });
+    });
+
+    it("rotates an access key by bumping its serial: a new key resource replaces the old", async () => {
+        const rotated = await their({ set: { "users[0].accessKeySerial": 2 } });
+        expect(ofType(run, "aws:iam/accessKey:AccessKey").map((k) => k.name)).to.deep.equal(["remote-access-alice-key-1"]);
+        expect(ofType(rotated, "aws:iam/accessKey:AccessKey").map((k) => k.name)).to.deep.equal(["remote-access-alice-key-2"]);
+    });
+
+    it("with a federated principal instead of users: no group, no users, the jump role trusts that role only", async () => {
+        const sso = "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Vendor_0123456789abcdef";
+        const federated = await their({ set: { users: undefined, federatedPrincipalArn: sso } });
+        for (const type of ["aws:iam/group:Group", "aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:secretsmanager/secret:Secret"]) {
+            expect(ofType(federated, type), type).to.deep.equal([]);
+        }
+        const trust = statements(only(federated, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        expect(trust[0].Condition).to.deep.equal({ ArnEquals: { "aws:PrincipalArn": [sso] } });
+        expect(statements(await value<string>(federated.outputs.federatedPrincipalPolicy))).to.deep.equal([
+            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
+            { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
+        ]);
+        expect(await value(federated.outputs.awsCliConfig)).to.include("--profile sso ");
+    });
+
+    it("refuses a federated principal outside this account before creating anything", async () => {
+        const wrong = await runProgram({ stack: "their", set: { users: undefined, federatedPrincipalArn: "arn:aws:iam::999999999999:role/SSO" } });
+        expect((wrong.error as any)?.issues?.[0]?.path).to.equal("federatedPrincipalArn");
+        expect(wrong.resources).to.deep.equal([]);
+    });
+});
