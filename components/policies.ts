@@ -81,8 +81,9 @@ export function serviceTrustPolicy(service: string, scope: AwsScope, sourceArnPa
  */
 function logDeliveryStatements(scope: AwsScope, logGroupName: string): PolicyStatement[] {
     return [
-        { Sid: "CreateAndDescribeStreams", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:DescribeLogStreams"], Resource: logGroupArn(scope, logGroupName) },
-        { Sid: "WriteEvents", Effect: "Allow", Action: "logs:PutLogEvents", Resource: logStreamsArn(scope, logGroupName) },
+        { Sid: "DescribeStreams", Effect: "Allow", Action: "logs:DescribeLogStreams", Resource: logGroupArn(scope, logGroupName) },
+        // Both act on log-stream resources (AWS's service authorization reference).
+        { Sid: "CreateStreamsAndWriteEvents", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logStreamsArn(scope, logGroupName) },
         { Sid: "FindLogGroup", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
     ];
 }
@@ -170,7 +171,8 @@ export function sessionKeyPolicy(args: SessionKeyPolicyArgs): PolicyDocument {
             Sid: "CloudWatchLogsUsesKeyForSessionLogGroup",
             Effect: "Allow",
             Principal: { Service: servicePrincipal(`logs.${scope.region}`, scope.dnsSuffix) },
-            Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+            // Only actions that carry an encryption context: the condition could never match others.
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"],
             Resource: "*",
             Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": logGroupArn(scope, args.logGroupName) } },
         },
@@ -222,11 +224,10 @@ export interface GrantTrustPolicyArgs {
  * is never allowed: session tags would override `SSMSessionRunAs` and the access tag.
  */
 export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
-    const condition: Record<string, Record<string, string | string[]>> = {
-        StringEquals: { "sts:ExternalId": args.externalId },
-        ArnEquals: { "aws:PrincipalArn": args.principalArns },
-    };
-    if (args.expiresAt !== undefined) condition.DateLessThan = { "aws:CurrentTime": args.expiresAt };
+    // Global keys only on SetSourceIdentity: sts:ExternalId is documented for AssumeRole alone,
+    // and SetSourceIdentity grants nothing without a successful AssumeRole.
+    const narrowed: Record<string, Record<string, string | string[]>> = { ArnEquals: { "aws:PrincipalArn": args.principalArns } };
+    if (args.expiresAt !== undefined) narrowed.DateLessThan = { "aws:CurrentTime": args.expiresAt };
     const principal = { AWS: accountRootArn(args.partition, args.partnerAccountId) };
     return policy(
         {
@@ -234,9 +235,13 @@ export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
             Effect: "Allow",
             Principal: principal,
             Action: "sts:AssumeRole",
-            Condition: args.requireSourceIdentity ? { ...condition, Null: { "sts:SourceIdentity": "false" } } : condition,
+            Condition: {
+                StringEquals: { "sts:ExternalId": args.externalId },
+                ...narrowed,
+                ...(args.requireSourceIdentity ? { Null: { "sts:SourceIdentity": "false" } } : {}),
+            },
         },
-        { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: condition },
+        { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: narrowed },
     );
 }
 

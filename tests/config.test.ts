@@ -5,7 +5,7 @@
 
 import { expect } from "chai";
 import { loadTheirSettings, loadYoursSettings, type ConfigIssue } from "../stacks/config";
-import { resolve, runProgram } from "./harness";
+import { resolve, runProgram } from "../tools/mock-engine";
 
 interface BadConfig {
     title: string;

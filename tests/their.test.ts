@@ -4,7 +4,7 @@
 
 import { expect } from "chai";
 import type { PolicyDocument, PolicyStatement } from "../components/policies";
-import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type FakeStack, type ProgramRun } from "./harness";
+import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type FakeStack, type ProgramRun } from "../tools/mock-engine";
 
 const YOURS_STACK = "organization/third-party-ssm-access/yours";
 const THEIR_STACK = "organization/third-party-ssm-access/their";

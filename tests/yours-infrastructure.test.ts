@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { OS_USER_NAME_PATTERN } from "../components/documents";
 import type { PolicyDocument, PolicyStatement } from "../components/policies";
-import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "./harness";
+import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -216,7 +216,7 @@ describe("yours stack: session logging permissions of the instance role", () => 
     it("lets the agent create, describe and write streams of the audit log group only", () => {
         const policy = instanceLoggingPolicy(run);
         const group = "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup";
-        expect(allowing(policy, "logs:CreateLogStream").map((s) => s.Resource)).to.deep.equal([group]);
+        expect(allowing(policy, "logs:CreateLogStream").map((s) => s.Resource)).to.deep.equal([`${group}:log-stream:*`]);
         expect(allowing(policy, "logs:DescribeLogStreams").map((s) => s.Resource)).to.deep.equal([group]);
         expect(allowing(policy, "logs:PutLogEvents").map((s) => s.Resource)).to.deep.equal([`${group}:log-stream:*`]);
     });

@@ -1,3 +1,4 @@
+// The project's one mock engine, shared by the tests and the access review.
 // Runs the real program (index.ts) under Pulumi's mock engine, in-process, with a
 // stack's own Pulumi.<stack>.yaml as config, and records what it registers.
 //
@@ -221,7 +222,9 @@ function parseConfigValue(value: string | undefined): unknown {
 
 function clearProjectModules(): void {
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(PROJECT_ROOT) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(path.join(PROJECT_ROOT, "tests"))) {
+        // The program's modules only: not dependencies, not the tests or tools driving the run.
+        const driver = ["tests", "tools"].some((dir) => file.startsWith(path.join(PROJECT_ROOT, dir, path.sep)));
+        if (file.startsWith(PROJECT_ROOT) && !file.includes(`${path.sep}node_modules${path.sep}`) && !driver) {
             delete require.cache[file];
         }
     }
@@ -298,6 +301,8 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             const iamKind = iamKinds[type.split(":")[2]];
             if (iamKind) return `arn:${partition}:iam::${account}:${iamKind}${inputs.path ?? "/"}${physicalName}`;
         }
+        if (type === "aws:secretsmanager/secret:Secret") return `arn:${partition}:secretsmanager:${region}:${account}:secret:${physicalName}-AbCdEf`;
+        if (type === "aws:cloudwatch/logGroup:LogGroup") return `arn:${partition}:logs:${region}:${account}:log-group:${physicalName}`;
         return `arn:${partition}:${service}:${region}:${account}:${kind}/${id}`;
     }
 

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { resolve, runProgram } from "./harness";
+import { resolve, runProgram } from "../tools/mock-engine";
 
 class Holder extends pulumi.ComponentResource {
     public readonly roleArn: pulumi.Output<string>;

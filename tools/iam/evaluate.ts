@@ -1,0 +1,119 @@
+// Decides requests against an IAM picture with a real IAM policy evaluator
+// (@cloud-copilot/iam-simulate): identity policies of the caller, the trust policy of
+// a role being assumed, the key policy of a KMS key. The evaluator is AGPL and a
+// devDependency: it is used here, by tests and tools, never by the components.
+
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import type { PolicyDocument } from "../../components/policies";
+import { principalByArn, type IamPicture, type IamPrincipal } from "./picture";
+
+export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
+
+/** Someone outside the picture: an attacker's or a bystander's principal, with the identity policy it would have. */
+export interface OutsidePrincipal {
+    arn: string;
+    accountId: string;
+    policies: PolicyDocument[];
+    tags?: Record<string, string>;
+}
+
+/** One request: who, what, on which resource, in which context. */
+export interface AccessRequest {
+    /** A role or user in the picture (by ARN), or one outside it. */
+    principal: string | OutsidePrincipal;
+    /** Role session name, when the principal is a role. */
+    sessionName?: string;
+    action: string;
+    resource: string;
+    /** Tags on the resource; become `aws:ResourceTag/*` and, for SSM, `ssm:resourceTag/*`. */
+    resourceTags?: Record<string, string>;
+    /** Request time; default the fixed evaluation time below. */
+    at?: string;
+    /** Any further request context (`sts:ExternalId`, `sts:SourceIdentity`, `aws:RequestTag/*`, ...). */
+    context?: Record<string, string | string[]>;
+}
+
+export interface DecisionDetail {
+    decision: Decision;
+    /** The evaluator's validation errors, if the request or a policy was malformed. */
+    errors?: string;
+}
+
+/** Evaluations use a fixed clock, so results never depend on the day they run. */
+export const EVALUATION_TIME = "2027-01-15T12:00:00Z";
+
+/** A role outside the picture that trusts its whole account: the worst case for "may it assume other roles?". */
+export function accountTrustingRole(partition: string, accountId: string): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: "sts:AssumeRole" }] };
+}
+
+// A stable fake unique id per principal, for ${aws:userid}.
+function uniqueId(principal: { arn: string }, prefix: string): string {
+    let hash = 0;
+    for (const ch of principal.arn) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
+    return `${prefix}${hash.toString(36).toUpperCase().padStart(8, "0")}`;
+}
+
+/** `${aws:userid}` of a principal: `ROLEID:session` for a role session, the user id for a user. */
+export function userIdOf(picture: IamPicture, principalArn: string, sessionName = "session"): string {
+    const principal = picture.principals.find((p) => p.arn === principalArn) ?? { arn: principalArn, kind: principalArn.includes(":role/") ? "role" : "user" };
+    return principal.kind === "role" ? `${uniqueId(principal, "AROA")}:${sessionName}` : uniqueId(principal, "AIDA");
+}
+
+function resolvePrincipal(picture: IamPicture, principal: AccessRequest["principal"]): { arn: string; accountId: string; kind: "role" | "user"; policies: PolicyDocument[]; tags: Record<string, string> } {
+    if (typeof principal !== "string") {
+        return { arn: principal.arn, accountId: principal.accountId, kind: principal.arn.includes(":role/") ? "role" : "user", policies: principal.policies, tags: principal.tags ?? {} };
+    }
+    const known: IamPrincipal = principalByArn(picture, principal);
+    return { arn: known.arn, accountId: known.accountId, kind: known.kind, policies: known.policies.map((p) => p.document), tags: known.tags };
+}
+
+/** The resource policy that governs a resource, and the resource's account. */
+function resourceSide(picture: IamPicture, resource: string): { policy?: PolicyDocument; accountId: string } {
+    const role = picture.principals.find((p) => p.kind === "role" && p.arn === resource);
+    if (role) return { policy: role.trustPolicy, accountId: role.accountId };
+    const owned = picture.resourcePolicies.find((r) => resource === r.arn || resource.startsWith(`${r.arn}/`));
+    if (owned) return { policy: owned.document, accountId: owned.accountId };
+    const parts = resource.split(":");
+    const accountId = parts[4] || picture.secrets.find((s) => s.arn === resource)?.accountId || "";
+    // A role this picture does not create: assume the worst, that it trusts its whole account.
+    if (parts[2] === "iam" && parts[5]?.startsWith("role/")) return { policy: accountTrustingRole(parts[1], accountId), accountId };
+    return { accountId };
+}
+
+/** Evaluates one request with the IAM simulator. */
+export async function decide(picture: IamPicture, request: AccessRequest): Promise<DecisionDetail> {
+    const caller = resolvePrincipal(picture, request.principal);
+    const session = request.sessionName ?? "session";
+    const requestPrincipal = caller.kind === "role" ? `arn:${picture.partition}:sts::${caller.accountId}:assumed-role/${caller.arn.split("/").pop()}/${session}` : caller.arn;
+    const context: Record<string, string | string[]> = {
+        "aws:PrincipalArn": caller.arn,
+        "aws:PrincipalAccount": caller.accountId,
+        "aws:userid": userIdOf(picture, caller.arn, session),
+        "aws:CurrentTime": request.at ?? EVALUATION_TIME,
+        "aws:SecureTransport": "true",
+    };
+    if (caller.kind === "user") context["aws:username"] = caller.arn.split("/").pop()!;
+    for (const [key, value] of Object.entries(caller.tags)) context[`aws:PrincipalTag/${key}`] = value;
+    const service = request.action.split(":")[0];
+    for (const [key, value] of Object.entries(request.resourceTags ?? {})) {
+        context[`aws:ResourceTag/${key}`] = value;
+        if (service === "ssm") context[`ssm:resourceTag/${key}`] = value;
+    }
+    Object.assign(context, request.context);
+
+    const resource = resourceSide(picture, request.resource);
+    const response = await runSimulation(
+        {
+            // "*" and ARNs without an account (S3 buckets not in the picture) are taken as the caller's own.
+            request: { principal: requestPrincipal, action: request.action, resource: { resource: request.resource, accountId: resource.accountId || caller.accountId }, contextVariables: context },
+            identityPolicies: caller.policies.map((policy, i) => ({ name: `policy-${i + 1}`, policy })),
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            resourcePolicy: resource.policy,
+        },
+        {},
+    );
+    if (response.resultType === "error") return { decision: "ImplicitlyDenied", errors: JSON.stringify(response.errors) };
+    return { decision: response.overallResult as Decision };
+}

@@ -1,0 +1,169 @@
+// The IAM picture of one or more stacks: from the resources the programs registered
+// under the mock engine, every principal with the policies that apply to it (inline,
+// attached, through its groups), every role's trust policy, resource policies, and
+// the tagged instances. Built from what the program produced, never from config.
+
+import type { PolicyDocument } from "../../components/policies";
+import type { ProgramRun, RecordedResource } from "../mock-engine";
+
+/** A named policy document that applies to a principal. */
+export interface NamedPolicy {
+    name: string;
+    document: PolicyDocument;
+    /** Inline policies count against the principal's inline quota; managed ones have their own. */
+    kind: "inline" | "group-inline" | "managed";
+}
+
+/** A role or user, with everything that decides what it may do. */
+export interface IamPrincipal {
+    arn: string;
+    kind: "role" | "user";
+    name: string;
+    accountId: string;
+    /** The stack that created it. */
+    stack: string;
+    tags: Record<string, string>;
+    policies: NamedPolicy[];
+    /** AWS managed policies attached by ARN: their content is not available offline, so they are listed, not evaluated. */
+    awsManagedPolicies: string[];
+    trustPolicy?: PolicyDocument;
+    /** Groups it belongs to (users). */
+    groups: string[];
+}
+
+/** An EC2 instance the program launched, with its tags. */
+export interface PictureInstance {
+    arn: string;
+    id: string;
+    name: string;
+    accountId: string;
+    tags: Record<string, string>;
+}
+
+/** A resource policy (KMS key policy, S3 bucket policy). */
+export interface ResourcePolicy {
+    /** The resource it governs, e.g. the key ARN; bucket policies cover the bucket and its objects. */
+    arn: string;
+    accountId: string;
+    kind: "kms-key" | "s3-bucket";
+    document: PolicyDocument;
+}
+
+export interface IamPicture {
+    partition: string;
+    region: string;
+    principals: IamPrincipal[];
+    instances: PictureInstance[];
+    resourcePolicies: ResourcePolicy[];
+    /** Log groups by name, with ARN and account. */
+    logGroups: Array<{ name: string; arn: string; accountId: string }>;
+    secrets: Array<{ arn: string; name: string; accountId: string }>;
+}
+
+const parse = (json: unknown): PolicyDocument => (typeof json === "string" ? JSON.parse(json) : json) as PolicyDocument;
+
+/** Builds the IAM picture of the given program runs (e.g. a `yours` and a `their` stack). */
+export function buildIamPicture(runs: ProgramRun[]): IamPicture {
+    if (runs.length === 0) throw new Error("no program runs to build an IAM picture from");
+    const picture: IamPicture = { partition: runs[0].partition, region: runs[0].region, principals: [], instances: [], resourcePolicies: [], logGroups: [], secrets: [] };
+    for (const run of runs) addRun(picture, run);
+    return picture;
+}
+
+function addRun(picture: IamPicture, run: ProgramRun): void {
+    const { account, partition, region } = run;
+    const of = (type: string) => run.resources.filter((r) => r.type === type);
+    const physical = (r: RecordedResource) => String(r.inputs.name ?? r.name);
+
+    // Roles and users by name, as the policies that attach to them refer to them.
+    const principalsOf = (type: string, kind: "role" | "user") => {
+        const byName = new Map<string, IamPrincipal>();
+        for (const resource of of(type)) {
+            const name = physical(resource);
+            const principal: IamPrincipal = {
+                arn: `arn:${partition}:iam::${account}:${kind}/${name}`,
+                kind,
+                name,
+                accountId: account,
+                stack: run.stack,
+                tags: resource.inputs.tags ?? {},
+                policies: [],
+                awsManagedPolicies: [],
+                trustPolicy: kind === "role" ? parse(resource.inputs.assumeRolePolicy) : undefined,
+                groups: [],
+            };
+            byName.set(name, principal);
+            picture.principals.push(principal);
+        }
+        return byName;
+    };
+
+    const roles = principalsOf("aws:iam/role:Role", "role");
+    for (const policy of of("aws:iam/rolePolicy:RolePolicy")) {
+        principalNamed(roles, policy.inputs.role, policy).policies.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "inline" });
+    }
+    const managed = new Map(of("aws:iam/policy:Policy").map((p) => [`arn:${partition}:iam::${account}:policy/${physical(p)}`, p]));
+    for (const attachment of of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+        const role = principalNamed(roles, attachment.inputs.role, attachment);
+        const arn = String(attachment.inputs.policyArn);
+        const own = managed.get(arn);
+        if (own) role.policies.push({ name: own.name, document: parse(own.inputs.policy), kind: "managed" });
+        else role.awsManagedPolicies.push(arn);
+    }
+
+    const users = principalsOf("aws:iam/user:User", "user");
+    for (const policy of of("aws:iam/userPolicy:UserPolicy")) {
+        principalNamed(users, policy.inputs.user, policy).policies.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "inline" });
+    }
+    const groupPolicies = new Map<string, NamedPolicy[]>();
+    for (const policy of of("aws:iam/groupPolicy:GroupPolicy")) {
+        const list = groupPolicies.get(policy.inputs.group) ?? [];
+        list.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "group-inline" });
+        groupPolicies.set(policy.inputs.group, list);
+    }
+    for (const membership of of("aws:iam/groupMembership:GroupMembership")) {
+        for (const userName of membership.inputs.users as string[]) {
+            const user = principalNamed(users, userName, membership);
+            user.groups.push(membership.inputs.group);
+            user.policies.push(...(groupPolicies.get(membership.inputs.group) ?? []));
+        }
+    }
+
+    for (const instance of of("aws:ec2/instance:Instance")) {
+        picture.instances.push({
+            arn: `arn:${partition}:ec2:${region}:${account}:instance/${instance.id}`,
+            id: instance.id,
+            name: instance.inputs.tags?.Name ?? instance.name,
+            accountId: account,
+            tags: instance.inputs.tags ?? {},
+        });
+    }
+    for (const key of of("aws:kms/key:Key")) {
+        picture.resourcePolicies.push({ arn: `arn:${partition}:kms:${region}:${account}:key/${key.id}`, accountId: account, kind: "kms-key", document: parse(key.inputs.policy) });
+    }
+    const buckets = new Map(of("aws:s3/bucket:Bucket").map((b) => [b.id, b]));
+    for (const policy of of("aws:s3/bucketPolicy:BucketPolicy")) {
+        const bucket = buckets.get(policy.inputs.bucket);
+        picture.resourcePolicies.push({ arn: `arn:${partition}:s3:::${bucket ? physical(bucket) : policy.inputs.bucket}`, accountId: account, kind: "s3-bucket", document: parse(policy.inputs.policy) });
+    }
+    for (const group of of("aws:cloudwatch/logGroup:LogGroup")) {
+        const name = physical(group);
+        picture.logGroups.push({ name, arn: `arn:${partition}:logs:${region}:${account}:log-group:${name}`, accountId: account });
+    }
+    for (const secret of of("aws:secretsmanager/secret:Secret")) {
+        picture.secrets.push({ arn: `arn:${partition}:secretsmanager:${region}:${account}:secret:${physical(secret)}-AbCdEf`, name: physical(secret), accountId: account });
+    }
+}
+
+function principalNamed(principals: Map<string, IamPrincipal>, name: unknown, by: RecordedResource): IamPrincipal {
+    const principal = principals.get(String(name));
+    if (!principal) throw new Error(`${by.type} ${by.name} refers to ${String(name)}, which this stack does not create`);
+    return principal;
+}
+
+/** The principal with this ARN, or a clear error. */
+export function principalByArn(picture: IamPicture, arn: string): IamPrincipal {
+    const principal = picture.principals.find((p) => p.arn === arn);
+    if (!principal) throw new Error(`no principal ${arn} in the IAM picture (have: ${picture.principals.map((p) => p.arn).join(", ")})`);
+    return principal;
+}

@@ -1,0 +1,277 @@
+// The scenario catalogue: requests with their expected results, grouped as the blog
+// post's own test plan and the attacks a least-privilege grant must refuse. Each is
+// decided by evaluating the policies the programs really produced.
+
+import type { PolicyDocument } from "../../components/policies";
+import { RUN_AS_TAG_KEY } from "../../components/constants";
+import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
+import { decide, userIdOf, type AccessRequest, type Decision } from "./evaluate";
+import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
+
+export type Expected = "Allowed" | "Denied";
+
+export interface Scenario {
+    /** Stable id, used by tests that name scenarios. */
+    id: string;
+    group: "Blog test plan" | "Attacks";
+    title: string;
+    expected: Expected;
+    request: (world: CatalogueWorld) => AccessRequest;
+}
+
+/**
+ * Settings switched on for the catalogue beyond the sample config, so every mechanism
+ * is exercised: an expiry for Third_Party_A, KMS session encryption and the S3 archive.
+ */
+export const CATALOGUE_SETTINGS: Record<string, unknown> = {
+    "partners[0].expiresAt": "2027-06-30T23:59:59Z",
+    "sessions.kmsEncryption": true,
+    "sessions.s3Archive": true,
+};
+
+/** What scenarios refer to, found in the picture by what the program built. */
+export interface CatalogueWorld {
+    picture: IamPicture;
+    accessTagKey: string;
+    alice: IamPrincipal;
+    jumpRoleA: IamPrincipal;
+    grantA: IamPrincipal;
+    grantB: IamPrincipal;
+    instanceRole: IamPrincipal;
+    instanceA: PictureInstance;
+    instanceB: PictureInstance;
+    externalIdA: string;
+    externalIdB: string;
+    expiryA: string;
+    auditLogGroupArn: string;
+    sessionKeyArn: string;
+    archiveBucketArn: string;
+    aliceSecretArn: string;
+    yoursAccount: string;
+    theirAccount: string;
+}
+
+/** Runs the sample `yours` stack (with CATALOGUE_SETTINGS) and the sample `their` stack fed with its real `grants`. */
+export async function runSampleChain(yoursSet: Record<string, unknown> = CATALOGUE_SETTINGS): Promise<{ yours: ProgramRun; their: ProgramRun }> {
+    const yours = await runProgram({ stack: "yours", set: yoursSet });
+    if (yours.error) throw yours.error;
+    const grants = (await resolve(yours.outputs.grants as object)).value;
+    const region = (await resolve(yours.outputs.region as string)).value;
+    const their = await runProgram({
+        stack: "their",
+        stacks: { ...SAMPLE_STACKS, [`organization/${PROJECT}/yours`]: { outputs: { grants, region }, secretOutputNames: ["grants"] } },
+    });
+    if (their.error) throw their.error;
+    return { yours, their };
+}
+
+function one<T>(items: T[], what: string): T {
+    if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+    return items[0];
+}
+
+/** Finds the scenario actors in the picture of a sample chain. */
+export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, picture: IamPicture = buildIamPicture([yours, their])): Promise<CatalogueWorld> {
+    const accessTagKey = (await resolve(yours.outputs.accessTagKey as string)).value;
+    const grants = (await resolve(yours.outputs.grants as object)).value as Record<string, { externalId: string; expiresAt: string | null }>;
+    const grantFor = (partner: string) => one(picture.principals.filter((p) => p.kind === "role" && p.tags[accessTagKey] === partner), `grant role for ${partner}`);
+    const instanceFor = (partner: string) => one(picture.instances.filter((i) => i.tags[accessTagKey] === partner), `instance tagged for ${partner}`);
+    const jumpRoleArn = (await resolve(their.outputs.jumpRoleArn as string)).value;
+    const logGroupName = (await resolve(yours.outputs.sessionLogGroupName as string)).value;
+    const instanceRoleName = (await resolve(yours.outputs.instanceRoleName as string)).value;
+    const byArn = (arn: string) => one(picture.principals.filter((p) => p.arn === arn), arn);
+    return {
+        picture,
+        accessTagKey,
+        alice: one(picture.principals.filter((p) => p.kind === "user" && p.name === "alice"), "user alice"),
+        jumpRoleA: byArn(jumpRoleArn),
+        grantA: grantFor("Third_Party_A"),
+        grantB: grantFor("Third_Party_B"),
+        instanceRole: one(picture.principals.filter((p) => p.accountId === yours.account && p.name === instanceRoleName), "instance role"),
+        instanceA: instanceFor("Third_Party_A"),
+        instanceB: instanceFor("Third_Party_B"),
+        externalIdA: grants.Third_Party_A.externalId,
+        externalIdB: grants.Third_Party_B.externalId,
+        expiryA: grants.Third_Party_A.expiresAt ?? "",
+        auditLogGroupArn: one(picture.logGroups.filter((g) => g.name === logGroupName), "audit log group").arn,
+        sessionKeyArn: one(picture.resourcePolicies.filter((r) => r.kind === "kms-key"), "session key").arn,
+        archiveBucketArn: one(picture.resourcePolicies.filter((r) => r.kind === "s3-bucket"), "archive bucket").arn,
+        aliceSecretArn: one(picture.secrets, "secret holding alice's key").arn,
+        yoursAccount: yours.account,
+        theirAccount: their.account,
+    };
+}
+
+const ssmArn = (w: CatalogueWorld, resource: string) => `arn:${w.picture.partition}:ssm:${w.picture.region}:${w.yoursAccount}:${resource}`;
+// AWS-owned documents have no account in their ARN; the evaluator matches ARNs against
+// AWS's resource patterns, which require one, so they are named in your account here.
+const otherDocument = (w: CatalogueWorld, name: string) => ssmArn(w, `document/${name}`);
+const sessionArn = (w: CatalogueWorld, id: string) => ssmArn(w, `session/${id}`);
+const grantSession = (w: CatalogueWorld, grant: IamPrincipal) => userIdOf(w.picture, grant.arn, "alice");
+
+/** The jump role assuming a grant role, as the generated CLI profile does it. */
+function assumeGrant(w: CatalogueWorld, grant: IamPrincipal, context: Record<string, string | string[]>, at?: string): AccessRequest {
+    return { principal: w.jumpRoleA.arn, sessionName: "alice", action: "sts:AssumeRole", resource: grant.arn, context, at };
+}
+
+/**
+ * The partner's jump role as the partner could make it: the partner administers its own
+ * account and can give the role any identity policy, so attacks from it must be refused
+ * by your side's policies alone.
+ */
+function partnerJumpRole(w: CatalogueWorld, action: string, grant: IamPrincipal, context: Record<string, string | string[]>, at?: string): AccessRequest {
+    return { principal: { ...administrator(w.jumpRoleA.arn, w.jumpRoleA.accountId), tags: w.jumpRoleA.tags }, sessionName: "alice", action, resource: grant.arn, context, at };
+}
+
+function asGrantA(w: CatalogueWorld, action: string, resource: string, extra: Partial<AccessRequest> = {}): AccessRequest {
+    return { principal: w.grantA.arn, sessionName: "alice", action, resource, ...extra };
+}
+
+/** An administrator elsewhere: its identity policy allows everything, so only the other side's policies decide. */
+function administrator(arn: string, accountId: string): { arn: string; accountId: string; policies: PolicyDocument[] } {
+    return { arn, accountId, policies: [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }] };
+}
+
+export const SCENARIOS: Scenario[] = [
+    // ---- The blog's test plan: the chain works, and only as intended.
+    { id: "alice-assumes-jump-role", group: "Blog test plan", title: "alice assumes her account's jump role, with a source identity", expected: "Allowed",
+      request: (w) => ({ principal: w.alice.arn, action: "sts:AssumeRole", resource: w.jumpRoleA.arn, context: { "sts:SourceIdentity": "alice" } }) },
+    { id: "alice-sets-source-identity", group: "Blog test plan", title: "alice sets her source identity on the jump role", expected: "Allowed",
+      request: (w) => ({ principal: w.alice.arn, action: "sts:SetSourceIdentity", resource: w.jumpRoleA.arn, context: { "sts:SourceIdentity": "alice" } }) },
+    { id: "jump-assumes-grant", group: "Blog test plan", title: "the jump role assumes Third_Party_A's grant role with its external id and a source identity", expected: "Allowed",
+      request: (w) => assumeGrant(w, w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice" }) },
+    { id: "jump-sets-source-identity-on-grant", group: "Blog test plan", title: "the jump role carries the source identity into the grant role", expected: "Allowed",
+      request: (w) => ({ principal: w.jumpRoleA.arn, sessionName: "alice", action: "sts:SetSourceIdentity", resource: w.grantA.arn, context: { "sts:SourceIdentity": "alice" } }) },
+    { id: "grant-describes-instances", group: "Blog test plan", title: "Third_Party_A lists instances (ec2:DescribeInstances)", expected: "Allowed",
+      request: (w) => asGrantA(w, "ec2:DescribeInstances", "*") },
+    { id: "grant-describes-instance-properties", group: "Blog test plan", title: "Third_Party_A reads instance properties (ssm:DescribeInstanceProperties)", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:DescribeInstanceProperties", "*") },
+    { id: "grant-gets-connection-status", group: "Blog test plan", title: "Third_Party_A checks an instance's connection status", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:GetConnectionStatus", "*") },
+    { id: "grant-a-starts-session-on-own-instance", group: "Blog test plan", title: "Third_Party_A starts a session on the instance tagged Third_Party_A", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:StartSession", w.instanceA.arn, { resourceTags: w.instanceA.tags }) },
+    { id: "grant-a-uses-run-shell-document", group: "Blog test plan", title: "Third_Party_A's session uses the SSM-SessionManagerRunShell document", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:StartSession", ssmArn(w, "document/SSM-SessionManagerRunShell")) },
+    { id: "grant-b-starts-session-on-own-instance", group: "Blog test plan", title: "Third_Party_B starts a session on the instance tagged Third_Party_B", expected: "Allowed",
+      request: (w) => ({ principal: w.grantB.arn, sessionName: "bob", action: "ssm:StartSession", resource: w.instanceB.arn, resourceTags: w.instanceB.tags }) },
+    { id: "grant-terminates-own-session", group: "Blog test plan", title: "Third_Party_A terminates its own session", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:TerminateSession", sessionArn(w, "alice-0123456789abcdef0"), { resourceTags: { "aws:ssmmessages:session-id": grantSession(w, w.grantA) } }) },
+    { id: "grant-resumes-own-session", group: "Blog test plan", title: "Third_Party_A resumes its own session", expected: "Allowed",
+      request: (w) => asGrantA(w, "ssm:ResumeSession", sessionArn(w, "alice-0123456789abcdef0"), { resourceTags: { "aws:ssmmessages:session-id": grantSession(w, w.grantA) } }) },
+    { id: "grant-generates-session-data-key", group: "Blog test plan", title: "Third_Party_A generates a data key to encrypt its session", expected: "Allowed",
+      request: (w) => asGrantA(w, "kms:GenerateDataKey", w.sessionKeyArn) },
+    { id: "instance-role-creates-log-stream", group: "Blog test plan", title: "the instance role creates a stream in the audit log group", expected: "Allowed",
+      request: (w) => ({ principal: w.instanceRole.arn, sessionName: "i-0123456789abcdef0", action: "logs:CreateLogStream", resource: `${w.auditLogGroupArn}:log-stream:alice-0123` }) },
+    { id: "instance-role-writes-audit-log", group: "Blog test plan", title: "the instance role streams a session transcript to the audit log group", expected: "Allowed",
+      request: (w) => ({ principal: w.instanceRole.arn, sessionName: "i-0123456789abcdef0", action: "logs:PutLogEvents", resource: `${w.auditLogGroupArn}:log-stream:alice-0123` }) },
+    { id: "instance-role-describes-log-streams", group: "Blog test plan", title: "the instance role describes the audit log group's streams", expected: "Allowed",
+      request: (w) => ({ principal: w.instanceRole.arn, action: "logs:DescribeLogStreams", resource: w.auditLogGroupArn }) },
+    { id: "instance-role-describes-any-log-group", group: "Blog test plan", title: "the instance role lists log groups, on every log group as the agent needs", expected: "Allowed",
+      request: (w) => ({ principal: w.instanceRole.arn, action: "logs:DescribeLogGroups", resource: "*" }) },
+    { id: "instance-role-decrypts-session-data", group: "Blog test plan", title: "the instance role decrypts session data with the session key", expected: "Allowed",
+      request: (w) => ({ principal: w.instanceRole.arn, action: "kms:Decrypt", resource: w.sessionKeyArn }) },
+
+    // ---- Attacks: confused deputy, wrong principals, expiry.
+    { id: "jump-wrong-external-id", group: "Attacks", title: "the jump role assumes the grant role with a wrong external id", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:AssumeRole", w.grantA, { "sts:ExternalId": "guessed-external-id", "sts:SourceIdentity": "alice" }) },
+    { id: "jump-no-external-id", group: "Attacks", title: "the jump role assumes the grant role without an external id", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:AssumeRole", w.grantA, { "sts:SourceIdentity": "alice" }) },
+    { id: "jump-no-source-identity", group: "Attacks", title: "the jump role assumes the grant role without a source identity (required)", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:AssumeRole", w.grantA, { "sts:ExternalId": w.externalIdA }) },
+    { id: "jump-after-expiry", group: "Attacks", title: "the jump role assumes Third_Party_A's grant after its expiry", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:AssumeRole", w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice" }, "2027-07-01T00:00:00Z") },
+    { id: "other-principal-in-partner-account", group: "Attacks", title: "an administrator role in the partner's account assumes the grant role with the right external id", expected: "Denied",
+      request: (w) => ({ principal: administrator(`arn:${w.picture.partition}:iam::${w.theirAccount}:role/Admin`, w.theirAccount), action: "sts:AssumeRole", resource: w.grantA.arn, context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "mallory" } }) },
+    { id: "principal-in-another-account", group: "Attacks", title: "a role named like the jump role in another account assumes the grant role with the right external id", expected: "Denied",
+      request: (w) => ({ principal: administrator(`arn:${w.picture.partition}:iam::444444444444:role/3P_IAM_Assume_Role`, "444444444444"), action: "sts:AssumeRole", resource: w.grantA.arn, context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "mallory" } }) },
+    { id: "partner-b-jump-assumes-grant-a", group: "Attacks", title: "Third_Party_B's jump role assumes Third_Party_A's grant role with A's external id", expected: "Denied",
+      request: (w) => ({ principal: administrator(`arn:${w.picture.partition}:iam::333333333333:role/3P_IAM_Assume_Role`, "333333333333"), action: "sts:AssumeRole", resource: w.grantA.arn, context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "bob" } }) },
+    { id: "jump-a-assumes-grant-b", group: "Attacks", title: "Third_Party_A's jump role assumes Third_Party_B's grant role, even with B's external id", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:AssumeRole", w.grantB, { "sts:ExternalId": w.externalIdB, "sts:SourceIdentity": "alice" }) },
+    { id: "alice-assumes-grant-directly", group: "Attacks", title: "alice skips the jump role and assumes the grant role directly", expected: "Denied",
+      request: (w) => ({ principal: w.alice.arn, action: "sts:AssumeRole", resource: w.grantA.arn, context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice" } }) },
+    { id: "tag-session-overrides-run-as", group: "Attacks", title: "the jump role passes a session tag SSMSessionRunAs=root (sts:TagSession)", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:TagSession", w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice", [`aws:RequestTag/${RUN_AS_TAG_KEY}`]: "root", "aws:TagKeys": [RUN_AS_TAG_KEY] }) },
+    { id: "tag-session-overrides-access-tag", group: "Attacks", title: "the jump role passes a session tag ExternalAccessGrantedTo=Third_Party_B (sts:TagSession)", expected: "Denied",
+      request: (w) => partnerJumpRole(w, "sts:TagSession", w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice", [`aws:RequestTag/${w.accessTagKey}`]: "Third_Party_B", "aws:TagKeys": [w.accessTagKey] }) },
+
+    // ---- Attacks: reaching what is not granted.
+    { id: "grant-a-on-partner-b-instance", group: "Attacks", title: "Third_Party_A starts a session on the instance tagged Third_Party_B", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", w.instanceB.arn, { resourceTags: w.instanceB.tags }) },
+    { id: "grant-a-on-untagged-instance", group: "Attacks", title: "Third_Party_A starts a session on an untagged instance", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", `arn:${w.picture.partition}:ec2:${w.picture.region}:${w.yoursAccount}:instance/i-0untagged00000000`, { resourceTags: { Name: "untagged" } }) },
+    { id: "grant-a-on-partner-b-managed-instance", group: "Attacks", title: "Third_Party_A starts a session on a hybrid managed instance tagged Third_Party_B", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", ssmArn(w, "managed-instance/mi-0123456789abcdef0"), { resourceTags: { [w.accessTagKey]: "Third_Party_B" } }) },
+    { id: "grant-a-port-forwarding", group: "Attacks", title: "Third_Party_A starts a port-forwarding session (AWS-StartPortForwardingSession)", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, "AWS-StartPortForwardingSession")) },
+    { id: "grant-a-ssh-session", group: "Attacks", title: "Third_Party_A starts an SSH session (AWS-StartSSHSession), which is not logged", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, "AWS-StartSSHSession")) },
+    { id: "grant-a-custom-command-document", group: "Attacks", title: "Third_Party_A starts a session with another Session document in your account", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, "Custom-InteractiveRootShell")) },
+    { id: "grant-a-terminates-other-session", group: "Attacks", title: "Third_Party_A terminates someone else's session", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:TerminateSession", sessionArn(w, "bob-0123456789abcdef0"), { resourceTags: { "aws:ssmmessages:session-id": grantSession(w, w.grantB) } }) },
+    { id: "grant-a-resumes-other-session", group: "Attacks", title: "Third_Party_A resumes someone else's session", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:ResumeSession", sessionArn(w, "bob-0123456789abcdef0"), { resourceTags: { "aws:ssmmessages:session-id": grantSession(w, w.grantB) } }) },
+    { id: "grant-a-describes-sessions", group: "Attacks", title: "Third_Party_A lists other people's sessions (ssm:DescribeSessions)", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:DescribeSessions", "*") },
+    { id: "grant-a-assumes-other-role", group: "Attacks", title: "Third_Party_A assumes another role in your account that trusts the whole account", expected: "Denied",
+      request: (w) => asGrantA(w, "sts:AssumeRole", `arn:${w.picture.partition}:iam::${w.yoursAccount}:role/OrganizationAccountAccessRole`) },
+    { id: "grant-a-run-command", group: "Attacks", title: "Third_Party_A runs a command as root on its instance (ssm:SendCommand)", expected: "Denied",
+      request: (w) => asGrantA(w, "ssm:SendCommand", w.instanceA.arn, { resourceTags: w.instanceA.tags }) },
+    { id: "grant-a-retags-instance", group: "Attacks", title: "Third_Party_A retags Third_Party_B's instance for itself (ec2:CreateTags)", expected: "Denied",
+      request: (w) => asGrantA(w, "ec2:CreateTags", w.instanceB.arn, { resourceTags: w.instanceB.tags, context: { [`aws:RequestTag/${w.accessTagKey}`]: "Third_Party_A", "aws:TagKeys": [w.accessTagKey] } }) },
+    { id: "grant-a-terminates-instance", group: "Attacks", title: "Third_Party_A terminates its instance (ec2:TerminateInstances)", expected: "Denied",
+      request: (w) => asGrantA(w, "ec2:TerminateInstances", w.instanceA.arn, { resourceTags: w.instanceA.tags }) },
+    { id: "grant-a-writes-audit-log", group: "Attacks", title: "Third_Party_A writes (forges) events in the audit log group", expected: "Denied",
+      request: (w) => asGrantA(w, "logs:PutLogEvents", `${w.auditLogGroupArn}:log-stream:forged`) },
+    { id: "grant-a-creates-audit-stream", group: "Attacks", title: "Third_Party_A creates a stream in the audit log group", expected: "Denied",
+      request: (w) => asGrantA(w, "logs:CreateLogStream", `${w.auditLogGroupArn}:log-stream:forged`) },
+    { id: "grant-a-deletes-audit-log", group: "Attacks", title: "Third_Party_A deletes the audit log group", expected: "Denied",
+      request: (w) => asGrantA(w, "logs:DeleteLogGroup", w.auditLogGroupArn) },
+    { id: "grant-a-creates-iam-user", group: "Attacks", title: "Third_Party_A creates an IAM user", expected: "Denied",
+      request: (w) => asGrantA(w, "iam:CreateUser", `arn:${w.picture.partition}:iam::${w.yoursAccount}:user/backdoor`) },
+    { id: "grant-a-widens-own-role", group: "Attacks", title: "Third_Party_A attaches AdministratorAccess to its own role", expected: "Denied",
+      request: (w) => asGrantA(w, "iam:AttachRolePolicy", w.grantA.arn) },
+    { id: "grant-a-reads-archive", group: "Attacks", title: "Third_Party_A reads session transcripts from the S3 archive", expected: "Denied",
+      request: (w) => asGrantA(w, "s3:GetObject", `${w.archiveBucketArn}/session-transcripts/any.log`) },
+    { id: "grant-a-decrypts-session-data", group: "Attacks", title: "Third_Party_A decrypts session data with the session key", expected: "Denied",
+      request: (w) => asGrantA(w, "kms:Decrypt", w.sessionKeyArn) },
+    { id: "grant-a-reads-secrets", group: "Attacks", title: "Third_Party_A reads a secret in your account", expected: "Denied",
+      request: (w) => asGrantA(w, "secretsmanager:GetSecretValue", `arn:${w.picture.partition}:secretsmanager:${w.picture.region}:${w.yoursAccount}:secret:database-AbCdEf`) },
+    { id: "partner-b-reads-alice-secret", group: "Attacks", title: "Third_Party_B reads the secret holding alice's access key in Third_Party_A's account", expected: "Denied",
+      request: (w) => ({ principal: w.grantB.arn, sessionName: "bob", action: "secretsmanager:GetSecretValue", resource: w.aliceSecretArn }) },
+    { id: "alice-reads-her-stored-key", group: "Attacks", title: "alice reads the stored access keys (only administrators of her account may)", expected: "Denied",
+      request: (w) => ({ principal: w.alice.arn, action: "secretsmanager:GetSecretValue", resource: w.aliceSecretArn }) },
+    { id: "alice-creates-access-key", group: "Attacks", title: "alice creates another access key for herself", expected: "Denied",
+      request: (w) => ({ principal: w.alice.arn, action: "iam:CreateAccessKey", resource: w.alice.arn }) },
+    { id: "jump-role-acts-in-own-account", group: "Attacks", title: "the jump role does anything else in its own account (ec2:DescribeInstances)", expected: "Denied",
+      request: (w) => ({ principal: w.jumpRoleA.arn, action: "ec2:DescribeInstances", resource: "*" }) },
+    { id: "instance-role-writes-other-log-group", group: "Attacks", title: "the instance role writes to a log group other than the audit log group", expected: "Denied",
+      request: (w) => ({ principal: w.instanceRole.arn, action: "logs:PutLogEvents", resource: `arn:${w.picture.partition}:logs:${w.picture.region}:${w.yoursAccount}:log-group:other:log-stream:x` }) },
+];
+
+/** A scenario's outcome. */
+export interface ScenarioResult {
+    scenario: Scenario;
+    decision: Decision;
+    outcome: Expected;
+    errors?: string;
+    passed: boolean;
+}
+
+/** Decides every scenario against a world. */
+export async function runScenarios(world: CatalogueWorld, scenarios: Scenario[] = SCENARIOS): Promise<ScenarioResult[]> {
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+        const { decision, errors } = await decide(world.picture, scenario.request(world));
+        const outcome: Expected = decision === "Allowed" ? "Allowed" : "Denied";
+        results.push({ scenario, decision, outcome, errors, passed: errors === undefined && outcome === scenario.expected });
+    }
+    return results;
+}
+
+/** The Markdown table of scenarios and their results, as the README shows it. */
+export function scenarioTable(results: ScenarioResult[]): string {
+    const rows = results.map((r) => `| ${r.scenario.group} | ${r.scenario.title} | ${r.scenario.expected} | ${r.decision} | ${r.passed ? "pass" : "FAIL"} |`);
+    return ["| group | request | expected | evaluated | |", "|---|---|---|---|---|", ...rows].join("\n");
+}
