@@ -172,7 +172,7 @@ describe("the README's scenario table", () => {
 
     it("is decided by evaluation: a request the catalogue does not list is decided too", async () => {
         const detail = await decide(world.picture, { principal: world.grantA.arn, sessionName: "alice", action: "ssm:StartSession", resource: world.instanceA.arn, resourceTags: { [world.accessTagKey]: "Third_Party_A" } });
-        expect(detail).to.deep.equal({ decision: "Allowed" });
+        expect(detail).to.deep.equal({ decision: "Allowed", allowedBy: ["StartSessionOnInstancesTaggedForThisPartner"] });
     });
 });
 });

@@ -37,6 +37,10 @@ export interface DecisionDetail {
     decision: Decision;
     /** The evaluator's validation errors, if the request or a policy was malformed. */
     errors?: string;
+    /** Statements (Sid, or position) that allowed the request, when it was allowed. */
+    allowedBy?: string[];
+    /** Statements that denied it explicitly. */
+    deniedBy?: string[];
 }
 
 /** Evaluations use a fixed clock, so results never depend on the day they run. */
@@ -115,5 +119,12 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
         {},
     );
     if (response.resultType === "error") return { decision: "ImplicitlyDenied", errors: JSON.stringify(response.errors) };
-    return { decision: response.overallResult as Decision };
+    const decision = response.overallResult as Decision;
+    if (response.resultType !== "single") return { decision };
+    const analysis = response.result.analysis;
+    const ids = (statements: Array<{ statement: { sid(): string | undefined; index(): number } }> | undefined) =>
+        (statements ?? []).map((s) => s.statement.sid() ?? `statement ${s.statement.index() + 1}`);
+    if (decision === "Allowed") return { decision, allowedBy: ids(analysis?.identityAnalysis?.allowStatements) };
+    if (decision === "ExplicitlyDenied") return { decision, deniedBy: [...ids(analysis?.identityAnalysis?.denyStatements), ...ids(analysis?.resourceAnalysis?.denyStatements)] };
+    return { decision };
 }

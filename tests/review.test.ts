@@ -1,0 +1,120 @@
+// The access review: the sample yours stack's matrix, a widening config change showing
+// in the matrix, JSON that matches the Markdown, and the command's behaviour.
+
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import * as YAML from "yaml";
+import { analyze, type ReviewReport } from "../tools/review/analyze";
+import { renderMarkdown } from "../tools/review/markdown";
+import { runForReview } from "../tools/review/stacks";
+import { PROJECT, PROJECT_ROOT } from "../tools/mock-engine";
+
+const AT = "2027-01-15T12:00:00Z";
+
+async function review(stack: string, change?: (config: Record<string, any>) => void): Promise<ReviewReport> {
+    let configFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+    if (change) {
+        const document = YAML.parse(fs.readFileSync(configFile, "utf8"));
+        change(document.config);
+        configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "review-")), `Pulumi.${stack}.yaml`);
+        fs.writeFileSync(configFile, YAML.stringify(document));
+    }
+    const runs = await runForReview({ stack, configFile });
+    if (runs.main.error) throw runs.main.error;
+    return analyze(runs, AT);
+}
+
+const allowed = (report: ReviewReport) => report.matrix.filter((c) => c.allowed).map((c) => `${c.partner} -> ${c.instance} as ${c.runAs}`);
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((done) => {
+        execFile(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(PROJECT_ROOT, "tools/review/cli.ts"), ...args], { cwd: PROJECT_ROOT }, (error, stdout, stderr) =>
+            done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+    });
+}
+
+describe("access review", () => {
+    let sample: ReviewReport;
+    before(async () => (sample = await review("yours")));
+
+    it("shows Third_Party_A allowed only on its instance and Third_Party_B only on its own, as their OS users", () => {
+        expect(allowed(sample)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice", "Third_Party_B -> instance-third-party-b as os_user_b_bob"]);
+        expect(sample.matrix).to.have.length(4);
+        const denied = sample.matrix.find((c) => c.partner === "Third_Party_A" && c.instance === "instance-third-party-b")!;
+        expect(denied.decision).to.equal("ImplicitlyDenied");
+        expect(denied.reason).to.include("ExternalAccessGrantedTo=Third_Party_B");
+    });
+
+    it("evaluates the chain: alice to the jump role, the jump role to the grant, with the external id", () => {
+        const a = sample.partners.find((p) => p.name === "Third_Party_A")!;
+        expect(a.chain.map((l) => [l.from.split(":").pop(), l.decision])).to.deep.equal([
+            ["role/3P_IAM_Assume_Role", "Allowed"],
+            ["user/alice", "Allowed"],
+        ]);
+        expect(a).to.include({ runAs: "os_user_a_alice", requiresSourceIdentity: true, expiresAt: null });
+    });
+
+    it("changes the matrix when a config change widens access", async () => {
+        const widened = await review("yours", (config) => {
+            config[`${PROJECT}:instances`][1].partner = "Third_Party_A";
+        });
+        expect(allowed(widened)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice", "Third_Party_A -> instance-third-party-b as os_user_a_alice"]);
+        expect(widened.findings.map((f) => f.message)).to.include("Third_Party_B can reach no instance of this stack: only instances you tag ExternalAccessGrantedTo=Third_Party_B yourself.");
+    });
+
+    it("reports an expiry within 14 days, an expired grant, and a grant without source identity", async () => {
+        const changed = await review("yours", (config) => {
+            config[`${PROJECT}:partners`][0].expiresAt = "2027-01-20T00:00:00Z";
+            config[`${PROJECT}:partners`][1].expiresAt = "2027-01-01T00:00:00Z";
+            config[`${PROJECT}:partners`][1].requireSourceIdentity = false;
+        });
+        const messages = changed.findings.map((f) => f.message).join("\n");
+        expect(messages).to.include("Third_Party_A's access expires at 2027-01-20T00:00:00Z, within 14 days.");
+        expect(messages).to.include("Third_Party_B's access expired at 2027-01-01T00:00:00Z");
+        expect(messages).to.include("Third_Party_B's grant does not require a source identity");
+        expect(changed.partners.find((p) => p.name === "Third_Party_B")!.chain[0].decision).to.equal("ImplicitlyDenied");
+    });
+
+    it("estimates the fixed monthly cost from the dated price table, endpoints first", () => {
+        expect(sample.cost.asOf).to.match(/^\d{4}-\d{2}-\d{2}$/);
+        expect(sample.cost.lines[0]).to.deep.include({ item: "interface endpoints (4 services x zones)", quantity: 8, monthly: 58.4 });
+        expect(sample.cost.totalMonthly).to.equal(Math.round(sample.cost.lines.reduce((s, l) => s + l.monthly, 0) * 100) / 100);
+    });
+
+    it("renders the same Markdown from the JSON report", () => {
+        const json = JSON.stringify(sample, null, 2);
+        expect(renderMarkdown(JSON.parse(json))).to.equal(renderMarkdown(sample));
+        expect(renderMarkdown(sample)).to.include("```mermaid\nflowchart LR");
+    });
+
+    it("reviews the their stack: its own partner's chain and instances", async () => {
+        const their = await review("their");
+        expect(their.side).to.equal("their");
+        expect(their.partners.map((p) => p.name)).to.deep.equal(["Third_Party_A"]);
+        expect(allowed(their)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice"]);
+    });
+
+    it("as a command: Markdown on stdout, progress on stderr, JSON with --format json", async () => {
+        const markdown = await runCli(["--stack", "yours", "--at", AT]);
+        expect(markdown.code).to.equal(0);
+        expect(markdown.stdout).to.match(/^# Access review: stack `yours`/);
+        expect(markdown.stderr).to.match(/review: ran yours/);
+        const json = await runCli(["--stack", "yours", "--at", AT, "--format", "json"]);
+        const parsed = JSON.parse(json.stdout) as ReviewReport;
+        expect(renderMarkdown(parsed)).to.equal(markdown.stdout);
+    });
+
+    it("as a command: prints config errors as pulumi up does and exits non-zero", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
+        const file = path.join(dir, "Pulumi.broken.yaml");
+        fs.writeFileSync(file, fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'));
+        const result = await runCli(["--config", file]);
+        expect(result.code).to.equal(1);
+        expect(result.stdout).to.equal("");
+        expect(result.stderr).to.include(`pulumi:pulumi:Stack (${PROJECT}-broken)`).and.include("error: Invalid stack configuration").and.include("partners[1].accountId");
+    });
+});

@@ -1,0 +1,305 @@
+// Turns the runs of a stack (and the stacks it references) into the access review:
+// resources by component, the partner-by-instance access matrix decided by evaluating
+// the produced policies, the chain each partner uses, findings, and the fixed cost.
+// Everything here is read from what the programs registered, never from config.
+
+import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import type { PolicyDocument, PolicyStatement } from "../../components/policies";
+import { decide, type AccessRequest, type Decision } from "../iam/evaluate";
+import { lintPicture } from "../iam/lint";
+import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
+import { resolve, type ProgramRun } from "../mock-engine";
+import { PRICES } from "./prices";
+import type { ReviewRuns } from "./stacks";
+
+export interface ComponentSummary {
+    type: string;
+    name: string;
+    /** Child resources by type. */
+    children: Record<string, number>;
+}
+
+export interface MatrixCell {
+    partner: string;
+    instance: string;
+    instanceId: string;
+    decision: Decision;
+    allowed: boolean;
+    runAs: string;
+    expiresAt: string | null;
+    reason: string;
+}
+
+export interface ChainLink {
+    from: string;
+    to: string;
+    decision: Decision;
+    note: string;
+}
+
+export interface PartnerSummary {
+    name: string;
+    grantRoleArn: string;
+    runAs: string;
+    expiresAt: string | null;
+    requiresSourceIdentity: boolean;
+    trustedPrincipals: string[];
+    /** Who can get to the grant role, link by link, evaluated now. */
+    chain: ChainLink[];
+}
+
+export interface Finding {
+    severity: "warning" | "info";
+    message: string;
+}
+
+export interface CostLine {
+    item: string;
+    quantity: number;
+    unit: string;
+    unitPrice: number;
+    monthly: number;
+}
+
+export interface ReviewReport {
+    stack: string;
+    side: string;
+    account: string;
+    region: string;
+    evaluatedAt: string;
+    resourceCount: number;
+    components: ComponentSummary[];
+    accessTagKey: string;
+    defaultRunAs: string | null;
+    partners: PartnerSummary[];
+    instances: Array<{ name: string; id: string; tags: Record<string, string> }>;
+    matrix: MatrixCell[];
+    diagram: string;
+    findings: Finding[];
+    cost: { asOf: string; region: string; currency: string; lines: CostLine[]; totalMonthly: number; note: string };
+}
+
+const DAY_MS = 86_400_000;
+
+function allowStatements(doc: PolicyDocument | undefined, action: string): PolicyStatement[] {
+    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow" && list(s.Action).includes(action));
+}
+
+// What the trust policy (as produced) says about who, until when, with what.
+function trustFacts(grant: IamPrincipal) {
+    const assume = allowStatements(grant.trustPolicy, "sts:AssumeRole");
+    const conditions = assume.map((s) => s.Condition ?? {});
+    const values = (op: string, key: string) => conditions.flatMap((c) => ([] as string[]).concat((c[op]?.[key] as string | string[] | undefined) ?? []));
+    const expiries = values("DateLessThan", "aws:CurrentTime");
+    return {
+        principals: values("ArnEquals", "aws:PrincipalArn"),
+        externalIds: values("StringEquals", "sts:ExternalId"),
+        expiresAt: expiries.length > 0 ? expiries.sort()[0] : null,
+        requiresSourceIdentity: assume.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
+    };
+}
+
+function componentsOf(run: ProgramRun): ComponentSummary[] {
+    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    const summaries = new Map<string, ComponentSummary>();
+    for (const resource of run.resources.filter((r) => r.custom)) {
+        const parent = resource.parent ? byUrn.get(resource.parent) : undefined;
+        const key = parent ? parent.urn : "(stack)";
+        const summary = summaries.get(key) ?? { type: parent?.type ?? "pulumi:pulumi:Stack", name: parent?.name ?? run.stack, children: {} };
+        summary.children[resource.type] = (summary.children[resource.type] ?? 0) + 1;
+        summaries.set(key, summary);
+    }
+    return [...summaries.values()];
+}
+
+function defaultRunAsOf(run: ProgramRun): string | null {
+    const document = run.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
+    if (!document) return null;
+    return JSON.parse(document.inputs.content).inputs?.runAsDefaultUser ?? null;
+}
+
+async function cellFor(picture: IamPicture, grant: IamPrincipal, partner: string, instance: PictureInstance, accessTagKey: string, runAs: string, expiresAt: string | null, at: string): Promise<MatrixCell> {
+    const detail = await decide(picture, { principal: grant.arn, sessionName: "review", action: "ssm:StartSession", resource: instance.arn, resourceTags: instance.tags, at });
+    const tag = instance.tags[accessTagKey];
+    let reason: string;
+    if (detail.errors) reason = `evaluator error: ${detail.errors}`;
+    else if (detail.decision === "Allowed") reason = `allowed by ${detail.allowedBy?.join(", ")}: instance ${accessTagKey}=${tag} equals the role's tag`;
+    else if (detail.decision === "ExplicitlyDenied") reason = `denied by ${detail.deniedBy?.join(", ")}`;
+    else reason = tag === undefined ? `no statement allows it: the instance has no ${accessTagKey} tag` : `no statement allows it: instance ${accessTagKey}=${tag}, role ${accessTagKey}=${grant.tags[accessTagKey]}`;
+    return { partner, instance: instance.name, instanceId: instance.id, decision: detail.decision, allowed: detail.decision === "Allowed", runAs, expiresAt, reason };
+}
+
+/** The partner's side as the partner can make it: any identity policy it likes. */
+function partnerPrincipal(arn: string) {
+    return { arn, accountId: arn.split(":")[4], policies: [{ Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: "sts:*", Resource: "*" }] }] };
+}
+
+async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnType<typeof trustFacts>, at: string): Promise<ChainLink[]> {
+    const links: ChainLink[] = [];
+    const externalId = facts.externalIds[0];
+    const context = { ...(externalId ? { "sts:ExternalId": externalId } : {}), "sts:SourceIdentity": "reviewer" };
+    for (const principalArn of facts.principals) {
+        const inPicture = picture.principals.find((p) => p.arn === principalArn);
+        const request: AccessRequest = { principal: inPicture ? principalArn : partnerPrincipal(principalArn), sessionName: "review", action: "sts:AssumeRole", resource: grant.arn, context, at };
+        const detail = await decide(picture, request);
+        links.push({
+            from: principalArn,
+            to: grant.arn,
+            decision: detail.decision,
+            note: inPicture ? "with the external id and a source identity, both sides' policies as produced" : "with the external id and a source identity; the partner's own policies are not in this review",
+        });
+        // Who may use that principal, when it is a jump role this review can see.
+        for (const person of picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId)) {
+            const personDetail = await decide(picture, { principal: person.arn, action: "sts:AssumeRole", resource: principalArn, context: { "sts:SourceIdentity": person.name }, at });
+            links.push({ from: person.arn, to: principalArn, decision: personDetail.decision, note: "IAM user through its group" });
+        }
+    }
+    return links;
+}
+
+const nodeId = (value: string) => `n_${value.replace(/[^A-Za-z0-9]/g, "_")}`;
+const label = (value: string) => value.replace(/"/g, "'");
+
+function diagramOf(report: Pick<ReviewReport, "partners" | "matrix" | "account">): string {
+    const lines = ["flowchart LR"];
+    const edges: string[] = [];
+    for (const partner of report.partners) {
+        const grantId = nodeId(partner.grantRoleArn);
+        lines.push(`  ${grantId}["grant role ${label(partner.grantRoleArn.split("/").pop()!)}"]`);
+        for (const link of partner.chain.filter((l) => l.decision === "Allowed")) {
+            const kind = link.from.includes(":user/") ? "IAM user" : "role";
+            lines.push(`  ${nodeId(link.from)}["${kind} ${label(link.from.split("/").pop()!)} (${link.from.split(":")[4]})"]`);
+            edges.push(`  ${nodeId(link.from)} -->|"${link.to === partner.grantRoleArn ? "AssumeRole + external id" : "AssumeRole"}"| ${nodeId(link.to)}`);
+        }
+        const osUserId = nodeId(`os-${partner.runAs}`);
+        let reachesInstance = false;
+        for (const cell of report.matrix.filter((c) => c.partner === partner.name && c.allowed)) {
+            reachesInstance = true;
+            lines.push(`  ${nodeId(cell.instanceId)}["instance ${label(cell.instance)}"]`);
+            edges.push(`  ${grantId} -->|"StartSession"| ${nodeId(cell.instanceId)}`);
+            edges.push(`  ${nodeId(cell.instanceId)} -->|"runs as"| ${osUserId}`);
+        }
+        if (reachesInstance) lines.push(`  ${osUserId}(["OS user ${label(partner.runAs)}"])`);
+    }
+    return [...new Set(lines), ...new Set(edges)].join("\n");
+}
+
+function costOf(run: ProgramRun): ReviewReport["cost"] {
+    const hours = PRICES.hoursPerMonth;
+    const lines: CostLine[] = [];
+    const endpoints = run.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Interface");
+    const endpointZones = endpoints.reduce((sum, e) => sum + (e.inputs.subnetIds?.length ?? 0), 0);
+    if (endpointZones > 0) {
+        lines.push({ item: `interface endpoints (${endpoints.length} services x zones)`, quantity: endpointZones, unit: "endpoint-zone", unitPrice: PRICES.interfaceEndpointHour * hours, monthly: endpointZones * PRICES.interfaceEndpointHour * hours });
+    }
+    const instances = run.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
+    const byType = new Map<string, number>();
+    for (const instance of instances) byType.set(instance.inputs.instanceType, (byType.get(instance.inputs.instanceType) ?? 0) + 1);
+    for (const [type, count] of byType) {
+        const price = PRICES.instanceHour[type];
+        if (price !== undefined) lines.push({ item: `EC2 ${type}`, quantity: count, unit: "instance", unitPrice: price * hours, monthly: count * price * hours });
+        else lines.push({ item: `EC2 ${type} (not in the price table)`, quantity: count, unit: "instance", unitPrice: 0, monthly: 0 });
+    }
+    if (instances.length > 0) {
+        lines.push({ item: `EBS gp3 root volumes (${PRICES.defaultRootVolumeGb} GB)`, quantity: instances.length, unit: "volume", unitPrice: PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb, monthly: instances.length * PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb });
+    }
+    const keys = run.resources.filter((r) => r.type === "aws:kms/key:Key").length;
+    if (keys > 0) lines.push({ item: "KMS customer-managed key", quantity: keys, unit: "key", unitPrice: PRICES.kmsKeyMonth, monthly: keys * PRICES.kmsKeyMonth });
+    const secrets = run.resources.filter((r) => r.type === "aws:secretsmanager/secret:Secret").length;
+    if (secrets > 0) lines.push({ item: "Secrets Manager secret", quantity: secrets, unit: "secret", unitPrice: PRICES.secretMonth, monthly: secrets * PRICES.secretMonth });
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const rounded = lines.map((l) => ({ ...l, unitPrice: round(l.unitPrice), monthly: round(l.monthly) }));
+    return {
+        asOf: PRICES.asOf,
+        region: PRICES.region,
+        currency: PRICES.currency,
+        lines: rounded,
+        totalMonthly: round(lines.reduce((sum, l) => sum + l.monthly, 0)),
+        note:
+            "Fixed monthly charges at on-demand list prices. " +
+            (endpointZones > 0 ? "Interface endpoints are billed per service and per zone, so they dominate; fewer zones cut them, at the cost of availability. " : "") +
+            "Not included: usage-based charges (endpoint data processing, CloudWatch Logs ingestion and storage, flow logs, KMS and API requests).",
+    };
+}
+
+/** Builds the review of `runs.main`, evaluating at `at` (ISO time). */
+export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewReport> {
+    const { main } = runs;
+    const picture = buildIamPicture([main, ...runs.referenced]);
+    const accessTagKey = main.outputs.accessTagKey !== undefined ? (await resolve(main.outputs.accessTagKey as string)).value : "ExternalAccessGrantedTo";
+    const ownsInstances = (p: IamPrincipal) => p.kind === "role" && p.tags[accessTagKey] !== undefined && p.tags[RUN_AS_TAG_KEY] !== undefined;
+    let grants = picture.principals.filter(ownsInstances).sort((a, b) => a.tags[accessTagKey].localeCompare(b.tags[accessTagKey]));
+    if (main.outputs.jumpRoleArn !== undefined) {
+        // A their stack: review only the grant its jump role is meant for.
+        const grantArn = (await resolve(main.outputs.grantRoleArn as string)).value;
+        grants = grants.filter((g) => g.arn === grantArn);
+    }
+    const yoursRun = [main, ...runs.referenced].find((r) => r.outputs.grants !== undefined);
+    const defaultRunAs = yoursRun ? defaultRunAsOf(yoursRun) : null;
+    const findings: Finding[] = [];
+
+    const partners: PartnerSummary[] = [];
+    const matrix: MatrixCell[] = [];
+    for (const grant of grants) {
+        const name = grant.tags[accessTagKey];
+        const facts = trustFacts(grant);
+        const runAs = grant.tags[RUN_AS_TAG_KEY] ?? defaultRunAs ?? "ssm-user";
+        partners.push({ name, grantRoleArn: grant.arn, runAs, expiresAt: facts.expiresAt, requiresSourceIdentity: facts.requiresSourceIdentity, trustedPrincipals: facts.principals, chain: await chainFor(picture, grant, facts, at) });
+        for (const instance of picture.instances) matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
+    }
+
+    for (const partner of partners) {
+        if (!matrix.some((c) => c.partner === partner.name && c.allowed)) {
+            findings.push({ severity: "warning", message: `${partner.name} can reach no instance of this stack: only instances you tag ${accessTagKey}=${partner.name} yourself.` });
+        }
+        if (partner.expiresAt !== null) {
+            const left = Date.parse(partner.expiresAt) - Date.parse(at);
+            if (left <= 0) findings.push({ severity: "warning", message: `${partner.name}'s access expired at ${partner.expiresAt}: AssumeRole is refused; remove the partner if that is final.` });
+            else if (left <= 14 * DAY_MS) findings.push({ severity: "warning", message: `${partner.name}'s access expires at ${partner.expiresAt}, within 14 days.` });
+        }
+        if (!partner.requiresSourceIdentity) findings.push({ severity: "warning", message: `${partner.name}'s grant does not require a source identity: CloudTrail shows the role session, not the person.` });
+        if (partner.chain.some((l) => l.to === partner.grantRoleArn && l.decision !== "Allowed")) {
+            findings.push({ severity: "info", message: `${partner.name}'s trusted principal cannot assume the grant at ${at} (expired, or no external id yet).` });
+        }
+    }
+    // Instances of the reviewed stack only: on a their stack, other partners' instances are none of its business.
+    for (const instance of picture.instances.filter((i) => i.accountId === main.account)) {
+        const tag = instance.tags[accessTagKey];
+        if (tag !== undefined && !matrix.some((c) => c.instanceId === instance.id && c.allowed)) {
+            findings.push({ severity: "warning", message: `instance ${instance.name} is tagged ${accessTagKey}=${tag}, but no partner in this review can reach it.` });
+        }
+    }
+    const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
+    if (document) {
+        const inputs = JSON.parse(document.inputs.content).inputs ?? {};
+        if (!inputs.kmsKeyId) findings.push({ severity: "info", message: "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption." });
+        if (!document.importId) {
+            findings.push({ severity: "info", message: `${SESSION_PREFERENCES_DOCUMENT} will be created: if the Session Manager console was ever opened in this account and region it already exists, and pulumi up fails with DocumentAlreadyExists; then set sessions.adoptExistingPreferences.` });
+        }
+    }
+    for (const principal of picture.principals.filter((p) => p.awsManagedPolicies.length > 0 && p.stack === main.stack)) {
+        findings.push({ severity: "info", message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).` });
+    }
+    for (const problem of await lintPicture(picture)) findings.push({ severity: "warning", message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}` });
+
+    const report: ReviewReport = {
+        stack: main.stack,
+        side: main.outputs.jumpRoleArn !== undefined ? "their" : "yours",
+        account: main.account,
+        region: main.region,
+        evaluatedAt: at,
+        resourceCount: main.resources.filter((r) => r.custom).length,
+        components: componentsOf(main),
+        accessTagKey,
+        defaultRunAs,
+        partners,
+        instances: picture.instances.map((i) => ({ name: i.name, id: i.id, tags: i.tags })),
+        matrix,
+        diagram: "",
+        findings,
+        cost: costOf(main),
+    };
+    report.diagram = diagramOf(report);
+    return report;
+}

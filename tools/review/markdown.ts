@@ -1,0 +1,67 @@
+// Renders a review report as Markdown. The JSON format is the report itself, so
+// rendering the parsed JSON gives this same text.
+
+import type { ReviewReport } from "./analyze";
+
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const money = (n: number) => n.toFixed(2);
+
+export function renderMarkdown(report: ReviewReport): string {
+    const out: string[] = [];
+    out.push(`# Access review: stack \`${report.stack}\` (${report.side})`, "");
+    out.push(`Account ${report.account}, region ${report.region}. Evaluated at ${report.evaluatedAt} by running the program under the mock engine and evaluating the policies it produces with an IAM policy evaluator. Nothing was deployed.`, "");
+
+    out.push("## Access matrix", "");
+    if (report.partners.length === 0 || report.instances.length === 0) {
+        out.push(report.partners.length === 0 ? "No grant roles in this review." : "No instances in this review: grants apply to instances you tag yourself.", "");
+    }
+    if (report.partners.length > 0 && report.instances.length > 0) {
+        out.push(`| partner \\ instance | ${report.instances.map((i) => `${cell(i.name)} (\`${i.id}\`)`).join(" | ")} |`);
+        out.push(`|---|${report.instances.map(() => "---").join("|")}|`);
+        for (const partner of report.partners) {
+            const cells = report.instances.map((instance) => {
+                const c = report.matrix.find((m) => m.partner === partner.name && m.instanceId === instance.id)!;
+                return c.allowed ? `**allowed** as \`${c.runAs}\`` : "denied";
+            });
+            out.push(`| ${cell(partner.name)} | ${cells.join(" | ")} |`);
+        }
+        out.push("");
+        out.push("| partner | instance | decision | run as | expires | reason |", "|---|---|---|---|---|---|");
+        for (const c of report.matrix) {
+            out.push(`| ${cell(c.partner)} | ${cell(c.instance)} | ${c.decision} | ${c.allowed ? `\`${c.runAs}\`` : "-"} | ${c.expiresAt ?? "never"} | ${cell(c.reason)} |`);
+        }
+        out.push("");
+    }
+
+    out.push("## Partners and their chains", "");
+    for (const partner of report.partners) {
+        out.push(`### ${partner.name}`, "");
+        out.push(`- grant role: \`${partner.grantRoleArn}\``);
+        out.push(`- runs as: \`${partner.runAs}\`${report.defaultRunAs ? ` (default for untagged principals: \`${report.defaultRunAs}\`)` : ""}`);
+        out.push(`- expires: ${partner.expiresAt ?? "never"}`);
+        out.push(`- source identity required: ${partner.requiresSourceIdentity ? "yes" : "no"}`);
+        out.push(`- trusted principals: ${partner.trustedPrincipals.map((p) => `\`${p}\``).join(", ") || "none"}`);
+        for (const link of partner.chain) out.push(`- \`${link.from}\` -> \`${link.to}\`: **${link.decision}** (${link.note})`);
+        out.push("");
+    }
+
+    out.push("## Chain", "", "```mermaid", report.diagram, "```", "");
+
+    out.push("## Findings", "");
+    if (report.findings.length === 0) out.push("None.");
+    for (const finding of report.findings) out.push(`- **${finding.severity}**: ${finding.message}`);
+    out.push("");
+
+    out.push("## Resources by component", "", `${report.resourceCount} resources.`, "", "| component | resources |", "|---|---|");
+    for (const component of report.components) {
+        const children = Object.entries(component.children).map(([type, n]) => `${n} ${type.split(":").pop()}`).join(", ");
+        out.push(`| ${cell(component.name)} (\`${component.type}\`) | ${cell(children)} |`);
+    }
+    out.push("");
+
+    const { cost } = report;
+    out.push(`## Estimated fixed monthly cost (${cost.region}, list prices as of ${cost.asOf})`, "", "| item | quantity | unit price / month | monthly |", "|---|---|---|---|");
+    for (const line of cost.lines) out.push(`| ${cell(line.item)} | ${line.quantity} ${line.unit} | ${money(line.unitPrice)} | ${money(line.monthly)} |`);
+    out.push(`| **total** | | | **${money(cost.totalMonthly)} ${cost.currency}** |`, "", cost.note, "");
+    return out.join("\n");
+}

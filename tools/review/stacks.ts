@@ -1,0 +1,90 @@
+// Runs a stack for the review, with its stack references answered by running the
+// referenced stacks from their own config files in this directory (in their first
+// deploy phase: without stack references of their own, which breaks the cycle), or
+// from outputs the reviewer supplies.
+
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { PROJECT, PROJECT_ROOT, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
+
+/** A stack to review: its name and config file. */
+export interface StackSource {
+    stack: string;
+    configFile: string;
+}
+
+/** The stack names a config file references, with the keys that set them (to drop them in a referenced run). */
+export function referencesIn(configFile: string): Array<{ stackName: string; key: string }> {
+    const config = YAML.parse(fs.readFileSync(configFile, "utf8"))?.config ?? {};
+    const found: Array<{ stackName: string; key: string }> = [];
+    const yoursStack = config[`${PROJECT}:yoursStack`];
+    if (typeof yoursStack === "string") found.push({ stackName: yoursStack, key: "yoursStack" });
+    const partners = config[`${PROJECT}:partners`];
+    if (Array.isArray(partners)) {
+        partners.forEach((partner, i) => {
+            if (typeof partner?.theirStack === "string") found.push({ stackName: partner.theirStack, key: `partners[${i}].theirStack` });
+        });
+    }
+    return found;
+}
+
+/** The local config file of a referenced stack (`organization/<project>/<stack>` -> `Pulumi.<stack>.yaml`), if present. */
+export function localConfigFor(stackName: string, directory = PROJECT_ROOT): StackSource | undefined {
+    const parts = stackName.split("/");
+    if (parts.length === 3 && parts[1] !== PROJECT) return undefined;
+    const stack = parts[parts.length - 1];
+    const configFile = path.join(directory, `Pulumi.${stack}.yaml`);
+    return fs.existsSync(configFile) ? { stack, configFile } : undefined;
+}
+
+async function resolvedOutputs(run: ProgramRun): Promise<FakeStack> {
+    const outputs: Record<string, unknown> = {};
+    const secretOutputNames: string[] = [];
+    for (const [name, value] of Object.entries(run.outputs)) {
+        const { value: plain, secret } = await resolve(value);
+        outputs[name] = plain;
+        if (secret) secretOutputNames.push(name);
+    }
+    return { outputs, secretOutputNames };
+}
+
+/** The reviewed run and the runs of the stacks it references. */
+export interface ReviewRuns {
+    main: ProgramRun;
+    referenced: ProgramRun[];
+}
+
+/**
+ * Runs `source` under the mock engine. Each stack it references is run first from its
+ * local config (its own references dropped), unless `suppliedOutputs` names it.
+ */
+export async function runForReview(source: StackSource, suppliedOutputs: Record<string, FakeStack> = {}, log: (line: string) => void = () => undefined): Promise<ReviewRuns> {
+    const stacks: Record<string, FakeStack> = { ...suppliedOutputs };
+    const referenced: ProgramRun[] = [];
+    const missing: string[] = [];
+    for (const { stackName, key } of referencesIn(source.configFile)) {
+        if (stacks[stackName]) continue;
+        const local = localConfigFor(stackName, path.dirname(source.configFile)) ?? localConfigFor(stackName);
+        if (!local) {
+            missing.push(
+                `${key} references stack ${stackName}, whose config (Pulumi.${stackName.split("/").pop()}.yaml) is not here; ` +
+                    `give its outputs with --stack-outputs <file.json> ({"${stackName}": {"outputs": {...}}})`,
+            );
+            continue;
+        }
+        const drop = Object.fromEntries(referencesIn(local.configFile).map((r) => [r.key, undefined]));
+        const started = Date.now();
+        const run = await runProgram({ stack: local.stack, configFile: local.configFile, set: drop, stacks: {} });
+        if (run.error) throw new Error(`referenced stack ${stackName} (${local.configFile}) failed under the mock engine: ${String(run.error)}`);
+        log(`ran referenced stack ${stackName} from ${path.basename(local.configFile)} in ${Date.now() - started} ms`);
+        stacks[stackName] = await resolvedOutputs(run);
+        referenced.push(run);
+    }
+    const started = Date.now();
+    const main = await runProgram({ stack: source.stack, configFile: source.configFile, stacks });
+    log(`ran ${source.stack} (${main.resources.length} resources) in ${Date.now() - started} ms`);
+    // A config error says more than a reference the review could not answer.
+    if (missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(missing.join("\n"));
+    return { main, referenced };
+}
