@@ -4,8 +4,8 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { awsManagedPolicyArn, serviceTrustPolicy } from "./policies";
-import { awsScope } from "./scope";
+import { awsManagedPolicyArn, serviceTrustPolicy, type AwsScope } from "./policies";
+import { scopeFor } from "./scope";
 
 /** The AWS managed policy that lets the SSM agent register and open session channels. */
 export const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
@@ -35,6 +35,8 @@ export interface ManagedInstancesArgs {
      * Instances keep the AMI they launched with: a newer parameter value does not replace them.
      */
     defaultAmiId: pulumi.Input<string>;
+    /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -50,7 +52,7 @@ export class ManagedInstances extends pulumi.ComponentResource {
     constructor(name: string, args: ManagedInstancesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:instances:ManagedInstances", name, {}, opts);
         const parent = { parent: this };
-        const scope = awsScope(this);
+        const scope = scopeFor(this, args.scope);
 
         const role = new aws.iam.Role(
             `${name}-role`,

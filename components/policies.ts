@@ -130,8 +130,12 @@ export interface SessionKeyPolicyArgs {
     logGroupName: string;
     /** Instance roles that decrypt session data. */
     instanceRoleArns: string[];
-    /** Roles that start sessions (the grant roles) and so generate data keys. */
-    sessionRoleArns: string[];
+    /**
+     * Tag key that marks the roles starting sessions (the grant roles' access tag): roles
+     * carrying it may generate data keys. A tag, not a list of ARNs, keeps the key policy
+     * the same size and unchanged however many partners come and go.
+     */
+    sessionRoleTagKey: string;
 }
 
 const KEY_ADMINISTRATION_ACTIONS = [
@@ -157,10 +161,10 @@ const KEY_ADMINISTRATION_ACTIONS = [
 
 /**
  * Key policy of the session key. The account administers the key (so it can never
- * be locked out) but uses it only through the named roles: CloudWatch Logs for this
- * log group only, the instance roles to decrypt, the session roles to generate data
- * keys. Roles are matched by `aws:PrincipalArn` with the account as principal, so the
- * policy can name roles that are created after the key.
+ * be locked out) but uses it only through: CloudWatch Logs for this log group only, the
+ * instance roles (by `aws:PrincipalArn`) to decrypt, and roles carrying the access tag
+ * (the grant roles) to generate data keys. Each use also needs the principal's own
+ * identity policy, since the account is the principal.
  */
 export function sessionKeyPolicy(args: SessionKeyPolicyArgs): PolicyDocument {
     const { scope } = args;
@@ -177,13 +181,24 @@ export function sessionKeyPolicy(args: SessionKeyPolicyArgs): PolicyDocument {
             Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": logGroupArn(scope, args.logGroupName) } },
         },
     ];
-    // Named roles use the key through the account principal, matched by aws:PrincipalArn.
-    const roleUse = (Sid: string, action: string, roleArns: string[]): PolicyStatement[] =>
-        roleArns.length === 0 ? [] : [{ Sid, Effect: "Allow", Principal: { AWS: account }, Action: action, Resource: "*", Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } } }];
-    statements.push(
-        ...roleUse("InstanceRolesDecryptSessionData", "kms:Decrypt", args.instanceRoleArns),
-        ...roleUse("SessionRolesGenerateDataKeys", "kms:GenerateDataKey", args.sessionRoleArns),
-    );
+    if (args.instanceRoleArns.length > 0) {
+        statements.push({
+            Sid: "InstanceRolesDecryptSessionData",
+            Effect: "Allow",
+            Principal: { AWS: account },
+            Action: "kms:Decrypt",
+            Resource: "*",
+            Condition: { ArnEquals: { "aws:PrincipalArn": args.instanceRoleArns } },
+        });
+    }
+    statements.push({
+        Sid: "SessionRolesGenerateDataKeys",
+        Effect: "Allow",
+        Principal: { AWS: account },
+        Action: "kms:GenerateDataKey",
+        Resource: "*",
+        Condition: { Null: { [`aws:PrincipalTag/${args.sessionRoleTagKey}`]: "false" } },
+    });
     return policy(...statements);
 }
 

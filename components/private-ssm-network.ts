@@ -5,8 +5,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./cidr";
-import { flowLogDeliveryPolicy, serviceTrustPolicy } from "./policies";
-import { awsScope } from "./scope";
+import { flowLogDeliveryPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
+import { scopeFor } from "./scope";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
 export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "logs"] as const;
@@ -22,6 +22,8 @@ export interface PrivateSsmNetworkArgs {
     kmsEndpoint?: boolean;
     /** Days the VPC flow logs are kept (a CloudWatch Logs retention value). */
     flowLogRetentionDays?: pulumi.Input<number>;
+    /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -45,7 +47,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: PrivateSsmNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:network:PrivateSsmNetwork", name, {}, opts);
         const parent = { parent: this };
-        const scope = awsScope(this);
+        const scope = scopeFor(this, args.scope);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tagged("vpc") }, parent);

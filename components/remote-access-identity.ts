@@ -5,8 +5,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP } from "./constants";
-import { assumeOneRolePolicy, jumpRoleTrustPolicy } from "./policies";
-import { awsScope } from "./scope";
+import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope } from "./policies";
+import { scopeFor } from "./scope";
 
 /** Role chaining caps sessions at one hour. */
 const JUMP_SESSION_SECONDS = 3600;
@@ -37,6 +37,8 @@ export interface RemoteAccessIdentityArgs {
     groupName?: string;
     /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
     jumpRoleName?: string;
+    /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -55,7 +57,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
     constructor(name: string, args: RemoteAccessIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:identity:RemoteAccessIdentity", name, {}, opts);
         const parent = { parent: this };
-        const scope = awsScope(this);
+        const scope = scopeFor(this, args.scope);
         const users = args.users ?? [];
         if ((users.length > 0) === (args.federatedPrincipalArn !== undefined)) {
             throw new Error(`RemoteAccessIdentity ${name}: give either users or federatedPrincipalArn, not both or neither`);

@@ -6,8 +6,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SESSION_PREFERENCES_DOCUMENT } from "./constants";
 import { sessionPreferencesDocument } from "./documents";
-import { sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy } from "./policies";
-import { awsScope } from "./scope";
+import { sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy, type AwsScope } from "./policies";
+import { scopeFor } from "./scope";
 
 /** Key prefix of session transcripts in the S3 archive. */
 export const ARCHIVE_KEY_PREFIX = "session-transcripts/";
@@ -37,8 +37,10 @@ export interface SessionPreferencesArgs {
     adoptExistingDocument?: boolean;
     /** ARNs of instance roles that deliver session logs: each gets the logging policy, and may decrypt with the key. */
     instanceRoleArns?: pulumi.Input<string>[];
-    /** ARNs of roles that start sessions (the grant roles); they may generate data keys with the session key. They need not exist yet. */
-    sessionRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Tag key carried by the roles that start sessions (the grant roles); they may generate data keys with the session key. */
+    sessionRoleTagKey: string;
+    /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -61,7 +63,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
     constructor(name: string, args: SessionPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:sessions:SessionPreferences", name, {}, opts);
         const parent = { parent: this };
-        const scope = awsScope(this);
+        const scope = scopeFor(this, args.scope);
         const instanceRoleArns = pulumi.all(args.instanceRoleArns ?? []);
 
         let key: aws.kms.Key | undefined;
@@ -73,8 +75,8 @@ export class SessionPreferences extends pulumi.ComponentResource {
                     enableKeyRotation: true,
                     deletionWindowInDays: 30,
                     policy: pulumi.jsonStringify(
-                        pulumi.all([scope, args.logGroupName, instanceRoleArns, pulumi.output(args.sessionRoleArns ?? [])]).apply(([s, logGroupName, instanceArns, sessionArns]) =>
-                            sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleArns: sessionArns }),
+                        pulumi.all([scope, args.logGroupName, instanceRoleArns]).apply(([s, logGroupName, instanceArns]) =>
+                            sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleTagKey: args.sessionRoleTagKey }),
                         ),
                     ),
                     tags: args.tags,

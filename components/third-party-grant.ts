@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";
 import { createOsUserAssociation } from "./os-user-provisioning";
-import { grantPermissionsPolicy, grantTrustPolicy } from "./policies";
-import { awsScope } from "./scope";
+import { grantPermissionsPolicy, grantTrustPolicy, type AwsScope } from "./policies";
+import { scopeFor } from "./scope";
 
 /** Role chaining caps the grant role's sessions at one hour anyway; asking for more fails. */
 export const GRANT_SESSION_SECONDS = 3600;
@@ -39,6 +39,8 @@ export interface ThirdPartyGrantArgs {
     sessionKeyArn?: pulumi.Input<string>;
     /** Command document from `OsUserProvisioning`: when given, the OS user is created on the partner's instances. */
     osUserDocumentName?: pulumi.Input<string>;
+    /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -56,7 +58,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
     constructor(name: string, args: ThirdPartyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:grants:ThirdPartyGrant", name, {}, opts);
         const parent = { parent: this };
-        const scope = awsScope(this);
+        const scope = scopeFor(this, args.scope);
 
         // Named from the grant, so adding or removing another partner never touches it.
         // Rotate on purpose with `pulumi up --replace <urn of this RandomPassword>`.

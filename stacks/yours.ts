@@ -36,7 +36,10 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     );
     if (issues.length > 0) throw new ConfigError(issues);
 
+    // One lookup of account, region and partition, shared by every component (all use the default provider).
+    const scope = awsScope();
     const network = new PrivateSsmNetwork("network", {
+        scope,
         vpcCidr: settings.network.vpcCidr,
         availabilityZones: zones.names.slice(0, zoneCount),
         kmsEndpoint: settings.sessions.kmsEncryption,
@@ -47,6 +50,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         settings.instances.length === 0
             ? undefined
             : new ManagedInstances("instances", {
+                  scope,
                   instances: settings.instances,
                   subnetIds: network.subnetIds,
                   securityGroupIds: [network.instanceSecurityGroupId],
@@ -54,12 +58,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                   defaultAmiId: aws.ssm.getParameterOutput({ name: settings.amiParameter }).value,
               });
 
-    // Grant role ARNs are known from their names before the roles exist, so the session
-    // key's policy can name them without waiting for (or depending on) the grants.
-    const scope = awsScope();
-    const grantRoleArns = settings.partners.map((p) => pulumi.interpolate`arn:${scope.partition}:iam::${scope.accountId}:role/${p.grantRoleName}`);
-
     const preferences = new SessionPreferences("sessions", {
+        scope,
         logGroupName: settings.sessions.logGroupName,
         logRetentionDays: settings.sessions.logRetentionDays,
         defaultOsUser: settings.sessions.defaultOsUser,
@@ -70,7 +70,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         s3Archive: settings.sessions.s3Archive,
         adoptExistingDocument: settings.sessions.adoptExistingPreferences,
         instanceRoleArns: instances === undefined ? [] : [instances.roleArn],
-        sessionRoleArns: grantRoleArns,
+        sessionRoleTagKey: settings.accessTagKey,
     });
 
     const osUsers = new OsUserProvisioning("os-users", { accessTagKey: settings.accessTagKey, defaultOsUser: settings.sessions.defaultOsUser });
@@ -79,6 +79,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     const grants = settings.partners.map(
         (partner) =>
             new ThirdPartyGrant(`grant-${partner.name}`, {
+                scope,
                 partnerName: partner.name,
                 accessTagKey: settings.accessTagKey,
                 partnerAccountId: partner.accountId,

@@ -4,7 +4,8 @@
 
 import { expect } from "chai";
 import type { PolicyDocument, PolicyStatement } from "../components/policies";
-import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
+import { diffRuns } from "../tools/diff";
+import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -234,13 +235,8 @@ describe("grants: adding or removing a partner touches no other partner", () => 
     };
 
     function changes(before: ProgramRun, after: ProgramRun) {
-        const afterByUrn = new Map(after.resources.map((r) => [r.urn, r] as [string, RecordedResource]));
-        const beforeUrns = new Set(before.resources.map((r) => r.urn));
-        return {
-            removed: before.resources.filter((r) => !afterByUrn.has(r.urn)).map((r) => r.name),
-            added: after.resources.filter((r) => !beforeUrns.has(r.urn)).map((r) => r.name),
-            changed: before.resources.filter((r) => afterByUrn.has(r.urn) && JSON.stringify(afterByUrn.get(r.urn)!.inputs) !== JSON.stringify(r.inputs)).map((r) => r.name),
-        };
+        const diff = diffRuns(before, after);
+        return { removed: diff.removed.map((r) => r.name), added: diff.added.map((r) => r.name), changed: diff.changed.map((r) => r.name) };
     }
 
     it("adding partner B leaves every resource and input of partner A (and everything else) unchanged", async () => {
