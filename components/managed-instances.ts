@@ -56,10 +56,18 @@ export class ManagedInstances extends pulumi.ComponentResource {
 
         const role = new aws.iam.Role(
             `${name}-role`,
-            { description: "Instance role of the Session Manager managed instances", assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("ec2", s))), tags: args.tags },
+            {
+                description: "Instance role of the Session Manager managed instances",
+                assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("ec2", s))),
+                tags: args.tags,
+            },
             parent,
         );
-        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: scope.apply((s) => awsManagedPolicyArn(s.partition, SSM_CORE_POLICY)) }, parent);
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm-core`,
+            { role: role.name, policyArn: scope.apply((s) => awsManagedPolicyArn(s.partition, SSM_CORE_POLICY)) },
+            parent,
+        );
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
         this.instanceIds = {};

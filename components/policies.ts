@@ -83,7 +83,12 @@ function logDeliveryStatements(scope: AwsScope, logGroupName: string): PolicySta
     return [
         { Sid: "DescribeStreams", Effect: "Allow", Action: "logs:DescribeLogStreams", Resource: logGroupArn(scope, logGroupName) },
         // Both act on log-stream resources (AWS's service authorization reference).
-        { Sid: "CreateStreamsAndWriteEvents", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logStreamsArn(scope, logGroupName) },
+        {
+            Sid: "CreateStreamsAndWriteEvents",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: logStreamsArn(scope, logGroupName),
+        },
         { Sid: "FindLogGroup", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
     ];
 }

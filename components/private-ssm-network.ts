@@ -93,8 +93,20 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                 description: "Managed instances: no inbound; HTTPS out to the VPC endpoints and S3 only",
                 ingress: [],
                 egress: [
-                    { description: "HTTPS to the VPC interface endpoints", protocol: "tcp", fromPort: HTTPS, toPort: HTTPS, securityGroups: [endpointGroup.id] },
-                    { description: "HTTPS to S3 through the gateway endpoint", protocol: "tcp", fromPort: HTTPS, toPort: HTTPS, prefixListIds: [s3Endpoint.prefixListId] },
+                    {
+                        description: "HTTPS to the VPC interface endpoints",
+                        protocol: "tcp",
+                        fromPort: HTTPS,
+                        toPort: HTTPS,
+                        securityGroups: [endpointGroup.id],
+                    },
+                    {
+                        description: "HTTPS to S3 through the gateway endpoint",
+                        protocol: "tcp",
+                        fromPort: HTTPS,
+                        toPort: HTTPS,
+                        prefixListIds: [s3Endpoint.prefixListId],
+                    },
                 ],
                 tags: tagged("instances"),
             },
@@ -135,19 +147,31 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
             `${name}-flow-logs`,
             {
                 description: `Delivers VPC flow logs of ${name} to CloudWatch Logs`,
-                assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("vpc-flow-logs", s, `arn:${s.partition}:ec2:${s.region}:${s.accountId}:vpc-flow-log/*`))),
+                assumeRolePolicy: pulumi.jsonStringify(
+                    scope.apply((s) => serviceTrustPolicy("vpc-flow-logs", s, `arn:${s.partition}:ec2:${s.region}:${s.accountId}:vpc-flow-log/*`)),
+                ),
                 tags: args.tags,
             },
             parent,
         );
         new aws.iam.RolePolicy(
             `${name}-flow-logs`,
-            { role: flowLogRole.name, policy: pulumi.jsonStringify(pulumi.all([scope, flowLogGroup.name]).apply(([s, group]) => flowLogDeliveryPolicy(s, group))) },
+            {
+                role: flowLogRole.name,
+                policy: pulumi.jsonStringify(pulumi.all([scope, flowLogGroup.name]).apply(([s, group]) => flowLogDeliveryPolicy(s, group))),
+            },
             parent,
         );
         new aws.ec2.FlowLog(
             `${name}-flow-log`,
-            { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: flowLogGroup.arn, iamRoleArn: flowLogRole.arn, tags: tagged("flow-log") },
+            {
+                vpcId: vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: flowLogGroup.arn,
+                iamRoleArn: flowLogRole.arn,
+                tags: tagged("flow-log"),
+            },
             parent,
         );
 

@@ -59,7 +59,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
         const users = args.users ?? [];
-        if ((users.length > 0) === (args.federatedPrincipalArn !== undefined)) {
+        if (users.length > 0 === (args.federatedPrincipalArn !== undefined)) {
             throw new Error(`RemoteAccessIdentity ${name}: give either users or federatedPrincipalArn, not both or neither`);
         }
 
@@ -72,7 +72,9 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             {
                 name: jumpRoleName,
                 description: `Assumes ${args.partnerName}'s Session Manager grant role in the instance owner's account`,
-                assumeRolePolicy: pulumi.jsonStringify(pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns))),
+                assumeRolePolicy: pulumi.jsonStringify(
+                    pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns)),
+                ),
                 maxSessionDuration: JUMP_SESSION_SECONDS,
                 tags: args.tags,
             },
@@ -80,9 +82,14 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
         );
         new aws.iam.RolePolicy(
             `${name}-assume-grant`,
-            { role: jumpRole.name, policy: pulumi.jsonStringify(
-                    pulumi.all([args.grantRoleArn, args.externalId === undefined ? undefined : pulumi.secret(args.externalId)]).apply(([arn, id]) => assumeOneRolePolicy(arn, id)),
-                ) },
+            {
+                role: jumpRole.name,
+                policy: pulumi.jsonStringify(
+                    pulumi
+                        .all([args.grantRoleArn, args.externalId === undefined ? undefined : pulumi.secret(args.externalId)])
+                        .apply(([arn, id]) => assumeOneRolePolicy(arn, id)),
+                ),
+            },
             parent,
         );
         const mayAssumeJumpRole = pulumi.jsonStringify(jumpRole.arn.apply((arn) => assumeOneRolePolicy(arn)));

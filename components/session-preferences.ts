@@ -75,9 +75,11 @@ export class SessionPreferences extends pulumi.ComponentResource {
                     enableKeyRotation: true,
                     deletionWindowInDays: 30,
                     policy: pulumi.jsonStringify(
-                        pulumi.all([scope, args.logGroupName, instanceRoleArns]).apply(([s, logGroupName, instanceArns]) =>
-                            sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleTagKey: args.sessionRoleTagKey }),
-                        ),
+                        pulumi
+                            .all([scope, args.logGroupName, instanceRoleArns])
+                            .apply(([s, logGroupName, instanceArns]) =>
+                                sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleTagKey: args.sessionRoleTagKey }),
+                            ),
                     ),
                     tags: args.tags,
                 },
@@ -109,13 +111,24 @@ export class SessionPreferences extends pulumi.ComponentResource {
             );
             new aws.s3.BucketPolicy(
                 `${name}-archive-tls-only`,
-                { bucket: bucket.id, policy: pulumi.jsonStringify(pulumi.all([scope, bucket.bucket]).apply(([s, bucketName]) => tlsOnlyBucketPolicy(s.partition, bucketName))) },
+                {
+                    bucket: bucket.id,
+                    policy: pulumi.jsonStringify(pulumi.all([scope, bucket.bucket]).apply(([s, bucketName]) => tlsOnlyBucketPolicy(s.partition, bucketName))),
+                },
                 parent,
             );
         }
 
         const content = pulumi
-            .all([args.logGroupName, args.defaultOsUser, args.idleTimeoutMinutes ?? 20, args.maxSessionDurationMinutes ?? 60, args.shellProfile, key?.arn, bucket?.bucket])
+            .all([
+                args.logGroupName,
+                args.defaultOsUser,
+                args.idleTimeoutMinutes ?? 20,
+                args.maxSessionDurationMinutes ?? 60,
+                args.shellProfile,
+                key?.arn,
+                bucket?.bucket,
+            ])
             .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyId, bucketName]) =>
                 JSON.stringify(
                     sessionPreferencesDocument({

@@ -68,18 +68,16 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 : pulumi.output(args.externalId);
         this.externalId = pulumi.secret(externalId);
 
-        const trust = pulumi
-            .all([scope, args.partnerAccountId, args.principalArns, this.externalId])
-            .apply(([s, partnerAccountId, principalArns, id]) =>
-                grantTrustPolicy({
-                    partition: s.partition,
-                    partnerAccountId,
-                    principalArns,
-                    externalId: id,
-                    expiresAt: args.expiresAt,
-                    requireSourceIdentity: args.requireSourceIdentity ?? true,
-                }),
-            );
+        const trust = pulumi.all([scope, args.partnerAccountId, args.principalArns, this.externalId]).apply(([s, partnerAccountId, principalArns, id]) =>
+            grantTrustPolicy({
+                partition: s.partition,
+                partnerAccountId,
+                principalArns,
+                externalId: id,
+                expiresAt: args.expiresAt,
+                requireSourceIdentity: args.requireSourceIdentity ?? true,
+            }),
+        );
         const role = new aws.iam.Role(
             `${name}-role`,
             {
@@ -97,7 +95,12 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 role: role.name,
                 policy: pulumi.jsonStringify(
                     pulumi.all([scope, args.sessionKeyArn]).apply(([s, sessionKeyArn]) =>
-                        grantPermissionsPolicy({ scope: s, accessTagKey: args.accessTagKey, sessionDocumentName: SESSION_PREFERENCES_DOCUMENT, sessionKeyArn }),
+                        grantPermissionsPolicy({
+                            scope: s,
+                            accessTagKey: args.accessTagKey,
+                            sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
+                            sessionKeyArn,
+                        }),
                     ),
                 ),
             },

@@ -50,7 +50,12 @@ export function crossAccountTrustRequiresExternalId(resource: CheckedResource, c
     if (resource.type !== "aws:iam/role:Role") return [];
     return (crossAccountAllows(resource.props, context) ?? [])
         .filter((s) => allowsAction(s, "sts:AssumeRole"))
-        .filter((s) => !Object.entries(s.Condition ?? {}).some(([op, keys]) => op.startsWith("StringEquals") && Object.keys(keys).some((k) => k.toLowerCase() === "sts:externalid")))
+        .filter(
+            (s) =>
+                !Object.entries(s.Condition ?? {}).some(
+                    ([op, keys]) => op.startsWith("StringEquals") && Object.keys(keys).some((k) => k.toLowerCase() === "sts:externalid"),
+                ),
+        )
         .map(() => "cross-account trust allows sts:AssumeRole without a StringEquals condition on sts:ExternalId");
 }
 
@@ -74,9 +79,12 @@ export function preferencesKeepRunAsAndStreaming(resource: CheckedResource): str
     }
     const violations: string[] = [];
     if (inputs.runAsEnabled !== true) violations.push("runAsEnabled must be the JSON boolean true: without Run As every session gets ssm-user, which has sudo");
-    if (typeof inputs.runAsDefaultUser !== "string" || ["", "root"].includes(inputs.runAsDefaultUser)) violations.push("runAsDefaultUser must name an unprivileged user");
-    if (inputs.cloudWatchStreamingEnabled !== true) violations.push("cloudWatchStreamingEnabled must be the JSON boolean true: sessions must be streamed to CloudWatch Logs");
-    if (typeof inputs.cloudWatchLogGroupName !== "string" || inputs.cloudWatchLogGroupName === "") violations.push("cloudWatchLogGroupName must name the audit log group");
+    if (typeof inputs.runAsDefaultUser !== "string" || ["", "root"].includes(inputs.runAsDefaultUser))
+        violations.push("runAsDefaultUser must name an unprivileged user");
+    if (inputs.cloudWatchStreamingEnabled !== true)
+        violations.push("cloudWatchStreamingEnabled must be the JSON boolean true: sessions must be streamed to CloudWatch Logs");
+    if (typeof inputs.cloudWatchLogGroupName !== "string" || inputs.cloudWatchLogGroupName === "")
+        violations.push("cloudWatchLogGroupName must name the audit log group");
     return violations;
 }
 
@@ -86,7 +94,12 @@ export function instancesRequireImdsV2(resource: CheckedResource): string[] {
     return resource.props.metadataOptions?.httpTokens === "required" ? [] : ['metadataOptions.httpTokens must be "required" (IMDSv2)'];
 }
 
-const INTERNET_PATHS = ["aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment"];
+const INTERNET_PATHS = [
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+    "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment",
+];
 const DEFAULT_ROUTES = ["0.0.0.0/0", "::/0"];
 
 /** In a stack with a PrivateSsmNetwork, nothing opens a path to the internet: no internet gateway, NAT, or default route. */
@@ -95,9 +108,15 @@ export function noInternetPathBesidePrivateNetwork(resources: CheckedResource[])
     const violations: string[] = [];
     for (const resource of resources) {
         if (INTERNET_PATHS.includes(resource.type)) violations.push(`${resource.type} opens a path to the internet beside the private subnets`);
-        const routes = resource.type === "aws:ec2/route:Route" ? [resource.props] : resource.type === "aws:ec2/routeTable:RouteTable" ? list(resource.props.routes) : [];
+        const routes =
+            resource.type === "aws:ec2/route:Route" ? [resource.props] : resource.type === "aws:ec2/routeTable:RouteTable" ? list(resource.props.routes) : [];
         for (const route of routes) {
-            if (DEFAULT_ROUTES.includes(route?.cidrBlock) || DEFAULT_ROUTES.includes(route?.destinationCidrBlock) || DEFAULT_ROUTES.includes(route?.ipv6CidrBlock) || DEFAULT_ROUTES.includes(route?.destinationIpv6CidrBlock)) {
+            if (
+                DEFAULT_ROUTES.includes(route?.cidrBlock) ||
+                DEFAULT_ROUTES.includes(route?.destinationCidrBlock) ||
+                DEFAULT_ROUTES.includes(route?.ipv6CidrBlock) ||
+                DEFAULT_ROUTES.includes(route?.destinationIpv6CidrBlock)
+            ) {
                 violations.push(`${resource.type} has a default route out of the VPC`);
             }
         }

@@ -5,6 +5,7 @@
 // what was wrong, and what is accepted.
 
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfigModule from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import {
     DEFAULT_ACCESS_TAG_KEY,
@@ -77,7 +78,10 @@ function text(pattern: RegExp, accepted: string, problem?: (value: string) => st
 }
 
 function integer(min: number, max: number, unit: string) {
-    return z.int(accepting(`a whole number of ${unit} from ${min} to ${max}`)).min(min).max(max);
+    return z
+        .int(accepting(`a whole number of ${unit} from ${min} to ${max}`))
+        .min(min)
+        .max(max);
 }
 
 function flag() {
@@ -149,15 +153,10 @@ function isRealTimestamp(value: string): boolean {
 
 // Tag keys: 1-128 characters; "aws:" is reserved. The key also appears inside
 // IAM condition keys and policy variables, so it keeps to the plain characters.
-const TAG_KEY = text(
-    /^(?!aws:)[A-Za-z0-9_.:/=+\-@]{1,128}$/i,
-    'an EC2 tag key: 1-128 letters, digits and _ . : / = + - @, not starting with "aws:"',
-);
+const TAG_KEY = text(/^(?!aws:)[A-Za-z0-9_.:/=+\-@]{1,128}$/i, 'an EC2 tag key: 1-128 letters, digits and _ . : / = + - @, not starting with "aws:"');
 
 /** Retention values CloudWatch Logs accepts; 0 keeps events forever. */
-export const LOG_RETENTION_DAYS = [
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 const RETENTION_ACCEPTED = `one of ${LOG_RETENTION_DAYS.join(", ")} days (0 = never expire)`;
 const RETENTION = z.int(accepting(RETENTION_ACCEPTED)).superRefine((days, ctx) => {
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
@@ -373,8 +372,8 @@ interface RawConfig {
     isSecret(key: string): boolean;
 }
 
-// The SDK knows which keys hold secrets but keeps the check internal; read it in one place.
-const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (fullKey: string) => boolean };
+// The SDK knows which keys hold secrets but keeps the check internal (not in its typings); read it in one place.
+const runtimeConfig = runtimeConfigModule as unknown as { isConfigSecret?: (fullKey: string) => boolean };
 
 function readRawConfig(): RawConfig {
     const project = pulumi.getProject();
@@ -455,10 +454,16 @@ export function loadYoursSettings(): YoursSettings {
     const accessTagKey = parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY;
 
     if (accessTagKey.toLowerCase() === RUN_AS_TAG_KEY.toLowerCase()) {
-        issues.push({ path: "accessTagKey", message: `got "${accessTagKey}", which Session Manager reserves for the Run As user; accepted: any other tag key, e.g. "${DEFAULT_ACCESS_TAG_KEY}"` });
+        issues.push({
+            path: "accessTagKey",
+            message: `got "${accessTagKey}", which Session Manager reserves for the Run As user; accepted: any other tag key, e.g. "${DEFAULT_ACCESS_TAG_KEY}"`,
+        });
     }
     for (const { index, first } of duplicates(partners, (p) => p.name)) {
-        issues.push({ path: `partners[${index}].name`, message: `got "${partners[index].name}", already the name of partners[${first}]; accepted: a name unique among partners` });
+        issues.push({
+            path: `partners[${index}].name`,
+            message: `got "${partners[index].name}", already the name of partners[${first}]; accepted: a name unique among partners`,
+        });
     }
     // IAM role names are unique case-insensitively within an account.
     const roleNames = partners.map((p) => p.roleName ?? defaultGrantRoleName(p.name));
@@ -471,33 +476,54 @@ export function loadYoursSettings(): YoursSettings {
             });
         }
         if (partner.theirStack !== undefined && partner.principalArns !== undefined) {
-            issues.push({ path: `partners[${index}].principalArns`, message: "is set together with theirStack; accepted: one of theirStack (a stack reference) or principalArns (plain config), not both" });
+            issues.push({
+                path: `partners[${index}].principalArns`,
+                message: "is set together with theirStack; accepted: one of theirStack (a stack reference) or principalArns (plain config), not both",
+            });
         }
         partner.principalArns?.forEach((arn, arnIndex) => {
             const arnAccount = arn.split(":")[4];
             if (arnAccount !== partner.accountId) {
-                issues.push({ path: `partners[${index}].principalArns[${arnIndex}]`, message: `got "${arn}" in account ${arnAccount}; accepted: a principal in the partner's account ${partner.accountId}` });
+                issues.push({
+                    path: `partners[${index}].principalArns[${arnIndex}]`,
+                    message: `got "${arn}" in account ${arnAccount}; accepted: a principal in the partner's account ${partner.accountId}`,
+                });
             }
         });
     });
     for (const { index, first } of duplicates(roleNames, (n) => n.toLowerCase())) {
         const path = partners[index].roleName === undefined ? `partners[${index}].name` : `partners[${index}].roleName`;
-        issues.push({ path, message: `gives the grant role name "${roleNames[index]}", already used by partners[${first}] (IAM role names ignore case); accepted: a role name unique in the account` });
+        issues.push({
+            path,
+            message: `gives the grant role name "${roleNames[index]}", already used by partners[${first}] (IAM role names ignore case); accepted: a role name unique in the account`,
+        });
     }
     for (const { index, first } of duplicates(partners, (p) => p.osUser)) {
-        issues.push({ path: `partners[${index}].osUser`, message: `got "${partners[index].osUser}", already the OS user of partners[${first}]; accepted: an OS user of this partner's own, so sessions and files stay separate` });
+        issues.push({
+            path: `partners[${index}].osUser`,
+            message: `got "${partners[index].osUser}", already the OS user of partners[${first}]; accepted: an OS user of this partner's own, so sessions and files stay separate`,
+        });
     }
     const suppliedIds = partners.map((p, index) => ({ id: p.externalId, index })).filter((e): e is { id: string; index: number } => e.id !== undefined);
     for (const { index, first } of duplicates(suppliedIds, (e) => e.id)) {
-        issues.push({ path: `partners[${suppliedIds[index].index}].externalId`, message: `is the same as partners[${suppliedIds[first].index}].externalId; accepted: an external id unique to each partner (that is what defeats the confused deputy)` });
+        issues.push({
+            path: `partners[${suppliedIds[index].index}].externalId`,
+            message: `is the same as partners[${suppliedIds[first].index}].externalId; accepted: an external id unique to each partner (that is what defeats the confused deputy)`,
+        });
     }
     if (suppliedIds.length > 0 && !raw.isSecret("partners")) {
         for (const { index } of suppliedIds) {
-            issues.push({ path: `partners[${index}].externalId`, message: `is stored in plain text; accepted: a secret, set with pulumi config set --secret --path 'partners[${index}].externalId' <value>` });
+            issues.push({
+                path: `partners[${index}].externalId`,
+                message: `is stored in plain text; accepted: a secret, set with pulumi config set --secret --path 'partners[${index}].externalId' <value>`,
+            });
         }
     }
     for (const { index, first } of duplicates(instances, (i) => i.name)) {
-        issues.push({ path: `instances[${index}].name`, message: `got "${instances[index].name}", already the name of instances[${first}]; accepted: a name unique among instances` });
+        issues.push({
+            path: `instances[${index}].name`,
+            message: `got "${instances[index].name}", already the name of instances[${first}]; accepted: a name unique among instances`,
+        });
     }
 
     const vpcCidr = parsed.network?.vpcCidr ?? "10.24.34.0/23";
@@ -552,32 +578,54 @@ export function loadTheirSettings(): TheirSettings {
     const grantRoleName = parsed.grantRoleName ?? defaultGrantRoleName(parsed.partnerName);
 
     if (parsed.grantRoleName === undefined && !ROLE_NAME_PATTERN.test(grantRoleName)) {
-        issues.push({ path: "partnerName", message: `gives the default grant role name "${grantRoleName}", which is not ${ROLE_NAME_ACCEPTED}; accepted: a shorter name, or set grantRoleName` });
+        issues.push({
+            path: "partnerName",
+            message: `gives the default grant role name "${grantRoleName}", which is not ${ROLE_NAME_ACCEPTED}; accepted: a shorter name, or set grantRoleName`,
+        });
     }
     if (users.length > 0 && parsed.federatedPrincipalArn !== undefined) {
         issues.push({ path: "federatedPrincipalArn", message: "is set together with users; accepted: either IAM users or one federated principal, not both" });
     }
     if (users.length === 0 && parsed.federatedPrincipalArn === undefined) {
-        issues.push({ path: "users", message: 'is empty and no federatedPrincipalArn is set; accepted: at least one user (e.g. users[0].name = "alice") or a federatedPrincipalArn' });
+        issues.push({
+            path: "users",
+            message: 'is empty and no federatedPrincipalArn is set; accepted: at least one user (e.g. users[0].name = "alice") or a federatedPrincipalArn',
+        });
     }
     for (const { index, first } of duplicates(users, (u) => u.name.toLowerCase())) {
-        issues.push({ path: `users[${index}].name`, message: `got "${users[index].name}", already the name of users[${first}] (IAM user names ignore case); accepted: a unique user name` });
+        issues.push({
+            path: `users[${index}].name`,
+            message: `got "${users[index].name}", already the name of users[${first}] (IAM user names ignore case); accepted: a unique user name`,
+        });
     }
     users.forEach((user, index) => {
         if (user.sourceIdentity === undefined && user.name.length < 2) {
-            issues.push({ path: `users[${index}].sourceIdentity`, message: `is required because the user name "${user.name}" is shorter than a source identity may be; accepted: 2-64 letters, digits and _ + = , . @ -` });
+            issues.push({
+                path: `users[${index}].sourceIdentity`,
+                message: `is required because the user name "${user.name}" is shorter than a source identity may be; accepted: 2-64 letters, digits and _ + = , . @ -`,
+            });
         }
     });
     if (parsed.yoursStack !== undefined && (parsed.grantRoleArn !== undefined || parsed.externalId !== undefined)) {
-        issues.push({ path: parsed.grantRoleArn !== undefined ? "grantRoleArn" : "externalId", message: "is set together with yoursStack; accepted: either yoursStack (a stack reference) or grantRoleArn and externalId (plain config), not both" });
+        issues.push({
+            path: parsed.grantRoleArn !== undefined ? "grantRoleArn" : "externalId",
+            message: "is set together with yoursStack; accepted: either yoursStack (a stack reference) or grantRoleArn and externalId (plain config), not both",
+        });
     }
     if (parsed.yoursStack === undefined) {
         if (parsed.grantRoleArn === undefined && parsed.yoursAccountId === undefined) {
-            issues.push({ path: "yoursAccountId", message: "is required when neither yoursStack nor grantRoleArn is set (the grant role ARN is computed from it); accepted: a 12-digit AWS account id" });
+            issues.push({
+                path: "yoursAccountId",
+                message:
+                    "is required when neither yoursStack nor grantRoleArn is set (the grant role ARN is computed from it); accepted: a 12-digit AWS account id",
+            });
         }
     }
     if (parsed.grantRoleArn !== undefined && parsed.yoursAccountId !== undefined && parsed.grantRoleArn.split(":")[4] !== parsed.yoursAccountId) {
-        issues.push({ path: "grantRoleArn", message: `got "${parsed.grantRoleArn}", which is not in yoursAccountId ${parsed.yoursAccountId}; accepted: a role ARN in that account` });
+        issues.push({
+            path: "grantRoleArn",
+            message: `got "${parsed.grantRoleArn}", which is not in yoursAccountId ${parsed.yoursAccountId}; accepted: a role ARN in that account`,
+        });
     }
     if (parsed.externalId !== undefined && !raw.isSecret("externalId")) {
         issues.push({ path: "externalId", message: "is stored in plain text; accepted: a secret, set with pulumi config set --secret externalId <value>" });

@@ -22,7 +22,10 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
     const [{ partition }, { accountId }, { region }] = await Promise.all([aws.getPartition(), aws.getCallerIdentity(), aws.getRegion()]);
     const issues: ConfigIssue[] = [];
     if (settings.federatedPrincipalArn !== undefined && !settings.federatedPrincipalArn.startsWith(`arn:${partition}:iam::${accountId}:`)) {
-        issues.push({ path: "federatedPrincipalArn", message: `got "${settings.federatedPrincipalArn}"; accepted: a role in this stack's account ${accountId}, partition ${partition}` });
+        issues.push({
+            path: "federatedPrincipalArn",
+            message: `got "${settings.federatedPrincipalArn}"; accepted: a role in this stack's account ${accountId}, partition ${partition}`,
+        });
     }
     if (settings.grantRoleArn !== undefined && settings.grantRoleArn.split(":")[1] !== partition) {
         issues.push({ path: "grantRoleArn", message: `got "${settings.grantRoleArn}"; accepted: a role in this stack's partition, ${partition}` });
@@ -50,9 +53,9 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
                       sourceIdentity: u.sourceIdentity,
                       credentialsProfile: `${base}-${u.name}-keys`,
                       credentialsHint: [
-                        `Fill it once with ${u.name}'s access key, kept in Secrets Manager:`,
-                        `  aws secretsmanager get-secret-value --secret-id ${secretArns[u.name]} --query SecretString --output text`,
-                        `  aws configure --profile ${base}-${u.name}-keys`,
+                          `Fill it once with ${u.name}'s access key, kept in Secrets Manager:`,
+                          `  aws secretsmanager get-secret-value --secret-id ${secretArns[u.name]} --query SecretString --output text`,
+                          `  aws configure --profile ${base}-${u.name}-keys`,
                       ],
                   })),
               )
@@ -75,11 +78,21 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         federatedPrincipalPolicy: identity.federatedPrincipalPolicy ?? null,
         // Secret: it contains the external id.
         awsCliConfig: pulumi.secret(
-            pulumi.all([identity.jumpRoleArn, grant.roleArn, grant.externalId, grant.region, people]).apply(([jumpRoleArn, grantRoleArn, externalId, grantRegion, persons]) =>
-                externalId === undefined
-                    ? "# The external id is not known yet: set yoursStack (or externalId) once the owner has deployed the grant, then pulumi up.\n"
-                    : awsCliConfig({ partnerName: settings.partnerName, region: grantRegion, jumpRoleArn, grantRoleArn, externalId, accessTagKey: settings.accessTagKey, people: persons }),
-            ),
+            pulumi
+                .all([identity.jumpRoleArn, grant.roleArn, grant.externalId, grant.region, people])
+                .apply(([jumpRoleArn, grantRoleArn, externalId, grantRegion, persons]) =>
+                    externalId === undefined
+                        ? "# The external id is not known yet: set yoursStack (or externalId) once the owner has deployed the grant, then pulumi up.\n"
+                        : awsCliConfig({
+                              partnerName: settings.partnerName,
+                              region: grantRegion,
+                              jumpRoleArn,
+                              grantRoleArn,
+                              externalId,
+                              accessTagKey: settings.accessTagKey,
+                              people: persons,
+                          }),
+                ),
         ),
         listInstancesCommand: listInstancesCommand({ partnerName: settings.partnerName, accessTagKey: settings.accessTagKey }, firstProfile),
         startSessionCommands: pulumi
@@ -95,12 +108,18 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
         const all = (grants ?? {}) as Record<string, { roleArn?: unknown; externalId?: unknown; instanceIds?: unknown }>;
         const mine = all[settings.partnerName];
         if (mine === undefined) {
-            throw new Error(`stack ${stackName}: output grants has no entry "${settings.partnerName}" (it has: ${Object.keys(all).join(", ") || "none"}); check partnerName`);
+            throw new Error(
+                `stack ${stackName}: output grants has no entry "${settings.partnerName}" (it has: ${Object.keys(all).join(", ") || "none"}); check partnerName`,
+            );
         }
         for (const field of ["roleArn", "externalId"] as const) {
             if (typeof mine[field] !== "string") throw new Error(`stack ${stackName}: output grants.${settings.partnerName}.${field} is missing`);
         }
-        return { roleArn: mine.roleArn as string, externalId: mine.externalId as string, instanceIds: Array.isArray(mine.instanceIds) ? (mine.instanceIds as string[]) : [] };
+        return {
+            roleArn: mine.roleArn as string,
+            externalId: mine.externalId as string,
+            instanceIds: Array.isArray(mine.instanceIds) ? (mine.instanceIds as string[]) : [],
+        };
     });
     // The output is secret as a whole because of the external id; only the id is one.
     return {

@@ -30,7 +30,10 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     settings.partners.forEach((partner, index) =>
         partner.principalArns?.forEach((arn, arnIndex) => {
             if (arn.split(":")[1] !== partition) {
-                issues.push({ path: `partners[${index}].principalArns[${arnIndex}]`, message: `got "${arn}" in partition ${arn.split(":")[1]}; accepted: a principal in this stack's partition, ${partition}` });
+                issues.push({
+                    path: `partners[${index}].principalArns[${arnIndex}]`,
+                    message: `got "${arn}" in partition ${arn.split(":")[1]}; accepted: a principal in this stack's partition, ${partition}`,
+                });
             }
         }),
     );
@@ -93,8 +96,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 osUserDocumentName: osUsers.documentName,
             }),
     );
-    const instanceIdsFor = (partnerName: string) =>
-        settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
+    const instanceIdsFor = (partnerName: string) => settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
 
     return {
         region: scope.region,
@@ -133,7 +135,11 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
  * Who in the partner's account may assume its grant: the jump role ARN from its
  * `their` stack, the ARNs given in config, or the default jump role name in its account.
  */
-function trustedPrincipals(partner: PartnerSettings, scope: pulumi.Output<AwsScope>, stackReferences: Map<string, pulumi.StackReference>): pulumi.Input<string[]> {
+function trustedPrincipals(
+    partner: PartnerSettings,
+    scope: pulumi.Output<AwsScope>,
+    stackReferences: Map<string, pulumi.StackReference>,
+): pulumi.Input<string[]> {
     if (partner.principalArns !== undefined) return partner.principalArns;
     if (partner.theirStack === undefined) {
         return pulumi.interpolate`arn:${scope.partition}:iam::${partner.accountId}:role/${partner.jumpRoleName}`.apply((arn) => [arn]);
@@ -147,7 +153,9 @@ function trustedPrincipals(partner: PartnerSettings, scope: pulumi.Output<AwsSco
     return reference.requireOutput("jumpRoleArn").apply((arn: unknown) => {
         return scope.partition.apply((partition) => {
             if (typeof arn !== "string" || !arn.startsWith(`arn:${partition}:iam::${partner.accountId}:role/`)) {
-                throw new Error(`stack ${stackName}: output jumpRoleArn is ${JSON.stringify(arn)}; expected the ARN of a role in ${partner.name}'s account ${partner.accountId}, partition ${partition}`);
+                throw new Error(
+                    `stack ${stackName}: output jumpRoleArn is ${JSON.stringify(arn)}; expected the ARN of a role in ${partner.name}'s account ${partner.accountId}, partition ${partition}`,
+                );
             }
             return [arn];
         });

@@ -36,7 +36,10 @@ describe("grants: one grant role per partner", () => {
     });
 
     it("names the role, tags it with the partner and its Run As user, and caps sessions at one hour", () => {
-        for (const [partner, osUser] of [["Third_Party_A", "os_user_a_alice"], ["Third_Party_B", "os_user_b_bob"]]) {
+        for (const [partner, osUser] of [
+            ["Third_Party_A", "os_user_a_alice"],
+            ["Third_Party_B", "os_user_b_bob"],
+        ]) {
             expect(grantRole(run, partner).inputs).to.deep.include({
                 name: `SSMStartSession_IAM_Role_${partner}`,
                 maxSessionDuration: 3600,
@@ -70,13 +73,18 @@ describe("grants: trust policy", () => {
 
     it("computes the jump role ARN from the partner's account when neither a stack nor ARNs are given", async () => {
         const computed = await yours({ "partners[1].principalArns": undefined, "partners[1].jumpRoleName": "VendorJump" });
-        expect(assumeStatement(computed, "Third_Party_B").Condition!.ArnEquals).to.deep.equal({ "aws:PrincipalArn": ["arn:aws:iam::333333333333:role/VendorJump"] });
+        expect(assumeStatement(computed, "Third_Party_B").Condition!.ArnEquals).to.deep.equal({
+            "aws:PrincipalArn": ["arn:aws:iam::333333333333:role/VendorJump"],
+        });
     });
 
     it("requires the partner's own generated external id on AssumeRole", async () => {
         const ids = ofType(run, EXTERNAL_ID);
         expect(ids.map((r) => r.name)).to.deep.equal(["grant-Third_Party_A-external-id", "grant-Third_Party_B-external-id"]);
-        expect(ids.map((r) => r.inputs)).to.deep.equal([{ length: 40, special: false }, { length: 40, special: false }]);
+        expect(ids.map((r) => r.inputs)).to.deep.equal([
+            { length: 40, special: false },
+            { length: 40, special: false },
+        ]);
         const grants = (await resolve(run.outputs.grants as any)).value as Record<string, { externalId: string }>;
         const idA = grants.Third_Party_A.externalId;
         const idB = grants.Third_Party_B.externalId;
@@ -157,7 +165,9 @@ describe("grants: permissions policy", () => {
 
     it("explicitly denies assuming roles and listing sessions", () => {
         const deny = statements(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Deny");
-        expect(deny).to.deep.equal([{ Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" }]);
+        expect(deny).to.deep.equal([
+            { Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" },
+        ]);
     });
 
     it("has no CloudWatch Logs action in any grant role policy", () => {
@@ -171,11 +181,17 @@ describe("grants: permissions policy", () => {
     });
 
     it("adds kms:GenerateDataKey on the session key only when encryption is on", async () => {
-        expect(statements(permissionsOf(run, "Third_Party_A")).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("kms:"))).to.deep.equal([]);
+        expect(
+            statements(permissionsOf(run, "Third_Party_A"))
+                .flatMap((s) => asList(s.Action))
+                .filter((a) => a.startsWith("kms:")),
+        ).to.deep.equal([]);
         const encrypted = await yours({ "sessions.kmsEncryption": true });
         const key = only(encrypted, "aws:kms/key:Key");
         const kms = statements(permissionsOf(encrypted, "Third_Party_A")).filter((s) => asList(s.Action).some((a) => a.startsWith("kms:")));
-        expect(kms).to.deep.equal([{ Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: `arn:aws:kms:us-east-1:111111111111:key/${key.id}` }]);
+        expect(kms).to.deep.equal([
+            { Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: `arn:aws:kms:us-east-1:111111111111:key/${key.id}` },
+        ]);
     });
 });
 
@@ -185,7 +201,10 @@ describe("grants: OS users and outputs", () => {
 
     it("creates each partner's OS user on the instances tagged for it, now and later", () => {
         const command = ofType(run, "aws:ssm/document:Document").find((d) => d.inputs.documentType === "Command")!;
-        for (const [partner, osUser] of [["Third_Party_A", "os_user_a_alice"], ["Third_Party_B", "os_user_b_bob"]]) {
+        for (const [partner, osUser] of [
+            ["Third_Party_A", "os_user_a_alice"],
+            ["Third_Party_B", "os_user_b_bob"],
+        ]) {
             const association = only(run, "aws:ssm/association:Association", `grant-${partner}-os-user`);
             expect(association.inputs).to.deep.include({
                 name: command.name,
@@ -214,15 +233,22 @@ describe("grants: OS users and outputs", () => {
 
     it("fails with the stack and output named when the partner's stack has no jumpRoleArn", async () => {
         const missing = await runProgram({ stack: "yours", stacks: { ...SAMPLE_STACKS, "organization/third-party-ssm-access/their": { outputs: {} } } });
-        expect(String(missing.error)).to.match(/jumpRoleArn/).and.match(/organization\/third-party-ssm-access\/their/);
+        expect(String(missing.error))
+            .to.match(/jumpRoleArn/)
+            .and.match(/organization\/third-party-ssm-access\/their/);
     });
 
     it("refuses a jump role ARN from the partner's stack that is not in the partner's account", async () => {
         const wrong = await runProgram({
             stack: "yours",
-            stacks: { ...SAMPLE_STACKS, "organization/third-party-ssm-access/their": { outputs: { jumpRoleArn: "arn:aws:iam::999999999999:role/3P_IAM_Assume_Role" } } },
+            stacks: {
+                ...SAMPLE_STACKS,
+                "organization/third-party-ssm-access/their": { outputs: { jumpRoleArn: "arn:aws:iam::999999999999:role/3P_IAM_Assume_Role" } },
+            },
         });
-        expect(String(wrong.error)).to.match(/organization\/third-party-ssm-access\/their: output jumpRoleArn/).and.match(/222222222222/);
+        expect(String(wrong.error))
+            .to.match(/organization\/third-party-ssm-access\/their: output jumpRoleArn/)
+            .and.match(/222222222222/);
     });
 });
 
@@ -246,7 +272,10 @@ describe("grants: adding or removing a partner touches no other partner", () => 
         expect(diff.changed).to.deep.equal([]);
         expect(diff.removed).to.deep.equal([]);
         expect(diff.added.length).to.be.greaterThan(0);
-        expect(diff.added.every((name) => name.startsWith("grant-Third_Party_B")), diff.added.join(", ")).to.equal(true);
+        expect(
+            diff.added.every((name) => name.startsWith("grant-Third_Party_B")),
+            diff.added.join(", "),
+        ).to.equal(true);
     });
 
     it("removing partner B removes only B's resources", async () => {
@@ -256,7 +285,12 @@ describe("grants: adding or removing a partner touches no other partner", () => 
         expect(diff.changed).to.deep.equal([]);
         expect(diff.added).to.deep.equal([]);
         expect([...new Set(diff.removed.map((n) => n.startsWith("grant-Third_Party_B")))]).to.deep.equal([true]);
-        expect(diff.removed).to.include.members(["grant-Third_Party_B-role", "grant-Third_Party_B-external-id", "grant-Third_Party_B-session-access", "grant-Third_Party_B-os-user"]);
+        expect(diff.removed).to.include.members([
+            "grant-Third_Party_B-role",
+            "grant-Third_Party_B-external-id",
+            "grant-Third_Party_B-session-access",
+            "grant-Third_Party_B-os-user",
+        ]);
     });
 
     it("adding partner C with `config set --path` adds only C's grant", async () => {

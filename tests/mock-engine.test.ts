@@ -71,14 +71,19 @@ describe("mock engine harness", () => {
         const stackName = "organization/third-party-ssm-access/their";
         const run = await runProgram({
             stack: "yours",
-            stacks: { [stackName]: { outputs: { jumpRoleArn: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role", token: "s3cr3t" }, secretOutputNames: ["token"] } },
+            stacks: {
+                [stackName]: { outputs: { jumpRoleArn: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role", token: "s3cr3t" }, secretOutputNames: ["token"] },
+            },
             program: () => {
                 const ref = new pulumi.StackReference(stackName);
                 return { jump: ref.getOutput("jumpRoleArn"), token: ref.getOutput("token") };
             },
         });
         expect(run.error).to.equal(undefined);
-        expect(await resolve(run.outputs.jump as pulumi.Output<string>)).to.deep.equal({ value: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role", secret: false });
+        expect(await resolve(run.outputs.jump as pulumi.Output<string>)).to.deep.equal({
+            value: "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role",
+            secret: false,
+        });
         expect(await resolve(run.outputs.token as pulumi.Output<string>)).to.deep.equal({ value: "s3cr3t", secret: true });
     });
 

@@ -6,7 +6,12 @@ import * as rules from "../policy-pack/rules";
 import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const asChecked = (r: RecordedResource): rules.CheckedResource => ({ type: r.type, props: r.inputs });
-const resourceRules = [rules.crossAccountTrustRequiresExternalId, rules.crossAccountTrustForbidsTagSession, rules.preferencesKeepRunAsAndStreaming, rules.instancesRequireImdsV2];
+const resourceRules = [
+    rules.crossAccountTrustRequiresExternalId,
+    rules.crossAccountTrustForbidsTagSession,
+    rules.preferencesKeepRunAsAndStreaming,
+    rules.instancesRequireImdsV2,
+];
 
 function violations(run: ProgramRun, resources: rules.CheckedResource[] = run.resources.map(asChecked)): string[] {
     const context = { ownAccountIds: [run.account] };
@@ -38,7 +43,9 @@ describe("policy pack rules", () => {
         const grant = only(yours, "aws:iam/role:Role", "grant-Third_Party_A-role");
         const trust = JSON.parse(grant.inputs.assumeRolePolicy);
         delete trust.Statement[0].Condition.StringEquals;
-        expect(rules.crossAccountTrustRequiresExternalId(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] })).to.have.length(1);
+        expect(
+            rules.crossAccountTrustRequiresExternalId(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] }),
+        ).to.have.length(1);
     });
 
     it("reports sts:TagSession (or sts:*) in a cross-account trust", () => {
@@ -46,7 +53,10 @@ describe("policy pack rules", () => {
         for (const action of [["sts:AssumeRole", "sts:TagSession"], "sts:*"]) {
             const trust = JSON.parse(grant.inputs.assumeRolePolicy);
             trust.Statement[0].Action = action;
-            expect(rules.crossAccountTrustForbidsTagSession(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] }), String(action)).to.have.length(1);
+            expect(
+                rules.crossAccountTrustForbidsTagSession(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] }),
+                String(action),
+            ).to.have.length(1);
         }
     });
 
@@ -76,8 +86,12 @@ describe("policy pack rules", () => {
         const routeTable = only(yours, "aws:ec2/routeTable:RouteTable");
         expect(rules.noInternetPathBesidePrivateNetwork([...base, { type: "aws:ec2/internetGateway:InternetGateway", props: {} }])).to.have.length(1);
         expect(rules.noInternetPathBesidePrivateNetwork([...base, { type: "aws:ec2/natGateway:NatGateway", props: {} }])).to.have.length(1);
-        expect(rules.noInternetPathBesidePrivateNetwork([...base, { type: "aws:ec2/route:Route", props: { destinationCidrBlock: "0.0.0.0/0" } }])).to.have.length(1);
-        expect(rules.noInternetPathBesidePrivateNetwork([...base, withProps(routeTable, { routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: "igw-1" }] })])).to.have.length(1);
+        expect(
+            rules.noInternetPathBesidePrivateNetwork([...base, { type: "aws:ec2/route:Route", props: { destinationCidrBlock: "0.0.0.0/0" } }]),
+        ).to.have.length(1);
+        expect(
+            rules.noInternetPathBesidePrivateNetwork([...base, withProps(routeTable, { routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: "igw-1" }] })]),
+        ).to.have.length(1);
     });
 
     it("leaves stacks without a PrivateSsmNetwork alone", () => {

@@ -31,8 +31,11 @@ const allowed = (report: ReviewReport) => report.matrix.filter((c) => c.allowed)
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((done) => {
-        execFile(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(PROJECT_ROOT, "tools/review/cli.ts"), ...args], { cwd: PROJECT_ROOT }, (error, stdout, stderr) =>
-            done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        execFile(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(PROJECT_ROOT, "tools/review/cli.ts"), ...args],
+            { cwd: PROJECT_ROOT },
+            (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
     });
 }
@@ -42,7 +45,10 @@ describe("access review", () => {
     before(async () => (sample = await review("yours")));
 
     it("shows Third_Party_A allowed only on its instance and Third_Party_B only on its own, as their OS users", () => {
-        expect(allowed(sample)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice", "Third_Party_B -> instance-third-party-b as os_user_b_bob"]);
+        expect(allowed(sample)).to.deep.equal([
+            "Third_Party_A -> instance-third-party-a as os_user_a_alice",
+            "Third_Party_B -> instance-third-party-b as os_user_b_bob",
+        ]);
         expect(sample.matrix).to.have.length(4);
         const denied = sample.matrix.find((c) => c.partner === "Third_Party_A" && c.instance === "instance-third-party-b")!;
         expect(denied.decision).to.equal("ImplicitlyDenied");
@@ -62,8 +68,13 @@ describe("access review", () => {
         const widened = await review("yours", (config) => {
             config[`${PROJECT}:instances`][1].partner = "Third_Party_A";
         });
-        expect(allowed(widened)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice", "Third_Party_A -> instance-third-party-b as os_user_a_alice"]);
-        expect(widened.findings.map((f) => f.message)).to.include("Third_Party_B can reach no instance of this stack: only instances you tag ExternalAccessGrantedTo=Third_Party_B yourself.");
+        expect(allowed(widened)).to.deep.equal([
+            "Third_Party_A -> instance-third-party-a as os_user_a_alice",
+            "Third_Party_A -> instance-third-party-b as os_user_a_alice",
+        ]);
+        expect(widened.findings.map((f) => f.message)).to.include(
+            "Third_Party_B can reach no instance of this stack: only instances you tag ExternalAccessGrantedTo=Third_Party_B yourself.",
+        );
     });
 
     it("reports an expiry within 14 days, an expired grant, and a grant without source identity", async () => {
@@ -111,10 +122,16 @@ describe("access review", () => {
     it("as a command: prints config errors as pulumi up does and exits non-zero", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
         const file = path.join(dir, "Pulumi.broken.yaml");
-        fs.writeFileSync(file, fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'));
+        fs.writeFileSync(
+            file,
+            fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'),
+        );
         const result = await runCli(["--config", file]);
         expect(result.code).to.equal(1);
         expect(result.stdout).to.equal("");
-        expect(result.stderr).to.include(`pulumi:pulumi:Stack (${PROJECT}-broken)`).and.include("error: Invalid stack configuration").and.include("partners[1].accountId");
+        expect(result.stderr)
+            .to.include(`pulumi:pulumi:Stack (${PROJECT}-broken)`)
+            .and.include("error: Invalid stack configuration")
+            .and.include("partners[1].accountId");
     });
 });

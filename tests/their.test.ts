@@ -53,7 +53,9 @@ describe("their stack and stack references: the three bootstrap phases", () => {
         expect(await value(phase3.outputs.grantRoleArn)).to.equal(GRANT_ARN);
         expect(jumpPolicy(phase3)[0].Condition).to.deep.equal({ StringEquals: { "sts:ExternalId": externalId } });
         expect(await value(phase3.outputs.awsCliConfig)).to.include(`external_id = ${externalId}`);
-        expect(await value(phase3.outputs.startSessionCommands)).to.deep.equal(["aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice"]);
+        expect(await value(phase3.outputs.startSessionCommands)).to.deep.equal([
+            "aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice",
+        ]);
     });
 });
 
@@ -63,7 +65,10 @@ describe("their stack: fallbacks and errors", () => {
             set: { yoursStack: undefined, grantRoleArn: "arn:aws:iam::111111111111:role/CustomGrant", externalId: "given-by-the-owner-123" },
             secretKeys: ["externalId"],
         });
-        expect(jumpPolicy(run)[0]).to.deep.include({ Resource: "arn:aws:iam::111111111111:role/CustomGrant", Condition: { StringEquals: { "sts:ExternalId": "given-by-the-owner-123" } } });
+        expect(jumpPolicy(run)[0]).to.deep.include({
+            Resource: "arn:aws:iam::111111111111:role/CustomGrant",
+            Condition: { StringEquals: { "sts:ExternalId": "given-by-the-owner-123" } },
+        });
         expect(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").secretInputs).to.include("policy");
     });
 
@@ -74,11 +79,16 @@ describe("their stack: fallbacks and errors", () => {
 
     it("names the stack and the output when yours has no grants output", async () => {
         const run = await runProgram({ stack: "their", stacks: { [YOURS_STACK]: { outputs: {} } } });
-        expect(String(run.error)).to.match(/grants/).and.include(YOURS_STACK);
+        expect(String(run.error))
+            .to.match(/grants/)
+            .and.include(YOURS_STACK);
     });
 
     it("names the stack, the output and the partner when the grant is not there", async () => {
-        const run = await runProgram({ stack: "their", stacks: { [YOURS_STACK]: { outputs: { grants: { Someone_Else: { roleArn: GRANT_ARN, externalId: "x1" } } } } } });
+        const run = await runProgram({
+            stack: "their",
+            stacks: { [YOURS_STACK]: { outputs: { grants: { Someone_Else: { roleArn: GRANT_ARN, externalId: "x1" } } } } },
+        });
         expect(String(run.error)).to.include(`stack ${YOURS_STACK}: output grants has no entry "Third_Party_A" (it has: Someone_Else)`);
     });
 
@@ -98,7 +108,11 @@ describe("their stack: the CLI configuration", () => {
         const text = cli.value;
         const externalId = (SAMPLE_STACKS[YOURS_STACK].outputs.grants as any).Third_Party_A.externalId;
         expect(text).to.include("[profile third_party_a-alice-jump]");
-        expect(text).to.match(new RegExp(`credential_process = aws sts assume-role --profile third_party_a-alice-keys --role-arn ${JUMP_ARN} --role-session-name alice --source-identity alice `));
+        expect(text).to.match(
+            new RegExp(
+                `credential_process = aws sts assume-role --profile third_party_a-alice-keys --role-arn ${JUMP_ARN} --role-session-name alice --source-identity alice `,
+            ),
+        );
         const grantProfile = text.slice(text.indexOf("[profile third_party_a-alice]"));
         expect(grantProfile).to.include(`role_arn = ${GRANT_ARN}`);
         expect(grantProfile).to.include("source_profile = third_party_a-alice-jump");
@@ -111,7 +125,9 @@ describe("their stack: the CLI configuration", () => {
         expect(await value(run.outputs.listInstancesCommand)).to.match(
             /^aws ec2 describe-instances --profile third_party_a-alice --filters "Name=tag:ExternalAccessGrantedTo,Values=Third_Party_A" --query '.*' --output table$/,
         );
-        expect(await value(run.outputs.startSessionCommands)).to.deep.equal(["aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice"]);
+        expect(await value(run.outputs.startSessionCommands)).to.deep.equal([
+            "aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice",
+        ]);
     });
 
     it("keeps every secret secret: CLI config, stored access key, jump role policy with the external id", async () => {
@@ -143,7 +159,13 @@ describe("their stack: what the identities allow", () => {
             { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
             { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
         ]);
-        for (const type of ["aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policy:Policy"]) {
+        for (const type of [
+            "aws:iam/userPolicy:UserPolicy",
+            "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+            "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "aws:iam/policy:Policy",
+        ]) {
             expect(ofType(run, type), type).to.deep.equal([]);
         }
     });
@@ -161,7 +183,13 @@ describe("their stack: what the identities allow", () => {
         ]);
         const externalId = (SAMPLE_STACKS[YOURS_STACK].outputs.grants as any).Third_Party_A.externalId;
         expect(jumpPolicy(run)).to.deep.equal([
-            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: GRANT_ARN, Condition: { StringEquals: { "sts:ExternalId": externalId } } },
+            {
+                Sid: "AssumeTheRole",
+                Effect: "Allow",
+                Action: "sts:AssumeRole",
+                Resource: GRANT_ARN,
+                Condition: { StringEquals: { "sts:ExternalId": externalId } },
+            },
             { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: GRANT_ARN },
         ]);
         expect(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs).to.include({ name: "3P_IAM_Assume_Role", maxSessionDuration: 3600 });

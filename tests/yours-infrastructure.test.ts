@@ -70,7 +70,12 @@ describe("yours stack: private network", () => {
     });
 
     it("has no internet gateway, NAT, egress-only gateway, route out, or 0.0.0.0/0 anywhere", () => {
-        for (const type of ["aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/route:Route"]) {
+        for (const type of [
+            "aws:ec2/internetGateway:InternetGateway",
+            "aws:ec2/natGateway:NatGateway",
+            "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+            "aws:ec2/route:Route",
+        ]) {
             expect(ofType(run, type), type).to.deep.equal([]);
         }
         expect(only(run, T.routeTable).inputs.routes).to.deep.equal([]);
@@ -123,7 +128,13 @@ describe("yours stack: private network", () => {
         expect(endpoints.inputs.egress).to.deep.equal([]);
         expect(endpoints.inputs.ingress).to.equal(undefined);
         const rule = only(run, T.ingressRule);
-        expect(rule.inputs).to.include({ securityGroupId: endpoints.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: instances.id });
+        expect(rule.inputs).to.include({
+            securityGroupId: endpoints.id,
+            ipProtocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            referencedSecurityGroupId: instances.id,
+        });
         expect(rule.inputs).to.not.have.any.keys("cidrIpv4", "cidrIpv6", "prefixListId");
     });
 
@@ -187,7 +198,9 @@ describe("yours stack: managed instances", () => {
 
     it("gives the instance role AmazonSSMManagedInstanceCore and the session-logging policy", () => {
         const role = only(run, T.role, "instances-role");
-        expect(statements(role.inputs.assumeRolePolicy)).to.deep.equal([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        expect(statements(role.inputs.assumeRolePolicy)).to.deep.equal([
+            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]);
         expect(only(run, T.attachment).inputs).to.deep.equal({ role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
         expect(only(run, "aws:iam/instanceProfile:InstanceProfile").inputs.role).to.equal(role.name);
         instanceLoggingPolicy(run);
@@ -291,8 +304,16 @@ describe("yours stack: Session Manager preferences", () => {
     });
 
     it("passes timeouts and the shell profile from config", async () => {
-        const custom = await yours({ "sessions.idleTimeoutMinutes": 5, "sessions.maxSessionDurationMinutes": 120, "sessions.shellProfile.linux": "cd ~ && bash" });
-        expect(preferencesContent(custom).inputs).to.deep.include({ idleSessionTimeout: "5", maxSessionDuration: "120", shellProfile: { linux: "cd ~ && bash", windows: "" } });
+        const custom = await yours({
+            "sessions.idleTimeoutMinutes": 5,
+            "sessions.maxSessionDurationMinutes": 120,
+            "sessions.shellProfile.linux": "cd ~ && bash",
+        });
+        expect(preferencesContent(custom).inputs).to.deep.include({
+            idleSessionTimeout: "5",
+            maxSessionDuration: "120",
+            shellProfile: { linux: "cd ~ && bash", windows: "" },
+        });
     });
 
     it("with encryption on, encrypts the log group and session data with one key and says so consistently", async () => {
@@ -309,13 +330,17 @@ describe("yours stack: Session Manager preferences", () => {
         const policy: string = key.inputs.policy;
         const logs = allowing(policy, "kms:GenerateDataKey").find((s) => (s.Principal as any)?.Service);
         expect(logs?.Principal).to.deep.equal({ Service: "logs.us-east-1.amazonaws.com" });
-        expect(logs?.Condition).to.deep.equal({ ArnEquals: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup" } });
+        expect(logs?.Condition).to.deep.equal({
+            ArnEquals: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup" },
+        });
         const decrypt = allowing(policy, "kms:Decrypt").filter((s) => (s.Principal as any)?.AWS);
         expect(decrypt.map((s) => s.Condition)).to.deep.equal([{ ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/instances-role"] } }]);
         const dataKeys = allowing(policy, "kms:GenerateDataKey").filter((s) => (s.Principal as any)?.AWS);
         // By the grant roles' access tag, so the key policy does not grow or change with partners.
         expect(dataKeys.map((s) => s.Condition)).to.deep.equal([{ Null: { "aws:PrincipalTag/ExternalAccessGrantedTo": "false" } }]);
-        const unconditionedUse = statements(policy).filter((s) => !s.Condition && asList(s.Action).some((a) => /^kms:(Encrypt|Decrypt|GenerateDataKey|ReEncrypt)/.test(a)));
+        const unconditionedUse = statements(policy).filter(
+            (s) => !s.Condition && asList(s.Action).some((a) => /^kms:(Encrypt|Decrypt|GenerateDataKey|ReEncrypt)/.test(a)),
+        );
         expect(unconditionedUse).to.deep.equal([]);
     });
 
@@ -383,8 +408,12 @@ describe("yours stack: OS-user provisioning", () => {
         ]);
         const linux: string = command.mainSteps[0].inputs.runCommand.join("\n");
         const macos: string = command.mainSteps[1].inputs.runCommand.join("\n");
-        expect(linux).to.match(/if id -u "\$user"/).and.match(/useradd /);
-        expect(macos).to.match(/if id -u "\$user"/).and.match(/dscl \. -create/);
+        expect(linux)
+            .to.match(/if id -u "\$user"/)
+            .and.match(/useradd /);
+        expect(macos)
+            .to.match(/if id -u "\$user"/)
+            .and.match(/dscl \. -create/);
     });
 
     it("never makes the user privileged: no sudoers entry, no admin group, refuses root", () => {
@@ -407,7 +436,12 @@ describe("yours stack: OS-user provisioning", () => {
 describe("yours stack: partitions and component structure", () => {
     it("builds every ARN, service name and principal from the partition in aws-cn", async () => {
         // Partners' principals computed from their account ids, so every ARN is built here.
-        const china = await yours({ "aws:region": "cn-north-1", "sessions.kmsEncryption": true, "partners[0].theirStack": undefined, "partners[1].principalArns": undefined });
+        const china = await yours({
+            "aws:region": "cn-north-1",
+            "sessions.kmsEncryption": true,
+            "partners[0].theirStack": undefined,
+            "partners[1].principalArns": undefined,
+        });
         expect(only(china, T.attachment).inputs.policyArn).to.equal("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore");
         expect(ofType(china, T.endpoint).map((e) => e.inputs.serviceName)).to.include("cn.com.amazonaws.cn-north-1.ssm");
         expect(statements(only(china, T.role, "instances-role").inputs.assumeRolePolicy)[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com.cn" });

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as runtimeSettingsModule from "@pulumi/pulumi/runtime/settings";
 import * as YAML from "yaml";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -64,7 +65,12 @@ export const SAMPLE_STACKS: Record<string, FakeStack> = {
         outputs: {
             region: "us-east-1",
             grants: {
-                Third_Party_A: { roleArn: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A", externalId: "SampleExternalIdForThirdPartyA0123456789", runAsUser: "os_user_a_alice", instanceIds: ["instances-instance-third-party-a-id"] },
+                Third_Party_A: {
+                    roleArn: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A",
+                    externalId: "SampleExternalIdForThirdPartyA0123456789",
+                    runAsUser: "os_user_a_alice",
+                    instanceIds: ["instances-instance-third-party-a-id"],
+                },
             },
         },
         secretOutputNames: ["grants"],
@@ -131,6 +137,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     if (!options.reuseModules) clearProjectModules();
     try {
         await pulumi.runtime.runInPulumiStack(async () => {
+            // Loaded by path at run time, after the cache was cleared: each stack in its own module scope.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
             const program = options.program ?? require(path.join(PROJECT_ROOT, "index"));
             run.outputs = { ...(await (typeof program === "function" ? program() : program)) };
             return run.outputs;
@@ -151,7 +159,8 @@ export function ofType(run: ProgramRun, type: string): RecordedResource[] {
 /** The one recorded resource of a type (and name, when given); fails if there is not exactly one. */
 export function only(run: ProgramRun, type: string, name?: string): RecordedResource {
     const found = ofType(run, type).filter((r) => name === undefined || r.name === name);
-    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    if (found.length !== 1)
+        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
     return found[0];
 }
 
@@ -243,7 +252,7 @@ function clearProjectModules(): void {
 
 // The runtime keeps waiting for outstanding registrations internal; the pinned
 // @pulumi/pulumi has it, and the harness needs it to know the program is done.
-const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+const runtimeSettings = runtimeSettingsModule as unknown as { waitForRPCs(): Promise<void> };
 
 interface MockEnvironment {
     account: string;
@@ -270,7 +279,12 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:index/getRegion:getRegion":
                 return { name: region, region, id: region, endpoint: `ec2.${region}.${dnsSuffix(partition)}`, description: region };
             case "aws:index/getPartition:getPartition":
-                return { partition, id: partition, dnsSuffix: dnsSuffix(partition), reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws" };
+                return {
+                    partition,
+                    id: partition,
+                    dnsSuffix: dnsSuffix(partition),
+                    reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws",
+                };
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const letters = ["a", "b", "c", "d", "e", "f"];
                 return { id: region, names: letters.map((l) => `${region}${l}`), zoneIds: letters.map((_, i) => `use1-az${i + 1}`), groupNames: [region] };
@@ -328,7 +342,13 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:ec2/vpcEndpoint:VpcEndpoint":
                 return args.inputs.vpcEndpointType === "Gateway" ? { prefixListId: `pl-${args.name}` } : {};
             case "random:index/randomUuid:RandomUuid":
-                return { result: "00000000-0000-4000-8000-" + deterministicText(args.name, 12).toLowerCase().replace(/[^0-9a-f]/g, "0") };
+                return {
+                    result:
+                        "00000000-0000-4000-8000-" +
+                        deterministicText(args.name, 12)
+                            .toLowerCase()
+                            .replace(/[^0-9a-f]/g, "0"),
+                };
             default:
                 return {};
         }
@@ -381,7 +401,8 @@ class RecordingMonitor extends MockMonitor {
     async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
         const inputs = req.getObject();
         return super.registerResource(req, (err, response) => {
-            if (!err) this.record(req, inputs, { urn: response.getUrn(), id: response.getId(), custom: req.getCustom(), importId: req.getImportid() || undefined });
+            if (!err)
+                this.record(req, inputs, { urn: response.getUrn(), id: response.getId(), custom: req.getCustom(), importId: req.getImportid() || undefined });
             callback(err, response);
         });
     }

@@ -13,12 +13,16 @@ const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500,1000").split(",").map(Nu
 const DIFF_SIZE = 100;
 
 function child(args: string[]): any {
-    const out = execFileSync(process.execPath, ["--max-old-space-size=8192", "-r", "ts-node/register/transpile-only", path.join(__dirname, "run-one.ts"), ...args], {
-        cwd: PROJECT_ROOT,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        maxBuffer: 64 * 1024 * 1024,
-    });
+    const out = execFileSync(
+        process.execPath,
+        ["--max-old-space-size=8192", "-r", "ts-node/register/transpile-only", path.join(__dirname, "run-one.ts"), ...args],
+        {
+            cwd: PROJECT_ROOT,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+            maxBuffer: 64 * 1024 * 1024,
+        },
+    );
     return JSON.parse(out.trim().split("\n").pop()!);
 }
 
@@ -43,14 +47,26 @@ function main(): void {
     const largest = rows[rows.length - 1];
     const targets = [
         { target: "time grows linearly: t(1000)/t(100) < 12", value: growth === null ? "n/a" : growth.toFixed(2), met: growth === null || growth < 12 },
-        { target: "our time within 1.5x of the baseline", value: `max ${Math.max(...rows.map((r) => r.ratio)).toFixed(2)}x`, met: rows.every((r) => r.ratio <= 1.5) },
+        {
+            target: "our time within 1.5x of the baseline",
+            value: `max ${Math.max(...rows.map((r) => r.ratio)).toFixed(2)}x`,
+            met: rows.every((r) => r.ratio <= 1.5),
+        },
         {
             target: "per-partner policy sizes constant in the number of partners",
             value: `trust ${[...new Set(rows.map((r) => r.trustPolicy.max))].join("/")}, grant inline ${[...new Set(rows.map((r) => r.grantInline.max))].join("/")}`,
             met: new Set(rows.map((r) => r.trustPolicy.max)).size === 1 && new Set(rows.map((r) => r.grantInline.max)).size === 1,
         },
-        { target: `every document inside the default quotas at ${largest.partners} partners`, value: `${largest.quotaProblems.length} problems`, met: largest.quotaProblems.length === 0 },
-        { target: "one new partner adds a critical path of at most 3 resources", value: String(diff.newPartnerCriticalPath), met: diff.newPartnerCriticalPath <= 3 },
+        {
+            target: `every document inside the default quotas at ${largest.partners} partners`,
+            value: `${largest.quotaProblems.length} problems`,
+            met: largest.quotaProblems.length === 0,
+        },
+        {
+            target: "one new partner adds a critical path of at most 3 resources",
+            value: String(diff.newPartnerCriticalPath),
+            met: diff.newPartnerCriticalPath <= 3,
+        },
         { target: `adding one partner to ${DIFF_SIZE} changes no existing resource`, value: `${diff.changedInputs} changed`, met: diff.changedInputs === 0 },
     ];
 
@@ -63,10 +79,14 @@ function main(): void {
                 `| ${r.partners} | ${r.resources} | ${r.ms.toFixed(0)} | ${r.baselineMs.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.marginalMsPerPartner === null ? "-" : r.marginalMsPerPartner.toFixed(2)} | ${r.peakRssMb} | ${r.trustPolicy.max} / ${r.quotas.trustPolicy} | ${r.grantInline.max} / ${r.quotas.roleInlineTotal} | ${r.largestInlineTotal} / ${r.quotas.roleInlineTotal} | ${r.keyPolicy} / ${r.quotas.kmsKeyPolicy} | ${r.criticalPath} |`,
         ),
     ].join("\n");
-    const targetTable = ["| target | measured | met |", "|---|---|---|", ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? "yes" : "NO"} |`)].join("\n");
+    const targetTable = ["| target | measured | met |", "|---|---|---|", ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? "yes" : "NO"} |`)].join(
+        "\n",
+    );
     const results = { date: new Date().toISOString(), machine, sizes: SIZES, rows, diff, targets };
     fs.writeFileSync(path.join(PROJECT_ROOT, "bench-results.json"), `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`Machine: ${machine}\n\n${table}\n\nAdding one partner to ${DIFF_SIZE}: ${diff.added} resources added, ${diff.removed} removed, ${diff.changedInputs} existing resources with changed inputs; the new partner's own critical path is ${diff.newPartnerCriticalPath}.\n\n${targetTable}\n`);
+    process.stdout.write(
+        `Machine: ${machine}\n\n${table}\n\nAdding one partner to ${DIFF_SIZE}: ${diff.added} resources added, ${diff.removed} removed, ${diff.changedInputs} existing resources with changed inputs; the new partner's own critical path is ${diff.newPartnerCriticalPath}.\n\n${targetTable}\n`,
+    );
     if (targets.some((t) => !t.met)) process.exitCode = 1;
 }
 

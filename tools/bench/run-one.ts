@@ -73,7 +73,9 @@ async function main(): Promise<void> {
         const after = await runOurs(partners + 1);
         const diff = diffRuns(before, after);
         const added = new Set(diff.added.map((r) => r.urn));
-        process.stdout.write(`${JSON.stringify({ mode, partners, changedInputs: diff.changed.length, changed: diff.changed.map((r) => r.name), removed: diff.removed.length, added: diff.added.length, newPartnerCriticalPath: criticalPath(after, added) })}\n`);
+        process.stdout.write(
+            `${JSON.stringify({ mode, partners, changedInputs: diff.changed.length, changed: diff.changed.map((r) => r.name), removed: diff.removed.length, added: diff.added.length, newPartnerCriticalPath: criticalPath(after, added) })}\n`,
+        );
         return;
     }
     if (mode === "baseline") {
@@ -91,7 +93,8 @@ async function main(): Promise<void> {
     const picture = buildIamPicture([run]);
     const grants = picture.principals.filter((p) => p.kind === "role" && p.tags.SSMSessionRunAs !== undefined);
     const range = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values) });
-    const inlineTotal = (p: (typeof picture.principals)[number]) => p.policies.filter((x) => x.kind === "inline").reduce((n, x) => n + policySize(x.document), 0);
+    const inlineTotal = (p: (typeof picture.principals)[number]) =>
+        p.policies.filter((x) => x.kind === "inline").reduce((n, x) => n + policySize(x.document), 0);
     const keyPolicies = picture.resourcePolicies.filter((r) => r.kind === "kms-key").map((r) => policySize(r.document));
     // The full lint reads AWS's data for every statement: run it on small sizes; quotas on all.
     const problems = partners <= 10 ? await lintPicture(picture) : quotaFindings(picture);
@@ -109,7 +112,10 @@ async function main(): Promise<void> {
             managedPolicies: picture.principals.flatMap((p) => p.policies.filter((x) => x.kind === "managed")).map((x) => policySize(x.document)),
             keyPolicy: keyPolicies.length ? Math.max(...keyPolicies) : 0,
             quotas: { ...IAM_QUOTAS, kmsKeyPolicy: KMS_KEY_POLICY_QUOTA },
-            quotaProblems: [...problems.map((f) => `${f.document}: ${f.problem}`), ...keyPolicies.filter((n) => n > KMS_KEY_POLICY_QUOTA).map((n) => `key policy ${n} > ${KMS_KEY_POLICY_QUOTA}`)],
+            quotaProblems: [
+                ...problems.map((f) => `${f.document}: ${f.problem}`),
+                ...keyPolicies.filter((n) => n > KMS_KEY_POLICY_QUOTA).map((n) => `key policy ${n} > ${KMS_KEY_POLICY_QUOTA}`),
+            ],
             criticalPath: criticalPath(run),
         })}\n`,
     );

@@ -64,9 +64,18 @@ export function userIdOf(picture: IamPicture, principalArn: string, sessionName 
     return principal.kind === "role" ? `${uniqueId(principal, "AROA")}:${sessionName}` : uniqueId(principal, "AIDA");
 }
 
-function resolvePrincipal(picture: IamPicture, principal: AccessRequest["principal"]): { arn: string; accountId: string; kind: "role" | "user"; policies: PolicyDocument[]; tags: Record<string, string> } {
+function resolvePrincipal(
+    picture: IamPicture,
+    principal: AccessRequest["principal"],
+): { arn: string; accountId: string; kind: "role" | "user"; policies: PolicyDocument[]; tags: Record<string, string> } {
     if (typeof principal !== "string") {
-        return { arn: principal.arn, accountId: principal.accountId, kind: principal.arn.includes(":role/") ? "role" : "user", policies: principal.policies, tags: principal.tags ?? {} };
+        return {
+            arn: principal.arn,
+            accountId: principal.accountId,
+            kind: principal.arn.includes(":role/") ? "role" : "user",
+            policies: principal.policies,
+            tags: principal.tags ?? {},
+        };
     }
     const known: IamPrincipal = principalByArn(picture, principal);
     return { arn: known.arn, accountId: known.accountId, kind: known.kind, policies: known.policies.map((p) => p.document), tags: known.tags };
@@ -89,7 +98,8 @@ function resourceSide(picture: IamPicture, resource: string): { policy?: PolicyD
 export async function decide(picture: IamPicture, request: AccessRequest): Promise<DecisionDetail> {
     const caller = resolvePrincipal(picture, request.principal);
     const session = request.sessionName ?? "session";
-    const requestPrincipal = caller.kind === "role" ? `arn:${picture.partition}:sts::${caller.accountId}:assumed-role/${caller.arn.split("/").pop()}/${session}` : caller.arn;
+    const requestPrincipal =
+        caller.kind === "role" ? `arn:${picture.partition}:sts::${caller.accountId}:assumed-role/${caller.arn.split("/").pop()}/${session}` : caller.arn;
     const context: Record<string, string | string[]> = {
         "aws:PrincipalArn": caller.arn,
         "aws:PrincipalAccount": caller.accountId,
@@ -110,7 +120,12 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     const response = await runSimulation(
         {
             // "*" and ARNs without an account (S3 buckets not in the picture) are taken as the caller's own.
-            request: { principal: requestPrincipal, action: request.action, resource: { resource: request.resource, accountId: resource.accountId || caller.accountId }, contextVariables: context },
+            request: {
+                principal: requestPrincipal,
+                action: request.action,
+                resource: { resource: request.resource, accountId: resource.accountId || caller.accountId },
+                contextVariables: context,
+            },
             identityPolicies: caller.policies.map((policy, i) => ({ name: `policy-${i + 1}`, policy })),
             serviceControlPolicies: [],
             resourceControlPolicies: [],
@@ -125,6 +140,7 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     const ids = (statements: Array<{ statement: { sid(): string | undefined; index(): number } }> | undefined) =>
         (statements ?? []).map((s) => s.statement.sid() ?? `statement ${s.statement.index() + 1}`);
     if (decision === "Allowed") return { decision, allowedBy: ids(analysis?.identityAnalysis?.allowStatements) };
-    if (decision === "ExplicitlyDenied") return { decision, deniedBy: [...ids(analysis?.identityAnalysis?.denyStatements), ...ids(analysis?.resourceAnalysis?.denyStatements)] };
+    if (decision === "ExplicitlyDenied")
+        return { decision, deniedBy: [...ids(analysis?.identityAnalysis?.denyStatements), ...ids(analysis?.resourceAnalysis?.denyStatements)] };
     return { decision };
 }

@@ -58,7 +58,10 @@ const GLOBAL_KEYS = getAllGlobalConditionKeys();
 const GLOBAL_PREFIXES = ["aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/"];
 
 function isGlobalKey(key: string): boolean {
-    return GLOBAL_KEYS.some((global) => global.toLowerCase() === key.toLowerCase()) || GLOBAL_PREFIXES.some((prefix) => key.toLowerCase().startsWith(prefix.toLowerCase()));
+    return (
+        GLOBAL_KEYS.some((global) => global.toLowerCase() === key.toLowerCase()) ||
+        GLOBAL_PREFIXES.some((prefix) => key.toLowerCase().startsWith(prefix.toLowerCase()))
+    );
 }
 
 interface ActionInfo {
@@ -89,7 +92,13 @@ async function actionsOf(action: string): Promise<ActionInfo[]> {
             patterns.push(resourceType.arn);
             keys.push(...(type.conditionKeys ?? []), ...(resourceType.conditionKeys ?? []));
         }
-        infos.push({ action: `${service}:${actionName}`, exists: true, wildcardOnly: details.isWildcardOnly, conditionKeys: keys, resourceArnPatterns: patterns });
+        infos.push({
+            action: `${service}:${actionName}`,
+            exists: true,
+            wildcardOnly: details.isWildcardOnly,
+            conditionKeys: keys,
+            resourceArnPatterns: patterns,
+        });
     }
     return infos;
 }
@@ -131,7 +140,8 @@ async function lintStatement(target: LintTarget, statement: PolicyStatement, ind
 /** Lints one document. */
 export async function lintPolicy(target: LintTarget): Promise<LintFinding[]> {
     const findings: LintFinding[] = [];
-    if (target.document.Version !== "2012-10-17") findings.push({ document: target.name, problem: `Version is ${String(target.document.Version)}, not 2012-10-17` });
+    if (target.document.Version !== "2012-10-17")
+        findings.push({ document: target.name, problem: `Version is ${String(target.document.Version)}, not 2012-10-17` });
     for (const [i, statement] of target.document.Statement.entries()) findings.push(...(await lintStatement(target, statement, i)));
     return findings;
 }
@@ -150,7 +160,8 @@ export function lintTargets(picture: IamPicture): LintTarget[] {
             targets.push({ name: `${principal.kind} ${principal.name} policy ${policy.name}`, document: policy.document, kind: "identity" });
         }
     }
-    for (const resource of picture.resourcePolicies) targets.push({ name: `${resource.kind} policy of ${resource.arn}`, document: resource.document, kind: "resource" });
+    for (const resource of picture.resourcePolicies)
+        targets.push({ name: `${resource.kind} policy of ${resource.arn}`, document: resource.document, kind: "resource" });
     return targets;
 }
 
@@ -163,8 +174,13 @@ export function quotaFindings(picture: IamPicture): LintFinding[] {
     for (const principal of picture.principals) {
         if (principal.trustPolicy) over(`role ${principal.name} trust policy`, policySize(principal.trustPolicy), IAM_QUOTAS.trustPolicy);
         const inline = principal.policies.filter((p) => p.kind === "inline").reduce((sum, p) => sum + policySize(p.document), 0);
-        over(`${principal.kind} ${principal.name} inline policies`, inline, principal.kind === "role" ? IAM_QUOTAS.roleInlineTotal : IAM_QUOTAS.userInlineTotal);
-        for (const policy of principal.policies.filter((p) => p.kind === "managed")) over(`managed policy ${policy.name}`, policySize(policy.document), IAM_QUOTAS.managedPolicy);
+        over(
+            `${principal.kind} ${principal.name} inline policies`,
+            inline,
+            principal.kind === "role" ? IAM_QUOTAS.roleInlineTotal : IAM_QUOTAS.userInlineTotal,
+        );
+        for (const policy of principal.policies.filter((p) => p.kind === "managed"))
+            over(`managed policy ${policy.name}`, policySize(policy.document), IAM_QUOTAS.managedPolicy);
         const groupInline = principal.policies.filter((p) => p.kind === "group-inline").reduce((sum, p) => sum + policySize(p.document), 0);
         over(`groups of ${principal.name} inline policies`, groupInline, IAM_QUOTAS.groupInlineTotal);
     }

@@ -65,7 +65,15 @@ const parse = (json: unknown): PolicyDocument => (typeof json === "string" ? JSO
 /** Builds the IAM picture of the given program runs (e.g. a `yours` and a `their` stack). */
 export function buildIamPicture(runs: ProgramRun[]): IamPicture {
     if (runs.length === 0) throw new Error("no program runs to build an IAM picture from");
-    const picture: IamPicture = { partition: runs[0].partition, region: runs[0].region, principals: [], instances: [], resourcePolicies: [], logGroups: [], secrets: [] };
+    const picture: IamPicture = {
+        partition: runs[0].partition,
+        region: runs[0].region,
+        principals: [],
+        instances: [],
+        resourcePolicies: [],
+        logGroups: [],
+        secrets: [],
+    };
     for (const run of runs) addRun(picture, run);
     return picture;
 }
@@ -139,19 +147,33 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         });
     }
     for (const key of of("aws:kms/key:Key")) {
-        picture.resourcePolicies.push({ arn: `arn:${partition}:kms:${region}:${account}:key/${key.id}`, accountId: account, kind: "kms-key", document: parse(key.inputs.policy) });
+        picture.resourcePolicies.push({
+            arn: `arn:${partition}:kms:${region}:${account}:key/${key.id}`,
+            accountId: account,
+            kind: "kms-key",
+            document: parse(key.inputs.policy),
+        });
     }
     const buckets = new Map(of("aws:s3/bucket:Bucket").map((b) => [b.id, b]));
     for (const policy of of("aws:s3/bucketPolicy:BucketPolicy")) {
         const bucket = buckets.get(policy.inputs.bucket);
-        picture.resourcePolicies.push({ arn: `arn:${partition}:s3:::${bucket ? physical(bucket) : policy.inputs.bucket}`, accountId: account, kind: "s3-bucket", document: parse(policy.inputs.policy) });
+        picture.resourcePolicies.push({
+            arn: `arn:${partition}:s3:::${bucket ? physical(bucket) : policy.inputs.bucket}`,
+            accountId: account,
+            kind: "s3-bucket",
+            document: parse(policy.inputs.policy),
+        });
     }
     for (const group of of("aws:cloudwatch/logGroup:LogGroup")) {
         const name = physical(group);
         picture.logGroups.push({ name, arn: `arn:${partition}:logs:${region}:${account}:log-group:${name}`, accountId: account });
     }
     for (const secret of of("aws:secretsmanager/secret:Secret")) {
-        picture.secrets.push({ arn: `arn:${partition}:secretsmanager:${region}:${account}:secret:${physical(secret)}-AbCdEf`, name: physical(secret), accountId: account });
+        picture.secrets.push({
+            arn: `arn:${partition}:secretsmanager:${region}:${account}:secret:${physical(secret)}-AbCdEf`,
+            name: physical(secret),
+            accountId: account,
+        });
     }
 }
 

@@ -119,20 +119,53 @@ function defaultRunAsOf(run: ProgramRun): string | null {
     return JSON.parse(document.inputs.content).inputs?.runAsDefaultUser ?? null;
 }
 
-async function cellFor(picture: IamPicture, grant: IamPrincipal, partner: string, instance: PictureInstance, accessTagKey: string, runAs: string, expiresAt: string | null, at: string): Promise<MatrixCell> {
-    const detail = await decide(picture, { principal: grant.arn, sessionName: "review", action: "ssm:StartSession", resource: instance.arn, resourceTags: instance.tags, at });
+async function cellFor(
+    picture: IamPicture,
+    grant: IamPrincipal,
+    partner: string,
+    instance: PictureInstance,
+    accessTagKey: string,
+    runAs: string,
+    expiresAt: string | null,
+    at: string,
+): Promise<MatrixCell> {
+    const detail = await decide(picture, {
+        principal: grant.arn,
+        sessionName: "review",
+        action: "ssm:StartSession",
+        resource: instance.arn,
+        resourceTags: instance.tags,
+        at,
+    });
     const tag = instance.tags[accessTagKey];
     let reason: string;
     if (detail.errors) reason = `evaluator error: ${detail.errors}`;
     else if (detail.decision === "Allowed") reason = `allowed by ${detail.allowedBy?.join(", ")}: instance ${accessTagKey}=${tag} equals the role's tag`;
     else if (detail.decision === "ExplicitlyDenied") reason = `denied by ${detail.deniedBy?.join(", ")}`;
-    else reason = tag === undefined ? `no statement allows it: the instance has no ${accessTagKey} tag` : `no statement allows it: instance ${accessTagKey}=${tag}, role ${accessTagKey}=${grant.tags[accessTagKey]}`;
-    return { partner, instance: instance.name, instanceId: instance.id, decision: detail.decision, allowed: detail.decision === "Allowed", runAs, expiresAt, reason };
+    else
+        reason =
+            tag === undefined
+                ? `no statement allows it: the instance has no ${accessTagKey} tag`
+                : `no statement allows it: instance ${accessTagKey}=${tag}, role ${accessTagKey}=${grant.tags[accessTagKey]}`;
+    return {
+        partner,
+        instance: instance.name,
+        instanceId: instance.id,
+        decision: detail.decision,
+        allowed: detail.decision === "Allowed",
+        runAs,
+        expiresAt,
+        reason,
+    };
 }
 
 /** The partner's side as the partner can make it: any identity policy it likes. */
 function partnerPrincipal(arn: string) {
-    return { arn, accountId: arn.split(":")[4], policies: [{ Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: "sts:*", Resource: "*" }] }] };
+    return {
+        arn,
+        accountId: arn.split(":")[4],
+        policies: [{ Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: "sts:*", Resource: "*" }] }],
+    };
 }
 
 async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnType<typeof trustFacts>, at: string): Promise<ChainLink[]> {
@@ -141,17 +174,32 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnT
     const context = { ...(externalId ? { "sts:ExternalId": externalId } : {}), "sts:SourceIdentity": "reviewer" };
     for (const principalArn of facts.principals) {
         const inPicture = picture.principals.find((p) => p.arn === principalArn);
-        const request: AccessRequest = { principal: inPicture ? principalArn : partnerPrincipal(principalArn), sessionName: "review", action: "sts:AssumeRole", resource: grant.arn, context, at };
+        const request: AccessRequest = {
+            principal: inPicture ? principalArn : partnerPrincipal(principalArn),
+            sessionName: "review",
+            action: "sts:AssumeRole",
+            resource: grant.arn,
+            context,
+            at,
+        };
         const detail = await decide(picture, request);
         links.push({
             from: principalArn,
             to: grant.arn,
             decision: detail.decision,
-            note: inPicture ? "with the external id and a source identity, both sides' policies as produced" : "with the external id and a source identity; the partner's own policies are not in this review",
+            note: inPicture
+                ? "with the external id and a source identity, both sides' policies as produced"
+                : "with the external id and a source identity; the partner's own policies are not in this review",
         });
         // Who may use that principal, when it is a jump role this review can see.
         for (const person of picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId)) {
-            const personDetail = await decide(picture, { principal: person.arn, action: "sts:AssumeRole", resource: principalArn, context: { "sts:SourceIdentity": person.name }, at });
+            const personDetail = await decide(picture, {
+                principal: person.arn,
+                action: "sts:AssumeRole",
+                resource: principalArn,
+                context: { "sts:SourceIdentity": person.name },
+                at,
+            });
             links.push({ from: person.arn, to: principalArn, decision: personDetail.decision, note: "IAM user through its group" });
         }
     }
@@ -191,23 +239,38 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
     const endpoints = run.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Interface");
     const endpointZones = endpoints.reduce((sum, e) => sum + (e.inputs.subnetIds?.length ?? 0), 0);
     if (endpointZones > 0) {
-        lines.push({ item: `interface endpoints (${endpoints.length} services x zones)`, quantity: endpointZones, unit: "endpoint-zone", unitPrice: PRICES.interfaceEndpointHour * hours, monthly: endpointZones * PRICES.interfaceEndpointHour * hours });
+        lines.push({
+            item: `interface endpoints (${endpoints.length} services x zones)`,
+            quantity: endpointZones,
+            unit: "endpoint-zone",
+            unitPrice: PRICES.interfaceEndpointHour * hours,
+            monthly: endpointZones * PRICES.interfaceEndpointHour * hours,
+        });
     }
     const instances = run.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
     const byType = new Map<string, number>();
     for (const instance of instances) byType.set(instance.inputs.instanceType, (byType.get(instance.inputs.instanceType) ?? 0) + 1);
     for (const [type, count] of byType) {
         const price = PRICES.instanceHour[type];
-        if (price !== undefined) lines.push({ item: `EC2 ${type}`, quantity: count, unit: "instance", unitPrice: price * hours, monthly: count * price * hours });
+        if (price !== undefined)
+            lines.push({ item: `EC2 ${type}`, quantity: count, unit: "instance", unitPrice: price * hours, monthly: count * price * hours });
         else lines.push({ item: `EC2 ${type} (not in the price table)`, quantity: count, unit: "instance", unitPrice: 0, monthly: 0 });
     }
     if (instances.length > 0) {
-        lines.push({ item: `EBS gp3 root volumes (${PRICES.defaultRootVolumeGb} GB)`, quantity: instances.length, unit: "volume", unitPrice: PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb, monthly: instances.length * PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb });
+        lines.push({
+            item: `EBS gp3 root volumes (${PRICES.defaultRootVolumeGb} GB)`,
+            quantity: instances.length,
+            unit: "volume",
+            unitPrice: PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb,
+            monthly: instances.length * PRICES.gp3GbMonth * PRICES.defaultRootVolumeGb,
+        });
     }
     const keys = run.resources.filter((r) => r.type === "aws:kms/key:Key").length;
-    if (keys > 0) lines.push({ item: "KMS customer-managed key", quantity: keys, unit: "key", unitPrice: PRICES.kmsKeyMonth, monthly: keys * PRICES.kmsKeyMonth });
+    if (keys > 0)
+        lines.push({ item: "KMS customer-managed key", quantity: keys, unit: "key", unitPrice: PRICES.kmsKeyMonth, monthly: keys * PRICES.kmsKeyMonth });
     const secrets = run.resources.filter((r) => r.type === "aws:secretsmanager/secret:Secret").length;
-    if (secrets > 0) lines.push({ item: "Secrets Manager secret", quantity: secrets, unit: "secret", unitPrice: PRICES.secretMonth, monthly: secrets * PRICES.secretMonth });
+    if (secrets > 0)
+        lines.push({ item: "Secrets Manager secret", quantity: secrets, unit: "secret", unitPrice: PRICES.secretMonth, monthly: secrets * PRICES.secretMonth });
     const round = (n: number) => Math.round(n * 100) / 100;
     const rounded = lines.map((l) => ({ ...l, unitPrice: round(l.unitPrice), monthly: round(l.monthly) }));
     return {
@@ -218,7 +281,9 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
         totalMonthly: round(lines.reduce((sum, l) => sum + l.monthly, 0)),
         note:
             "Fixed monthly charges at on-demand list prices. " +
-            (endpointZones > 0 ? "Interface endpoints are billed per service and per zone, so they dominate; fewer zones cut them, at the cost of availability. " : "") +
+            (endpointZones > 0
+                ? "Interface endpoints are billed per service and per zone, so they dominate; fewer zones cut them, at the cost of availability. "
+                : "") +
             "Not included: usage-based charges (endpoint data processing, CloudWatch Logs ingestion and storage, flow logs, KMS and API requests).",
     };
 }
@@ -245,43 +310,84 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         const name = grant.tags[accessTagKey];
         const facts = trustFacts(grant);
         const runAs = grant.tags[RUN_AS_TAG_KEY] ?? defaultRunAs ?? "ssm-user";
-        partners.push({ name, grantRoleArn: grant.arn, runAs, expiresAt: facts.expiresAt, requiresSourceIdentity: facts.requiresSourceIdentity, trustedPrincipals: facts.principals, chain: await chainFor(picture, grant, facts, at) });
+        partners.push({
+            name,
+            grantRoleArn: grant.arn,
+            runAs,
+            expiresAt: facts.expiresAt,
+            requiresSourceIdentity: facts.requiresSourceIdentity,
+            trustedPrincipals: facts.principals,
+            chain: await chainFor(picture, grant, facts, at),
+        });
         for (const instance of picture.instances) matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
     }
 
     for (const partner of partners) {
         if (!matrix.some((c) => c.partner === partner.name && c.allowed)) {
-            findings.push({ severity: "warning", message: `${partner.name} can reach no instance of this stack: only instances you tag ${accessTagKey}=${partner.name} yourself.` });
+            findings.push({
+                severity: "warning",
+                message: `${partner.name} can reach no instance of this stack: only instances you tag ${accessTagKey}=${partner.name} yourself.`,
+            });
         }
         if (partner.expiresAt !== null) {
             const left = Date.parse(partner.expiresAt) - Date.parse(at);
-            if (left <= 0) findings.push({ severity: "warning", message: `${partner.name}'s access expired at ${partner.expiresAt}: AssumeRole is refused; remove the partner if that is final.` });
-            else if (left <= 14 * DAY_MS) findings.push({ severity: "warning", message: `${partner.name}'s access expires at ${partner.expiresAt}, within 14 days.` });
+            if (left <= 0)
+                findings.push({
+                    severity: "warning",
+                    message: `${partner.name}'s access expired at ${partner.expiresAt}: AssumeRole is refused; remove the partner if that is final.`,
+                });
+            else if (left <= 14 * DAY_MS)
+                findings.push({ severity: "warning", message: `${partner.name}'s access expires at ${partner.expiresAt}, within 14 days.` });
         }
-        if (!partner.requiresSourceIdentity) findings.push({ severity: "warning", message: `${partner.name}'s grant does not require a source identity: CloudTrail shows the role session, not the person.` });
+        if (!partner.requiresSourceIdentity)
+            findings.push({
+                severity: "warning",
+                message: `${partner.name}'s grant does not require a source identity: CloudTrail shows the role session, not the person.`,
+            });
         if (partner.chain.some((l) => l.to === partner.grantRoleArn && l.decision !== "Allowed")) {
-            findings.push({ severity: "info", message: `${partner.name}'s trusted principal cannot assume the grant at ${at} (expired, or no external id yet).` });
+            findings.push({
+                severity: "info",
+                message: `${partner.name}'s trusted principal cannot assume the grant at ${at} (expired, or no external id yet).`,
+            });
         }
     }
     // Instances of the reviewed stack only: on a their stack, other partners' instances are none of its business.
     for (const instance of picture.instances.filter((i) => i.accountId === main.account)) {
         const tag = instance.tags[accessTagKey];
         if (tag !== undefined && !matrix.some((c) => c.instanceId === instance.id && c.allowed)) {
-            findings.push({ severity: "warning", message: `instance ${instance.name} is tagged ${accessTagKey}=${tag}, but no partner in this review can reach it.` });
+            findings.push({
+                severity: "warning",
+                message: `instance ${instance.name} is tagged ${accessTagKey}=${tag}, but no partner in this review can reach it.`,
+            });
         }
     }
     const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
     if (document) {
         const inputs = JSON.parse(document.inputs.content).inputs ?? {};
-        if (!inputs.kmsKeyId) findings.push({ severity: "info", message: "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption." });
+        if (!inputs.kmsKeyId)
+            findings.push({
+                severity: "info",
+                message:
+                    "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
+            });
         if (!document.importId) {
-            findings.push({ severity: "info", message: `${SESSION_PREFERENCES_DOCUMENT} will be created: if the Session Manager console was ever opened in this account and region it already exists, and pulumi up fails with DocumentAlreadyExists; then set sessions.adoptExistingPreferences.` });
+            findings.push({
+                severity: "info",
+                message: `${SESSION_PREFERENCES_DOCUMENT} will be created: if the Session Manager console was ever opened in this account and region it already exists, and pulumi up fails with DocumentAlreadyExists; then set sessions.adoptExistingPreferences.`,
+            });
         }
     }
     for (const principal of picture.principals.filter((p) => p.awsManagedPolicies.length > 0 && p.stack === main.stack)) {
-        findings.push({ severity: "info", message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).` });
+        findings.push({
+            severity: "info",
+            message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
+        });
     }
-    for (const problem of await lintPicture(picture)) findings.push({ severity: "warning", message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}` });
+    for (const problem of await lintPicture(picture))
+        findings.push({
+            severity: "warning",
+            message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}`,
+        });
 
     const report: ReviewReport = {
         stack: main.stack,

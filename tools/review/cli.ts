@@ -60,7 +60,13 @@ function parseArgs(argv: string[]): Options {
 // Validation errors look as they do in `pulumi up`.
 function printAsPulumi(stack: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`Diagnostics:\n  pulumi:pulumi:Stack (${PROJECT}-${stack}):\n${message.split("\n").map((line) => `    ${line}`).join("\n").replace(/^ {4}/, "    error: ")}\n`);
+    process.stderr.write(
+        `Diagnostics:\n  pulumi:pulumi:Stack (${PROJECT}-${stack}):\n${message
+            .split("\n")
+            .map((line) => `    ${line}`)
+            .join("\n")
+            .replace(/^ {4}/, "    error: ")}\n`,
+    );
 }
 
 async function main(): Promise<number> {
@@ -80,7 +86,9 @@ async function main(): Promise<number> {
         return 1;
     }
     const report = await analyze(runs, options.at);
-    log(`evaluated ${report.matrix.length} matrix cells and ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links; ${Date.now() - started} ms in all`);
+    log(
+        `evaluated ${report.matrix.length} matrix cells and ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links; ${Date.now() - started} ms in all`,
+    );
     const text = options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
     if (options.out) {
         fs.writeFileSync(options.out, text);

@@ -9,11 +9,17 @@ const money = (n: number) => n.toFixed(2);
 export function renderMarkdown(report: ReviewReport): string {
     const out: string[] = [];
     out.push(`# Access review: stack \`${report.stack}\` (${report.side})`, "");
-    out.push(`Account ${report.account}, region ${report.region}. Evaluated at ${report.evaluatedAt} by running the program under the mock engine and evaluating the policies it produces with an IAM policy evaluator. Nothing was deployed.`, "");
+    out.push(
+        `Account ${report.account}, region ${report.region}. Evaluated at ${report.evaluatedAt} by running the program under the mock engine and evaluating the policies it produces with an IAM policy evaluator. Nothing was deployed.`,
+        "",
+    );
 
     out.push("## Access matrix", "");
     if (report.partners.length === 0 || report.instances.length === 0) {
-        out.push(report.partners.length === 0 ? "No grant roles in this review." : "No instances in this review: grants apply to instances you tag yourself.", "");
+        out.push(
+            report.partners.length === 0 ? "No grant roles in this review." : "No instances in this review: grants apply to instances you tag yourself.",
+            "",
+        );
     }
     if (report.partners.length > 0 && report.instances.length > 0) {
         out.push(`| partner \\ instance | ${report.instances.map((i) => `${cell(i.name)} (\`${i.id}\`)`).join(" | ")} |`);
@@ -28,7 +34,9 @@ export function renderMarkdown(report: ReviewReport): string {
         out.push("");
         out.push("| partner | instance | decision | run as | expires | reason |", "|---|---|---|---|---|---|");
         for (const c of report.matrix) {
-            out.push(`| ${cell(c.partner)} | ${cell(c.instance)} | ${c.decision} | ${c.allowed ? `\`${c.runAs}\`` : "-"} | ${c.expiresAt ?? "never"} | ${cell(c.reason)} |`);
+            out.push(
+                `| ${cell(c.partner)} | ${cell(c.instance)} | ${c.decision} | ${c.allowed ? `\`${c.runAs}\`` : "-"} | ${c.expiresAt ?? "never"} | ${cell(c.reason)} |`,
+            );
         }
         out.push("");
     }
@@ -54,13 +62,20 @@ export function renderMarkdown(report: ReviewReport): string {
 
     out.push("## Resources by component", "", `${report.resourceCount} resources.`, "", "| component | resources |", "|---|---|");
     for (const component of report.components) {
-        const children = Object.entries(component.children).map(([type, n]) => `${n} ${type.split(":").pop()}`).join(", ");
+        const children = Object.entries(component.children)
+            .map(([type, n]) => `${n} ${type.split(":").pop()}`)
+            .join(", ");
         out.push(`| ${cell(component.name)} (\`${component.type}\`) | ${cell(children)} |`);
     }
     out.push("");
 
     const { cost } = report;
-    out.push(`## Estimated fixed monthly cost (${cost.region}, list prices as of ${cost.asOf})`, "", "| item | quantity | unit price / month | monthly |", "|---|---|---|---|");
+    out.push(
+        `## Estimated fixed monthly cost (${cost.region}, list prices as of ${cost.asOf})`,
+        "",
+        "| item | quantity | unit price / month | monthly |",
+        "|---|---|---|---|",
+    );
     for (const line of cost.lines) out.push(`| ${cell(line.item)} | ${line.quantity} ${line.unit} | ${money(line.unitPrice)} | ${money(line.monthly)} |`);
     out.push(`| **total** | | | **${money(cost.totalMonthly)} ${cost.currency}** |`, "", cost.note, "");
     return out.join("\n");

@@ -59,7 +59,11 @@ export interface ReviewRuns {
  * Runs `source` under the mock engine. Each stack it references is run first from its
  * local config (its own references dropped), unless `suppliedOutputs` names it.
  */
-export async function runForReview(source: StackSource, suppliedOutputs: Record<string, FakeStack> = {}, log: (line: string) => void = () => undefined): Promise<ReviewRuns> {
+export async function runForReview(
+    source: StackSource,
+    suppliedOutputs: Record<string, FakeStack> = {},
+    log: (line: string) => void = () => undefined,
+): Promise<ReviewRuns> {
     const stacks: Record<string, FakeStack> = { ...suppliedOutputs };
     const referenced: ProgramRun[] = [];
     const missing: string[] = [];
