@@ -5,7 +5,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { ManagedInstances } from "../components/managed-instances";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
 import { PrivateSsmNetwork } from "../components/private-ssm-network";
-import { awsScope } from "../components/scope";
 import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
 import type { AwsScope } from "../components/policies";
@@ -15,11 +14,22 @@ import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings 
 export async function yoursProgram(): Promise<Record<string, unknown>> {
     const settings = loadYoursSettings();
     const zoneCount = settings.network.availabilityZoneCount;
-    // Facts about the target account that config must agree with, checked before any resource.
-    const [zones, { partition }] = await Promise.all([
+    // Facts about the target account, looked up once: config must agree with them (checked
+    // before any resource), and every component shares them instead of looking them up again.
+    const [zones, partitionFacts, region, identity] = await Promise.all([
         aws.getAvailabilityZones({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }),
         aws.getPartition(),
+        aws.getRegion(),
+        aws.getCallerIdentity(),
     ]);
+    const { partition } = partitionFacts;
+    const scope: AwsScope = {
+        partition,
+        dnsSuffix: partitionFacts.dnsSuffix,
+        reverseDnsPrefix: partitionFacts.reverseDnsPrefix,
+        region: region.region,
+        accountId: identity.accountId,
+    };
     const issues: ConfigIssue[] = [];
     if (zones.names.length < zoneCount) {
         issues.push({
@@ -39,8 +49,6 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     );
     if (issues.length > 0) throw new ConfigError(issues);
 
-    // One lookup of account, region and partition, shared by every component (all use the default provider).
-    const scope = awsScope();
     const network = new PrivateSsmNetwork("network", {
         scope,
         vpcCidr: settings.network.vpcCidr,
@@ -135,15 +143,9 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
  * Who in the partner's account may assume its grant: the jump role ARN from its
  * `their` stack, the ARNs given in config, or the default jump role name in its account.
  */
-function trustedPrincipals(
-    partner: PartnerSettings,
-    scope: pulumi.Output<AwsScope>,
-    stackReferences: Map<string, pulumi.StackReference>,
-): pulumi.Input<string[]> {
+function trustedPrincipals(partner: PartnerSettings, scope: AwsScope, stackReferences: Map<string, pulumi.StackReference>): pulumi.Input<string[]> {
     if (partner.principalArns !== undefined) return partner.principalArns;
-    if (partner.theirStack === undefined) {
-        return pulumi.interpolate`arn:${scope.partition}:iam::${partner.accountId}:role/${partner.jumpRoleName}`.apply((arn) => [arn]);
-    }
+    if (partner.theirStack === undefined) return [`arn:${scope.partition}:iam::${partner.accountId}:role/${partner.jumpRoleName}`];
     const stackName = partner.theirStack;
     let reference = stackReferences.get(stackName);
     if (reference === undefined) {
@@ -151,13 +153,11 @@ function trustedPrincipals(
         stackReferences.set(stackName, reference);
     }
     return reference.requireOutput("jumpRoleArn").apply((arn: unknown) => {
-        return scope.partition.apply((partition) => {
-            if (typeof arn !== "string" || !arn.startsWith(`arn:${partition}:iam::${partner.accountId}:role/`)) {
-                throw new Error(
-                    `stack ${stackName}: output jumpRoleArn is ${JSON.stringify(arn)}; expected the ARN of a role in ${partner.name}'s account ${partner.accountId}, partition ${partition}`,
-                );
-            }
-            return [arn];
-        });
+        if (typeof arn !== "string" || !arn.startsWith(`arn:${scope.partition}:iam::${partner.accountId}:role/`)) {
+            throw new Error(
+                `stack ${stackName}: output jumpRoleArn is ${JSON.stringify(arn)}; expected the ARN of a role in ${partner.name}'s account ${partner.accountId}, partition ${scope.partition}`,
+            );
+        }
+        return [arn];
     });
 }
