@@ -68,22 +68,26 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 : pulumi.output(args.externalId);
         this.externalId = pulumi.secret(externalId);
 
-        const trust = pulumi.all([scope, args.partnerAccountId, args.principalArns, this.externalId]).apply(([s, partnerAccountId, principalArns, id]) =>
-            grantTrustPolicy({
-                partition: s.partition,
-                partnerAccountId,
-                principalArns,
-                externalId: id,
-                expiresAt: args.expiresAt,
-                requireSourceIdentity: args.requireSourceIdentity ?? true,
-            }),
+        // One apply per document, straight to JSON: a grant is created per partner, and each
+        // Output costs the engine a promise (see the benchmark).
+        const trustJson = pulumi.all([scope, args.partnerAccountId, args.principalArns, this.externalId]).apply(([s, partnerAccountId, principalArns, id]) =>
+            JSON.stringify(
+                grantTrustPolicy({
+                    partition: s.partition,
+                    partnerAccountId,
+                    principalArns,
+                    externalId: id,
+                    expiresAt: args.expiresAt,
+                    requireSourceIdentity: args.requireSourceIdentity ?? true,
+                }),
+            ),
         );
         const role = new aws.iam.Role(
             `${name}-role`,
             {
                 name: args.roleName ?? defaultGrantRoleName(args.partnerName),
                 description: `Session Manager access for third party ${args.partnerName} to instances tagged ${args.accessTagKey}=${args.partnerName}`,
-                assumeRolePolicy: pulumi.jsonStringify(trust),
+                assumeRolePolicy: trustJson,
                 maxSessionDuration: GRANT_SESSION_SECONDS,
                 tags: { ...args.tags, [args.accessTagKey]: args.partnerName, [RUN_AS_TAG_KEY]: args.osUser },
             },
@@ -93,8 +97,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
             `${name}-session-access`,
             {
                 role: role.name,
-                policy: pulumi.jsonStringify(
-                    pulumi.all([scope, args.sessionKeyArn]).apply(([s, sessionKeyArn]) =>
+                policy: pulumi.all([scope, args.sessionKeyArn]).apply(([s, sessionKeyArn]) =>
+                    JSON.stringify(
                         grantPermissionsPolicy({
                             scope: s,
                             accessTagKey: args.accessTagKey,

@@ -53,9 +53,9 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
                       sourceIdentity: u.sourceIdentity,
                       credentialsProfile: `${base}-${u.name}-keys`,
                       credentialsHint: [
-                          `Fill it once with ${u.name}'s access key, kept in Secrets Manager:`,
+                          `An administrator of this account reads ${u.name}'s access key (group members cannot):`,
                           `  aws secretsmanager get-secret-value --secret-id ${secretArns[u.name]} --query SecretString --output text`,
-                          `  aws configure --profile ${base}-${u.name}-keys`,
+                          `then ${u.name} stores it once: aws configure --profile ${base}-${u.name}-keys`,
                       ],
                   })),
               )

@@ -34,7 +34,7 @@ function main(): void {
     for (const partners of SIZES) {
         const dump = path.join(dir, `resources-${partners}.json`);
         const ours = child(["--mode", "ours", "--partners", String(partners), "--dump", dump]);
-        const baseline = child(["--mode", "baseline", "--dump", dump]);
+        const baseline = child(["--mode", "baseline", "--partners", String(partners), "--dump", dump]);
         log(`${partners} partners: ours ${ours.ms.toFixed(0)} ms, baseline ${baseline.ms.toFixed(0)} ms`);
         rows.push({ ...ours, baselineMs: baseline.ms, ratio: ours.ms / baseline.ms });
     }

@@ -3,8 +3,8 @@
 //   --mode baseline --dump FILE              the same custom resources registered flat, with
 //                                            plain inputs: no components, no Outputs, no invokes
 //   --mode diff --partners N                 add one partner to N: changed inputs, what it adds
-// Each timed run follows one warm-up run of the same mode in the same process; runs of
-// under half a second are repeated five times and the median taken, to damp noise.
+// Each timed run follows one warm-up run of the same mode in the same process; small sizes
+// are repeated (5 times up to 10 partners, 3 up to 100) and the median taken, to damp noise.
 
 import * as fs from "fs";
 import * as aws from "@pulumi/aws";
@@ -36,13 +36,12 @@ async function timedOnce(run: () => Promise<ProgramRun>): Promise<{ run: Program
     return { run: result, ms };
 }
 
-async function timed(run: () => Promise<ProgramRun>): Promise<{ run: ProgramRun; ms: number }> {
-    const first = await timedOnce(run);
-    if (first.ms >= 500) return first;
-    const samples = [first];
-    for (let i = 1; i < 5; i++) samples.push(await timedOnce(run));
+async function timed(partners: number, run: () => Promise<ProgramRun>): Promise<{ run: ProgramRun; ms: number }> {
+    const repeats = partners <= 10 ? 5 : partners <= 100 ? 3 : 1;
+    const samples = [];
+    for (let i = 0; i < repeats; i++) samples.push(await timedOnce(run));
     samples.sort((a, b) => a.ms - b.ms);
-    return samples[2];
+    return samples[Math.floor(repeats / 2)];
 }
 
 // After the warm-up run, the program's modules stay loaded, as the baseline's do.
@@ -91,13 +90,13 @@ async function main(): Promise<void> {
     if (mode === "baseline") {
         const resources = JSON.parse(fs.readFileSync(arg("--dump")!, "utf8")) as Dumped;
         await timedOnce(() => runFlat(resources.slice(0, 40)));
-        const { run, ms } = await timed(() => runFlat(resources));
-        process.stdout.write(`${JSON.stringify({ mode, resources: run.resources.length, ms, peakRssMb: peakRssMb() })}\n`);
+        const { run, ms } = await timed(partners, () => runFlat(resources));
+        process.stdout.write(`${JSON.stringify({ mode, partners, resources: run.resources.length, ms, peakRssMb: peakRssMb() })}\n`);
         return;
     }
     if (mode !== "ours") throw new Error(`unknown --mode ${mode}`);
     await timedOnce(() => runOurs(1));
-    const { run, ms } = await timed(() => runOurs(partners));
+    const { run, ms } = await timed(partners, () => runOurs(partners));
     const dump = arg("--dump");
     if (dump) fs.writeFileSync(dump, JSON.stringify(run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }))));
     const picture = buildIamPicture([run]);
