@@ -298,6 +298,9 @@ describe("grants: adding or removing a partner touches no other partner", () => 
         expect(diff.changed).to.deep.equal([]);
         expect(diff.removed).to.deep.equal([]);
         expect(diff.added).to.include.members(["grant-Third_Party_C", "grant-Third_Party_C-role", "grant-Third_Party_C-session-access"]);
-        expect(diff.added.every((name) => name.startsWith("grant-Third_Party_C")), diff.added.join(", ")).to.equal(true);
+        expect(
+            diff.added.every((name) => name.startsWith("grant-Third_Party_C")),
+            diff.added.join(", "),
+        ).to.equal(true);
     });
 });
