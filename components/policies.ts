@@ -31,6 +31,16 @@ export interface AwsScope {
     reverseDnsPrefix: string;
 }
 
+/** A policy field that may hold one value or a list (Action, Resource, ...), as a list. */
+export function asList<T>(value: T | T[] | undefined): T[] {
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The statements of a policy document given as JSON text. */
+export function statementsOf(json: string): PolicyStatement[] {
+    return (JSON.parse(json) as PolicyDocument).Statement;
+}
+
 export function policy(...statements: PolicyStatement[]): PolicyDocument {
     return { Version: "2012-10-17", Statement: statements };
 }

@@ -4,6 +4,7 @@
 // `pulumi up` checks them again once known.
 
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
+import { asList as list } from "../components/policies";
 
 /** A resource as the policy engine presents it. */
 export interface CheckedResource {
@@ -18,8 +19,6 @@ export interface RuleContext {
 }
 
 type Statement = { Effect?: string; Principal?: any; Action?: string | string[]; Condition?: Record<string, Record<string, unknown>> };
-
-const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 function statementsOf(json: unknown): Statement[] | undefined {
     if (typeof json !== "string") return undefined;

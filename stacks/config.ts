@@ -444,6 +444,17 @@ function duplicates<T>(items: T[], keyOf: (item: T) => string): Array<{ index: n
     return found;
 }
 
+// A partner name can be a valid tag value yet make the default grant role name invalid.
+function defaultRoleNameIssues(path: string, roleName: string, overrideKey: string): ConfigIssue[] {
+    if (ROLE_NAME_PATTERN.test(roleName)) return [];
+    return [
+        {
+            path,
+            message: `gives the default grant role name "${roleName}", which is not ${ROLE_NAME_ACCEPTED}; accepted: a shorter name of letters, digits and _ + = , . @ -, or set ${overrideKey}`,
+        },
+    ];
+}
+
 /** Loads and validates a `yours` stack's config; throws ConfigError listing every problem. */
 export function loadYoursSettings(): YoursSettings {
     const raw = readRawConfig();
@@ -469,12 +480,7 @@ export function loadYoursSettings(): YoursSettings {
     const roleNames = partners.map((p) => p.roleName ?? defaultGrantRoleName(p.name));
     partners.forEach((partner, index) => {
         const roleName = roleNames[index];
-        if (partner.roleName === undefined && !ROLE_NAME_PATTERN.test(roleName)) {
-            issues.push({
-                path: `partners[${index}].name`,
-                message: `gives the default grant role name "${roleName}", which is not ${ROLE_NAME_ACCEPTED}; accepted: a shorter name of letters, digits and _ + = , . @ -, or set partners[${index}].roleName`,
-            });
-        }
+        if (partner.roleName === undefined) issues.push(...defaultRoleNameIssues(`partners[${index}].name`, roleName, `partners[${index}].roleName`));
         if (partner.theirStack !== undefined && partner.principalArns !== undefined) {
             issues.push({
                 path: `partners[${index}].principalArns`,
@@ -577,12 +583,7 @@ export function loadTheirSettings(): TheirSettings {
     const users = parsed.users ?? [];
     const grantRoleName = parsed.grantRoleName ?? defaultGrantRoleName(parsed.partnerName);
 
-    if (parsed.grantRoleName === undefined && !ROLE_NAME_PATTERN.test(grantRoleName)) {
-        issues.push({
-            path: "partnerName",
-            message: `gives the default grant role name "${grantRoleName}", which is not ${ROLE_NAME_ACCEPTED}; accepted: a shorter name, or set grantRoleName`,
-        });
-    }
+    if (parsed.grantRoleName === undefined) issues.push(...defaultRoleNameIssues("partnerName", grantRoleName, "grantRoleName"));
     if (users.length > 0 && parsed.federatedPrincipalArn !== undefined) {
         issues.push({ path: "federatedPrincipalArn", message: "is set together with users; accepted: either IAM users or one federated principal, not both" });
     }

@@ -185,6 +185,13 @@ const catalogue: BadConfig[] = [
     },
     { title: "their: partner name missing", stack: "their", set: { partnerName: undefined }, key: "partnerName", says: /is required/ },
     {
+        title: "their: partner name making the default role name invalid",
+        stack: "their",
+        set: { partnerName: "Third Party A" },
+        key: "partnerName",
+        says: /grantRoleName/,
+    },
+    {
         title: "their: users and a federated principal together",
         stack: "their",
         set: { federatedPrincipalArn: "arn:aws:iam::222222222222:role/AWSReservedSSO_Vendor_0123" },

@@ -3,7 +3,7 @@
 // resources when another is added or removed.
 
 import { expect } from "chai";
-import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { asList, statementsOf } from "../components/policies";
 import { diffRuns } from "../tools/diff";
 import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
@@ -13,9 +13,6 @@ const EXTERNAL_ID = "random:index/randomPassword:RandomPassword";
 const JUMP_A = "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role";
 const JUMP_B = "arn:aws:iam::333333333333:role/3P_IAM_Assume_Role";
 
-const statements = (json: string): PolicyStatement[] => (JSON.parse(json) as PolicyDocument).Statement;
-const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 async function yours(set?: Record<string, unknown>, secretKeys?: string[]): Promise<ProgramRun> {
     const run = await runProgram({ stack: "yours", set, secretKeys });
     if (run.error) throw run.error;
@@ -23,7 +20,7 @@ async function yours(set?: Record<string, unknown>, secretKeys?: string[]): Prom
 }
 
 const grantRole = (run: ProgramRun, partner: string) => only(run, ROLE, `grant-${partner}-role`);
-const trustOf = (run: ProgramRun, partner: string) => statements(grantRole(run, partner).inputs.assumeRolePolicy);
+const trustOf = (run: ProgramRun, partner: string) => statementsOf(grantRole(run, partner).inputs.assumeRolePolicy);
 const permissionsOf = (run: ProgramRun, partner: string) => only(run, ROLE_POLICY, `grant-${partner}-session-access`).inputs.policy as string;
 const assumeStatement = (run: ProgramRun, partner: string) => trustOf(run, partner).find((s) => s.Action === "sts:AssumeRole")!;
 
@@ -143,14 +140,14 @@ describe("grants: permissions policy", () => {
     });
 
     it("starts sessions only on instances whose access tag equals the role's own tag (ABAC)", () => {
-        const start = statements(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Allow" && asList(s.Action).includes("ssm:StartSession"));
+        const start = statementsOf(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Allow" && asList(s.Action).includes("ssm:StartSession"));
         const onInstances = start.find((s) => asList(s.Resource).some((r) => r.includes(":instance/")))!;
         expect(onInstances.Resource).to.deep.equal(["arn:aws:ec2:us-east-1:111111111111:instance/*", "arn:aws:ssm:us-east-1:111111111111:managed-instance/*"]);
         expect(onInstances.Condition!.StringEquals).to.deep.equal({ "ssm:resourceTag/ExternalAccessGrantedTo": "${aws:PrincipalTag/ExternalAccessGrantedTo}" });
     });
 
     it("allows the preferences document only, in a statement of its own with the document access check", () => {
-        const start = statements(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Allow" && asList(s.Action).includes("ssm:StartSession"));
+        const start = statementsOf(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Allow" && asList(s.Action).includes("ssm:StartSession"));
         const onDocument = start.find((s) => asList(s.Resource).some((r) => r.includes(":document/")))!;
         expect(onDocument.Resource).to.equal("arn:aws:ssm:us-east-1:111111111111:document/SSM-SessionManagerRunShell");
         expect(onDocument.Condition).to.deep.equal({ BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } });
@@ -158,13 +155,13 @@ describe("grants: permissions policy", () => {
     });
 
     it("ends and resumes only the role's own sessions, by ${aws:userid}", () => {
-        const end = statements(permissionsOf(run, "Third_Party_A")).find((s) => asList(s.Action).includes("ssm:TerminateSession"))!;
+        const end = statementsOf(permissionsOf(run, "Third_Party_A")).find((s) => asList(s.Action).includes("ssm:TerminateSession"))!;
         expect(end.Action).to.deep.equal(["ssm:TerminateSession", "ssm:ResumeSession"]);
         expect(end.Condition).to.deep.equal({ StringEquals: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } });
     });
 
     it("explicitly denies assuming roles and listing sessions", () => {
-        const deny = statements(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Deny");
+        const deny = statementsOf(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Deny");
         expect(deny).to.deep.equal([
             { Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" },
         ]);
@@ -175,20 +172,20 @@ describe("grants: permissions policy", () => {
             const role = grantRole(run, partner);
             const attached = run.resources.filter((r) => r.inputs.role === role.inputs.name && r.type.startsWith("aws:iam/"));
             expect(attached.map((r) => r.type)).to.deep.equal([ROLE_POLICY]);
-            const actions = attached.flatMap((r) => statements(r.inputs.policy).flatMap((s) => asList(s.Action)));
+            const actions = attached.flatMap((r) => statementsOf(r.inputs.policy).flatMap((s) => asList(s.Action)));
             expect(actions.filter((a) => a.startsWith("logs:"))).to.deep.equal([]);
         }
     });
 
     it("adds kms:GenerateDataKey on the session key only when encryption is on", async () => {
         expect(
-            statements(permissionsOf(run, "Third_Party_A"))
+            statementsOf(permissionsOf(run, "Third_Party_A"))
                 .flatMap((s) => asList(s.Action))
                 .filter((a) => a.startsWith("kms:")),
         ).to.deep.equal([]);
         const encrypted = await yours({ "sessions.kmsEncryption": true });
         const key = only(encrypted, "aws:kms/key:Key");
-        const kms = statements(permissionsOf(encrypted, "Third_Party_A")).filter((s) => asList(s.Action).some((a) => a.startsWith("kms:")));
+        const kms = statementsOf(permissionsOf(encrypted, "Third_Party_A")).filter((s) => asList(s.Action).some((a) => a.startsWith("kms:")));
         expect(kms).to.deep.equal([
             { Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: `arn:aws:kms:us-east-1:111111111111:key/${key.id}` },
         ]);

@@ -197,15 +197,24 @@ describe("IAM proof", () => {
             expect(readmeScenarioSection(readme)).to.equal(scenarioTable(results));
         });
 
-        it("is decided by evaluation: a request the catalogue does not list is decided too", async () => {
-            const detail = await decide(world.picture, {
+        it("names the deciding statement, and decides requests the catalogue does not list", async () => {
+            const allowed = await decide(world.picture, {
                 principal: world.grantA.arn,
                 sessionName: "alice",
                 action: "ssm:StartSession",
                 resource: world.instanceA.arn,
-                resourceTags: { [world.accessTagKey]: "Third_Party_A" },
+                resourceTags: world.instanceA.tags,
             });
-            expect(detail).to.deep.equal({ decision: "Allowed", allowedBy: ["StartSessionOnInstancesTaggedForThisPartner"] });
+            expect(allowed).to.deep.equal({ decision: "Allowed", allowedBy: ["StartSessionOnInstancesTaggedForThisPartner"] });
+            // Not in the catalogue: Third_Party_B on Third_Party_A's instance.
+            const unlisted = await decide(world.picture, {
+                principal: world.grantB.arn,
+                sessionName: "bob",
+                action: "ssm:StartSession",
+                resource: world.instanceA.arn,
+                resourceTags: world.instanceA.tags,
+            });
+            expect(unlisted).to.deep.equal({ decision: "ImplicitlyDenied" });
         });
     });
 });

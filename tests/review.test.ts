@@ -77,6 +77,16 @@ describe("access review", () => {
         );
     });
 
+    it("reports an instance tagged for a partner nobody in the stack is", async () => {
+        const orphan = await review("yours", (config) => {
+            config[`${PROJECT}:instances`][1].partner = "Third_Party_Z";
+        });
+        expect(orphan.findings.map((f) => f.message)).to.include(
+            "instance instance-third-party-b is tagged ExternalAccessGrantedTo=Third_Party_Z, but no partner in this review can reach it.",
+        );
+        expect(orphan.matrix.filter((c) => c.instance === "instance-third-party-b" && c.allowed)).to.deep.equal([]);
+    });
+
     it("reports an expiry within 14 days, an expired grant, and a grant without source identity", async () => {
         const changed = await review("yours", (config) => {
             config[`${PROJECT}:partners`][0].expiresAt = "2027-01-20T00:00:00Z";

@@ -3,15 +3,13 @@
 // plain-config fallbacks, the errors, the CLI profile, and what the identities allow.
 
 import { expect } from "chai";
-import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { statementsOf } from "../components/policies";
 import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type FakeStack, type ProgramRun } from "../tools/mock-engine";
 
 const YOURS_STACK = "organization/third-party-ssm-access/yours";
 const THEIR_STACK = "organization/third-party-ssm-access/their";
 const JUMP_ARN = "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role";
 const GRANT_ARN = "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_A";
-
-const statements = (json: string): PolicyStatement[] => (JSON.parse(json) as PolicyDocument).Statement;
 
 async function their(options: { set?: Record<string, unknown>; secretKeys?: string[]; stacks?: Record<string, FakeStack> } = {}): Promise<ProgramRun> {
     const run = await runProgram({ stack: "their", ...options });
@@ -20,7 +18,7 @@ async function their(options: { set?: Record<string, unknown>; secretKeys?: stri
 }
 
 const value = async <T>(output: unknown) => (await resolve(output as T)).value;
-const jumpPolicy = (run: ProgramRun) => statements(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").inputs.policy);
+const jumpPolicy = (run: ProgramRun) => statementsOf(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").inputs.policy);
 
 describe("their stack and stack references: the three bootstrap phases", () => {
     const phase1Config = { yoursStack: undefined };
@@ -41,7 +39,7 @@ describe("their stack and stack references: the three bootstrap phases", () => {
 
         const phase2 = await runProgram({ stack: "yours", stacks: { [THEIR_STACK]: { outputs: theirOutputs } } });
         expect(phase2.error).to.equal(undefined);
-        const trust = statements(only(phase2, "aws:iam/role:Role", "grant-Third_Party_A-role").inputs.assumeRolePolicy);
+        const trust = statementsOf(only(phase2, "aws:iam/role:Role", "grant-Third_Party_A-role").inputs.assumeRolePolicy);
         expect(trust[0].Condition!.ArnEquals).to.deep.equal({ "aws:PrincipalArn": [JUMP_ARN] });
         const grants = await resolve(phase2.outputs.grants as any);
         const externalId: string = (grants.value as any).Third_Party_A.externalId;
@@ -154,7 +152,7 @@ describe("their stack: what the identities allow", () => {
     });
 
     it("gives the group only sts:AssumeRole (and SetSourceIdentity) on the jump role, and users nothing of their own", () => {
-        const group = statements(only(run, "aws:iam/groupPolicy:GroupPolicy").inputs.policy);
+        const group = statementsOf(only(run, "aws:iam/groupPolicy:GroupPolicy").inputs.policy);
         expect(group).to.deep.equal([
             { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
             { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
@@ -171,7 +169,7 @@ describe("their stack: what the identities allow", () => {
     });
 
     it("trusts the jump role only to the group's users, and lets it assume only the grant role with the external id", () => {
-        const trust = statements(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        const trust = statementsOf(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
         expect(trust).to.deep.equal([
             {
                 Sid: "RemoteAccessPrincipalsAssume",
@@ -207,9 +205,9 @@ describe("their stack: what the identities allow", () => {
         for (const type of ["aws:iam/group:Group", "aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:secretsmanager/secret:Secret"]) {
             expect(ofType(federated, type), type).to.deep.equal([]);
         }
-        const trust = statements(only(federated, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        const trust = statementsOf(only(federated, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
         expect(trust[0].Condition).to.deep.equal({ ArnEquals: { "aws:PrincipalArn": [sso] } });
-        expect(statements(await value<string>(federated.outputs.federatedPrincipalPolicy))).to.deep.equal([
+        expect(statementsOf(await value<string>(federated.outputs.federatedPrincipalPolicy))).to.deep.equal([
             { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
             { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
         ]);

@@ -3,7 +3,7 @@
 
 import { expect } from "chai";
 import { OS_USER_NAME_PATTERN } from "../components/documents";
-import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { asList, statementsOf } from "../components/policies";
 import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const T = {
@@ -26,9 +26,7 @@ const T = {
     flowLog: "aws:ec2/flowLog:FlowLog",
 };
 
-const statements = (json: string): PolicyStatement[] => (JSON.parse(json) as PolicyDocument).Statement;
-const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const allowing = (json: string, action: string) => statements(json).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
+const allowing = (json: string, action: string) => statementsOf(json).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
 
 function containsValue(value: unknown, needle: string): boolean {
     if (typeof value === "string") return value.includes(needle);
@@ -143,7 +141,7 @@ describe("yours stack: private network", () => {
         const group = only(run, T.logGroup, "network-flow-logs");
         expect(flowLog.inputs).to.include({ trafficType: "ALL", logDestinationType: "cloud-watch-logs", vpcId: only(run, T.vpc).id });
         expect(group.inputs.retentionInDays).to.equal(7);
-        const trust = statements(only(run, T.role, "network-flow-logs").inputs.assumeRolePolicy)[0];
+        const trust = statementsOf(only(run, T.role, "network-flow-logs").inputs.assumeRolePolicy)[0];
         expect(trust.Principal).to.deep.equal({ Service: "vpc-flow-logs.amazonaws.com" });
         expect(trust.Condition?.StringEquals).to.deep.equal({ "aws:SourceAccount": "111111111111" });
     });
@@ -198,7 +196,7 @@ describe("yours stack: managed instances", () => {
 
     it("gives the instance role AmazonSSMManagedInstanceCore and the session-logging policy", () => {
         const role = only(run, T.role, "instances-role");
-        expect(statements(role.inputs.assumeRolePolicy)).to.deep.equal([
+        expect(statementsOf(role.inputs.assumeRolePolicy)).to.deep.equal([
             { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
         ]);
         expect(only(run, T.attachment).inputs).to.deep.equal({ role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
@@ -239,7 +237,7 @@ describe("yours stack: session logging permissions of the instance role", () => 
     });
 
     it("has no KMS or S3 permission when neither is used", () => {
-        const actions = statements(instanceLoggingPolicy(run)).flatMap((s) => asList(s.Action));
+        const actions = statementsOf(instanceLoggingPolicy(run)).flatMap((s) => asList(s.Action));
         expect(actions.filter((a) => a.startsWith("kms:") || a.startsWith("s3:"))).to.deep.equal([]);
     });
 
@@ -338,7 +336,7 @@ describe("yours stack: Session Manager preferences", () => {
         const dataKeys = allowing(policy, "kms:GenerateDataKey").filter((s) => (s.Principal as any)?.AWS);
         // By the grant roles' access tag, so the key policy does not grow or change with partners.
         expect(dataKeys.map((s) => s.Condition)).to.deep.equal([{ Null: { "aws:PrincipalTag/ExternalAccessGrantedTo": "false" } }]);
-        const unconditionedUse = statements(policy).filter(
+        const unconditionedUse = statementsOf(policy).filter(
             (s) => !s.Condition && asList(s.Action).some((a) => /^kms:(Encrypt|Decrypt|GenerateDataKey|ReEncrypt)/.test(a)),
         );
         expect(unconditionedUse).to.deep.equal([]);
@@ -356,7 +354,7 @@ describe("yours stack: Session Manager preferences", () => {
         expect(only(archived, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).to.deep.equal([
             { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
         ]);
-        const tls = statements(only(archived, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        const tls = statementsOf(only(archived, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
         expect(tls).to.deep.equal([
             {
                 Sid: "DenyInsecureTransport",
@@ -444,7 +442,7 @@ describe("yours stack: partitions and component structure", () => {
         });
         expect(only(china, T.attachment).inputs.policyArn).to.equal("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore");
         expect(ofType(china, T.endpoint).map((e) => e.inputs.serviceName)).to.include("cn.com.amazonaws.cn-north-1.ssm");
-        expect(statements(only(china, T.role, "instances-role").inputs.assumeRolePolicy)[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com.cn" });
+        expect(statementsOf(only(china, T.role, "instances-role").inputs.assumeRolePolicy)[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com.cn" });
         const arns = china.resources.flatMap((r) => JSON.stringify(r.inputs).match(/arn:[a-z-]+:/g) ?? []);
         expect(arns.length).to.be.greaterThan(5);
         expect([...new Set(arns)]).to.deep.equal(["arn:aws-cn:"]);

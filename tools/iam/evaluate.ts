@@ -51,6 +51,15 @@ export function accountTrustingRole(partition: string, accountId: string): Polic
     return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: "sts:AssumeRole" }] };
 }
 
+/**
+ * A principal the other party controls: it administers its own account and can give the
+ * principal any identity policy, so it gets one allowing everything, and only the
+ * policies on your side decide.
+ */
+export function partnerControlled(arn: string, tags?: Record<string, string>): OutsidePrincipal {
+    return { arn, accountId: arn.split(":")[4], tags, policies: [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }] };
+}
+
 // A stable fake unique id per principal, for ${aws:userid}.
 function uniqueId(principal: { arn: string }, prefix: string): string {
     let hash = 0;

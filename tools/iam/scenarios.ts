@@ -2,10 +2,9 @@
 // post's own test plan and the attacks a least-privilege grant must refuse. Each is
 // decided by evaluating the policies the programs really produced.
 
-import type { PolicyDocument } from "../../components/policies";
 import { RUN_AS_TAG_KEY } from "../../components/constants";
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
-import { decide, userIdOf, type AccessRequest, type Decision } from "./evaluate";
+import { decide, partnerControlled, userIdOf, type AccessRequest, type Decision } from "./evaluate";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
 
 export type Expected = "Allowed" | "Denied";
@@ -148,7 +147,7 @@ function assumeGrant(w: CatalogueWorld, grant: IamPrincipal, context: Record<str
  */
 function partnerJumpRole(w: CatalogueWorld, action: string, grant: IamPrincipal, context: Record<string, string | string[]>, at?: string): AccessRequest {
     return {
-        principal: { ...administrator(w.jumpRoleA.arn, w.jumpRoleA.accountId), tags: w.jumpRoleA.tags },
+        principal: partnerControlled(w.jumpRoleA.arn, w.jumpRoleA.tags),
         sessionName: "alice",
         action,
         resource: grant.arn,
@@ -159,11 +158,6 @@ function partnerJumpRole(w: CatalogueWorld, action: string, grant: IamPrincipal,
 
 function asGrantA(w: CatalogueWorld, action: string, resource: string, extra: Partial<AccessRequest> = {}): AccessRequest {
     return { principal: w.grantA.arn, sessionName: "alice", action, resource, ...extra };
-}
-
-/** An administrator elsewhere: its identity policy allows everything, so only the other side's policies decide. */
-function administrator(arn: string, accountId: string): { arn: string; accountId: string; policies: PolicyDocument[] } {
-    return { arn, accountId, policies: [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }] };
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -359,7 +353,7 @@ export const SCENARIOS: Scenario[] = [
         title: "an administrator role in the partner's account assumes the grant role with the right external id",
         expected: "Denied",
         request: (w) => ({
-            principal: administrator(`arn:${w.picture.partition}:iam::${w.theirAccount}:role/Admin`, w.theirAccount),
+            principal: partnerControlled(`arn:${w.picture.partition}:iam::${w.theirAccount}:role/Admin`),
             action: "sts:AssumeRole",
             resource: w.grantA.arn,
             context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "mallory" },
@@ -371,7 +365,7 @@ export const SCENARIOS: Scenario[] = [
         title: "a role named like the jump role in another account assumes the grant role with the right external id",
         expected: "Denied",
         request: (w) => ({
-            principal: administrator(`arn:${w.picture.partition}:iam::444444444444:role/3P_IAM_Assume_Role`, "444444444444"),
+            principal: partnerControlled(`arn:${w.picture.partition}:iam::444444444444:role/3P_IAM_Assume_Role`),
             action: "sts:AssumeRole",
             resource: w.grantA.arn,
             context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "mallory" },
@@ -383,7 +377,7 @@ export const SCENARIOS: Scenario[] = [
         title: "Third_Party_B's jump role assumes Third_Party_A's grant role with A's external id",
         expected: "Denied",
         request: (w) => ({
-            principal: administrator(`arn:${w.picture.partition}:iam::333333333333:role/3P_IAM_Assume_Role`, "333333333333"),
+            principal: partnerControlled(`arn:${w.picture.partition}:iam::333333333333:role/3P_IAM_Assume_Role`),
             action: "sts:AssumeRole",
             resource: w.grantA.arn,
             context: { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "bob" },

@@ -4,8 +4,8 @@
 // Everything here is read from what the programs registered, never from config.
 
 import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
-import type { PolicyDocument, PolicyStatement } from "../../components/policies";
-import { decide, type AccessRequest, type Decision } from "../iam/evaluate";
+import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
+import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { resolve, type ProgramRun } from "../mock-engine";
@@ -82,8 +82,7 @@ export interface ReviewReport {
 const DAY_MS = 86_400_000;
 
 function allowStatements(doc: PolicyDocument | undefined, action: string): PolicyStatement[] {
-    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow" && list(s.Action).includes(action));
+    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
 }
 
 // What the trust policy (as produced) says about who, until when, with what.
@@ -159,15 +158,6 @@ async function cellFor(
     };
 }
 
-/** The partner's side as the partner can make it: any identity policy it likes. */
-function partnerPrincipal(arn: string) {
-    return {
-        arn,
-        accountId: arn.split(":")[4],
-        policies: [{ Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: "sts:*", Resource: "*" }] }],
-    };
-}
-
 async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnType<typeof trustFacts>, at: string): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
     const externalId = facts.externalIds[0];
@@ -175,7 +165,7 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnT
     for (const principalArn of facts.principals) {
         const inPicture = picture.principals.find((p) => p.arn === principalArn);
         const request: AccessRequest = {
-            principal: inPicture ? principalArn : partnerPrincipal(principalArn),
+            principal: inPicture ? principalArn : partnerControlled(principalArn),
             sessionName: "review",
             action: "sts:AssumeRole",
             resource: grant.arn,
