@@ -33,3 +33,14 @@ export const DEFAULT_REMOTE_ACCESS_GROUP = "GroupRemoteAccess";
 export function defaultGrantRoleName(partnerName: string): string {
     return `${GRANT_ROLE_NAME_PREFIX}${partnerName}`;
 }
+
+/**
+ * OS users sessions must never run as: root, and the accounts that AMIs and cloud-init
+ * create with sudo (`90-cloud-init-users` gives `ec2-user`, `ubuntu`, `admin` and the like
+ * passwordless sudo). The provisioning script refuses any other privileged user on the
+ * instance itself; this list lets config and components refuse the known ones early.
+ */
+export const RESERVED_OS_USERS = ["root", "ec2-user", "ssm-user", "ubuntu", "admin", "centos", "fedora", "cloud-user", "debian"] as const;
+
+/** Linux user names Session Manager can run as; the provisioning document refuses anything else, so no input reaches a shell unchecked. */
+export const OS_USER_NAME_PATTERN = "^[a-z_][a-z0-9_-]{0,31}$";

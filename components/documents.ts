@@ -1,6 +1,8 @@
 // Pure builders of the SSM documents this project creates: data in, JSON-ready
 // objects out, so tests can check exactly what AWS receives.
 
+import { OS_USER_NAME_PATTERN } from "./constants";
+
 /** Inputs of the Session Manager preferences document (`SSM-SessionManagerRunShell`). */
 export interface SessionPreferencesInputs {
     /** Log group receiving session transcripts. */
@@ -46,8 +48,6 @@ export function sessionPreferencesDocument(inputs: SessionPreferencesInputs) {
     };
 }
 
-/** Linux user names Session Manager can run as; the document refuses anything else, so no input reaches a shell unchecked. */
-export const OS_USER_NAME_PATTERN = "^[a-z_][a-z0-9_-]{0,31}$";
 
 // Both platforms: take the (pattern-checked) parameter, refuse privileged users, skip existing ones.
 const CHECK_USER = [

@@ -14,6 +14,8 @@ import {
     DEFAULT_OS_USER,
     DEFAULT_REMOTE_ACCESS_GROUP,
     DEFAULT_SESSION_LOG_GROUP,
+    OS_USER_NAME_PATTERN,
+    RESERVED_OS_USERS,
     RUN_AS_TAG_KEY,
     defaultGrantRoleName,
 } from "../components/constants";
@@ -111,10 +113,11 @@ const PARTNER_NAME = text(
     'a name usable as an IAM tag value: 1-256 letters, digits, spaces and _ . : / = + - @ (no leading or trailing space, no "::")',
 );
 
-const RESERVED_OS_USERS = ["root", "ec2-user", "ssm-user"];
-const OS_USER_ACCEPTED = `an unprivileged Linux user name matching ^[a-z_][a-z0-9_-]{0,31}$, other than ${RESERVED_OS_USERS.join(", ")}`;
-const OS_USER = text(/^[a-z_][a-z0-9_-]{0,31}$/, OS_USER_ACCEPTED, (name) =>
-    RESERVED_OS_USERS.includes(name) ? `got "${name}", which has root or sudo on Amazon Linux; accepted: ${OS_USER_ACCEPTED}` : undefined,
+const OS_USER_ACCEPTED = `an unprivileged Linux user name matching ${OS_USER_NAME_PATTERN}, other than ${RESERVED_OS_USERS.join(", ")}`;
+const OS_USER = text(new RegExp(OS_USER_NAME_PATTERN), OS_USER_ACCEPTED, (name) =>
+    (RESERVED_OS_USERS as readonly string[]).includes(name)
+        ? `got "${name}", which has root or sudo on common AMIs; accepted: ${OS_USER_ACCEPTED}`
+        : undefined,
 );
 
 const ROLE_NAME_ACCEPTED = "an IAM role name: 1-64 characters of letters, digits and _ + = , . @ -";

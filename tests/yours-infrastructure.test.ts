@@ -2,7 +2,7 @@
 // Manager preferences, checked on the inputs the real program registers under mocks.
 
 import { expect } from "chai";
-import { OS_USER_NAME_PATTERN } from "../components/documents";
+import { OS_USER_NAME_PATTERN } from "../components/constants";
 import { asList, statementsOf } from "../components/policies";
 import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
