@@ -3,7 +3,7 @@
 // it finds (empty: compliant). Values unknown at preview (not yet strings) are skipped;
 // `pulumi up` checks them again once known.
 
-import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
+import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS, SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { asList as list } from "../components/policies";
 
 /** A resource as the policy engine presents it. */
@@ -18,7 +18,15 @@ export interface RuleContext {
     ownAccountIds: string[];
 }
 
-type Statement = { Effect?: string; Principal?: any; Action?: string | string[]; Condition?: Record<string, Record<string, unknown>> };
+/** One statement of a policy document, as IAM reads it. */
+export interface Statement {
+    Sid?: string;
+    Effect?: string;
+    Principal?: any;
+    Action?: string | string[];
+    NotAction?: string | string[];
+    Condition?: Record<string, Record<string, unknown>>;
+}
 
 function statementsOf(json: unknown): Statement[] | undefined {
     if (typeof json !== "string") return undefined;
@@ -42,31 +50,104 @@ function crossAccountAllows(props: Record<string, any>, context: RuleContext): S
     );
 }
 
-const allowsAction = (s: Statement, action: string) => list(s.Action).some((a) => a === "*" || a === "sts:*" || a.toLowerCase() === action.toLowerCase());
+/**
+ * Whether an IAM action pattern matches an action the way IAM matches them: `*` is any
+ * run of characters, `?` exactly one, and the comparison ignores case. Comparing strings
+ * instead misses `sts:Assume*`, `STS:*` or `sts:?ssumeRole`, which IAM honours.
+ */
+export function actionMatches(pattern: string, action: string): boolean {
+    const source = Array.from(pattern, (c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+    return new RegExp(`^${source}$`, "i").test(action);
+}
+
+/**
+ * Whether an Allow statement grants an action: one of its `Action` patterns matches it, or,
+ * for a `NotAction` statement, none of the `NotAction` patterns does (`NotAction: "iam:*"`
+ * allows every STS action). Deny statements and statements with neither grant nothing here.
+ */
+export function statementAllowsAction(statement: Statement, action: string): boolean {
+    if (statement.Effect !== "Allow") return false;
+    const patterns = (value: string | string[] | undefined) => list(value).filter((p): p is string => typeof p === "string");
+    if (statement.Action !== undefined) return patterns(statement.Action).some((p) => actionMatches(p, action));
+    if (statement.NotAction !== undefined) return !patterns(statement.NotAction).some((p) => actionMatches(p, action));
+    return false;
+}
+
+// How a violation names the statement and the actions it lists, so the message points at the line to fix.
+function describeStatement(s: Statement): string {
+    const name = typeof s.Sid === "string" && s.Sid !== "" ? `statement "${s.Sid}"` : "a statement";
+    const actions = s.Action !== undefined ? `Action ${JSON.stringify(s.Action)}` : `NotAction ${JSON.stringify(s.NotAction)}`;
+    return `cross-account trust ${name} (${actions})`;
+}
+
+const EXTERNAL_ID_ACCEPTED = "accepted: a StringEquals condition on sts:ExternalId with a non-empty value";
+
+// The condition operators that test sts:ExternalId in a statement, with their values. IAM compares
+// condition keys case-insensitively ("STS:ExternalID" is the same key) but operators exactly.
+function externalIdConditions(s: Statement): Array<{ operator: string; value: unknown }> {
+    return Object.entries(s.Condition ?? {}).flatMap(([operator, keys]) =>
+        typeof keys === "object" && keys !== null
+            ? Object.entries(keys)
+                  .filter(([key]) => key.toLowerCase() === "sts:externalid")
+                  .map(([, value]) => ({ operator, value }))
+            : [],
+    );
+}
+
+const nonEmptyValue = (value: unknown) => {
+    const values = list(value);
+    return values.length > 0 && values.every((v) => typeof v === "string" && v !== "");
+};
+
+// Why a statement's external-id condition does not protect it, or undefined when it does. Only
+// StringEquals counts: StringEqualsIfExists (and ForAllValues:*) pass when no external id is sent,
+// StringLike accepts wildcards, and an empty value names no secret.
+function externalIdProblem(s: Statement): string | undefined {
+    const conditions = externalIdConditions(s);
+    const equals = conditions.filter((c) => c.operator === "StringEquals");
+    if (equals.some((c) => nonEmptyValue(c.value))) return undefined;
+    if (equals.length > 0) return "has a StringEquals condition on sts:ExternalId with an empty value";
+    const operators = [...new Set(conditions.map((c) => c.operator))];
+    if (operators.includes("StringEqualsIfExists")) return "uses StringEqualsIfExists on sts:ExternalId, which passes when no external id is sent";
+    if (operators.length > 0) return `tests sts:ExternalId only with ${operators.join(", ")}, not StringEquals`;
+    return "has no condition on sts:ExternalId";
+}
 
 /** A role trusted by another account must require sts:ExternalId on every AssumeRole it allows (confused deputy). */
 export function crossAccountTrustRequiresExternalId(resource: CheckedResource, context: RuleContext): string[] {
     if (resource.type !== "aws:iam/role:Role") return [];
     return (crossAccountAllows(resource.props, context) ?? [])
-        .filter((s) => allowsAction(s, "sts:AssumeRole"))
-        .filter(
-            (s) =>
-                !Object.entries(s.Condition ?? {}).some(
-                    ([op, keys]) => op.startsWith("StringEquals") && Object.keys(keys).some((k) => k.toLowerCase() === "sts:externalid"),
-                ),
-        )
-        .map(() => "cross-account trust allows sts:AssumeRole without a StringEquals condition on sts:ExternalId");
+        .filter((s) => statementAllowsAction(s, "sts:AssumeRole"))
+        .flatMap((s) => {
+            const problem = externalIdProblem(s);
+            return problem === undefined ? [] : [`${describeStatement(s)} allows sts:AssumeRole but ${problem}; ${EXTERNAL_ID_ACCEPTED}`];
+        });
 }
 
 /** A role trusted by another account must never allow sts:TagSession: session tags override SSMSessionRunAs and the access tag. */
 export function crossAccountTrustForbidsTagSession(resource: CheckedResource, context: RuleContext): string[] {
     if (resource.type !== "aws:iam/role:Role") return [];
     return (crossAccountAllows(resource.props, context) ?? [])
-        .filter((s) => allowsAction(s, "sts:TagSession"))
-        .map(() => "cross-account trust allows sts:TagSession, letting the other account override SSMSessionRunAs and the access tag");
+        .filter((s) => statementAllowsAction(s, "sts:TagSession"))
+        .map(
+            (s) =>
+                `${describeStatement(s)} allows sts:TagSession, letting the other account override SSMSessionRunAs and the access tag; ` +
+                "accepted: Action entries that do not match sts:TagSession (e.g. sts:AssumeRole, sts:SetSourceIdentity), or a NotAction that matches it (e.g. sts:*)",
+        );
 }
 
-/** The Session Manager preferences keep Run As on (with a non-root default user) and CloudWatch streaming on. */
+const OS_USER_ACCEPTED = `accepted: an unprivileged Linux user name matching ${OS_USER_NAME_PATTERN}, other than ${RESERVED_OS_USERS.join(", ")}`;
+
+// Why a Run As default user is unsafe, or undefined when it is fine. The same rule as the config's:
+// a name Session Manager can run as, and none of the users AMIs give root or sudo.
+function runAsDefaultUserProblem(user: unknown): string | undefined {
+    if (typeof user !== "string") return "runAsDefaultUser is missing or not a string";
+    if ((RESERVED_OS_USERS as readonly string[]).includes(user)) return `runAsDefaultUser "${user}" has root or sudo on common AMIs`;
+    if (!new RegExp(OS_USER_NAME_PATTERN).test(user)) return `runAsDefaultUser ${JSON.stringify(user)} is not a Linux user name Session Manager can run as`;
+    return undefined;
+}
+
+/** The Session Manager preferences keep Run As on (with an unprivileged default user) and CloudWatch streaming on. */
 export function preferencesKeepRunAsAndStreaming(resource: CheckedResource): string[] {
     if (resource.type !== "aws:ssm/document:Document" || resource.props.name !== SESSION_PREFERENCES_DOCUMENT) return [];
     if (typeof resource.props.content !== "string") return [];
@@ -78,8 +159,8 @@ export function preferencesKeepRunAsAndStreaming(resource: CheckedResource): str
     }
     const violations: string[] = [];
     if (inputs.runAsEnabled !== true) violations.push("runAsEnabled must be the JSON boolean true: without Run As every session gets ssm-user, which has sudo");
-    if (typeof inputs.runAsDefaultUser !== "string" || ["", "root"].includes(inputs.runAsDefaultUser))
-        violations.push("runAsDefaultUser must name an unprivileged user");
+    const userProblem = runAsDefaultUserProblem(inputs.runAsDefaultUser);
+    if (userProblem !== undefined) violations.push(`${userProblem}; ${OS_USER_ACCEPTED}`);
     if (inputs.cloudWatchStreamingEnabled !== true)
         violations.push("cloudWatchStreamingEnabled must be the JSON boolean true: sessions must be streamed to CloudWatch Logs");
     if (typeof inputs.cloudWatchLogGroupName !== "string" || inputs.cloudWatchLogGroupName === "")

@@ -26,6 +26,8 @@ describe("policy pack rules", () => {
     before(async () => {
         yours = await runProgram({ stack: "yours" });
         their = await runProgram({ stack: "their" });
+        // A program that throws registers little or nothing, and "complies" vacuously: fail here instead.
+        for (const run of [yours, their]) if (run.error !== undefined) throw run.error;
     });
 
     it("the sample stacks comply with every rule", () => {
@@ -57,6 +59,150 @@ describe("policy pack rules", () => {
                 rules.crossAccountTrustForbidsTagSession(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] }),
                 String(action),
             ).to.have.length(1);
+        }
+    });
+
+    describe("action patterns, as IAM matches them", () => {
+        it("matches Action globs case-insensitively, with * and ?", () => {
+            for (const pattern of ["sts:AssumeRole", "sts:Assume*", "sts:AssumeRole*", "STS:*", "*", "sts:?ssumeRole", "Sts:assumerole"]) {
+                expect(rules.statementAllowsAction({ Effect: "Allow", Action: pattern }, "sts:AssumeRole"), pattern).to.equal(true);
+            }
+            for (const pattern of ["sts:AssumeRoleWith*", "sts:?AssumeRole", "sts:Tag*", "sts", "iam:*", "sts:AssumeRole."]) {
+                expect(rules.statementAllowsAction({ Effect: "Allow", Action: pattern }, "sts:AssumeRole"), pattern).to.equal(false);
+            }
+        });
+
+        it("reads NotAction as every action its patterns do not match, and Deny as allowing nothing", () => {
+            expect(rules.statementAllowsAction({ Effect: "Allow", NotAction: ["iam:*"] }, "sts:TagSession")).to.equal(true);
+            expect(rules.statementAllowsAction({ Effect: "Allow", NotAction: ["iam:*"] }, "sts:AssumeRole")).to.equal(true);
+            expect(rules.statementAllowsAction({ Effect: "Allow", NotAction: ["sts:*"] }, "sts:TagSession")).to.equal(false);
+            expect(rules.statementAllowsAction({ Effect: "Allow", NotAction: "sts:Tag*" }, "sts:AssumeRole")).to.equal(true);
+            expect(rules.statementAllowsAction({ Effect: "Deny", Action: "*" }, "sts:AssumeRole")).to.equal(false);
+        });
+    });
+
+    describe("cross-account trust: external id", () => {
+        // The sample grant role's trust, edited: statement 0 allows sts:AssumeRole with StringEquals sts:ExternalId,
+        // statement 1 allows sts:SetSourceIdentity with no external id condition.
+        const grantWith = (edit: (trust: any) => void) => {
+            const grant = only(yours, "aws:iam/role:Role", "grant-Third_Party_A-role");
+            const trust = JSON.parse(grant.inputs.assumeRolePolicy);
+            edit(trust);
+            return rules.crossAccountTrustRequiresExternalId(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] });
+        };
+
+        it("accepts StringEquals on sts:ExternalId, whatever the key's case and however the action is spelled", () => {
+            expect(grantWith(() => undefined)).to.deep.equal([]);
+            expect(
+                grantWith((trust) => {
+                    const id = trust.Statement[0].Condition.StringEquals["sts:ExternalId"];
+                    trust.Statement[0].Condition.StringEquals = { "STS:EXTERNALID": id };
+                    trust.Statement[0].Action = ["sts:Assume*", "STS:SetSourceIdentity"];
+                }),
+            ).to.deep.equal([]);
+        });
+
+        it("reports StringEqualsIfExists on sts:ExternalId, which passes when no external id is sent", () => {
+            const found = grantWith((trust) => {
+                const condition = trust.Statement[0].Condition;
+                condition.StringEqualsIfExists = condition.StringEquals;
+                delete condition.StringEquals;
+            });
+            expect(found).to.have.length(1);
+            expect(found[0]).to.contain("StringEqualsIfExists").and.contain("passes when no external id is sent");
+        });
+
+        it("reports StringLike, ForAnyValue:StringEquals or an empty StringEquals value on sts:ExternalId", () => {
+            for (const [what, condition] of [
+                ["StringLike", { StringLike: { "sts:ExternalId": "*" } }],
+                ["ForAnyValue:StringEquals", { "ForAnyValue:StringEquals": { "sts:ExternalId": "abc123" } }],
+                ["empty", { StringEquals: { "sts:ExternalId": "" } }],
+            ] as const) {
+                expect(
+                    grantWith((trust) => (trust.Statement[0].Condition = condition)),
+                    what,
+                ).to.have.length(1);
+            }
+        });
+
+        for (const action of ["sts:Assume*", "sts:*", "STS:*", "*"]) {
+            it(`reports ${action} without an external id`, () => {
+                // Widening the SetSourceIdentity statement, which has no external id condition, lets AssumeRole through without one.
+                const found = grantWith((trust) => (trust.Statement[1].Action = ["sts:SetSourceIdentity", action]));
+                expect(found).to.have.length(1);
+                expect(found[0]).to.contain("PartnerSetsSourceIdentity").and.contain("has no condition on sts:ExternalId");
+            });
+        }
+
+        it("reports a NotAction statement without an external id that admits sts:AssumeRole, not one whose NotAction covers sts:*", () => {
+            const notAction = (patterns: string[]) =>
+                grantWith((trust) => {
+                    delete trust.Statement[1].Action;
+                    trust.Statement[1].NotAction = patterns;
+                });
+            expect(notAction(["iam:*"])).to.have.length(1);
+            expect(notAction(["sts:*"])).to.deep.equal([]);
+        });
+    });
+
+    describe("cross-account trust: sts:TagSession", () => {
+        const grantWith = (edit: (trust: any) => void) => {
+            const grant = only(yours, "aws:iam/role:Role", "grant-Third_Party_A-role");
+            const trust = JSON.parse(grant.inputs.assumeRolePolicy);
+            edit(trust);
+            return rules.crossAccountTrustForbidsTagSession(withProps(grant, { assumeRolePolicy: JSON.stringify(trust) }), { ownAccountIds: [yours.account] });
+        };
+
+        it("accepts actions whose patterns do not reach sts:TagSession", () => {
+            expect(grantWith(() => undefined)).to.deep.equal([]);
+            expect(grantWith((trust) => (trust.Statement[0].Action = ["sts:Assume*", "sts:Set*"]))).to.deep.equal([]);
+        });
+
+        for (const action of ["sts:Tag*", "STS:TAGSESSION", "sts:*", "*", "sts:?agSession"]) {
+            it(`reports ${action}`, () => {
+                const found = grantWith((trust) => (trust.Statement[0].Action = ["sts:AssumeRole", action]));
+                expect(found).to.have.length(1);
+                expect(found[0]).to.contain("allows sts:TagSession");
+            });
+        }
+
+        it("reports a NotAction that admits sts:TagSession, not a NotAction of sts:*", () => {
+            const notAction = (patterns: string[]) =>
+                grantWith((trust) => {
+                    delete trust.Statement[1].Action;
+                    trust.Statement[1].NotAction = patterns;
+                });
+            expect(notAction(["iam:*"])).to.have.length(1);
+            expect(notAction(["sts:AssumeRole", "iam:*"])).to.have.length(1);
+            expect(notAction(["sts:*"])).to.deep.equal([]);
+        });
+    });
+
+    describe("session preferences: Run As default user", () => {
+        const preferencesWith = (runAsDefaultUser: unknown) => {
+            const document = only(yours, "aws:ssm/document:Document", "sessions-preferences");
+            const content = JSON.parse(document.inputs.content);
+            const changed = JSON.stringify({ ...content, inputs: { ...content.inputs, runAsDefaultUser } });
+            return rules.preferencesKeepRunAsAndStreaming(withProps(document, { content: changed }));
+        };
+
+        it("accepts an unprivileged user", () => {
+            expect(preferencesWith("no_sudo_user")).to.deep.equal([]);
+            expect(preferencesWith("vendor-ops_2")).to.deep.equal([]);
+        });
+
+        for (const user of ["ec2-user", "ubuntu", "admin", "ssm-user", "root"]) {
+            it(`reports ${user}, which has root or sudo`, () => {
+                const found = preferencesWith(user);
+                expect(found).to.have.length(1);
+                expect(found[0]).to.contain(`"${user}" has root or sudo`);
+            });
+        }
+
+        for (const user of ["", "Bad User", 42]) {
+            it(`reports ${JSON.stringify(user)}, which is not a user name Session Manager can run as`, () => {
+                expect(preferencesWith(user)).to.have.length(1);
+            });
         }
     });
 
