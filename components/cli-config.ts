@@ -3,12 +3,12 @@
 // file, so the jump profile gets its credentials from `aws sts assume-role
 // --source-identity` through credential_process; the identity then follows the chain.
 
+import { SESSION_PREFERENCES_DOCUMENT } from "./constants";
+
 /** One person who connects: an IAM user of the remote-access group, or someone signing in through federation. */
 export interface CliPerson {
-    /** Profile name part and role session name. */
+    /** Profile name part, role session name and source identity: the jump role's trust requires all three to be the person's own name. */
     name: string;
-    /** Source identity recorded in CloudTrail through the whole chain. */
-    sourceIdentity: string;
     /** The profile holding this person's own credentials (IAM user keys or an SSO profile). */
     credentialsProfile: string;
     /** How to fill that profile, as comment lines. */
@@ -55,7 +55,7 @@ export function awsCliConfig(args: CliConfigArgs): string {
             ...person.credentialsHint.map((line) => `# ${line}`),
             `[profile ${jump}]`,
             `region = ${args.region}`,
-            `credential_process = aws sts assume-role --profile ${person.credentialsProfile} --role-arn ${args.jumpRoleArn} --role-session-name ${person.name} --source-identity ${person.sourceIdentity} --output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
+            `credential_process = aws sts assume-role --profile ${person.credentialsProfile} --role-arn ${args.jumpRoleArn} --role-session-name ${person.name} --source-identity ${person.name} --output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
             "",
             `[profile ${sessionProfileName(args.partnerName, person)}]`,
             `region = ${args.region}`,
@@ -77,7 +77,12 @@ export function listInstancesCommand(args: Pick<CliConfigArgs, "partnerName" | "
     );
 }
 
-/** The command opening a shell on one instance. */
-export function startSessionCommand(instanceId: string, profile: string): string {
-    return `aws ssm start-session --target ${instanceId} --profile ${profile}`;
+/**
+ * The command opening a shell on one instance. It names the session document: with
+ * `ssm:SessionDocumentAccessCheck` in the grant, a session without `--document-name` is
+ * refused ("Start a session with a document by specifying the session documents in IAM
+ * policies", AWS Systems Manager User Guide).
+ */
+export function startSessionCommand(instanceId: string, profile: string, documentName: string = SESSION_PREFERENCES_DOCUMENT): string {
+    return `aws ssm start-session --target ${instanceId} --document-name ${documentName} --profile ${profile}`;
 }

@@ -10,6 +10,7 @@ export * from "./private-ssm-network";
 export * from "./managed-instances";
 export * from "./session-preferences";
 export * from "./os-user-provisioning";
+export * from "./metadata-guard";
 export * from "./third-party-grant";
 export * from "./remote-access-identity";
 export * from "./cli-config";

@@ -1,14 +1,13 @@
 // EC2 instances Session Manager can reach in the private network: Amazon Linux 2023,
-// IMDSv2 only, encrypted root volume, no public address, tagged with the partner
-// allowed on them, and an instance role the SSM agent uses.
+// IMDSv2 only and closed to every user but root, encrypted root volume, no public
+// address, tagged with the partner allowed on them, and an instance role holding only
+// what the SSM agent needs, usable only from the instance itself.
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { awsManagedPolicyArn, serviceTrustPolicy, type AwsScope } from "./policies";
+import { metadataGuardUserData } from "./documents";
+import { instanceAgentPolicy, instanceCredentialsPerimeterPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
-
-/** The AWS managed policy that lets the SSM agent register and open session channels. */
-export const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
 
 /** One instance to launch. */
 export interface ManagedInstanceSpec {
@@ -41,7 +40,13 @@ export interface ManagedInstancesArgs {
     tags?: Record<string, string>;
 }
 
-/** The instances, their shared instance role and instance profile. */
+/**
+ * The instances, their shared instance role and instance profile. Every partner has a
+ * shell on some instance, so the instance is part of the attack surface: its metadata
+ * service is closed to non-root users from the first boot (user data, and a systemd unit
+ * at every boot; `MetadataGuard` re-applies it), and the role's credentials are refused
+ * outside the instance's VPC.
+ */
 export class ManagedInstances extends pulumi.ComponentResource {
     public readonly roleArn: pulumi.Output<string>;
     public readonly roleName: pulumi.Output<string>;
@@ -63,11 +68,9 @@ export class ManagedInstances extends pulumi.ComponentResource {
             },
             parent,
         );
-        new aws.iam.RolePolicyAttachment(
-            `${name}-ssm-core`,
-            { role: role.name, policyArn: scope.apply((s) => awsManagedPolicyArn(s.partition, SSM_CORE_POLICY)) },
-            parent,
-        );
+        // A scoped policy instead of AmazonSSMManagedInstanceCore, which reads every SSM parameter of the account.
+        new aws.iam.RolePolicy(`${name}-ssm-agent`, { role: role.name, policy: pulumi.jsonStringify(scope.apply(instanceAgentPolicy)) }, parent);
+        new aws.iam.RolePolicy(`${name}-credentials-perimeter`, { role: role.name, policy: JSON.stringify(instanceCredentialsPerimeterPolicy()) }, parent);
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
         this.instanceIds = {};
@@ -82,6 +85,8 @@ export class ManagedInstances extends pulumi.ComponentResource {
                     iamInstanceProfile: profile.name,
                     associatePublicIpAddress: false,
                     metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                    // IMDSv2 and a hop limit of 1 stop containers and forwarded traffic, not a local user.
+                    userData: metadataGuardUserData(),
                     rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
                     tags: { ...args.tags, Name: spec.name, ...(spec.partner === undefined ? {} : { [args.accessTagKey]: spec.partner }) },
                     volumeTags: { ...args.tags, Name: spec.name },

@@ -61,12 +61,16 @@ export function createOsUserAssociation(name: string, args: OsUserAssociationArg
         name,
         {
             name: args.documentName,
-            // Association names allow only letters, digits and _ - . (partner names allow more).
-            associationName: name.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 128),
+            associationName: stateManagerAssociationName(name),
             parameters: { userName: args.userName },
             targets: [{ key: args.target.key, values: args.target.values }],
             scheduleExpression: OS_USER_REAPPLY_SCHEDULE,
         },
         { parent: args.parent },
     );
+}
+
+/** A State Manager association name from a resource name: association names allow only letters, digits and _ - . (partner names allow more), at most 128. */
+export function stateManagerAssociationName(name: string): string {
+    return name.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 128);
 }

@@ -241,9 +241,16 @@ export interface GrantTrustPolicyArgs {
     externalId: string;
     /** Access ends at this ISO 8601 UTC time. */
     expiresAt?: string;
-    /** Refuse AssumeRole without a source identity. */
+    /** Refuse AssumeRole without a source identity, and name the role session after it. */
     requireSourceIdentity: boolean;
 }
+
+// IAM policy variables, in plain strings so TypeScript never interpolates them.
+const CALLER_USER_ID = "${aws:userid}";
+const CALLER_USER_NAME = "${aws:username}";
+/** The source identity the calling session already carries (set earlier in the chain, fixed from then on). */
+const CALLER_SOURCE_IDENTITY = "${aws:SourceIdentity}";
+const principalTag = (key: string) => "${aws:PrincipalTag/" + key + "}";
 
 /**
  * Trust policy of a grant role. The partner's account is the principal and
@@ -252,6 +259,10 @@ export interface GrantTrustPolicyArgs {
  * partner recreates it. AssumeRole needs the partner's external id; SetSourceIdentity
  * is allowed (a source identity set earlier in the chain needs it). `sts:TagSession`
  * is never allowed: session tags would override `SSMSessionRunAs` and the access tag.
+ *
+ * With a source identity required, the role session name must equal it: the session
+ * id Session Manager derives from `${aws:userid}` (ROLEID:session-name) then names the
+ * person CloudTrail names, and ending or resuming "own" sessions means that person's.
  */
 export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
     // Global keys only on SetSourceIdentity: sts:ExternalId is documented for AssumeRole alone,
@@ -259,17 +270,16 @@ export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
     const narrowed: Record<string, Record<string, string | string[]>> = { ArnEquals: { "aws:PrincipalArn": args.principalArns } };
     if (args.expiresAt !== undefined) narrowed.DateLessThan = { "aws:CurrentTime": args.expiresAt };
     const principal = { AWS: accountRootArn(args.partition, args.partnerAccountId) };
+    const identity: Record<string, Record<string, string>> = args.requireSourceIdentity
+        ? { Null: { "sts:SourceIdentity": "false" }, StringEquals: { "sts:ExternalId": args.externalId, "sts:RoleSessionName": CALLER_SOURCE_IDENTITY } }
+        : { StringEquals: { "sts:ExternalId": args.externalId } };
     return policy(
         {
             Sid: "PartnerAssumesWithExternalId",
             Effect: "Allow",
             Principal: principal,
             Action: "sts:AssumeRole",
-            Condition: {
-                StringEquals: { "sts:ExternalId": args.externalId },
-                ...narrowed,
-                ...(args.requireSourceIdentity ? { Null: { "sts:SourceIdentity": "false" } } : {}),
-            },
+            Condition: { ...identity, ...narrowed },
         },
         { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: narrowed },
     );
@@ -284,27 +294,36 @@ export interface GrantPermissionsPolicyArgs {
     sessionDocumentName: string;
     /** KMS key encrypting session data, when encryption is on. */
     sessionKeyArn?: string;
+    /** Access ends at this ISO 8601 UTC time: every action is denied from then on, whatever credentials are held. */
+    expiresAt?: string;
+    /** Credentials issued before this ISO 8601 UTC time are refused (the IAM console's "revoke active sessions"). */
+    revokeSessionsIssuedBefore?: string;
 }
 
-// IAM policy variables, in plain strings so TypeScript never interpolates them.
-const CALLER_USER_ID = "${aws:userid}";
-const principalTag = (key: string) => "${aws:PrincipalTag/" + key + "}";
+/** Sid of the grant statement that denies everything it does not allow; the review and proofs look for it. */
+export const GRANT_FENCE_SID = "NothingElse";
 
 /**
- * Permissions of every grant role: the same document for every partner, because the
- * instance's access tag is compared with the role's own tag (true ABAC). Sessions only
- * with the preferences document (no port forwarding), end only one's own sessions,
- * never assume another role or list sessions, and nothing on CloudWatch Logs.
+ * Permissions of a grant role. The same statements for every partner, because the
+ * instance's access tag is compared with the role's own tag (true ABAC); only the
+ * partner's expiry and revocation instants differ. Sessions only with the preferences
+ * document (no port forwarding), on instances of this stack's region, ending and
+ * resuming only one's own sessions, and nothing else: a Deny on every action the
+ * allows do not name keeps the role to its purpose even where a resource policy of your
+ * account invites every principal of the account (see "Sample IAM policies for Session
+ * Manager" and "Quickstart end user policies for Session Manager" in the AWS Systems
+ * Manager User Guide, and "IAM JSON policy elements: NotAction" in the IAM User Guide).
  */
 export function grantPermissionsPolicy(args: GrantPermissionsPolicyArgs): PolicyDocument {
     const { scope, accessTagKey } = args;
     const ssm = `arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}`;
-    const statements: PolicyStatement[] = [
+    const allows: PolicyStatement[] = [
         {
-            Sid: "ListInstancesAndConnectionStatus",
+            Sid: "ListInstancesAndConnectionStatusInThisRegion",
             Effect: "Allow",
             Action: ["ec2:DescribeInstances", "ssm:DescribeInstanceProperties", "ssm:GetConnectionStatus"],
             Resource: "*",
+            Condition: { StringEquals: { "aws:RequestedRegion": scope.region } },
         },
         {
             Sid: "StartSessionOnInstancesTaggedForThisPartner",
@@ -332,36 +351,265 @@ export function grantPermissionsPolicy(args: GrantPermissionsPolicyArgs): Policy
             Resource: `${ssm}:session/*`,
             Condition: { StringEquals: { "ssm:resourceTag/aws:ssmmessages:session-id": CALLER_USER_ID } },
         },
-        { Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" },
+        {
+            // AWS's quickstart end-user policy: the client opens the data channel of its own sessions.
+            Sid: "OpenDataChannelOfOwnSessions",
+            Effect: "Allow",
+            Action: "ssmmessages:OpenDataChannel",
+            Resource: `${ssm}:session/${CALLER_USER_ID}-*`,
+        },
     ];
     if (args.sessionKeyArn !== undefined) {
-        statements.push({ Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: args.sessionKeyArn });
+        allows.push({ Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: args.sessionKeyArn });
+    }
+    const statements: PolicyStatement[] = [
+        ...allows,
+        // Derived from the allows above, so the fence can never drift from what the role is for.
+        { Sid: GRANT_FENCE_SID, Effect: "Deny", NotAction: [...new Set(allows.flatMap((a) => asList(a.Action)))], Resource: "*" },
+    ];
+    if (args.expiresAt !== undefined) {
+        // The trust policy stops new credentials at the same instant; this stops credentials already issued.
+        statements.push({
+            Sid: "NothingAfterExpiry",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { DateGreaterThanEquals: { "aws:CurrentTime": args.expiresAt } },
+        });
+    }
+    if (args.revokeSessionsIssuedBefore !== undefined) {
+        // The IAM console's "Revoke active sessions" pattern (AWSRevokeOlderSessions).
+        statements.push({
+            Sid: "RevokeSessionsIssuedBefore",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { DateLessThan: { "aws:TokenIssueTime": args.revokeSessionsIssuedBefore } },
+        });
     }
     return policy(...statements);
+}
+
+/**
+ * Who a role session is, and how the policies tie the session's names to it: IAM users
+ * by their own user name (`${aws:username}`), federated sessions by the source identity
+ * their identity provider already set (`${aws:SourceIdentity}`, fixed once set).
+ */
+export type SessionNameBinding = "iam-user-name" | "upstream-source-identity";
+
+/** The policy variable a binding compares the source identity and role session name with. */
+function boundName(binding: SessionNameBinding): string {
+    return binding === "iam-user-name" ? CALLER_USER_NAME : CALLER_SOURCE_IDENTITY;
 }
 
 /**
  * Trust policy of the partner's jump role: its own account as principal, narrowed by
  * `aws:PrincipalArn` to the remote-access users or the federated role (so a recreated
  * SSO role keeps working). They may assume it and set a source identity; nothing else.
+ * The source identity and the role session name must be the caller's own name (see
+ * "Monitor and control actions taken with assumed roles" in the IAM User Guide), so
+ * alice cannot appear in CloudTrail, or in Session Manager, as bob.
  */
-export function jumpRoleTrustPolicy(partition: string, accountId: string, principalArns: string[]): PolicyDocument {
-    return policy({
-        Sid: "RemoteAccessPrincipalsAssume",
-        Effect: "Allow",
-        Principal: { AWS: accountRootArn(partition, accountId) },
-        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
-        Condition: { ArnEquals: { "aws:PrincipalArn": principalArns } },
-    });
+export function jumpRoleTrustPolicy(partition: string, accountId: string, principalArns: string[], binding: SessionNameBinding): PolicyDocument {
+    const principal = { AWS: accountRootArn(partition, accountId) };
+    const narrowed = { ArnEquals: { "aws:PrincipalArn": principalArns } };
+    const name = boundName(binding);
+    return policy(
+        {
+            Sid: "RemoteAccessPrincipalsAssumeAsThemselves",
+            Effect: "Allow",
+            Principal: principal,
+            Action: "sts:AssumeRole",
+            Condition: { ...narrowed, StringEquals: { "sts:SourceIdentity": name, "sts:RoleSessionName": name } },
+        },
+        {
+            // sts:RoleSessionName is documented for AssumeRole only.
+            Sid: "RemoteAccessPrincipalsSetTheirOwnSourceIdentity",
+            Effect: "Allow",
+            Principal: principal,
+            Action: "sts:SetSourceIdentity",
+            Condition: { ...narrowed, StringEquals: { "sts:SourceIdentity": name } },
+        },
+    );
+}
+
+/** Conditions on the caller's side of an AssumeRole: an external id, and how the session is named. */
+export interface AssumeOneRoleConditions {
+    /** Only with this external id. */
+    externalId?: string;
+    /** The source identity and role session name must be the caller's own name. */
+    binding?: SessionNameBinding;
+    /** The role session name must equal the source identity the session already carries (the next hop of a chain). */
+    sessionNamedAfterSourceIdentity?: boolean;
 }
 
 /**
  * Identity policy allowing exactly one role to be assumed, with a source identity
- * (which needs sts:SetSourceIdentity on the caller's side too), and, when given, only
- * with that external id.
+ * (which needs sts:SetSourceIdentity on the caller's side too), and with the given
+ * conditions on the external id and the session's names.
  */
-export function assumeOneRolePolicy(roleArn: string, externalId?: string): PolicyDocument {
+export function assumeOneRolePolicy(roleArn: string, conditions: AssumeOneRoleConditions = {}): PolicyDocument {
+    const assumeEquals: Record<string, string> = {};
+    const setEquals: Record<string, string> = {};
+    if (conditions.externalId !== undefined) assumeEquals["sts:ExternalId"] = conditions.externalId;
+    if (conditions.binding !== undefined) {
+        assumeEquals["sts:SourceIdentity"] = setEquals["sts:SourceIdentity"] = boundName(conditions.binding);
+        assumeEquals["sts:RoleSessionName"] = boundName(conditions.binding);
+    }
+    if (conditions.sessionNamedAfterSourceIdentity) assumeEquals["sts:RoleSessionName"] = CALLER_SOURCE_IDENTITY;
     const assume: PolicyStatement = { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: roleArn };
-    if (externalId !== undefined) assume.Condition = { StringEquals: { "sts:ExternalId": externalId } };
-    return policy(assume, { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: roleArn });
+    if (Object.keys(assumeEquals).length > 0) assume.Condition = { StringEquals: assumeEquals };
+    const set: PolicyStatement = { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: roleArn };
+    if (Object.keys(setEquals).length > 0) set.Condition = { StringEquals: setEquals };
+    return policy(assume, set);
+}
+
+/**
+ * What the SSM agent on an instance needs, and nothing of AmazonSSMManagedInstanceCore
+ * beyond it: register and report the instance, run State Manager associations (the
+ * OS-user and metadata-guard documents of this account), and open Session Manager's
+ * channels. Left out on purpose: `ssm:GetParameter(s)` on every parameter of the account,
+ * inventory, patching and Distributor calls (see "Step 2: Verify or add instance
+ * permissions for Session Manager" and "Reference: ec2messages, ssmmessages, and other
+ * API operations" in the AWS Systems Manager User Guide).
+ */
+export function instanceAgentPolicy(scope: AwsScope): PolicyDocument {
+    const ssm = `arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}`;
+    const instances = `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:instance/*`;
+    return policy(
+        {
+            Sid: "RegisterAndReportTheInstance",
+            Effect: "Allow",
+            Action: ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:PutComplianceItems"],
+            Resource: instances,
+        },
+        // ListAssociations supports only "*" (AWS's service authorization reference).
+        { Sid: "ListAssociations", Effect: "Allow", Action: "ssm:ListAssociations", Resource: "*" },
+        // One statement per set of resource types: each action is authorised on every resource its request names.
+        { Sid: "ReadThisAccountsDocuments", Effect: "Allow", Action: ["ssm:GetDocument", "ssm:DescribeDocument"], Resource: `${ssm}:document/*` },
+        {
+            Sid: "DescribeThisAccountsAssociations",
+            Effect: "Allow",
+            Action: "ssm:DescribeAssociation",
+            Resource: [`${ssm}:association/*`, `${ssm}:document/*`, instances],
+        },
+        {
+            Sid: "ReportAssociationRuns",
+            Effect: "Allow",
+            Action: "ssm:UpdateInstanceAssociationStatus",
+            Resource: [`${ssm}:association/*`, instances],
+        },
+        { Sid: "ReportAssociationStatus", Effect: "Allow", Action: "ssm:UpdateAssociationStatus", Resource: [`${ssm}:document/*`, instances] },
+        {
+            Sid: "SessionManagerChannels",
+            Effect: "Allow",
+            Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            Resource: "*",
+        },
+        {
+            Sid: "AgentMessages",
+            Effect: "Allow",
+            Action: [
+                "ec2messages:AcknowledgeMessage",
+                "ec2messages:DeleteMessage",
+                "ec2messages:FailMessage",
+                "ec2messages:GetEndpoint",
+                "ec2messages:GetMessages",
+                "ec2messages:SendReply",
+            ],
+            Resource: "*",
+        },
+    );
+}
+
+/**
+ * The data perimeter for EC2 role credentials: requests signed with the instance's
+ * credentials must come from that instance, through its own VPC, unless an AWS service
+ * makes them on the role's behalf. Stolen credentials are useless anywhere else. From
+ * AWS's data-perimeter examples and "How to use policies to restrict where EC2 instance
+ * credentials can be used from" (AWS Security Blog); the keys are IAM global condition keys.
+ */
+export function instanceCredentialsPerimeterPolicy(): PolicyDocument {
+    const instanceCredentials = { Null: { "ec2:SourceInstanceARN": "false" }, BoolIfExists: { "aws:ViaAWSService": "false" } };
+    return policy(
+        {
+            // From no VPC at all: aws:SourceVpc is absent, so the comparisons below have nothing to compare.
+            Sid: "InstanceCredentialsNeverFromOutsideAVpc",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { Null: { "ec2:SourceInstanceARN": "false", "aws:SourceVpc": "true" }, BoolIfExists: { "aws:ViaAWSService": "false" } },
+        },
+        {
+            Sid: "InstanceCredentialsOnlyFromTheInstanceVpc",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringNotEquals: { "aws:ec2InstanceSourceVPC": "${aws:SourceVpc}" }, ...instanceCredentials },
+        },
+        {
+            Sid: "InstanceCredentialsOnlyFromTheInstanceAddress",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringNotEquals: { "aws:ec2InstanceSourcePrivateIPv4": "${aws:VpcSourceIp}" }, ...instanceCredentials },
+        },
+    );
+}
+
+/**
+ * Policy of an interface endpoint: only principals of this account may use it, so a
+ * shell user cannot move data to or from an account of its own through your VPC. AWS
+ * applies full access for services that do not support endpoint policies ("Control
+ * access to VPC endpoints using endpoint policies", AWS PrivateLink Guide).
+ */
+export function interfaceEndpointPolicy(scope: AwsScope): PolicyDocument {
+    return policy({
+        Sid: "OnlyPrincipalsOfThisAccount",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "*",
+        Resource: "*",
+        Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId } },
+    });
+}
+
+/**
+ * AWS-owned buckets the SSM agent and the Amazon Linux 2023 package manager read,
+ * unauthenticated, through the S3 gateway endpoint ("SSM Agent communications with AWS
+ * managed S3 buckets" in the AWS Systems Manager User Guide; the AL2023 repository bucket
+ * from the Amazon Linux 2023 User Guide). Region-specific names.
+ */
+export function awsOwnedAgentBuckets(scope: AwsScope): string[] {
+    const r = scope.region;
+    const names = [
+        `aws-ssm-${r}`,
+        `amazon-ssm-${r}`,
+        `amazon-ssm-packages-${r}`,
+        `${r}-birdwatcher-prod`,
+        `aws-ssm-distributor-file-${r}`,
+        `aws-ssm-document-attachments-${r}`,
+        `patch-baseline-snapshot-${r}`,
+        `al2023-repos-${r}-de612dc2`,
+    ];
+    return names.map((name) => `arn:${scope.partition}:s3:::${name}/*`);
+}
+
+/**
+ * Policy of the S3 gateway endpoint: principals of this account on buckets of this
+ * account, and anyone reading the AWS-owned buckets the agent and the package manager
+ * need. Nothing else passes, so no bucket of another account is reachable from the VPC.
+ */
+export function s3GatewayEndpointPolicy(scope: AwsScope): PolicyDocument {
+    return policy(
+        {
+            Sid: "OnlyPrincipalsOfThisAccountOnItsBuckets",
+            Effect: "Allow",
+            Principal: "*",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId, "aws:ResourceAccount": scope.accountId } },
+        },
+        { Sid: "ReadAwsOwnedAgentAndPackageBuckets", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: awsOwnedAgentBuckets(scope) },
+    );
 }

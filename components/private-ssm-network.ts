@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./cidr";
-import { flowLogDeliveryPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
+import { flowLogDeliveryPolicy, interfaceEndpointPolicy, s3GatewayEndpointPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
@@ -30,7 +30,10 @@ export interface PrivateSsmNetworkArgs {
 
 /**
  * Private network for Session Manager: instances reach SSM, CloudWatch Logs (and KMS,
- * S3) through VPC endpoints only. No internet gateway, no NAT, no inbound rules.
+ * S3) through VPC endpoints only. No internet gateway, no NAT, no inbound rules. The
+ * endpoints carry only this account's principals (and, through S3, the AWS-owned buckets
+ * the agent and package manager read), so a shell on an instance cannot move data to or
+ * from an account of its own through them.
  */
 export class PrivateSsmNetwork extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
@@ -74,6 +77,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                 serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.s3`,
                 vpcEndpointType: "Gateway",
                 routeTableIds: [routeTable.id],
+                policy: pulumi.jsonStringify(scope.apply(s3GatewayEndpointPolicy)),
                 tags: tagged("s3"),
             },
             parent,
@@ -126,6 +130,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
         );
 
         this.interfaceEndpointServices = [...SESSION_MANAGER_ENDPOINT_SERVICES, ...(args.kmsEndpoint ? ["kms"] : [])];
+        const endpointPolicy = pulumi.jsonStringify(scope.apply(interfaceEndpointPolicy));
         for (const service of this.interfaceEndpointServices) {
             new aws.ec2.VpcEndpoint(
                 `${name}-${service}`,
@@ -136,6 +141,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                     privateDnsEnabled: true,
                     subnetIds: subnets.map((s) => s.id),
                     securityGroupIds: [endpointGroup.id],
+                    policy: endpointPolicy,
                     tags: tagged(service),
                 },
                 parent,

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP } from "./constants";
-import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope } from "./policies";
+import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
 import { scopeFor } from "./scope";
 
 /** Role chaining caps sessions at one hour. */
@@ -29,9 +29,14 @@ export interface RemoteAccessIdentityArgs {
      * still requires it).
      */
     externalId?: pulumi.Input<string>;
-    /** IAM users to create in the remote-access group; each gets an access key in Secrets Manager. */
+    /** IAM users to create in the remote-access group; each gets an access key in Secrets Manager. Each connects with its own user name as source identity and role session name (2-64 characters). */
     users?: RemoteAccessUser[];
-    /** Instead of users, an SSO or SAML role ARN in this account whose sessions may assume the jump role. */
+    /**
+     * Instead of users, an SSO or SAML role ARN in this account whose sessions may assume the
+     * jump role. Its sessions must already carry a source identity set by the identity provider
+     * (SAML attribute `https://aws.amazon.com/SAML/Attributes/SourceIdentity`), and name their
+     * role session after it.
+     */
     federatedPrincipalArn?: pulumi.Input<string>;
     /** Name of the remote-access group. Default `GroupRemoteAccess`. */
     groupName?: string;
@@ -65,6 +70,8 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
 
         const iamUsers = users.map((user) => new aws.iam.User(`${name}-${user.name}`, { name: user.name, tags: args.tags }, parent));
         const principalArns: pulumi.Input<string>[] = args.federatedPrincipalArn !== undefined ? [args.federatedPrincipalArn] : iamUsers.map((u) => u.arn);
+        // IAM users are bound to their own user name; federated sessions to the source identity their identity provider set.
+        const binding: SessionNameBinding = iamUsers.length > 0 ? "iam-user-name" : "upstream-source-identity";
 
         const jumpRoleName = args.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME;
         const jumpRole = new aws.iam.Role(
@@ -73,7 +80,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 name: jumpRoleName,
                 description: `Assumes ${args.partnerName}'s Session Manager grant role in the instance owner's account`,
                 assumeRolePolicy: pulumi.jsonStringify(
-                    pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns)),
+                    pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding)),
                 ),
                 maxSessionDuration: JUMP_SESSION_SECONDS,
                 tags: args.tags,
@@ -87,12 +94,12 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 policy: pulumi.jsonStringify(
                     pulumi
                         .all([args.grantRoleArn, args.externalId === undefined ? undefined : pulumi.secret(args.externalId)])
-                        .apply(([arn, id]) => assumeOneRolePolicy(arn, id)),
+                        .apply(([arn, externalId]) => assumeOneRolePolicy(arn, { externalId, sessionNamedAfterSourceIdentity: true })),
                 ),
             },
             parent,
         );
-        const mayAssumeJumpRole = pulumi.jsonStringify(jumpRole.arn.apply((arn) => assumeOneRolePolicy(arn)));
+        const mayAssumeJumpRole = pulumi.jsonStringify(jumpRole.arn.apply((arn) => assumeOneRolePolicy(arn, { binding })));
 
         this.credentialSecretArns = {};
         if (iamUsers.length > 0) {

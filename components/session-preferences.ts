@@ -12,6 +12,13 @@ import { scopeFor } from "./scope";
 /** Key prefix of session transcripts in the S3 archive. */
 export const ARCHIVE_KEY_PREFIX = "session-transcripts/";
 
+/** Object Lock retention modes of the S3 archive. */
+export const ARCHIVE_RETENTION_MODES = ["GOVERNANCE", "COMPLIANCE"] as const;
+export type ArchiveRetentionMode = (typeof ARCHIVE_RETENTION_MODES)[number];
+
+/** Default days an archived transcript is locked. */
+export const DEFAULT_ARCHIVE_RETENTION_DAYS = 365;
+
 export interface SessionPreferencesArgs {
     /** Name of the CloudWatch Logs group receiving session transcripts. */
     logGroupName: pulumi.Input<string>;
@@ -27,8 +34,16 @@ export interface SessionPreferencesArgs {
     shellProfile?: pulumi.Input<{ linux?: string; windows?: string }>;
     /** Create a customer-managed KMS key encrypting session data and the log group. */
     kmsEncryption?: boolean;
-    /** Also archive transcripts to a new S3 bucket (encrypted, private, TLS only). */
+    /** Also archive transcripts to a new S3 bucket (encrypted, private, TLS only, versioned, with Object Lock). */
     s3Archive?: boolean;
+    /** Days each archived transcript is locked against overwriting and deletion (Object Lock default retention). Default 365. */
+    archiveRetentionDays?: pulumi.Input<number>;
+    /**
+     * Object Lock mode of the archive: `GOVERNANCE` (default; principals granted
+     * `s3:BypassGovernanceRetention` can still delete) or `COMPLIANCE` (nobody, the account
+     * root included, can delete a transcript before its retention ends).
+     */
+    archiveRetentionMode?: ArchiveRetentionMode;
     /**
      * Adopt the account's existing `SSM-SessionManagerRunShell` (the console creates it the
      * first time anyone opens the preferences): import it instead of creating it, and leave
@@ -108,6 +123,24 @@ export class SessionPreferences extends pulumi.ComponentResource {
                 `${name}-archive`,
                 { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
                 parent,
+            );
+            // Versioning keeps every transcript an overwrite would replace; Object Lock keeps each
+            // version from deletion for the retention period. Enabled on the bucket in place, so an
+            // existing archive is not replaced ("Object Lock", Amazon S3 User Guide).
+            const versioning = new aws.s3.BucketVersioning(`${name}-archive`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+            new aws.s3.BucketObjectLockConfiguration(
+                `${name}-archive`,
+                {
+                    bucket: bucket.id,
+                    objectLockEnabled: "Enabled",
+                    rule: {
+                        defaultRetention: {
+                            mode: args.archiveRetentionMode ?? "GOVERNANCE",
+                            days: args.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+                        },
+                    },
+                },
+                { ...parent, dependsOn: [versioning] },
             );
             new aws.s3.BucketPolicy(
                 `${name}-archive-tls-only`,

@@ -29,9 +29,11 @@ export interface ThirdPartyGrantArgs {
     osUser: pulumi.Input<string>;
     /** Grant role name. Default `SSMStartSession_IAM_Role_<partnerName>`. */
     roleName?: string;
-    /** End of access, ISO 8601 UTC (e.g. "2027-03-31T23:59:59Z"): AssumeRole is refused after it. */
+    /** End of access, ISO 8601 UTC (e.g. "2027-03-31T23:59:59Z"): AssumeRole is refused from then on, and so is every action with credentials issued before. */
     expiresAt?: string;
-    /** Refuse AssumeRole without a source identity, so CloudTrail names the person. Default true. */
+    /** Refuse credentials issued before this ISO 8601 UTC time (offboarding without waiting for them to expire), like the IAM console's "revoke active sessions". */
+    revokeSessionsIssuedBefore?: string;
+    /** Refuse AssumeRole without a source identity, and require the role session name to equal it, so CloudTrail and Session Manager name the person. Default true. */
     requireSourceIdentity?: boolean;
     /** External id the partner supplied (treated as a secret); generated when absent. */
     externalId?: pulumi.Input<string>;
@@ -54,6 +56,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
     public readonly osUser: pulumi.Output<string>;
     public readonly partnerName: string;
     public readonly expiresAt?: string;
+    public readonly revokeSessionsIssuedBefore?: string;
 
     constructor(name: string, args: ThirdPartyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:grants:ThirdPartyGrant", name, {}, opts);
@@ -104,6 +107,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                             accessTagKey: args.accessTagKey,
                             sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
                             sessionKeyArn,
+                            expiresAt: args.expiresAt,
+                            revokeSessionsIssuedBefore: args.revokeSessionsIssuedBefore,
                         }),
                     ),
                 ),
@@ -125,6 +130,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         this.osUser = pulumi.output(args.osUser);
         this.partnerName = args.partnerName;
         this.expiresAt = args.expiresAt;
+        this.revokeSessionsIssuedBefore = args.revokeSessionsIssuedBefore;
         this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, externalId: this.externalId, osUser: this.osUser });
     }
 }

@@ -20,6 +20,7 @@ import {
     defaultGrantRoleName,
 } from "../components/constants";
 import { parseCidr, subnetPrefix } from "../components/cidr";
+import { ARCHIVE_RETENTION_MODES, DEFAULT_ARCHIVE_RETENTION_DAYS, type ArchiveRetentionMode } from "../components/session-preferences";
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -115,9 +116,7 @@ const PARTNER_NAME = text(
 
 const OS_USER_ACCEPTED = `an unprivileged Linux user name matching ${OS_USER_NAME_PATTERN}, other than ${RESERVED_OS_USERS.join(", ")}`;
 const OS_USER = text(new RegExp(OS_USER_NAME_PATTERN), OS_USER_ACCEPTED, (name) =>
-    (RESERVED_OS_USERS as readonly string[]).includes(name)
-        ? `got "${name}", which has root or sudo on common AMIs; accepted: ${OS_USER_ACCEPTED}`
-        : undefined,
+    (RESERVED_OS_USERS as readonly string[]).includes(name) ? `got "${name}", which has root or sudo on common AMIs; accepted: ${OS_USER_ACCEPTED}` : undefined,
 );
 
 const ROLE_NAME_ACCEPTED = "an IAM role name: 1-64 characters of letters, digits and _ + = , . @ -";
@@ -141,9 +140,9 @@ const ROLE_ARN = text(
     'an IAM role ARN, e.g. "arn:aws:iam::123456789012:role/SSMStartSession_IAM_Role_Third_Party_A"',
 );
 
-const EXPIRY_ACCEPTED = 'an ISO 8601 timestamp with a time zone, e.g. "2027-03-31T23:59:59Z"';
-const EXPIRY = text(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, EXPIRY_ACCEPTED, (value) =>
-    isRealTimestamp(value) ? undefined : `got "${value}", which is not a real date and time; accepted: ${EXPIRY_ACCEPTED}`,
+const TIMESTAMP_ACCEPTED = 'an ISO 8601 timestamp with a time zone, e.g. "2027-03-31T23:59:59Z"';
+const TIMESTAMP = text(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, TIMESTAMP_ACCEPTED, (value) =>
+    isRealTimestamp(value) ? undefined : `got "${value}", which is not a real date and time; accepted: ${TIMESTAMP_ACCEPTED}`,
 );
 
 // Date.parse rolls 2027-02-30 over to March; check the calendar date and clock fields themselves.
@@ -191,7 +190,8 @@ const partnerSchema = record(
         theirStack: STACK_NAME.optional(),
         principalArns: list(PRINCIPAL_ARN, "IAM role or user ARNs in the partner's account").min(1).optional(),
         externalId: EXTERNAL_ID.optional(),
-        expiresAt: EXPIRY.optional(),
+        expiresAt: TIMESTAMP.optional(),
+        revokeSessionsIssuedBefore: TIMESTAMP.optional(),
         requireSourceIdentity: flag().optional(),
     },
     "a partner",
@@ -225,6 +225,8 @@ const sessionsSchema = record(
         maxSessionDurationMinutes: integer(1, 1440, "minutes").optional(),
         kmsEncryption: flag().optional(),
         s3Archive: flag().optional(),
+        archiveRetentionDays: integer(1, 36_500, "days").optional(),
+        archiveRetentionMode: z.enum(ARCHIVE_RETENTION_MODES, accepting(`one of ${ARCHIVE_RETENTION_MODES.join(", ")}`)).optional(),
         shellProfile: record(
             {
                 linux: z.string(accepting("shell commands as a string")).min(1).optional(),
@@ -254,9 +256,11 @@ const yoursSchema = record(
 
 const userSchema = record(
     {
-        name: text(/^[\w+=,.@-]{1,64}$/, "an IAM user name: 1-64 letters, digits and _ + = , . @ -"),
+        // 2 characters at least: the user name is also the source identity, which needs 2-64.
+        name: text(/^[\w+=,.@-]{2,64}$/, "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = , . @ -"),
         accessKeySerial: integer(1, 1_000_000, "rotations").optional(),
-        sourceIdentity: text(/^[\w+=,.@-]{2,64}$/, "a source identity: 2-64 letters, digits and _ + = , . @ -").optional(),
+        // Kept in the schema only to explain why it is gone (see loadTheirSettings).
+        sourceIdentity: z.unknown().optional(),
     },
     "a user",
 );
@@ -303,6 +307,8 @@ export interface PartnerSettings {
     externalId?: pulumi.Output<string>;
     /** End of access, normalised to UTC ("2027-03-31T23:59:59Z"). */
     expiresAt?: string;
+    /** Credentials issued before this instant (UTC) are refused. */
+    revokeSessionsIssuedBefore?: string;
     /** Whether assuming the grant role requires a source identity. */
     requireSourceIdentity: boolean;
 }
@@ -331,6 +337,8 @@ export interface YoursSettings {
         maxSessionDurationMinutes: number;
         kmsEncryption: boolean;
         s3Archive: boolean;
+        archiveRetentionDays: number;
+        archiveRetentionMode: ArchiveRetentionMode;
         shellProfile?: { linux?: string; windows?: string };
         adoptExistingPreferences: boolean;
     };
@@ -343,8 +351,6 @@ export interface UserSettings {
     name: string;
     /** Bump to rotate the user's access key. */
     accessKeySerial: number;
-    /** Source identity the generated CLI profile sets for this user. */
-    sourceIdentity: string;
 }
 
 /** Validated settings of a `their` stack. */
@@ -431,7 +437,7 @@ export function readSide(): Side {
     return result.data;
 }
 
-function normaliseExpiry(value: string): string {
+function utcTimestamp(value: string): string {
     return new Date(value).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
@@ -559,6 +565,8 @@ export function loadYoursSettings(): YoursSettings {
             maxSessionDurationMinutes: sessions.maxSessionDurationMinutes ?? 60,
             kmsEncryption: sessions.kmsEncryption ?? false,
             s3Archive: sessions.s3Archive ?? false,
+            archiveRetentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+            archiveRetentionMode: sessions.archiveRetentionMode ?? "GOVERNANCE",
             shellProfile: sessions.shellProfile,
             adoptExistingPreferences: sessions.adoptExistingPreferences ?? false,
         },
@@ -572,7 +580,8 @@ export function loadYoursSettings(): YoursSettings {
             theirStack: p.theirStack,
             principalArns: p.principalArns,
             externalId: p.externalId === undefined ? undefined : pulumi.secret(p.externalId),
-            expiresAt: p.expiresAt === undefined ? undefined : normaliseExpiry(p.expiresAt),
+            expiresAt: p.expiresAt === undefined ? undefined : utcTimestamp(p.expiresAt),
+            revokeSessionsIssuedBefore: p.revokeSessionsIssuedBefore === undefined ? undefined : utcTimestamp(p.revokeSessionsIssuedBefore),
             requireSourceIdentity: p.requireSourceIdentity ?? true,
         })),
     };
@@ -603,10 +612,10 @@ export function loadTheirSettings(): TheirSettings {
         });
     }
     users.forEach((user, index) => {
-        if (user.sourceIdentity === undefined && user.name.length < 2) {
+        if (user.sourceIdentity !== undefined) {
             issues.push({
                 path: `users[${index}].sourceIdentity`,
-                message: `is required because the user name "${user.name}" is shorter than a source identity may be; accepted: 2-64 letters, digits and _ + = , . @ -`,
+                message: `is set; the source identity is now always the user's own name "${user.name}" (the jump role's trust requires it, so nobody can act as someone else); accepted: remove the key`,
             });
         }
     });
@@ -646,7 +655,7 @@ export function loadTheirSettings(): TheirSettings {
         externalId: parsed.externalId === undefined ? undefined : pulumi.secret(parsed.externalId),
         groupName: parsed.groupName ?? DEFAULT_REMOTE_ACCESS_GROUP,
         jumpRoleName: parsed.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME,
-        users: users.map((u) => ({ name: u.name, accessKeySerial: u.accessKeySerial ?? 1, sourceIdentity: u.sourceIdentity ?? u.name })),
+        users: users.map((u) => ({ name: u.name, accessKeySerial: u.accessKeySerial ?? 1 })),
         federatedPrincipalArn: parsed.federatedPrincipalArn,
         accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
         yoursRegion: parsed.yoursRegion,

@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
+import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { RemoteAccessIdentity } from "../components/remote-access-identity";
 import { ConfigError, loadTheirSettings, type ConfigIssue, type TheirSettings } from "./config";
 
@@ -14,6 +15,8 @@ interface GrantReference {
     externalId?: pulumi.Output<string>;
     instanceIds: pulumi.Input<string[]>;
     region: pulumi.Input<string>;
+    /** The session document sessions must name (the grant checks it). */
+    sessionDocument: pulumi.Input<string>;
 }
 
 /** Builds a third party's stack from its validated config and returns the stack outputs. */
@@ -50,7 +53,6 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
             ? pulumi.all(identity.credentialSecretArns).apply((secretArns) =>
                   settings.users.map((u) => ({
                       name: u.name,
-                      sourceIdentity: u.sourceIdentity,
                       credentialsProfile: `${base}-${u.name}-keys`,
                       credentialsHint: [
                           `An administrator of this account reads ${u.name}'s access key (group members cannot):`,
@@ -62,9 +64,11 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
             : pulumi.output([
                   {
                       name: "federated",
-                      sourceIdentity: "federated",
                       credentialsProfile: "sso",
-                      credentialsHint: ['Replace "sso" with your SSO profile, and "federated" with your user name (the source identity CloudTrail records).'],
+                      credentialsHint: [
+                          'Replace "sso" with your SSO profile, and "federated" with the source identity your identity provider sets for you',
+                          "(SAML attribute https://aws.amazon.com/SAML/Attributes/SourceIdentity): the jump role requires the role session name to equal it.",
+                      ],
                   },
               ]);
     const firstProfile = sessionProfileName(settings.partnerName, { name: settings.users[0]?.name ?? "federated" });
@@ -96,8 +100,8 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         ),
         listInstancesCommand: listInstancesCommand({ partnerName: settings.partnerName, accessTagKey: settings.accessTagKey }, firstProfile),
         startSessionCommands: pulumi
-            .output(grant.instanceIds)
-            .apply((ids) => (ids.length > 0 ? ids : ["<instance-id>"]).map((id) => startSessionCommand(id, firstProfile))),
+            .all([grant.instanceIds, grant.sessionDocument])
+            .apply(([ids, document]) => (ids.length > 0 ? ids : ["<instance-id>"]).map((id) => startSessionCommand(id, firstProfile, document))),
     };
 }
 
@@ -105,7 +109,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
 function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: string): GrantReference {
     const reference = new pulumi.StackReference(stackName);
     const entry = reference.requireOutput("grants").apply((grants: unknown) => {
-        const all = (grants ?? {}) as Record<string, { roleArn?: unknown; externalId?: unknown; instanceIds?: unknown }>;
+        const all = (grants ?? {}) as Record<string, { roleArn?: unknown; externalId?: unknown; instanceIds?: unknown; sessionDocument?: unknown }>;
         const mine = all[settings.partnerName];
         if (mine === undefined) {
             throw new Error(
@@ -119,6 +123,8 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
             roleArn: mine.roleArn as string,
             externalId: mine.externalId as string,
             instanceIds: Array.isArray(mine.instanceIds) ? (mine.instanceIds as string[]) : [],
+            // Stacks deployed before this output existed used the preferences document.
+            sessionDocument: typeof mine.sessionDocument === "string" ? mine.sessionDocument : SESSION_PREFERENCES_DOCUMENT,
         };
     });
     // The output is secret as a whole because of the external id; only the id is one.
@@ -126,6 +132,7 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
         roleArn: pulumi.unsecret(entry.roleArn),
         externalId: pulumi.secret(entry.externalId),
         instanceIds: pulumi.unsecret(entry.instanceIds),
+        sessionDocument: pulumi.unsecret(entry.sessionDocument),
         region: settings.yoursRegion ?? reference.getOutput("region").apply((r: unknown) => (typeof r === "string" ? r : ownRegion)),
     };
 }
@@ -137,5 +144,6 @@ function grantFromConfig(settings: TheirSettings, partition: string, ownRegion: 
         externalId: settings.externalId,
         instanceIds: [],
         region: settings.yoursRegion ?? ownRegion,
+        sessionDocument: SESSION_PREFERENCES_DOCUMENT,
     };
 }

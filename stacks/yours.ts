@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedInstances } from "../components/managed-instances";
+import { MetadataGuard } from "../components/metadata-guard";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
 import { PrivateSsmNetwork } from "../components/private-ssm-network";
 import { SessionPreferences } from "../components/session-preferences";
@@ -79,12 +80,16 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         shellProfile: settings.sessions.shellProfile,
         kmsEncryption: settings.sessions.kmsEncryption,
         s3Archive: settings.sessions.s3Archive,
+        archiveRetentionDays: settings.sessions.archiveRetentionDays,
+        archiveRetentionMode: settings.sessions.archiveRetentionMode,
         adoptExistingDocument: settings.sessions.adoptExistingPreferences,
         instanceRoleArns: instances === undefined ? [] : [instances.roleArn],
         sessionRoleTagKey: settings.accessTagKey,
     });
 
     const osUsers = new OsUserProvisioning("os-users", { accessTagKey: settings.accessTagKey, defaultOsUser: settings.sessions.defaultOsUser });
+    // Also guards instances this stack did not launch, once they carry the access tag key.
+    new MetadataGuard("metadata-guard", { accessTagKey: settings.accessTagKey });
 
     const stackReferences = new Map<string, pulumi.StackReference>();
     const grants = settings.partners.map(
@@ -98,6 +103,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 osUser: partner.osUser,
                 roleName: partner.grantRoleName,
                 expiresAt: partner.expiresAt,
+                revokeSessionsIssuedBefore: partner.revokeSessionsIssuedBefore,
                 requireSourceIdentity: partner.requireSourceIdentity,
                 externalId: partner.externalId,
                 sessionKeyArn: preferences.kmsKeyArn,
@@ -131,6 +137,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                     runAsUser: grant.osUser,
                     accessTagValue: grant.partnerName,
                     expiresAt: grant.expiresAt ?? null,
+                    // Sessions must name it (--document-name): the grant checks the document.
+                    sessionDocument: preferences.documentName,
                     instanceIds: instanceIdsFor(grant.partnerName),
                 },
             ]),

@@ -140,6 +140,42 @@ const catalogue: BadConfig[] = [
         key: "partners[1].expiresAt",
         says: /time zone/,
     },
+    {
+        title: "revocation instant that is not a timestamp",
+        stack: "yours",
+        set: { "partners[0].revokeSessionsIssuedBefore": "yesterday" },
+        key: "partners[0].revokeSessionsIssuedBefore",
+        says: /ISO 8601/,
+    },
+    {
+        title: "archive retention of 0 days",
+        stack: "yours",
+        set: { "sessions.archiveRetentionDays": 0 },
+        key: "sessions.archiveRetentionDays",
+        says: /1 to 36500/,
+    },
+    {
+        title: "archive retention mode not an Object Lock mode",
+        stack: "yours",
+        set: { "sessions.archiveRetentionMode": "governance" },
+        key: "sessions.archiveRetentionMode",
+        says: /GOVERNANCE, COMPLIANCE/,
+    },
+    {
+        title: "OS user ubuntu (cloud-init gives it sudo)",
+        stack: "yours",
+        set: { "partners[1].osUser": "ubuntu" },
+        key: "partners[1].osUser",
+        says: /root or sudo/,
+    },
+    {
+        title: "their: a source identity other than the user's own name",
+        stack: "their",
+        set: { "users[0].sourceIdentity": "bob" },
+        key: "users[0].sourceIdentity",
+        says: /always the user's own name.*remove the key/,
+    },
+    { title: "their: a user name too short to be a source identity", stack: "their", set: { "users[0].name": "a" }, key: "users[0].name", says: /2-64/ },
     { title: "typo in a top-level key", stack: "yours", set: { partner: [] }, key: "partner", says: /unknown key.*partners/ },
     { title: "typo in a partner key", stack: "yours", set: { "partners[0].osUsr": "os_user_a_alice" }, key: "partners[0].osUsr", says: /unknown key.*osUser/ },
     { title: "typo in a sessions key", stack: "yours", set: { "sessions.retentionDays": 7 }, key: "sessions.retentionDays", says: /logRetentionDays/ },
@@ -291,7 +327,7 @@ describe("config validation: sample stacks and accepted forms", () => {
             jumpRoleName: "3P_IAM_Assume_Role",
         });
         expect(settings.grantRoleName).to.equal("SSMStartSession_IAM_Role_Third_Party_A");
-        expect(settings.users).to.deep.equal([{ name: "alice", accessKeySerial: 1, sourceIdentity: "alice" }]);
+        expect(settings.users).to.deep.equal([{ name: "alice", accessKeySerial: 1 }]);
     });
 
     it("the real entry point runs both samples, their then yours, each with its own config", async () => {

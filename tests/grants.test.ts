@@ -3,7 +3,7 @@
 // resources when another is added or removed.
 
 import { expect } from "chai";
-import { asList, statementsOf } from "../components/policies";
+import { asList, GRANT_FENCE_SID, statementsOf } from "../components/policies";
 import { diffRuns } from "../tools/diff";
 import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
@@ -87,8 +87,14 @@ describe("grants: trust policy", () => {
         const idB = grants.Third_Party_B.externalId;
         expect(idA).to.match(/^[A-Za-z0-9]{40}$/);
         expect(idA).to.not.equal(idB);
-        expect(assumeStatement(run, "Third_Party_A").Condition!.StringEquals).to.deep.equal({ "sts:ExternalId": idA });
-        expect(assumeStatement(run, "Third_Party_B").Condition!.StringEquals).to.deep.equal({ "sts:ExternalId": idB });
+        expect(assumeStatement(run, "Third_Party_A").Condition!.StringEquals).to.deep.equal({
+            "sts:ExternalId": idA,
+            "sts:RoleSessionName": "${aws:SourceIdentity}",
+        });
+        expect(assumeStatement(run, "Third_Party_B").Condition!.StringEquals).to.deep.equal({
+            "sts:ExternalId": idB,
+            "sts:RoleSessionName": "${aws:SourceIdentity}",
+        });
     });
 
     it("never allows sts:TagSession, and allows nothing but AssumeRole and SetSourceIdentity", () => {
@@ -99,10 +105,12 @@ describe("grants: trust policy", () => {
         }
     });
 
-    it("requires a source identity by default, and not when switched off", async () => {
+    it("requires a source identity, and a role session named after it, by default; neither when switched off", async () => {
         expect(assumeStatement(run, "Third_Party_A").Condition!.Null).to.deep.equal({ "sts:SourceIdentity": "false" });
+        expect(assumeStatement(run, "Third_Party_A").Condition!.StringEquals).to.have.property("sts:RoleSessionName", "${aws:SourceIdentity}");
         const relaxed = await yours({ "partners[0].requireSourceIdentity": false });
         expect(assumeStatement(relaxed, "Third_Party_A").Condition!.Null).to.equal(undefined);
+        expect(assumeStatement(relaxed, "Third_Party_A").Condition!.StringEquals).to.not.have.property("sts:RoleSessionName");
         expect(trustOf(relaxed, "Third_Party_A").map((s) => s.Action)).to.include("sts:SetSourceIdentity");
     });
 
@@ -118,7 +126,7 @@ describe("grants: trust policy", () => {
     it("uses a partner-supplied external id instead of generating one", async () => {
         const supplied = await yours({ "partners[1].externalId": "vendor-b-supplied-id-42" }, ["partners"]);
         expect(ofType(supplied, EXTERNAL_ID).map((r) => r.name)).to.deep.equal(["grant-Third_Party_A-external-id"]);
-        expect(assumeStatement(supplied, "Third_Party_B").Condition!.StringEquals).to.deep.equal({ "sts:ExternalId": "vendor-b-supplied-id-42" });
+        expect(assumeStatement(supplied, "Third_Party_B").Condition!.StringEquals).to.have.property("sts:ExternalId", "vendor-b-supplied-id-42");
     });
 
     it("keeps the external id secret: in the trust policy input and in the stack outputs", async () => {
@@ -160,11 +168,54 @@ describe("grants: permissions policy", () => {
         expect(end.Condition).to.deep.equal({ StringEquals: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } });
     });
 
-    it("explicitly denies assuming roles and listing sessions", () => {
-        const deny = statementsOf(permissionsOf(run, "Third_Party_A")).filter((s) => s.Effect === "Deny");
-        expect(deny).to.deep.equal([
-            { Sid: "NoRoleChainingNoSessionListing", Effect: "Deny", Action: ["sts:AssumeRole", "ssm:DescribeSessions"], Resource: "*" },
+    it("denies every action it does not allow (the fence), derived from its allows, so no resource policy can widen it", () => {
+        const statements = statementsOf(permissionsOf(run, "Third_Party_A"));
+        const allowed = [...new Set(statements.filter((s) => s.Effect === "Allow").flatMap((s) => asList(s.Action)))];
+        expect(statements.filter((s) => s.Effect === "Deny")).to.deep.equal([{ Sid: GRANT_FENCE_SID, Effect: "Deny", NotAction: allowed, Resource: "*" }]);
+        expect(allowed).to.have.members([
+            "ec2:DescribeInstances",
+            "ssm:DescribeInstanceProperties",
+            "ssm:GetConnectionStatus",
+            "ssm:StartSession",
+            "ssm:TerminateSession",
+            "ssm:ResumeSession",
+            "ssmmessages:OpenDataChannel",
         ]);
+    });
+
+    it("lists instances in the stack's region only, and opens only its own sessions' data channels", () => {
+        const statements = statementsOf(permissionsOf(run, "Third_Party_A"));
+        const list = statements.find((s) => asList(s.Action).includes("ec2:DescribeInstances"))!;
+        expect(list.Condition).to.deep.equal({ StringEquals: { "aws:RequestedRegion": "us-east-1" } });
+        const channel = statements.find((s) => asList(s.Action).includes("ssmmessages:OpenDataChannel"))!;
+        expect(channel.Resource).to.equal("arn:aws:ssm:us-east-1:111111111111:session/${aws:userid}-*");
+    });
+
+    it("with an expiry or a revocation instant, denies everything to credentials used after the expiry or issued before the revocation", async () => {
+        const timed = await yours({ "partners[0].expiresAt": "2027-03-31T23:59:59Z", "partners[0].revokeSessionsIssuedBefore": "2027-01-10T08:00:00+01:00" });
+        const denies = statementsOf(permissionsOf(timed, "Third_Party_A")).filter((s) => s.Effect === "Deny" && s.Sid !== GRANT_FENCE_SID);
+        expect(denies).to.deep.equal([
+            {
+                Sid: "NothingAfterExpiry",
+                Effect: "Deny",
+                Action: "*",
+                Resource: "*",
+                Condition: { DateGreaterThanEquals: { "aws:CurrentTime": "2027-03-31T23:59:59Z" } },
+            },
+            {
+                Sid: "RevokeSessionsIssuedBefore",
+                Effect: "Deny",
+                Action: "*",
+                Resource: "*",
+                Condition: { DateLessThan: { "aws:TokenIssueTime": "2027-01-10T07:00:00Z" } },
+            },
+        ]);
+        // Partner B's policy is untouched by A's dates.
+        expect(
+            statementsOf(permissionsOf(timed, "Third_Party_B"))
+                .filter((s) => s.Effect === "Deny")
+                .map((s) => s.Sid),
+        ).to.deep.equal([GRANT_FENCE_SID]);
     });
 
     it("has no CloudWatch Logs action in any grant role policy", () => {
@@ -197,7 +248,7 @@ describe("grants: OS users and outputs", () => {
     before(async () => (run = await yours()));
 
     it("creates each partner's OS user on the instances tagged for it, now and later", () => {
-        const command = ofType(run, "aws:ssm/document:Document").find((d) => d.inputs.documentType === "Command")!;
+        const command = only(run, "aws:ssm/document:Document", "os-users-create-os-user");
         for (const [partner, osUser] of [
             ["Third_Party_A", "os_user_a_alice"],
             ["Third_Party_B", "os_user_b_bob"],

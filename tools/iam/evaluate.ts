@@ -3,9 +3,9 @@
 // a role being assumed, the key policy of a KMS key. The evaluator is AGPL and a
 // devDependency: it is used here, by tests and tools, never by the components.
 
-import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import type { PolicyDocument } from "../../components/policies";
-import { principalByArn, type IamPicture, type IamPrincipal } from "./picture";
+import { principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 
@@ -17,10 +17,31 @@ export interface OutsidePrincipal {
     tags?: Record<string, string>;
 }
 
+/** Nobody: a request with no credentials (a shell user who cannot reach any). */
+export const ANONYMOUS = { anonymous: true } as const;
+
+/** Where a request signed with an instance role's credentials comes from. */
+export interface InstanceCredentials {
+    /** The instance the credentials were issued to. */
+    instance: PictureInstance;
+    /** From the instance itself (through its VPC's endpoints), from anywhere else, or by an AWS service on the role's behalf. */
+    from: "instance" | "elsewhere" | "aws-service";
+}
+
 /** One request: who, what, on which resource, in which context. */
 export interface AccessRequest {
-    /** A role or user in the picture (by ARN), or one outside it. */
-    principal: string | OutsidePrincipal;
+    /** A role or user in the picture (by ARN), one outside it, or nobody. */
+    principal: string | OutsidePrincipal | typeof ANONYMOUS;
+    /** When the principal is an instance role: whose credentials, used from where. */
+    instanceCredentials?: InstanceCredentials;
+    /**
+     * The request leaves this VPC: it must pass the VPC's endpoint for the action's service,
+     * and without one it goes nowhere (the VPC has no other way out). Implied by instance
+     * credentials used from the instance.
+     */
+    throughVpc?: string;
+    /** A resource policy of a resource outside the picture (a bucket policy of your account, say). */
+    resourcePolicy?: PolicyDocument;
     /** Role session name, when the principal is a role. */
     sessionName?: string;
     action: string;
@@ -35,6 +56,8 @@ export interface AccessRequest {
 
 export interface DecisionDetail {
     decision: Decision;
+    /** Why no policy was evaluated at all (no route out of the VPC). */
+    note?: string;
     /** The evaluator's validation errors, if the request or a policy was malformed. */
     errors?: string;
     /** Statements (Sid, or position) that allowed the request, when it was allowed. */
@@ -45,6 +68,19 @@ export interface DecisionDetail {
 
 /** Evaluations use a fixed clock, so results never depend on the day they run. */
 export const EVALUATION_TIME = "2027-01-15T12:00:00Z";
+
+/** How long before the request a role session's credentials were issued, unless the request says (`aws:TokenIssueTime`). */
+const TOKEN_AGE_MS = 15 * 60_000;
+
+/** A private address of the instance, and a public one elsewhere, for the perimeter's keys. */
+const INSTANCE_PRIVATE_IP = "10.24.34.10";
+const SOMEWHERE_ELSE_IP = "203.0.113.10";
+
+/** The policy AWS attaches to an endpoint given none: full access. */
+const DEFAULT_ENDPOINT_POLICY: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: "*", Action: "*", Resource: "*" }],
+};
 
 /** A role outside the picture that trusts its whole account: the worst case for "may it assume other roles?". */
 export function accountTrustingRole(partition: string, accountId: string): PolicyDocument {
@@ -75,7 +111,7 @@ export function userIdOf(picture: IamPicture, principalArn: string, sessionName 
 
 function resolvePrincipal(
     picture: IamPicture,
-    principal: AccessRequest["principal"],
+    principal: Exclude<AccessRequest["principal"], typeof ANONYMOUS>,
 ): { arn: string; accountId: string; kind: "role" | "user"; policies: PolicyDocument[]; tags: Record<string, string> } {
     if (typeof principal !== "string") {
         return {
@@ -103,22 +139,61 @@ function resourceSide(picture: IamPicture, resource: string): { policy?: PolicyD
     return { accountId };
 }
 
+/** The VPC endpoint policy a request from `vpcId` must pass, or why it goes nowhere. */
+function endpointOf(picture: IamPicture, vpcId: string, service: string): { policy?: PolicyDocument } | undefined {
+    return picture.endpoints.find((e) => e.vpcId === vpcId && e.service === service);
+}
+
+// The perimeter keys AWS sets on requests signed with instance credentials.
+function instanceContext(credentials: InstanceCredentials): Record<string, string> {
+    const { instance, from } = credentials;
+    const context: Record<string, string> = {
+        "ec2:SourceInstanceARN": instance.arn,
+        "aws:ec2InstanceSourceVPC": instance.vpcId,
+        "aws:ec2InstanceSourcePrivateIPv4": INSTANCE_PRIVATE_IP,
+        "aws:ViaAWSService": from === "aws-service" ? "true" : "false",
+    };
+    if (from === "instance") Object.assign(context, { "aws:SourceVpc": instance.vpcId, "aws:VpcSourceIp": INSTANCE_PRIVATE_IP });
+    if (from === "elsewhere") context["aws:SourceIp"] = SOMEWHERE_ELSE_IP;
+    return context;
+}
+
 /** Evaluates one request with the IAM simulator. */
 export async function decide(picture: IamPicture, request: AccessRequest): Promise<DecisionDetail> {
-    const caller = resolvePrincipal(picture, request.principal);
-    const session = request.sessionName ?? "session";
-    const requestPrincipal =
-        caller.kind === "role" ? `arn:${picture.partition}:sts::${caller.accountId}:assumed-role/${caller.arn.split("/").pop()}/${session}` : caller.arn;
-    const context: Record<string, string | string[]> = {
-        "aws:PrincipalArn": caller.arn,
-        "aws:PrincipalAccount": caller.accountId,
-        "aws:userid": userIdOf(picture, caller.arn, session),
-        "aws:CurrentTime": request.at ?? EVALUATION_TIME,
-        "aws:SecureTransport": "true",
-    };
-    if (caller.kind === "user") context["aws:username"] = caller.arn.split("/").pop()!;
-    for (const [key, value] of Object.entries(caller.tags)) context[`aws:PrincipalTag/${key}`] = value;
+    const at = request.at ?? EVALUATION_TIME;
     const service = request.action.split(":")[0];
+    const vpcId = request.throughVpc ?? (request.instanceCredentials?.from === "instance" ? request.instanceCredentials.instance.vpcId : undefined);
+    const endpoint = vpcId === undefined ? undefined : endpointOf(picture, vpcId, service);
+    if (vpcId !== undefined && endpoint === undefined) {
+        return { decision: "ImplicitlyDenied", note: `${vpcId} has no endpoint for ${service} and no other way out` };
+    }
+    const context: Record<string, string | string[]> = {
+        "aws:CurrentTime": at,
+        "aws:SecureTransport": "true",
+        "aws:RequestedRegion": picture.region,
+    };
+    let requestPrincipal: string | typeof anonymousPrincipal = anonymousPrincipal;
+    let identityPolicies: PolicyDocument[] = [];
+    let callerAccount = "";
+    const principal = request.principal;
+    if (typeof principal === "string" || !("anonymous" in principal)) {
+        const caller = resolvePrincipal(picture, principal);
+        const session = request.sessionName ?? "session";
+        requestPrincipal =
+            caller.kind === "role" ? `arn:${picture.partition}:sts::${caller.accountId}:assumed-role/${caller.arn.split("/").pop()}/${session}` : caller.arn;
+        identityPolicies = caller.policies;
+        callerAccount = caller.accountId;
+        Object.assign(context, {
+            "aws:PrincipalArn": caller.arn,
+            "aws:PrincipalAccount": caller.accountId,
+            "aws:userid": userIdOf(picture, caller.arn, session),
+        });
+        if (caller.kind === "user") context["aws:username"] = caller.arn.split("/").pop()!;
+        if (caller.kind === "role") context["aws:TokenIssueTime"] = new Date(Date.parse(at) - TOKEN_AGE_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
+        for (const [key, value] of Object.entries(caller.tags)) context[`aws:PrincipalTag/${key}`] = value;
+    }
+    if (request.instanceCredentials) Object.assign(context, instanceContext(request.instanceCredentials));
+    if (vpcId !== undefined) context["aws:SourceVpc"] = vpcId;
     for (const [key, value] of Object.entries(request.resourceTags ?? {})) {
         context[`aws:ResourceTag/${key}`] = value;
         if (service === "ssm") context[`ssm:resourceTag/${key}`] = value;
@@ -126,19 +201,22 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     Object.assign(context, request.context);
 
     const resource = resourceSide(picture, request.resource);
+    const resourceAccount = resource.accountId || callerAccount;
+    if (resourceAccount) context["aws:ResourceAccount"] = resourceAccount;
     const response = await runSimulation(
         {
             // "*" and ARNs without an account (S3 buckets not in the picture) are taken as the caller's own.
             request: {
                 principal: requestPrincipal,
                 action: request.action,
-                resource: { resource: request.resource, accountId: resource.accountId || caller.accountId },
+                resource: { resource: request.resource, accountId: resourceAccount },
                 contextVariables: context,
             },
-            identityPolicies: caller.policies.map((policy, i) => ({ name: `policy-${i + 1}`, policy })),
+            identityPolicies: identityPolicies.map((policy, i) => ({ name: `policy-${i + 1}`, policy })),
             serviceControlPolicies: [],
             resourceControlPolicies: [],
-            resourcePolicy: resource.policy,
+            resourcePolicy: request.resourcePolicy ?? resource.policy,
+            vpcEndpointPolicies: endpoint ? [{ name: `${service} endpoint`, policy: endpoint.policy ?? DEFAULT_ENDPOINT_POLICY }] : undefined,
         },
         {},
     );

@@ -62,6 +62,22 @@ function isGlobalKey(key: string): boolean {
     );
 }
 
+/**
+ * Scoped resources AWS documents for actions whose authorization data lists no resource
+ * type yet. Each names the page that documents it; nothing else is excused.
+ */
+export const DOCUMENTED_RESOURCE_EXCEPTIONS: ReadonlyArray<{ action: string; resource: RegExp; source: string }> = [
+    {
+        action: "ssmmessages:OpenDataChannel",
+        resource: /^arn:[\w-]+:ssm:[\w-]*:\d*:session\/\$\{aws:userid\}-\*$/,
+        source: 'AWS Systems Manager User Guide, "Quickstart end user policies for Session Manager": OpenDataChannel on arn:<partition>:ssm:*:*:session/${aws:userid}-*',
+    },
+];
+
+function documentedException(action: string, resource: string): boolean {
+    return DOCUMENTED_RESOURCE_EXCEPTIONS.some((e) => e.action === action && e.resource.test(resource));
+}
+
 interface ActionInfo {
     action: string;
     exists: boolean;
@@ -107,6 +123,10 @@ async function lintStatement(target: LintTarget, statement: PolicyStatement, ind
     const actionNames = list(statement.Action);
     const actions = (await Promise.all(actionNames.map(actionsOf))).flat();
     for (const info of actions.filter((a) => !a.exists)) findings.push({ ...where, problem: `action ${info.action} does not exist` });
+    // A misspelt NotAction entry silently widens a Deny's exception list, or an Allow: every one must exist too.
+    for (const info of (await Promise.all(list(statement.NotAction).map(actionsOf))).flat().filter((a) => !a.exists)) {
+        findings.push({ ...where, problem: `NotAction names ${info.action}, which does not exist` });
+    }
     const known = actions.filter((a) => a.exists);
     const wildcarded = actionNames.some((a) => a.includes("*"));
 
@@ -124,7 +144,7 @@ async function lintStatement(target: LintTarget, statement: PolicyStatement, ind
     if (target.kind === "identity" && !wildcarded) {
         for (const resource of list(statement.Resource)) {
             for (const info of known) {
-                if (resource === "*") continue;
+                if (resource === "*" || documentedException(info.action, resource)) continue;
                 if (info.wildcardOnly) findings.push({ ...where, problem: `${info.action} supports only Resource "*", got ${resource}` });
                 else if (!info.resourceArnPatterns.some((pattern) => patternMatches(pattern, resource))) {
                     findings.push({ ...where, problem: `${resource} matches no resource type of ${info.action} (${info.resourceArnPatterns.join(", ")})` });

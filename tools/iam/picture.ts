@@ -3,6 +3,7 @@
 // attached, through its groups), every role's trust policy, resource policies, and
 // the tagged instances. Built from what the program produced, never from config.
 
+import { METADATA_GUARD_SCRIPT, metadataGuardDocument } from "../../components/documents";
 import type { PolicyDocument } from "../../components/policies";
 import type { ProgramRun, RecordedResource } from "../mock-engine";
 
@@ -38,6 +39,30 @@ export interface PictureInstance {
     name: string;
     accountId: string;
     tags: Record<string, string>;
+    /** VPC of its subnet. */
+    vpcId: string;
+    /** The role its instance profile passes to it. */
+    roleArn?: string;
+    /** Its user data closes the metadata service to non-root users at every boot. */
+    metadataGuardAtBoot: boolean;
+    /** A State Manager association re-applies that guard to it. */
+    metadataGuardReapplied: boolean;
+}
+
+/** A VPC endpoint: the policy every request through it must also pass. */
+export interface PictureEndpoint {
+    vpcId: string;
+    /** Service name's last part: "s3", "ssm", "logs", ... */
+    service: string;
+    /** Absent: AWS's default full-access policy. */
+    policy?: PolicyDocument;
+}
+
+/** A bucket's protections of the objects in it. */
+export interface PictureBucket {
+    arn: string;
+    versioned: boolean;
+    objectLock?: { mode: string; days: number };
 }
 
 /** A resource policy (KMS key policy, S3 bucket policy). */
@@ -55,10 +80,16 @@ export interface IamPicture {
     principals: IamPrincipal[];
     instances: PictureInstance[];
     resourcePolicies: ResourcePolicy[];
+    endpoints: PictureEndpoint[];
+    buckets: PictureBucket[];
     /** Log groups by name, with ARN and account. */
     logGroups: Array<{ name: string; arn: string; accountId: string }>;
     secrets: Array<{ arn: string; name: string; accountId: string }>;
 }
+
+// What a guarded instance runs, as the program serialises it.
+const GUARD_SCRIPT = METADATA_GUARD_SCRIPT.join("\n");
+const GUARD_DOCUMENT = JSON.stringify(metadataGuardDocument(), null, 2);
 
 const parse = (json: unknown): PolicyDocument => (typeof json === "string" ? JSON.parse(json) : json) as PolicyDocument;
 
@@ -71,6 +102,8 @@ export function buildIamPicture(runs: ProgramRun[]): IamPicture {
         principals: [],
         instances: [],
         resourcePolicies: [],
+        endpoints: [],
+        buckets: [],
         logGroups: [],
         secrets: [],
     };
@@ -137,13 +170,35 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         }
     }
 
+    const byId = (type: string, id: unknown) => of(type).find((r) => r.id === id);
+    const guardDocuments = new Set(
+        of("aws:ssm/document:Document")
+            .filter((d) => d.inputs.content === GUARD_DOCUMENT)
+            .map((d) => d.name),
+    );
+    const guardTargets = of("aws:ssm/association:Association")
+        .filter((a) => guardDocuments.has(a.inputs.name))
+        .flatMap((a) => (a.inputs.targets ?? []) as Array<{ key: string; values: string[] }>);
     for (const instance of of("aws:ec2/instance:Instance")) {
+        const tags: Record<string, string> = instance.inputs.tags ?? {};
+        const profile = of("aws:iam/instanceProfile:InstanceProfile").find((p) => physical(p) === instance.inputs.iamInstanceProfile);
         picture.instances.push({
             arn: `arn:${partition}:ec2:${region}:${account}:instance/${instance.id}`,
             id: instance.id,
-            name: instance.inputs.tags?.Name ?? instance.name,
+            name: tags.Name ?? instance.name,
             accountId: account,
-            tags: instance.inputs.tags ?? {},
+            tags,
+            vpcId: String(byId("aws:ec2/subnet:Subnet", instance.inputs.subnetId)?.inputs.vpcId ?? "vpc-unknown"),
+            roleArn: profile ? `arn:${partition}:iam::${account}:role/${profile.inputs.role}` : undefined,
+            metadataGuardAtBoot: typeof instance.inputs.userData === "string" && instance.inputs.userData.includes(GUARD_SCRIPT),
+            metadataGuardReapplied: guardTargets.some((t) => targetMatches(t, tags)),
+        });
+    }
+    for (const endpoint of of("aws:ec2/vpcEndpoint:VpcEndpoint")) {
+        picture.endpoints.push({
+            vpcId: String(endpoint.inputs.vpcId),
+            service: String(endpoint.inputs.serviceName).split(".").pop()!,
+            policy: endpoint.inputs.policy === undefined ? undefined : parse(endpoint.inputs.policy),
         });
     }
     for (const key of of("aws:kms/key:Key")) {
@@ -155,6 +210,16 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         });
     }
     const buckets = new Map(of("aws:s3/bucket:Bucket").map((b) => [b.id, b]));
+    for (const [id, bucket] of buckets) {
+        const versioning = of("aws:s3/bucketVersioning:BucketVersioning").find((v) => v.inputs.bucket === id);
+        const lock = of("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").find((l) => l.inputs.bucket === id);
+        const retention = lock?.inputs.objectLockEnabled === "Enabled" ? lock.inputs.rule?.defaultRetention : undefined;
+        picture.buckets.push({
+            arn: `arn:${partition}:s3:::${physical(bucket)}`,
+            versioned: versioning?.inputs.versioningConfiguration?.status === "Enabled",
+            objectLock: retention ? { mode: String(retention.mode), days: Number(retention.days) } : undefined,
+        });
+    }
     for (const policy of of("aws:s3/bucketPolicy:BucketPolicy")) {
         const bucket = buckets.get(policy.inputs.bucket);
         picture.resourcePolicies.push({
@@ -175,6 +240,13 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
             accountId: account,
         });
     }
+}
+
+// State Manager targets: "tag-key" (any value) or "tag:<key>" (listed values).
+function targetMatches(target: { key: string; values: string[] }, tags: Record<string, string>): boolean {
+    if (target.key === "tag-key") return target.values.some((key) => key in tags);
+    if (target.key.startsWith("tag:")) return target.values.includes(tags[target.key.slice(4)]);
+    return false;
 }
 
 function principalNamed(principals: Map<string, IamPrincipal>, name: unknown, by: RecordedResource): IamPrincipal {

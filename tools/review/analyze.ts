@@ -5,7 +5,7 @@
 
 import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
-import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
+import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { resolve, type ProgramRun } from "../mock-engine";
@@ -158,39 +158,62 @@ async function cellFor(
     };
 }
 
+/**
+ * The identity a chain carries, as CloudTrail's `sourceIdentity` will show it: the
+ * reviewer evaluates each link with a source identity and a role session name that the
+ * policies require to agree (an IAM user's own name; then the same name hop by hop).
+ */
+const REVIEWER = "reviewer";
+
 async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnType<typeof trustFacts>, at: string): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
     const externalId = facts.externalIds[0];
-    const context = { ...(externalId ? { "sts:ExternalId": externalId } : {}), "sts:SourceIdentity": "reviewer" };
     for (const principalArn of facts.principals) {
         const inPicture = picture.principals.find((p) => p.arn === principalArn);
-        const request: AccessRequest = {
+        const people = picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId);
+        // The identity the jump session carries: a person's own name when this review sees the people.
+        const identity = people[0]?.name ?? REVIEWER;
+        const detail = await decide(picture, {
             principal: inPicture ? principalArn : partnerControlled(principalArn),
-            sessionName: "review",
+            sessionName: identity,
             action: "sts:AssumeRole",
             resource: grant.arn,
-            context,
+            context: {
+                ...(externalId ? { "sts:ExternalId": externalId } : {}),
+                "aws:SourceIdentity": identity,
+                "sts:SourceIdentity": identity,
+                "sts:RoleSessionName": identity,
+            },
             at,
-        };
-        const detail = await decide(picture, request);
+        });
         links.push({
             from: principalArn,
             to: grant.arn,
             decision: detail.decision,
-            note: inPicture
-                ? "with the external id and a source identity, both sides' policies as produced"
-                : "with the external id and a source identity; the partner's own policies are not in this review",
+            note:
+                (inPicture
+                    ? "with the external id, both sides' policies as produced"
+                    : "with the external id; the partner's own policies are not in this review") +
+                (facts.requiresSourceIdentity
+                    ? "; carries the source identity set before it, and names the session after it"
+                    : "; no source identity required"),
         });
         // Who may use that principal, when it is a jump role this review can see.
-        for (const person of picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId)) {
+        for (const person of people) {
             const personDetail = await decide(picture, {
                 principal: person.arn,
+                sessionName: person.name,
                 action: "sts:AssumeRole",
                 resource: principalArn,
-                context: { "sts:SourceIdentity": person.name },
+                context: { "sts:SourceIdentity": person.name, "sts:RoleSessionName": person.name },
                 at,
             });
-            links.push({ from: person.arn, to: principalArn, decision: personDetail.decision, note: "IAM user through its group" });
+            links.push({
+                from: person.arn,
+                to: principalArn,
+                decision: personDetail.decision,
+                note: `IAM user through its group; source identity and session name "${person.name}", its own user name`,
+            });
         }
     }
     return links;

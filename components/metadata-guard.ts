@@ -1,0 +1,52 @@
+// Keeps the instance metadata service closed to every user but root on every instance
+// open to partners, including instances this stack did not launch. Any local user who
+// reaches the metadata service holds the instance role's credentials; a partner's shell
+// runs as an unprivileged user, so a firewall rule on the process owner keeps them out
+// while the SSM agent (root) works on. Instances this stack launches also apply the rule
+// at every boot (see ManagedInstances); State Manager re-applies it here on a schedule.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { metadataGuardDocument } from "./documents";
+import { stateManagerAssociationName } from "./os-user-provisioning";
+
+/** How often State Manager re-applies the guard (30 minutes is the shortest rate it accepts). */
+export const METADATA_GUARD_SCHEDULE = "rate(30 minutes)";
+
+export interface MetadataGuardArgs {
+    /** Instance tag key marking instances open to third parties; every instance carrying it is guarded. */
+    accessTagKey: pulumi.Input<string>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/** The command document that closes the metadata service to non-root users, and the association applying it to every instance carrying the access tag key. */
+export class MetadataGuard extends pulumi.ComponentResource {
+    /** Name of the command document (no parameters). */
+    public readonly documentName: pulumi.Output<string>;
+    /** Name of the State Manager association. */
+    public readonly associationName: pulumi.Output<string>;
+
+    constructor(name: string, args: MetadataGuardArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("third-party-ssm-access:instances:MetadataGuard", name, {}, opts);
+        const parent = { parent: this };
+        const document = new aws.ssm.Document(
+            `${name}-close-metadata`,
+            { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(metadataGuardDocument(), null, 2), tags: args.tags },
+            parent,
+        );
+        const association = new aws.ssm.Association(
+            `${name}-close-metadata`,
+            {
+                name: document.name,
+                associationName: stateManagerAssociationName(`${name}-close-metadata`),
+                targets: [{ key: "tag-key", values: [args.accessTagKey] }],
+                scheduleExpression: METADATA_GUARD_SCHEDULE,
+            },
+            parent,
+        );
+        this.documentName = document.name;
+        this.associationName = association.associationName.apply((n) => n ?? "");
+        this.registerOutputs({ documentName: this.documentName, associationName: this.associationName });
+    }
+}
