@@ -7,10 +7,11 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import * as YAML from "yaml";
+import { GRANT_FENCE_SID } from "../components/policies";
 import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runForReview } from "../tools/review/stacks";
-import { PROJECT, PROJECT_ROOT } from "../tools/mock-engine";
+import { PROJECT, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
 
 const AT = "2027-01-15T12:00:00Z";
 
@@ -98,6 +99,88 @@ describe("access review", () => {
         expect(messages).to.include("Third_Party_B's access expired at 2027-01-01T00:00:00Z");
         expect(messages).to.include("Third_Party_B's grant does not require a source identity");
         expect(changed.partners.find((p) => p.name === "Third_Party_B")!.chain[0].decision).to.equal("ImplicitlyDenied");
+    });
+
+    it("shows an expired partner as expired in the matrix, denied by the permissions' own expiry", async () => {
+        const changed = await review("yours", (config) => {
+            config[`${PROJECT}:partners`][0].expiresAt = "2027-01-01T00:00:00Z";
+        });
+        const own = changed.matrix.find((c) => c.partner === "Third_Party_A" && c.instance === "instance-third-party-a")!;
+        expect(own).to.include({ expired: true, allowed: false, decision: "ExplicitlyDenied" });
+        expect(own.reason).to.equal("expired at 2027-01-01T00:00:00Z: denied by NothingAfterExpiry");
+        expect(changed.matrix.find((c) => c.partner === "Third_Party_B" && c.instance === "instance-third-party-b")!.expired).to.equal(false);
+        expect(renderMarkdown(changed)).to.match(/\| Third_Party_A \| expired \| expired \|/);
+    });
+
+    it("says a grant reaches every instance of the account and region carrying its tag, not only the stack's", () => {
+        expect(sample.partners.find((p) => p.name === "Third_Party_A")!.reach).to.equal(
+            "every instance (and hybrid managed instance) of account 111111111111 in us-east-1 tagged ExternalAccessGrantedTo=Third_Party_A, whether this stack launched it or not",
+        );
+    });
+
+    it("evaluates the instance role by content, and every other protection, all holding on the sample", () => {
+        const checks = sample.protections.map((p) => `${p.subject}: ${p.check}`);
+        expect(checks).to.include.members([
+            "instance role instances-role: the SSM agent registers the instance, from the instance",
+            "instance role instances-role: reads an SSM parameter of the account",
+            "instance role instances-role: its credentials, taken off the instance, write the audit log group from elsewhere",
+            "instance instance-third-party-a: a partner's non-root shell writes another partner's audit log stream",
+            "partner Third_Party_A: reads a bucket of yours whose policy invites every principal of the account",
+            "partner Third_Party_B: its trusted principal names the grant session after someone other than its source identity",
+            "network: a shell user uploads to a bucket of its own account through the S3 endpoint",
+        ]);
+        expect(sample.protections.filter((p) => !p.holds)).to.deep.equal([]);
+        expect(sample.findings.map((f) => f.message).join("\n")).to.not.include("protection regressed");
+    });
+
+    describe("flags a protection that regresses", () => {
+        // The sample stack's runs with one produced resource changed, as a careless edit of a component would.
+        async function regressed(change: (main: ProgramRun) => void): Promise<string[]> {
+            const runs = await runForReview({ stack: "yours", configFile: path.join(PROJECT_ROOT, "Pulumi.yours.yaml") });
+            change(runs.main);
+            const report = await analyze(runs, AT);
+            return report.findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
+        }
+        const policyNamed = (main: ProgramRun, name: string) => main.resources.find((r) => r.name === name)!;
+        const withoutStatement = (json: string, sid: string) =>
+            JSON.stringify({ ...JSON.parse(json), Statement: JSON.parse(json).Statement.filter((s: { Sid?: string }) => s.Sid !== sid) });
+
+        it("the metadata guard left out of the instances' user data", async () => {
+            const flagged = await regressed((main) =>
+                main.resources.filter((r) => r.type === "aws:ec2/instance:Instance").forEach((i) => delete i.inputs.userData),
+            );
+            expect(flagged).to.include(
+                "protection regressed: instance instance-third-party-a: a partner's non-root shell writes another partner's audit log stream should be refused, and is allowed.",
+            );
+        });
+
+        it("the instance role's credentials perimeter removed", async () => {
+            const flagged = await regressed((main) => (main.resources = main.resources.filter((r) => r.name !== "instances-credentials-perimeter")));
+            expect(flagged).to.deep.equal([
+                "protection regressed: instance role instances-role: its credentials, taken off the instance, write the audit log group from elsewhere should be refused, and is allowed.",
+            ]);
+        });
+
+        it("the fence removed from a grant", async () => {
+            const flagged = await regressed((main) => {
+                const policy = policyNamed(main, "grant-Third_Party_A-session-access");
+                policy.inputs.policy = withoutStatement(policy.inputs.policy, GRANT_FENCE_SID);
+            });
+            expect(flagged).to.include.members([
+                "protection regressed: partner Third_Party_A: reads a bucket of yours whose policy invites every principal of the account should be refused, and is allowed.",
+                "protection regressed: partner Third_Party_A: has no NothingElse statement denying what it does not allow should be refused, and is allowed.",
+            ]);
+        });
+
+        it("the endpoint policies removed", async () => {
+            const flagged = await regressed((main) =>
+                main.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint").forEach((e) => delete e.inputs.policy),
+            );
+            expect(flagged).to.include(
+                "protection regressed: network: a shell user uploads to a bucket of its own account through the S3 endpoint should be refused, and is allowed.",
+            );
+            expect(flagged.filter((m) => m.includes("(no endpoint policy)"))).to.have.length(5);
+        });
     });
 
     it("estimates the fixed monthly cost from the dated price table, endpoints first", () => {

@@ -61,6 +61,7 @@ export interface PictureEndpoint {
 /** A bucket's protections of the objects in it. */
 export interface PictureBucket {
     arn: string;
+    accountId: string;
     versioned: boolean;
     objectLock?: { mode: string; days: number };
 }
@@ -216,6 +217,7 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         const retention = lock?.inputs.objectLockEnabled === "Enabled" ? lock.inputs.rule?.defaultRetention : undefined;
         picture.buckets.push({
             arn: `arn:${partition}:s3:::${physical(bucket)}`,
+            accountId: account,
             versioned: versioning?.inputs.versioningConfiguration?.status === "Enabled",
             objectLock: retention ? { mode: String(retention.mode), days: Number(retention.days) } : undefined,
         });

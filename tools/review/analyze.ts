@@ -10,6 +10,7 @@ import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { resolve, type ProgramRun } from "../mock-engine";
 import { PRICES } from "./prices";
+import { protectionChecks, type ProtectionCheck } from "./protections";
 import type { ReviewRuns } from "./stacks";
 
 export interface ComponentSummary {
@@ -27,6 +28,8 @@ export interface MatrixCell {
     allowed: boolean;
     runAs: string;
     expiresAt: string | null;
+    /** The partner's access had expired at the evaluation time. */
+    expired: boolean;
     reason: string;
 }
 
@@ -43,7 +46,11 @@ export interface PartnerSummary {
     runAs: string;
     expiresAt: string | null;
     requiresSourceIdentity: boolean;
+    /** Credentials issued before this instant are refused, when a revocation is set. */
+    revokeSessionsIssuedBefore: string | null;
     trustedPrincipals: string[];
+    /** Which instances the grant reaches: by tag, in the whole account and region, not only this stack's. */
+    reach: string;
     /** Who can get to the grant role, link by link, evaluated now. */
     chain: ChainLink[];
 }
@@ -74,6 +81,8 @@ export interface ReviewReport {
     partners: PartnerSummary[];
     instances: Array<{ name: string; id: string; tags: Record<string, string> }>;
     matrix: MatrixCell[];
+    /** Each protection, probed by evaluation; one that does not hold is also a finding. */
+    protections: ProtectionCheck[];
     diagram: string;
     findings: Finding[];
     cost: { asOf: string; region: string; currency: string; lines: CostLine[]; totalMonthly: number; note: string };
@@ -99,6 +108,15 @@ function trustFacts(grant: IamPrincipal) {
     };
 }
 
+// The revocation instant the grant's permissions carry, if any.
+function revocationOf(grant: IamPrincipal): string | null {
+    for (const statement of grant.policies.flatMap((p) => p.document.Statement)) {
+        const before = statement.Effect === "Deny" ? statement.Condition?.DateLessThan?.["aws:TokenIssueTime"] : undefined;
+        if (typeof before === "string") return before;
+    }
+    return null;
+}
+
 function componentsOf(run: ProgramRun): ComponentSummary[] {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const summaries = new Map<string, ComponentSummary>();
@@ -112,10 +130,19 @@ function componentsOf(run: ProgramRun): ComponentSummary[] {
     return [...summaries.values()];
 }
 
-function defaultRunAsOf(run: ProgramRun): string | null {
+function preferencesOf(run: ProgramRun): Record<string, unknown> | null {
     const document = run.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
-    if (!document) return null;
-    return JSON.parse(document.inputs.content).inputs?.runAsDefaultUser ?? null;
+    return document ? (JSON.parse(document.inputs.content).inputs ?? null) : null;
+}
+
+function auditLogGroupOf(run: ProgramRun): string | null {
+    const name = preferencesOf(run)?.cloudWatchLogGroupName;
+    return typeof name === "string" ? name : null;
+}
+
+function defaultRunAsOf(run: ProgramRun): string | null {
+    const user = preferencesOf(run)?.runAsDefaultUser;
+    return typeof user === "string" ? user : null;
 }
 
 async function cellFor(
@@ -137,8 +164,11 @@ async function cellFor(
         at,
     });
     const tag = instance.tags[accessTagKey];
+    const expired = expiresAt !== null && Date.parse(expiresAt) <= Date.parse(at);
     let reason: string;
     if (detail.errors) reason = `evaluator error: ${detail.errors}`;
+    else if (expired && detail.decision !== "Allowed")
+        reason = `expired at ${expiresAt}: ${detail.deniedBy ? `denied by ${detail.deniedBy.join(", ")}` : "no statement allows it"}`;
     else if (detail.decision === "Allowed") reason = `allowed by ${detail.allowedBy?.join(", ")}: instance ${accessTagKey}=${tag} equals the role's tag`;
     else if (detail.decision === "ExplicitlyDenied") reason = `denied by ${detail.deniedBy?.join(", ")}`;
     else
@@ -154,6 +184,7 @@ async function cellFor(
         allowed: detail.decision === "Allowed",
         runAs,
         expiresAt,
+        expired,
         reason,
     };
 }
@@ -315,6 +346,8 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
     }
     const yoursRun = [main, ...runs.referenced].find((r) => r.outputs.grants !== undefined);
     const defaultRunAs = yoursRun ? defaultRunAsOf(yoursRun) : null;
+    const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
+    const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
     const findings: Finding[] = [];
 
     const partners: PartnerSummary[] = [];
@@ -329,7 +362,10 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             runAs,
             expiresAt: facts.expiresAt,
             requiresSourceIdentity: facts.requiresSourceIdentity,
+            revokeSessionsIssuedBefore: revocationOf(grant),
             trustedPrincipals: facts.principals,
+            // ABAC reaches by tag: any instance the owner's account tags so, in the region, is in reach.
+            reach: `every instance (and hybrid managed instance) of account ${grant.accountId} in ${picture.region} tagged ${accessTagKey}=${name}, whether this stack launched it or not`,
             chain: await chainFor(picture, grant, facts, at),
         });
         for (const instance of picture.instances) matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
@@ -396,6 +432,22 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
         });
     }
+    const protections = await protectionChecks({
+        picture,
+        account: main.account,
+        at,
+        auditLogGroupArn,
+        grants: grants.map((role) => {
+            const partner = partners.find((p) => p.grantRoleArn === role.arn)!;
+            return { name: partner.name, role, expiresAt: partner.expiresAt, requiresSourceIdentity: partner.requiresSourceIdentity };
+        }),
+    });
+    for (const check of protections.filter((c) => !c.holds)) {
+        findings.push({
+            severity: "warning",
+            message: `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
+        });
+    }
     for (const problem of await lintPicture(picture))
         findings.push({
             severity: "warning",
@@ -415,6 +467,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         partners,
         instances: picture.instances.map((i) => ({ name: i.name, id: i.id, tags: i.tags })),
         matrix,
+        protections,
         diagram: "",
         findings,
         cost: costOf(main),

@@ -27,7 +27,7 @@ export function renderMarkdown(report: ReviewReport): string {
         for (const partner of report.partners) {
             const cells = report.instances.map((instance) => {
                 const c = report.matrix.find((m) => m.partner === partner.name && m.instanceId === instance.id)!;
-                return c.allowed ? `**allowed** as \`${c.runAs}\`` : "denied";
+                return c.allowed ? `**allowed** as \`${c.runAs}\`` : c.expired ? "expired" : "denied";
             });
             out.push(`| ${cell(partner.name)} | ${cells.join(" | ")} |`);
         }
@@ -47,6 +47,8 @@ export function renderMarkdown(report: ReviewReport): string {
         out.push(`- grant role: \`${partner.grantRoleArn}\``);
         out.push(`- runs as: \`${partner.runAs}\`${report.defaultRunAs ? ` (default for untagged principals: \`${report.defaultRunAs}\`)` : ""}`);
         out.push(`- expires: ${partner.expiresAt ?? "never"}`);
+        if (partner.revokeSessionsIssuedBefore) out.push(`- credentials issued before ${partner.revokeSessionsIssuedBefore} are refused`);
+        out.push(`- reaches: ${partner.reach}`);
         out.push(`- source identity required: ${partner.requiresSourceIdentity ? "yes" : "no"}`);
         out.push(`- trusted principals: ${partner.trustedPrincipals.map((p) => `\`${p}\``).join(", ") || "none"}`);
         for (const link of partner.chain) out.push(`- \`${link.from}\` -> \`${link.to}\`: **${link.decision}** (${link.note})`);
@@ -54,6 +56,15 @@ export function renderMarkdown(report: ReviewReport): string {
     }
 
     out.push("## Chain", "", "```mermaid", report.diagram, "```", "");
+
+    out.push("## Protections, evaluated", "");
+    if (report.protections.length === 0) out.push("None apply to this stack.", "");
+    else {
+        out.push("| subject | request or fact | expected | evaluated | |", "|---|---|---|---|---|");
+        for (const p of report.protections)
+            out.push(`| ${cell(p.subject)} | ${cell(p.check)} | ${p.expected} | ${p.decision} | ${p.holds ? "holds" : "**REGRESSED**"} |`);
+        out.push("");
+    }
 
     out.push("## Findings", "");
     if (report.findings.length === 0) out.push("None.");

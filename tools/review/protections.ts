@@ -1,0 +1,229 @@
+// The protections the review checks by evaluation, one probe each, so a change that
+// weakens one shows as a regression: the instance role's reach (from the instance, from
+// elsewhere, through a non-root shell), each grant's fence, region, expiry and session
+// naming, the endpoints, and the archive. Each probe is a request the policies as
+// produced must allow or refuse.
+
+import { asList, GRANT_FENCE_SID } from "../../components/policies";
+import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
+import type { IamPicture, IamPrincipal, PictureInstance } from "../iam/picture";
+import { anotherRegion, fromShellOn, invitesTheAccount, metadataGuarded, withInstanceCredentials } from "../iam/probes";
+
+export interface ProtectionCheck {
+    /** What the check is about: an instance role, a partner, the network, the archive. */
+    subject: string;
+    /** The request or fact, in plain words. */
+    check: string;
+    expected: "Allowed" | "Denied";
+    decision: Decision;
+    /** The evaluation came out as expected. */
+    holds: boolean;
+}
+
+/** What the checks need to know of the reviewed stack. */
+export interface ProtectionInputs {
+    picture: IamPicture;
+    /** The reviewed stack's account: only its instances, roles and endpoints are checked. */
+    account: string;
+    at: string;
+    /** The grants under review, with their partner name and expiry. */
+    grants: Array<{ name: string; role: IamPrincipal; expiresAt: string | null; requiresSourceIdentity: boolean }>;
+    /** ARN of the audit log group, when the stack has one. */
+    auditLogGroupArn?: string;
+}
+
+const MINUTE_MS = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+async function probe(
+    picture: IamPicture,
+    subject: string,
+    check: string,
+    expected: ProtectionCheck["expected"],
+    request: AccessRequest,
+): Promise<ProtectionCheck> {
+    const { decision, errors } = await decide(picture, request);
+    const outcome = decision === "Allowed" ? "Allowed" : "Denied";
+    return {
+        subject,
+        check: errors ? `${check} (evaluator error: ${errors})` : check,
+        expected,
+        decision,
+        holds: errors === undefined && outcome === expected,
+    };
+}
+
+function fact(subject: string, check: string, holds: boolean): ProtectionCheck {
+    return { subject, check, expected: "Denied", decision: holds ? "ImplicitlyDenied" : "Allowed", holds };
+}
+
+/** Every protection check for the reviewed stack. */
+export async function protectionChecks(inputs: ProtectionInputs): Promise<ProtectionCheck[]> {
+    const { picture, account, at } = inputs;
+    const checks: ProtectionCheck[] = [];
+    const instances = picture.instances.filter((i) => i.accountId === account);
+
+    // The instance role, evaluated by content: what the agent needs, and nothing for a shell or a thief.
+    const byRole = new Map<string, PictureInstance>();
+    for (const instance of instances) if (instance.roleArn && !byRole.has(instance.roleArn)) byRole.set(instance.roleArn, instance);
+    for (const [roleArn, instance] of byRole) {
+        const subject = `instance role ${roleArn.split("/").pop()}`;
+        const parameter = `arn:${picture.partition}:ssm:${picture.region}:${account}:parameter/any-parameter`;
+        checks.push(
+            await probe(
+                picture,
+                subject,
+                "the SSM agent registers the instance, from the instance",
+                "Allowed",
+                withInstanceCredentials(instance, "ssm:UpdateInstanceInformation", instance.arn),
+            ),
+            await probe(picture, subject, "reads an SSM parameter of the account", "Denied", withInstanceCredentials(instance, "ssm:GetParameter", parameter)),
+        );
+        if (inputs.auditLogGroupArn !== undefined) {
+            const stream = `${inputs.auditLogGroupArn}:log-stream:review-0123`;
+            checks.push(
+                await probe(
+                    picture,
+                    subject,
+                    "streams a session transcript to the audit log group, from the instance",
+                    "Allowed",
+                    withInstanceCredentials(instance, "logs:PutLogEvents", stream),
+                ),
+                await probe(
+                    picture,
+                    subject,
+                    "its credentials, taken off the instance, write the audit log group from elsewhere",
+                    "Denied",
+                    withInstanceCredentials(instance, "logs:PutLogEvents", stream, "elsewhere"),
+                ),
+            );
+        }
+    }
+    for (const instance of instances) {
+        const subject = `instance ${instance.name}`;
+        checks.push(
+            fact(subject, "a non-root user reaches the metadata service (closed at every boot, re-applied by State Manager)", metadataGuarded(instance)),
+        );
+        if (inputs.auditLogGroupArn !== undefined) {
+            checks.push(
+                await probe(
+                    picture,
+                    subject,
+                    "a partner's non-root shell writes another partner's audit log stream",
+                    "Denied",
+                    fromShellOn(instance, "logs:PutLogEvents", `${inputs.auditLogGroupArn}:log-stream:other-0123`),
+                ),
+            );
+        }
+    }
+
+    // Each grant: nothing beyond its purpose, in this region, until its expiry, under the person's name.
+    for (const grant of inputs.grants) {
+        const subject = `partner ${grant.name}`;
+        const as = (action: string, resource: string, extra: Partial<AccessRequest> = {}): AccessRequest => ({
+            principal: grant.role.arn,
+            sessionName: "review",
+            action,
+            resource,
+            at,
+            ...extra,
+        });
+        const bucket = `arn:${picture.partition}:s3:::review-shared-bucket`;
+        checks.push(
+            await probe(
+                picture,
+                subject,
+                "reads a bucket of yours whose policy invites every principal of the account",
+                "Denied",
+                as("s3:GetObject", `${bucket}/x`, { resourcePolicy: invitesTheAccount(account, "s3:GetObject", `${bucket}/*`) }),
+            ),
+            await probe(
+                picture,
+                subject,
+                `lists instances in ${anotherRegion(picture.region)}, outside the stack's region`,
+                "Denied",
+                as("ec2:DescribeInstances", "*", { context: { "aws:RequestedRegion": anotherRegion(picture.region) } }),
+            ),
+        );
+        if (grant.expiresAt !== null) {
+            const after = Date.parse(grant.expiresAt) + MINUTE_MS;
+            const instance = instances.find((i) => Object.values(i.tags).includes(grant.name)) ?? instances[0];
+            if (instance) {
+                checks.push(
+                    await probe(
+                        picture,
+                        subject,
+                        "starts a session after its expiry with credentials issued before it",
+                        "Denied",
+                        as("ssm:StartSession", instance.arn, {
+                            resourceTags: instance.tags,
+                            at: iso(after),
+                            context: { "aws:TokenIssueTime": iso(after - 15 * MINUTE_MS) },
+                        }),
+                    ),
+                );
+            }
+        }
+        if (grant.requiresSourceIdentity) {
+            const principal = asList(
+                grant.role.trustPolicy?.Statement.flatMap((s) => asList(s.Condition?.ArnEquals?.["aws:PrincipalArn"] as string | string[] | undefined)),
+            )[0];
+            if (principal !== undefined) {
+                checks.push(
+                    await probe(picture, subject, "its trusted principal names the grant session after someone other than its source identity", "Denied", {
+                        principal: partnerControlled(principal),
+                        sessionName: "someone-else",
+                        action: "sts:AssumeRole",
+                        resource: grant.role.arn,
+                        at,
+                        context: {
+                            "aws:SourceIdentity": "reviewer",
+                            "sts:SourceIdentity": "reviewer",
+                            "sts:RoleSessionName": "someone-else",
+                            "sts:ExternalId": externalIdOf(grant.role),
+                        },
+                    }),
+                );
+            }
+        }
+        const fenced = grant.role.policies.some((p) => p.document.Statement.some((s) => s.Sid === GRANT_FENCE_SID && s.Effect === "Deny"));
+        if (!fenced) checks.push(fact(subject, `has no ${GRANT_FENCE_SID} statement denying what it does not allow`, false));
+    }
+
+    // The VPC's way out: every endpoint carries a policy, and a shell's own credentials get nothing through them.
+    const endpoints = picture.endpoints.filter((e) => instances.some((i) => i.vpcId === e.vpcId));
+    for (const endpoint of endpoints)
+        checks.push(fact(`${endpoint.service} endpoint`, "is open to principals of any account (no endpoint policy)", endpoint.policy !== undefined));
+    const anyInstance = instances[0];
+    if (anyInstance && endpoints.some((e) => e.service === "s3")) {
+        checks.push(
+            await probe(picture, "network", "a shell user uploads to a bucket of its own account through the S3 endpoint", "Denied", {
+                principal: partnerControlled(`arn:${picture.partition}:iam::999999999999:user/outsider`),
+                action: "s3:PutObject",
+                resource: `arn:${picture.partition}:s3:::outsider-drop/x`,
+                throughVpc: anyInstance.vpcId,
+                at,
+            }),
+        );
+    }
+
+    // The archive keeps every version of a transcript, locked.
+    for (const bucket of picture.buckets.filter((b) => b.accountId === account)) {
+        checks.push(
+            fact(
+                `bucket ${bucket.arn.split(":::").pop()}`,
+                "an upload replaces the only copy of an archived transcript (versioning and Object Lock)",
+                bucket.versioned && bucket.objectLock !== undefined,
+            ),
+        );
+    }
+    return checks;
+}
+
+function externalIdOf(role: IamPrincipal): string {
+    for (const statement of role.trustPolicy?.Statement ?? []) {
+        const id = statement.Condition?.StringEquals?.["sts:ExternalId"];
+        if (typeof id === "string") return id;
+    }
+    return "";
+}
