@@ -132,6 +132,9 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
         this.interfaceEndpointServices = [...SESSION_MANAGER_ENDPOINT_SERVICES, ...(args.kmsEndpoint ? ["kms"] : [])];
         const endpointPolicy = pulumi.jsonStringify(scope.apply(interfaceEndpointPolicy));
         for (const service of this.interfaceEndpointServices) {
+            // AWS refuses, or ignores, a policy on an endpoint whose service does not support
+            // endpoint policies; ask AWS rather than assume. The review flags any endpoint left open.
+            const supportsPolicy = aws.ec2.getVpcEndpointServiceOutput({ service, serviceType: "Interface" }, { parent: this }).vpcEndpointPolicySupported;
             new aws.ec2.VpcEndpoint(
                 `${name}-${service}`,
                 {
@@ -141,7 +144,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                     privateDnsEnabled: true,
                     subnetIds: subnets.map((s) => s.id),
                     securityGroupIds: [endpointGroup.id],
-                    policy: endpointPolicy,
+                    policy: pulumi.all([supportsPolicy, endpointPolicy]).apply(([supported, json]) => (supported ? json : undefined)),
                     tags: tagged(service),
                 },
                 parent,

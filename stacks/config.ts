@@ -513,6 +513,15 @@ export function loadYoursSettings(): YoursSettings {
             message: `gives the grant role name "${roleNames[index]}", already used by partners[${first}] (IAM role names ignore case); accepted: a role name unique in the account`,
         });
     }
+    const defaultOsUser = parsed.sessions?.defaultOsUser ?? DEFAULT_OS_USER;
+    partners.forEach((partner, index) => {
+        if (partner.osUser === defaultOsUser) {
+            issues.push({
+                path: `partners[${index}].osUser`,
+                message: `got "${partner.osUser}", which is also sessions.defaultOsUser, the user every session without a Run As tag runs as (your own staff's included); accepted: an OS user of this partner's own`,
+            });
+        }
+    });
     for (const { index, first } of duplicates(partners, (p) => p.osUser)) {
         issues.push({
             path: `partners[${index}].osUser`,

@@ -176,6 +176,13 @@ const catalogue: BadConfig[] = [
         says: /always the user's own name.*remove the key/,
     },
     { title: "their: a user name too short to be a source identity", stack: "their", set: { "users[0].name": "a" }, key: "users[0].name", says: /2-64/ },
+    {
+        title: "a partner's OS user that is also the default Run As user",
+        stack: "yours",
+        set: { "partners[0].osUser": "no_sudo_user" },
+        key: "partners[0].osUser",
+        says: /sessions.defaultOsUser.*of this partner's own/,
+    },
     { title: "typo in a top-level key", stack: "yours", set: { partner: [] }, key: "partner", says: /unknown key.*partners/ },
     { title: "typo in a partner key", stack: "yours", set: { "partners[0].osUsr": "os_user_a_alice" }, key: "partners[0].osUsr", says: /unknown key.*osUser/ },
     { title: "typo in a sessions key", stack: "yours", set: { "sessions.retentionDays": 7 }, key: "sessions.retentionDays", says: /logRetentionDays/ },

@@ -118,6 +118,18 @@ describe("yours stack: private network", () => {
         }
     });
 
+    it("asks AWS whether each interface endpoint's service supports a policy, and gives none where it does not", async () => {
+        const lookups = run.invokes.filter((i) => i.token === "aws:ec2/getVpcEndpointService:getVpcEndpointService").map((i) => i.inputs.service);
+        expect(lookups).to.have.members(["ssm", "ssmmessages", "ec2messages", "logs"]);
+        const without = await runProgram({ stack: "yours", servicesWithoutEndpointPolicies: ["ec2messages"] });
+        const policies = Object.fromEntries(
+            ofType(without, T.endpoint)
+                .filter((e) => e.inputs.vpcEndpointType === "Interface")
+                .map((e) => [e.inputs.serviceName.split(".").pop(), e.inputs.policy !== undefined]),
+        );
+        expect(policies).to.deep.equal({ ssm: true, ssmmessages: true, ec2messages: false, logs: true });
+    });
+
     it("lets through the S3 endpoint only this account's principals on its buckets, and reads of the AWS-owned agent and package buckets", () => {
         const gateway = ofType(run, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
         const [own, awsOwned, ...rest] = statementsOf(gateway.inputs.policy);

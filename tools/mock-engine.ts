@@ -7,7 +7,7 @@
 // - Every registered resource is recorded with type, name, URN, parent URN, inputs
 //   and the resource options tests care about (import id, retainOnDelete).
 // - Invokes the program uses (caller identity, region, partition, zones, SSM
-//   parameters) answer with values of the stack's account (aws:allowedAccountIds)
+//   parameters, VPC endpoint services) answer with values of the stack's account (aws:allowedAccountIds)
 //   and region; any other invoke throws "Mock not implemented" instead of hanging.
 // - Stack references answer with the outputs a test gives; an unknown stack throws.
 // - Ids and ARNs are synthesized in the stack's account, region and partition.
@@ -90,6 +90,8 @@ export interface RunOptions {
     stacks?: Record<string, FakeStack>;
     /** SSM parameter values by name; AMI parameters under /aws/service/ami-* default to a fixed AMI id. */
     ssmParameters?: Record<string, string>;
+    /** VPC endpoint services whose `getVpcEndpointService` answers that they support no endpoint policy (default: all support one). */
+    servicesWithoutEndpointPolicies?: string[];
     /**
      * Keep the program's modules loaded from an earlier run instead of loading them afresh.
      * Safe for this program (it reads config when called, not when loaded); the benchmark
@@ -128,6 +130,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         partition: region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws",
         stacks: options.stacks ?? SAMPLE_STACKS,
         ssmParameters: options.ssmParameters ?? {},
+        servicesWithoutEndpointPolicies: options.servicesWithoutEndpointPolicies ?? [],
     };
     const run: ProgramRun = { stack: options.stack, account: env.account, region, partition: env.partition, resources: [], invokes: [], outputs: {} };
     const mocks = new RecordingMocks(env, run);
@@ -260,6 +263,7 @@ interface MockEnvironment {
     partition: string;
     stacks: Record<string, FakeStack>;
     ssmParameters: Record<string, string>;
+    servicesWithoutEndpointPolicies: string[];
 }
 
 const MOCK_AMI = "ami-0123456789abcdef0";
@@ -288,6 +292,24 @@ class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const letters = ["a", "b", "c", "d", "e", "f"];
                 return { id: region, names: letters.map((l) => `${region}${l}`), zoneIds: letters.map((_, i) => `use1-az${i + 1}`), groupNames: [region] };
+            }
+            case "aws:ec2/getVpcEndpointService:getVpcEndpointService": {
+                const service = String(args.inputs.service);
+                const prefix = partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws";
+                return {
+                    id: `${prefix}.${region}.${service}`,
+                    service,
+                    serviceName: `${prefix}.${region}.${service}`,
+                    serviceType: String(args.inputs.serviceType ?? "Interface"),
+                    vpcEndpointPolicySupported: !this.env.servicesWithoutEndpointPolicies.includes(service),
+                    acceptanceRequired: false,
+                    availabilityZones: [`${region}a`, `${region}b`],
+                    baseEndpointDnsNames: [`${service}.${region}.${dnsSuffix(partition)}`],
+                    owner: "amazon",
+                    privateDnsName: `${service}.${region}.${dnsSuffix(partition)}`,
+                    supportedIpAddressTypes: ["ipv4"],
+                    tags: {},
+                };
             }
             case "aws:ssm/getParameter:getParameter": {
                 const name = String(args.inputs.name);
