@@ -5,6 +5,8 @@ export * from "./constants";
 export * from "./cidr";
 export * from "./policies";
 export * from "./documents";
+export * from "./os-user-document";
+export * from "./metadata-guard-scripts";
 export { awsScope } from "./scope";
 export * from "./private-ssm-network";
 export * from "./managed-instances";

@@ -2,12 +2,15 @@
 // open to partners, including instances this stack did not launch. Any local user who
 // reaches the metadata service holds the instance role's credentials; a partner's shell
 // runs as an unprivileged user, so a firewall rule on the process owner keeps them out
-// while the SSM agent (root) works on. Instances this stack launches also apply the rule
-// at every boot (see ManagedInstances); State Manager re-applies it here on a schedule.
+// while the SSM agent (root) works on. The document installs the guard to run at every
+// boot, before the SSM agent starts (systemd on Linux, a LaunchDaemon on macOS), and
+// runs it; this association re-applies it on a schedule. The OS-user document runs the
+// same installer before it creates a Run As user, so no partner session can exist on an
+// instance whose metadata service is still open.
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { metadataGuardDocument } from "./documents";
+import { metadataGuardDocument } from "./metadata-guard-scripts";
 import { stateManagerAssociationName } from "./os-user-provisioning";
 
 /** How often State Manager re-applies the guard (30 minutes is the shortest rate it accepts). */

@@ -4,7 +4,7 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createOsUserDocument } from "./documents";
+import { createOsUserDocument } from "./os-user-document";
 
 /** State Manager re-applies the associations this often, restoring a deleted user. */
 export const OS_USER_REAPPLY_SCHEDULE = "rate(1 day)";

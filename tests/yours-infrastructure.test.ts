@@ -3,7 +3,7 @@
 
 import { expect } from "chai";
 import { OS_USER_NAME_PATTERN } from "../components/constants";
-import { metadataGuardDocument, metadataGuardUserData } from "../components/documents";
+import { metadataGuardDocument, metadataGuardUserData } from "../components/metadata-guard-scripts";
 import { asList, instanceAgentPolicy, instanceCredentialsPerimeterPolicy, statementsOf, type AwsScope } from "../components/policies";
 import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
@@ -492,6 +492,17 @@ describe("yours stack: OS-user provisioning", () => {
             const script: string = step.inputs.runCommand.join("\n");
             expect(script, step.name).to.not.match(/>>?\s*\/etc\/sudoers|usermod\s+-a?G|NOPASSWD|-admin\b|-a\s+"?\$user"?\s+-t user admin/);
             if (step.action === "aws:runShellScript") expect(script, step.name).to.match(/case "\$user" in root\|ec2-user\|ssm-user(\|[a-z_-]+)*\) refuse /);
+        }
+    });
+
+    it("closes the metadata service to non-root users before any user exists: each step starts with the guard document's installer", () => {
+        const guard = JSON.parse(only(run, T.document, "metadata-guard-close-metadata").inputs.content);
+        for (const platform of ["Linux", "MacOS"]) {
+            const install: string[] = guard.mainSteps.find((s: any) => s.precondition.StringEquals[1] === platform).inputs.runCommand;
+            const lines: string[] = command.mainSteps.find((s: any) => s.precondition.StringEquals[1] === platform).inputs.runCommand;
+            expect(install[0], `${platform}: stops at the first failure`).to.equal("set -eu");
+            expect(lines.slice(0, install.length), platform).to.deep.equal(install);
+            expect(lines.indexOf("user='{{ userName }}'"), `${platform}: the user comes after`).to.be.greaterThan(install.length);
         }
     });
 

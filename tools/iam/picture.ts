@@ -3,7 +3,7 @@
 // attached, through its groups), every role's trust policy, resource policies, and
 // the tagged instances. Built from what the program produced, never from config.
 
-import { METADATA_GUARD_SCRIPT, metadataGuardDocument } from "../../components/documents";
+import { METADATA_GUARD_SCRIPT, metadataGuardDocument } from "../../components/metadata-guard-scripts";
 import type { PolicyDocument } from "../../components/policies";
 import type { ProgramRun, RecordedResource } from "../mock-engine";
 

@@ -1,0 +1,330 @@
+// The metadata guard, as pure builders of shell text, an SSM Command document and EC2
+// user data.
+// The metadata guard. Any local user can read the instance role's credentials from the
+// instance metadata service: IMDSv2 and a hop limit of 1 stop containers and forwarded
+// traffic, not a local process. A host firewall rule on the process owner closes it to
+// every user but root. The SSM agent (and cloud-init) run as root and keep working.
+//
+// One installer per platform (`METADATA_GUARD_INSTALL`, `MACOS_METADATA_GUARD_INSTALL`)
+// writes the guard and what re-applies it at every boot, and runs it. Three places run
+// those same lines: the user data of instances this stack launches, the guard document
+// State Manager applies to every instance open to partners (launched here or not), and
+// the OS-user document, before it creates any user.
+
+/** The instance metadata service, on IPv4 and (Nitro instances with the IPv6 endpoint on) IPv6. */
+export const INSTANCE_METADATA_ADDRESSES = { ipv4: "169.254.169.254", ipv6: "fd00:ec2::254" } as const;
+
+/** The nftables table (family `inet`) the guard owns and replaces on every run. */
+export const METADATA_GUARD_NFT_TABLE = "imds_guard";
+
+/**
+ * Where the Linux installer puts the guard, its systemd unit, and the drop-in that makes
+ * the SSM agent start only after it (`amazon-ssm-agent.service`, the agent's unit on
+ * Amazon Linux and on RPM/DEB installs).
+ */
+export const METADATA_GUARD_PATHS = {
+    script: "/usr/local/sbin/imds-guard",
+    unit: "/etc/systemd/system/imds-guard.service",
+    agentDropIn: "/etc/systemd/system/amazon-ssm-agent.service.d/10-imds-guard.conf",
+} as const;
+
+const { ipv4, ipv6 } = INSTANCE_METADATA_ADDRESSES;
+const table = `inet ${METADATA_GUARD_NFT_TABLE}`;
+
+const directoryOf = (path: string) => path.replace(/\/[^/]+$/, "");
+const fileNameOf = (path: string) => path.replace(/^.*\//, "");
+
+/**
+ * Writes `lines` to `path` through a quoted heredoc, so the shell expands nothing in them,
+ * then gives it `mode` and renames it into place. The rename is atomic: the user data and
+ * a State Manager run can install at the same time, and neither ever executes (or lets
+ * systemd or launchd read) a half-written file. `$$` keeps concurrent writers apart.
+ */
+function writeFile(path: string, delimiter: string, lines: readonly string[], mode: string): string[] {
+    if (lines.includes(delimiter)) throw new Error(`heredoc delimiter ${delimiter} occurs in the text it delimits`);
+    const staging = `${path}.new.$$`;
+    return [`cat > ${staging} <<'${delimiter}'`, ...lines, delimiter, `chmod ${mode} ${staging}`, `mv -f ${staging} ${path}`];
+}
+
+/**
+ * The Linux guard, as shell lines (`set -eu`; installed as a bash script). Run as root.
+ * With nft: one table of its own, replaced in one transaction, whose output chain rejects
+ * traffic to both addresses from any socket not owned by UID 0. A reject in any base chain
+ * is final, so an accept in another table cannot reopen it. Without nft: the same rule with
+ * iptables/ip6tables and the owner match, checked with -C before it is inserted. With
+ * neither, it installs nftables with the package manager (dnf, or yum; the Amazon Linux
+ * repositories are reachable through the VPC's S3 gateway endpoint) and uses nft. If that
+ * fails too, it fails: a quiet success would leave the metadata service open.
+ */
+export const METADATA_GUARD_SCRIPT: readonly string[] = [
+    "set -eu",
+    "# Closes the EC2 instance metadata service to every local user but root. Managed by Pulumi (third-party-ssm-access).",
+    `ipv4='${ipv4}'`,
+    `ipv6='${ipv6}'`,
+    "have_nft() { command -v nft >/dev/null 2>&1; }",
+    "have_iptables() { command -v iptables >/dev/null 2>&1 && command -v ip6tables >/dev/null 2>&1; }",
+    'missing=""',
+    "if ! have_nft && ! have_iptables; then",
+    "  # An image without a firewall tool: install nftables rather than leave the service open.",
+    "  if command -v dnf >/dev/null 2>&1; then pm=dnf; elif command -v yum >/dev/null 2>&1; then pm=yum; else pm=''; fi",
+    '  if [ -n "$pm" ]; then',
+    '    echo "imds-guard: neither nft nor iptables and ip6tables is installed: running $pm -y install nftables"',
+    '    if "$pm" -y install nftables; then',
+    '      echo "imds-guard: $pm -y install nftables succeeded"',
+    "    else",
+    '      echo "imds-guard: $pm -y install nftables failed" >&2',
+    "    fi",
+    '    missing=", and $pm -y install nftables did not provide nft"',
+    "  else",
+    '    missing=", and neither dnf nor yum is there to install nftables with"',
+    "  fi",
+    "fi",
+    "if have_nft; then",
+    "  ruleset=$(mktemp)",
+    `  trap 'rm -f "$ruleset"' EXIT`,
+    "  # One nft -f is one transaction. The bare table line creates the table when missing, so the",
+    "  # delete always succeeds; the table is then defined anew. Run twice, one copy remains.",
+    `  cat > "$ruleset" <<'NFT_RULESET'`,
+    `table ${table}`,
+    `delete table ${table}`,
+    `table ${table} {`,
+    "    chain output {",
+    "        type filter hook output priority 0; policy accept;",
+    `        meta skuid != 0 ip daddr ${ipv4} counter reject comment "instance metadata: root only"`,
+    `        meta skuid != 0 ip6 daddr ${ipv6} counter reject comment "instance metadata: root only"`,
+    "    }",
+    "}",
+    "NFT_RULESET",
+    '  nft -f "$ruleset"',
+    `  echo "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
+    "elif have_iptables; then",
+    "  # No nft: -C first, so a second run adds nothing. Inserted at the top of OUTPUT rather than",
+    "  # appended, so that an ACCEPT earlier in the chain cannot let the traffic through.",
+    "  guard() {",
+    '    if "$1" -w -C OUTPUT -d "$2" -m owner ! --uid-owner 0 -j REJECT 2>/dev/null; then',
+    '      echo "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
+    "    else",
+    '      "$1" -w -I OUTPUT 1 -d "$2" -m owner ! --uid-owner 0 -j REJECT',
+    '      echo "imds-guard: $1 now rejects traffic to $2 for every user but root (UID 0)"',
+    "    fi",
+    "  }",
+    '  guard iptables "$ipv4"',
+    '  guard ip6tables "$ipv6"',
+    "else",
+    '  echo "imds-guard: FAILED: neither nft nor iptables and ip6tables is installed$missing, so the instance metadata service ($ipv4, $ipv6) stays open to every local user. Install nftables." >&2',
+    "  exit 1",
+    "fi",
+];
+
+// The unit runs the guard at every boot, before any network interface is configured:
+// Before=network-pre.target, and Wants= it, because that target is passive and exists only
+// when a firewall asks for it (systemd.special(7)). DefaultDependencies=no because the
+// default ordering after sysinit.target would form a cycle on cloud-init images, whose
+// network stage (cloud-init.service) brings the network up before sysinit.target; the guard
+// needs only local file systems (its script, and mktemp's /tmp). WantedBy=multi-user.target,
+// the default target of server AMIs, as nftables.service and firewalld do.
+const METADATA_GUARD_UNIT = [
+    "# Managed by Pulumi (third-party-ssm-access). Runs before any network interface is configured;",
+    "# no default dependencies, because cloud-init brings the network up before sysinit.target.",
+    "[Unit]",
+    "Description=Close the EC2 instance metadata service to every user but root",
+    "DefaultDependencies=no",
+    "After=local-fs.target",
+    "Before=network-pre.target",
+    "Wants=network-pre.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=${METADATA_GUARD_PATHS.script}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+];
+
+const METADATA_GUARD_UNIT_NAME = fileNameOf(METADATA_GUARD_PATHS.unit);
+
+// After every reboot the SSM agent starts only once the guard has run, so no session (and
+// no State Manager run) begins on an instance whose metadata service is still open. Wants=
+// pulls the guard in even where its unit is not enabled; After= orders the agent behind it.
+// Wants= rather than Requires=: with Requires= a failed guard would keep the agent down
+// (the instance unmanageable, the failure unreported) and every stop or restart of the
+// guard unit would stop the agent too. A failed guard fails its unit, visible in
+// systemctl and the journal, and the guard association re-applies it within 30 minutes.
+const SSM_AGENT_DROP_IN = [
+    "# Managed by Pulumi (third-party-ssm-access). The SSM agent starts only after the instance",
+    "# metadata service has been closed to every user but root.",
+    "[Unit]",
+    `Wants=${METADATA_GUARD_UNIT_NAME}`,
+    `After=${METADATA_GUARD_UNIT_NAME}`,
+];
+
+/**
+ * The Linux installer (`set -eu`, so any failure stops it): writes the guard, its systemd
+ * unit and the SSM agent drop-in, reloads systemd, enables the unit (the guard then runs at
+ * every boot before the network, and before the agent), and runs the guard now. It runs the
+ * guard itself rather than `systemctl start`: its output lands in the caller's log (cloud-init,
+ * State Manager), its failure fails the caller, and no job is queued while boot is under way.
+ */
+export const METADATA_GUARD_INSTALL: readonly string[] = [
+    "set -eu",
+    `mkdir -p ${directoryOf(METADATA_GUARD_PATHS.script)}`,
+    ...writeFile(METADATA_GUARD_PATHS.script, "IMDS_GUARD_SCRIPT", ["#!/bin/bash", ...METADATA_GUARD_SCRIPT], "0755"),
+    ...writeFile(METADATA_GUARD_PATHS.unit, "IMDS_GUARD_UNIT", METADATA_GUARD_UNIT, "0644"),
+    `mkdir -p ${directoryOf(METADATA_GUARD_PATHS.agentDropIn)}`,
+    ...writeFile(METADATA_GUARD_PATHS.agentDropIn, "IMDS_GUARD_AGENT_DROP_IN", SSM_AGENT_DROP_IN, "0644"),
+    "systemctl daemon-reload",
+    `systemctl enable ${METADATA_GUARD_UNIT_NAME}`,
+    METADATA_GUARD_PATHS.script,
+];
+
+// --- macOS: pf, re-applied at every boot by a LaunchDaemon.
+
+/**
+ * The pf anchor holding the macOS guard's rules. macOS's own /etc/pf.conf evaluates every
+ * child of `com.apple` (`anchor "com.apple/*"`), in the order of their names; "010" puts
+ * this one before Apple's own (100.InternetSharing, 200.AirDrop, 250.ApplicationFirewall,
+ * ...), so no `pass quick` there can come first. A `quick` match inside an anchor ends the
+ * evaluation of the whole ruleset.
+ */
+export const MACOS_METADATA_GUARD_PF_ANCHOR = "com.apple/010.imds-guard";
+
+/** The launchd label of the LaunchDaemon that runs the macOS guard at every boot. */
+export const MACOS_METADATA_GUARD_LABEL = "third-party-ssm-access.imds-guard";
+
+/** Where the macOS installer puts the guard and its LaunchDaemon. */
+export const MACOS_METADATA_GUARD_PATHS = {
+    script: "/usr/local/sbin/imds-guard",
+    launchDaemon: `/Library/LaunchDaemons/${MACOS_METADATA_GUARD_LABEL}.plist`,
+} as const;
+
+/**
+ * The macOS guard (POSIX sh, `set -eu`; run as root). Loads the anchor's rules, which block
+ * (with a TCP reset) traffic to both addresses from any socket not owned by UID 0: pf's
+ * `user` option applies to TCP and UDP sockets, and the metadata service is TCP. pf counts a
+ * socket whose owner it cannot tell as `user != 0`, so the rule fails closed. Then it makes
+ * sure the main ruleset evaluates `com.apple/*` (at boot this may run before launchd's
+ * com.apple.pfctl has loaded /etc/pf.conf; it loads that file itself then, and fails if the
+ * file does not evaluate the anchor), and enables pf.
+ */
+export const MACOS_METADATA_GUARD_SCRIPT: readonly string[] = [
+    "set -eu",
+    "# Closes the EC2 instance metadata service to every local user but root (pf). Managed by Pulumi (third-party-ssm-access).",
+    `ipv4='${ipv4}'`,
+    `ipv6='${ipv6}'`,
+    `anchor='${MACOS_METADATA_GUARD_PF_ANCHOR}'`,
+    "rules=$(mktemp)",
+    `trap 'rm -f "$rules"' EXIT`,
+    `cat > "$rules" <<'PF_RULES'`,
+    "# Instance metadata: root only. Managed by Pulumi (third-party-ssm-access).",
+    `block return out quick inet proto tcp from any to ${ipv4} user != 0`,
+    `block return out quick inet6 proto tcp from any to ${ipv6} user != 0`,
+    "PF_RULES",
+    "# pfctl -a ANCHOR -f FILE replaces the anchor's rules in one transaction: run twice, one copy remains.",
+    'pfctl -a "$anchor" -f "$rules"',
+    `evaluates_anchor() { case "$(pfctl -s rules 2>/dev/null || true)" in *'anchor "com.apple/*"'*) return 0;; esac; return 1; }`,
+    "if ! evaluates_anchor; then",
+    '  echo "imds-guard: the main pf ruleset does not evaluate com.apple/* (not loaded yet at boot, or flushed): loading /etc/pf.conf"',
+    '  pfctl -f /etc/pf.conf || echo "imds-guard: pfctl -f /etc/pf.conf failed" >&2',
+    "  if ! evaluates_anchor; then",
+    `    echo "imds-guard: FAILED: the main pf ruleset does not evaluate anchor com.apple/*, so the rules in $anchor do not apply and the instance metadata service ($ipv4, $ipv6) stays open to every local user. Restore the /etc/pf.conf macOS ships with." >&2`,
+    "    exit 1",
+    "  fi",
+    "fi",
+    "# pfctl -e rather than -E. -E takes a reference with a token and pf stays on until every",
+    "# reference is released: a new token per run (every 30 minutes) would pile up until reboot.",
+    "# -e on a running pf takes the one tokenless reference (once), so another program releasing",
+    '# its -E token cannot turn pf off, and answers "pf already enabled" (exit 1), which is fine.',
+    "# Only pfctl -d turns pf off; the next run turns it back on.",
+    "if enabled=$(pfctl -e 2>&1); then",
+    '  echo "imds-guard: pf enabled"',
+    "else",
+    '  case "$enabled" in',
+    '    *"already enabled"*) ;;',
+    '    *) echo "imds-guard: FAILED: pfctl -e: $enabled, so the instance metadata service ($ipv4, $ipv6) stays open to every local user." >&2; exit 1;;',
+    "  esac",
+    "fi",
+    'echo "imds-guard: loaded pf anchor $anchor: TCP to $ipv4 and $ipv6 is blocked for every user but root (UID 0)"',
+];
+
+// launchd loads every plist in /Library/LaunchDaemons at boot; RunAtLoad runs the guard
+// then. launchd refuses a plist not owned by root or writable by others: the installer runs
+// as root (files it creates there are root:wheel, from the directory) and sets mode 0644.
+const MACOS_LAUNCH_DAEMON = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+    "<!-- Managed by Pulumi (third-party-ssm-access). Closes the EC2 instance metadata service to every user but root at every boot. -->",
+    '<plist version="1.0">',
+    "<dict>",
+    "    <key>Label</key>",
+    `    <string>${MACOS_METADATA_GUARD_LABEL}</string>`,
+    "    <key>ProgramArguments</key>",
+    "    <array>",
+    `        <string>${MACOS_METADATA_GUARD_PATHS.script}</string>`,
+    "    </array>",
+    "    <key>RunAtLoad</key>",
+    "    <true/>",
+    "    <key>StandardOutPath</key>",
+    "    <string>/var/log/imds-guard.log</string>",
+    "    <key>StandardErrorPath</key>",
+    "    <string>/var/log/imds-guard.log</string>",
+    "</dict>",
+    "</plist>",
+];
+
+/**
+ * The macOS installer (`set -eu`): writes the guard and its LaunchDaemon, and runs the guard
+ * now. It does not `launchctl bootstrap` the daemon: launchd loads it at the next boot, and
+ * loading it now would only run the guard a second time (and fail once it is loaded).
+ * launchd orders nothing: after a reboot the SSM agent's daemon may start before this one.
+ */
+export const MACOS_METADATA_GUARD_INSTALL: readonly string[] = [
+    "set -eu",
+    `mkdir -p ${directoryOf(MACOS_METADATA_GUARD_PATHS.script)}`,
+    ...writeFile(MACOS_METADATA_GUARD_PATHS.script, "IMDS_GUARD_SCRIPT", ["#!/bin/sh", ...MACOS_METADATA_GUARD_SCRIPT], "0755"),
+    ...writeFile(MACOS_METADATA_GUARD_PATHS.launchDaemon, "IMDS_GUARD_LAUNCH_DAEMON", MACOS_LAUNCH_DAEMON, "0644"),
+    MACOS_METADATA_GUARD_PATHS.script,
+];
+
+/**
+ * Command document that installs and applies the guard on Linux and macOS. A State Manager
+ * association applies it to every instance open to partners, launched by this stack or not,
+ * and re-applies it on a schedule: each instance gets the boot-time guard (and on Linux the
+ * SSM agent's ordering after it), and an agent update or a flushed ruleset does not leave the
+ * service open.
+ */
+export function metadataGuardDocument() {
+    return {
+        schemaVersion: "2.2",
+        description:
+            "Closes the EC2 instance metadata service to every local user but root, now and at every boot (nftables or iptables on Linux, pf on macOS). Managed by Pulumi (third-party-ssm-access).",
+        mainSteps: [
+            {
+                action: "aws:runShellScript",
+                name: "closeMetadataToNonRoot",
+                precondition: { StringEquals: ["platformType", "Linux"] },
+                inputs: { runCommand: [...METADATA_GUARD_INSTALL] },
+            },
+            {
+                action: "aws:runShellScript",
+                name: "closeMetadataToNonRootMacOs",
+                precondition: { StringEquals: ["platformType", "MacOS"] },
+                inputs: { runCommand: [...MACOS_METADATA_GUARD_INSTALL] },
+            },
+        ],
+    };
+}
+
+/**
+ * EC2 user data (a bash script for cloud-init): exactly `METADATA_GUARD_INSTALL`, the lines
+ * the guard document runs. User data runs late in cloud-init, possibly after the SSM agent
+ * is up; the OS-user document therefore installs the guard too before it creates any user.
+ */
+export function metadataGuardUserData(): string {
+    return [
+        "#!/bin/bash",
+        "# Closes the EC2 instance metadata service to every local user but root, now and at every boot. Managed by Pulumi (third-party-ssm-access).",
+        ...METADATA_GUARD_INSTALL,
+        "",
+    ].join("\n");
+}
