@@ -172,6 +172,26 @@ describe("access review", () => {
             ]);
         });
 
+        it("the their stack's binding of each person's names removed, on both the jump role's trust and the group's policy", async () => {
+            const runs = await runForReview({ stack: "their", configFile: path.join(PROJECT_ROOT, "Pulumi.their.yaml") });
+            const unbind = (json: string) =>
+                JSON.stringify({
+                    ...JSON.parse(json),
+                    Statement: JSON.parse(json).Statement.map((s: { Condition?: Record<string, unknown> }) => ({
+                        ...s,
+                        Condition: { ...s.Condition, StringEquals: undefined },
+                    })),
+                });
+            const role = runs.main.resources.find((r) => r.name === "remote-access-jump-role")!;
+            role.inputs.assumeRolePolicy = unbind(role.inputs.assumeRolePolicy);
+            const group = runs.main.resources.find((r) => r.name === "remote-access-group-assume-jump")!;
+            group.inputs.policy = unbind(group.inputs.policy);
+            const flagged = (await analyze(runs, AT)).findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
+            expect(flagged).to.deep.equal([
+                'protection regressed: user alice: assumes 3P_IAM_Assume_Role as someone else (source identity and session name "someone-else") should be refused, and is allowed.',
+            ]);
+        });
+
         it("the endpoint policies removed", async () => {
             const flagged = await regressed((main) =>
                 main.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint").forEach((e) => delete e.inputs.policy),

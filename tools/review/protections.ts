@@ -190,6 +190,33 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
         if (!fenced) checks.push(fact(subject, `has no ${GRANT_FENCE_SID} statement denying what it does not allow`, false));
     }
 
+    // The partner's side, when the review sees it: each person reaches the jump role only as itself.
+    for (const person of picture.principals.filter((p) => p.kind === "user")) {
+        const targets = person.policies
+            .flatMap((p) => p.document.Statement)
+            .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"))
+            .flatMap((s) => asList(s.Resource))
+            .filter((arn) => picture.principals.some((p) => p.arn === arn));
+        for (const role of [...new Set(targets)]) {
+            checks.push(
+                await probe(
+                    picture,
+                    `user ${person.name}`,
+                    `assumes ${role.split("/").pop()} as someone else (source identity and session name "someone-else")`,
+                    "Denied",
+                    {
+                        principal: person.arn,
+                        sessionName: "someone-else",
+                        action: "sts:AssumeRole",
+                        resource: role,
+                        at,
+                        context: { "sts:SourceIdentity": "someone-else", "sts:RoleSessionName": "someone-else" },
+                    },
+                ),
+            );
+        }
+    }
+
     // The VPC's way out: every endpoint carries a policy, and a shell's own credentials get nothing through them.
     const endpoints = picture.endpoints.filter((e) => instances.some((i) => i.vpcId === e.vpcId));
     for (const endpoint of endpoints)
