@@ -384,11 +384,43 @@ interface RawConfig {
 // The SDK knows which keys hold secrets but keeps the check internal (not in its typings); read it in one place.
 const runtimeConfig = runtimeConfigModule as unknown as { isConfigSecret?: (fullKey: string) => boolean };
 
+/** Edit distance between two strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+// A namespace this close to the project's is a typo: its keys would be ignored, and on
+// `pulumi up` every partner, say, would silently disappear and its grant be deleted.
+const MISSPELT_NAMESPACE_DISTANCE = 3;
+
+function misspeltNamespaceIssues(project: string, keys: string[]): ConfigIssue[] {
+    return keys.flatMap((fullKey) => {
+        const namespace = fullKey.split(":")[0];
+        if (namespace === project || !fullKey.includes(":")) return [];
+        if (editDistance(namespace.toLowerCase(), project.toLowerCase()) > MISSPELT_NAMESPACE_DISTANCE) return [];
+        return [
+            {
+                path: fullKey,
+                message: `is in the namespace "${namespace}", not this project's "${project}" (a typo?), so the program would never read it; accepted: ${project}:${fullKey.slice(namespace.length + 1)}`,
+            },
+        ];
+    });
+}
+
 function readRawConfig(): RawConfig {
     const project = pulumi.getProject();
     const prefix = `${project}:`;
+    const all = pulumi.runtime.allConfig();
+    const misspelt = misspeltNamespaceIssues(project, Object.keys(all));
+    if (misspelt.length > 0) throw new ConfigError(misspelt);
     const values: Record<string, unknown> = {};
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    for (const [fullKey, value] of Object.entries(all)) {
         if (!fullKey.startsWith(prefix)) continue;
         values[fullKey.slice(prefix.length)] = parseStructured(value);
     }
@@ -543,6 +575,15 @@ export function loadYoursSettings(): YoursSettings {
             });
         }
     }
+    const partnerNames = new Set(partners.map((p) => p.name));
+    instances.forEach((instance, index) => {
+        if (instance.partner !== undefined && !partnerNames.has(instance.partner)) {
+            issues.push({
+                path: `instances[${index}].partner`,
+                message: `got "${instance.partner}", which is no partner's name (partners: ${[...partnerNames].join(", ") || "none"}); accepted: the name of one of partners[], or no partner for an untagged instance`,
+            });
+        }
+    });
     for (const { index, first } of duplicates(instances, (i) => i.name)) {
         issues.push({
             path: `instances[${index}].name`,

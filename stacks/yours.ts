@@ -38,6 +38,14 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             message: `got ${zoneCount}, but this region has ${zones.names.length} available zones (${zones.names.join(", ")}); accepted: 1 to ${zones.names.length}`,
         });
     }
+    settings.partners.forEach((partner, index) => {
+        if (partner.accountId === identity.accountId) {
+            issues.push({
+                path: `partners[${index}].accountId`,
+                message: `got "${partner.accountId}", this stack's own account; accepted: the third party's account (a partner in your own account needs no cross-account grant, and would get one its own administrators could widen)`,
+            });
+        }
+    });
     settings.partners.forEach((partner, index) =>
         partner.principalArns?.forEach((arn, arnIndex) => {
             if (arn.split(":")[1] !== partition) {

@@ -3,9 +3,12 @@
 // user types it for `pulumi config set --path`, says what is accepted, and leaves
 // nothing registered. Then the sample configs and the normalisations.
 
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { expect } from "chai";
 import { loadTheirSettings, loadYoursSettings, type ConfigIssue } from "../stacks/config";
-import { resolve, runProgram } from "../tools/mock-engine";
+import { FIXTURES_DIR, resolve, runProgram } from "../tools/mock-engine";
 
 interface BadConfig {
     title: string;
@@ -183,6 +186,27 @@ const catalogue: BadConfig[] = [
         key: "partners[0].osUser",
         says: /sessions.defaultOsUser.*of this partner's own/,
     },
+    {
+        title: "partners under a misspelt project namespace (every partner would silently disappear)",
+        stack: "yours",
+        set: { "third-party-ssm-acess:partners": [{ name: "Third_Party_A", accountId: "222222222222", osUser: "os_user_a_alice" }] },
+        key: "third-party-ssm-acess:partners",
+        says: /namespace "third-party-ssm-acess".*third-party-ssm-access:partners/,
+    },
+    {
+        title: "an instance for a partner nobody configured (a typo)",
+        stack: "yours",
+        set: { "instances[1].partner": "Third_Party_b" },
+        key: "instances[1].partner",
+        says: /no partner's name \(partners: Third_Party_A, Third_Party_B\)/,
+    },
+    {
+        title: "a partner in this stack's own account",
+        stack: "yours",
+        set: { "partners[1].accountId": "111111111111", "partners[1].principalArns[0]": "arn:aws:iam::111111111111:role/3P_IAM_Assume_Role" },
+        key: "partners[1].accountId",
+        says: /this stack's own account/,
+    },
     { title: "typo in a top-level key", stack: "yours", set: { partner: [] }, key: "partner", says: /unknown key.*partners/ },
     { title: "typo in a partner key", stack: "yours", set: { "partners[0].osUsr": "os_user_a_alice" }, key: "partners[0].osUsr", says: /unknown key.*osUser/ },
     { title: "typo in a sessions key", stack: "yours", set: { "sessions.retentionDays": 7 }, key: "sessions.retentionDays", says: /logRetentionDays/ },
@@ -303,6 +327,35 @@ describe("config validation: malformed configs are refused before any resource",
         });
         expect(issuesOf(run.error).map((i) => i.path)).to.have.members(["partners[0].accountId", "partners[1].osUser", "network.availabilityZoneCount"]);
         expect(String(run.error)).to.include("pulumi config set --path");
+    });
+});
+
+describe("config validation: stack files", () => {
+    it("names the file of a stack config that is not valid YAML", async () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "config-")), "Pulumi.broken.yaml");
+        fs.writeFileSync(file, "config:\n  aws:region: us-east-1\n   third-party-ssm-access:side: yours\n");
+        let error: unknown;
+        try {
+            await runProgram({ stack: "broken", configFile: file });
+        } catch (e) {
+            error = e;
+        }
+        expect(String(error)).to.include(file).and.include("not valid YAML");
+    });
+
+    it("runs a stack whose external ids are encrypted, without the passphrase: each is an opaque secret", async () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "config-")), "Pulumi.yours.yaml");
+        const yaml = fs
+            .readFileSync(path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "utf8")
+            .replace("      osUser: os_user_b_bob\n", "      osUser: os_user_b_bob\n      externalId:\n        secure: v1:Zm9vYmFyYmF6cXV4:AAAABBBBCCCCDDDD\n");
+        fs.writeFileSync(file, yaml);
+        const run = await runProgram({ stack: "yours", configFile: file });
+        expect(run.error).to.equal(undefined);
+        const grants = await resolve(run.outputs.grants as object);
+        expect(grants.secret).to.equal(true);
+        const idB = (grants.value as Record<string, { externalId: string }>).Third_Party_B.externalId;
+        expect(idB).to.match(/^encrypted[A-Za-z0-9]{24}$/);
+        expect(run.resources.find((r) => r.name === "grant-Third_Party_B-role")!.secretInputs).to.include("assumeRolePolicy");
     });
 });
 

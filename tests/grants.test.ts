@@ -313,26 +313,26 @@ describe("grants: adding or removing a partner touches no other partner", () => 
         return { removed: diff.removed.map((r) => r.name), added: diff.added.map((r) => r.name), changed: diff.changed.map((r) => r.name) };
     }
 
-    it("adding partner B leaves every resource and input of partner A (and everything else) unchanged", async () => {
-        const onlyA = await yours({ "partners[1]": undefined });
+    // An instance tagged for a partner that is not configured is a config error, so B comes and goes with its instance.
+    const ofB = (name: string) => name.startsWith("grant-Third_Party_B") || name === "instances-instance-third-party-b";
+
+    it("adding partner B (with its instance) leaves every resource and input of partner A (and everything else) unchanged", async () => {
+        const onlyA = await yours({ "partners[1]": undefined, "instances[1]": undefined });
         const both = await yours();
         const diff = changes(onlyA, both);
         expect(diff.changed).to.deep.equal([]);
         expect(diff.removed).to.deep.equal([]);
         expect(diff.added.length).to.be.greaterThan(0);
-        expect(
-            diff.added.every((name) => name.startsWith("grant-Third_Party_B")),
-            diff.added.join(", "),
-        ).to.equal(true);
+        expect(diff.added.every(ofB), diff.added.join(", ")).to.equal(true);
     });
 
-    it("removing partner B removes only B's resources", async () => {
+    it("removing partner B (and its instance) removes only B's resources", async () => {
         const both = await yours();
-        const onlyA = await yours({ "partners[1]": undefined });
+        const onlyA = await yours({ "partners[1]": undefined, "instances[1]": undefined });
         const diff = changes(both, onlyA);
         expect(diff.changed).to.deep.equal([]);
         expect(diff.added).to.deep.equal([]);
-        expect([...new Set(diff.removed.map((n) => n.startsWith("grant-Third_Party_B")))]).to.deep.equal([true]);
+        expect([...new Set(diff.removed.map(ofB))]).to.deep.equal([true]);
         expect(diff.removed).to.include.members([
             "grant-Third_Party_B-role",
             "grant-Third_Party_B-external-id",

@@ -11,12 +11,12 @@ import { GRANT_FENCE_SID } from "../components/policies";
 import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runForReview } from "../tools/review/stacks";
-import { PROJECT, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
+import { FIXTURES_DIR, PROJECT, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
 
 const AT = "2027-01-15T12:00:00Z";
 
 async function review(stack: string, change?: (config: Record<string, any>) => void): Promise<ReviewReport> {
-    let configFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+    let configFile = path.join(FIXTURES_DIR, `Pulumi.${stack}.yaml`);
     if (change) {
         const document = YAML.parse(fs.readFileSync(configFile, "utf8"));
         change(document.config);
@@ -78,12 +78,12 @@ describe("access review", () => {
         );
     });
 
-    it("reports an instance tagged for a partner nobody in the stack is", async () => {
+    it("reports an instance tagged for a partner that reaches it no more (its access expired)", async () => {
         const orphan = await review("yours", (config) => {
-            config[`${PROJECT}:instances`][1].partner = "Third_Party_Z";
+            config[`${PROJECT}:partners`][1].expiresAt = "2027-01-01T00:00:00Z";
         });
         expect(orphan.findings.map((f) => f.message)).to.include(
-            "instance instance-third-party-b is tagged ExternalAccessGrantedTo=Third_Party_Z, but no partner in this review can reach it.",
+            "instance instance-third-party-b is tagged ExternalAccessGrantedTo=Third_Party_B, but no partner in this review can reach it.",
         );
         expect(orphan.matrix.filter((c) => c.instance === "instance-third-party-b" && c.allowed)).to.deep.equal([]);
     });
@@ -136,7 +136,7 @@ describe("access review", () => {
     describe("flags a protection that regresses", () => {
         // The sample stack's runs with one produced resource changed, as a careless edit of a component would.
         async function regressed(change: (main: ProgramRun) => void): Promise<string[]> {
-            const runs = await runForReview({ stack: "yours", configFile: path.join(PROJECT_ROOT, "Pulumi.yours.yaml") });
+            const runs = await runForReview({ stack: "yours", configFile: path.join(FIXTURES_DIR, "Pulumi.yours.yaml") });
             change(runs.main);
             const report = await analyze(runs, AT);
             return report.findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
@@ -173,7 +173,7 @@ describe("access review", () => {
         });
 
         it("the their stack's binding of each person's names removed, on both the jump role's trust and the group's policy", async () => {
-            const runs = await runForReview({ stack: "their", configFile: path.join(PROJECT_ROOT, "Pulumi.their.yaml") });
+            const runs = await runForReview({ stack: "their", configFile: path.join(FIXTURES_DIR, "Pulumi.their.yaml") });
             const unbind = (json: string) =>
                 JSON.stringify({
                     ...JSON.parse(json),
@@ -223,11 +223,11 @@ describe("access review", () => {
     });
 
     it("as a command: Markdown on stdout, progress on stderr, JSON with --format json", async () => {
-        const markdown = await runCli(["--stack", "yours", "--at", AT]);
+        const markdown = await runCli(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT]);
         expect(markdown.code).to.equal(0);
         expect(markdown.stdout).to.match(/^# Access review: stack `yours`/);
         expect(markdown.stderr).to.match(/review: ran yours/);
-        const json = await runCli(["--stack", "yours", "--at", AT, "--format", "json"]);
+        const json = await runCli(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT, "--format", "json"]);
         const parsed = JSON.parse(json.stdout) as ReviewReport;
         expect(renderMarkdown(parsed)).to.equal(markdown.stdout);
     });
@@ -237,7 +237,7 @@ describe("access review", () => {
         const file = path.join(dir, "Pulumi.broken.yaml");
         fs.writeFileSync(
             file,
-            fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'),
+            fs.readFileSync(path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'),
         );
         const result = await runCli(["--config", file]);
         expect(result.code).to.equal(1);

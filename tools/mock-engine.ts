@@ -24,6 +24,12 @@ import * as YAML from "yaml";
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT: string = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")).name;
 
+/**
+ * The sample stacks the tests, proofs and bench run: fixtures of their own, so that a user
+ * editing Pulumi.<stack>.yaml in the project root (their stacks) never changes a test.
+ */
+export const FIXTURES_DIR = path.join(PROJECT_ROOT, "tests", "fixtures");
+
 /** A resource the program registered, as the engine received it. */
 export interface RecordedResource {
     type: string;
@@ -78,7 +84,7 @@ export const SAMPLE_STACKS: Record<string, FakeStack> = {
 };
 
 export interface RunOptions {
-    /** Stack name; its `Pulumi.<stack>.yaml` is the config unless `configFile` is given. */
+    /** Stack name; its `Pulumi.<stack>.yaml` in FIXTURES_DIR is the config unless `configFile` is given. */
     stack: string;
     /** Another stack config file to load instead. */
     configFile?: string;
@@ -154,6 +160,14 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     return run;
 }
 
+/**
+ * The cloud resources a run registers: what `pulumi up` would create, the one count the
+ * review, the bench and the docs give (components and stack-reference reads left out).
+ */
+export function cloudResources(run: ProgramRun): RecordedResource[] {
+    return run.resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference");
+}
+
 /** The recorded resources of one type, in registration order. */
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {
     return run.resources.filter((r) => r.type === type);
@@ -181,16 +195,29 @@ function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
 // ---------------------------------------------------------------------------
 // Config
 
+/** A stack file's `config:` map, or an error that names the file (a YAML syntax error among them). */
+export function readStackConfig(file: string): Record<string, unknown> {
+    let document: unknown;
+    try {
+        document = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+        throw new Error(`${file}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const config = (document as { config?: unknown } | null)?.config ?? {};
+    if (typeof config !== "object" || Array.isArray(config)) throw new Error(`${file}: "config" is not a map of keys to values`);
+    return config as Record<string, unknown>;
+}
+
 function loadStackConfig(options: RunOptions): { config: Record<string, string>; secretKeys: string[] } {
-    const file = options.configFile ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
-    const document = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    const file = options.configFile ?? path.join(FIXTURES_DIR, `Pulumi.${options.stack}.yaml`);
     const values: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
-    for (const [key, value] of Object.entries<unknown>(document.config ?? {})) {
-        if (containsSecure(value)) {
-            throw new Error(`harness: ${file} holds an encrypted value under ${key}; give a plain value with \`set\` and list the key in secretKeys`);
-        }
-        values[fullKey(key)] = value;
+    for (const [key, value] of Object.entries<unknown>(readStackConfig(file))) {
+        // Encrypted values (`secure: v1:...`) need the stack's passphrase or key, which no
+        // test or review should ask for: each becomes an opaque placeholder, and its key a
+        // secret, as Pulumi makes it.
+        if (containsSecure(value)) secretKeys.add(fullKey(key));
+        values[fullKey(key)] = withSecurePlaceholders(value);
     }
     for (const [keyPath, value] of Object.entries(options.set ?? {})) setPath(values, keyPath, value);
     for (const key of options.secretKeys ?? []) secretKeys.add(fullKey(key));
@@ -201,10 +228,25 @@ function loadStackConfig(options: RunOptions): { config: Record<string, string>;
     return { config, secretKeys: [...secretKeys] };
 }
 
+function isSecure(value: unknown): value is { secure: string } {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+}
+
 function containsSecure(value: unknown): boolean {
     if (value === null || typeof value !== "object") return false;
-    if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) return true;
-    return Object.values(value).some(containsSecure);
+    return isSecure(value) || Object.values(value).some(containsSecure);
+}
+
+/**
+ * The value with each encrypted leaf replaced by a placeholder: letters and digits (so it
+ * passes the external id and name validators), the same for the same ciphertext and
+ * different for different ones (so uniqueness checks still tell two secrets apart).
+ */
+function withSecurePlaceholders(value: unknown): unknown {
+    if (isSecure(value)) return `encrypted${deterministicText(String(value.secure), 24)}`;
+    if (Array.isArray(value)) return value.map(withSecurePlaceholders);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withSecurePlaceholders(v)]));
+    return value;
 }
 
 function fullKey(key: string): string {

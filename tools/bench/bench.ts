@@ -1,7 +1,8 @@
-// `npm run bench`: plan cost and IAM limits from 1 to 1,000 partners. Each
-// measurement runs in a fresh process (tools/bench/run-one.ts). Prints a table and the
-// targets, writes bench-results.json. Targets are checked here and reported, never
-// asserted as timings in tests.
+// `npm run bench [-- --out FILE]`: plan cost and IAM limits from 1 to 1,000 partners.
+// Each measurement runs in a fresh process (tools/bench/run-one.ts). Prints a table and
+// the targets, and writes the results as JSON only where --out says (the committed
+// bench-results.json is left alone unless named). Targets are checked here and
+// reported, never asserted as timings in tests.
 
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -10,6 +11,19 @@ import * as path from "path";
 import { PROJECT_ROOT } from "../mock-engine";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500,1000").split(",").map(Number);
+
+const USAGE = `usage: npm run bench [-- --out FILE]
+  Measures a plan of the yours sample stack at ${SIZES.join(", ")} partners (BENCH_SIZES=1,10,100 for a quick look)
+  against a flat baseline, prints a table and the targets, and exits 1 if a target is missed.
+  --out FILE   also write the results as JSON to FILE (e.g. bench-results.json to update the committed copy)`;
+
+/** The arguments: --out FILE, or --help. */
+function parseArgs(argv: string[]): { out?: string } | "help" {
+    if (argv.includes("--help") || argv.includes("-h")) return "help";
+    if (argv.length === 0) return {};
+    if (argv.length === 2 && argv[0] === "--out") return { out: path.resolve(argv[1]) };
+    throw new Error(`unknown arguments: ${argv.join(" ")}\n${USAGE}`);
+}
 const DIFF_SIZE = 100;
 
 function child(args: string[]): any {
@@ -29,6 +43,11 @@ function child(args: string[]): any {
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 function main(): void {
+    const args = parseArgs(process.argv.slice(2));
+    if (args === "help") {
+        process.stdout.write(`${USAGE}\n`);
+        return;
+    }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
     const rows: any[] = [];
     for (const partners of SIZES) {
@@ -83,7 +102,10 @@ function main(): void {
         "\n",
     );
     const results = { date: new Date().toISOString(), machine, sizes: SIZES, rows, diff, targets };
-    fs.writeFileSync(path.join(PROJECT_ROOT, "bench-results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    if (args.out !== undefined) {
+        fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
+        log(`wrote ${args.out}`);
+    }
     process.stdout.write(
         `Machine: ${machine}\n\n${table}\n\nAdding one partner to ${DIFF_SIZE}: ${diff.added} resources added, ${diff.removed} removed, ${diff.changedInputs} existing resources with changed inputs; the new partner's own critical path is ${diff.newPartnerCriticalPath}.\n\n${targetTable}\n`,
     );

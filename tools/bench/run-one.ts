@@ -13,7 +13,7 @@ import * as random from "@pulumi/random";
 import { IAM_QUOTAS, lintPicture, policySize, quotaFindings } from "../iam/lint";
 import { buildIamPicture } from "../iam/picture";
 import { criticalPath, diffRuns } from "../diff";
-import { runProgram, type ProgramRun } from "../mock-engine";
+import { cloudResources, runProgram, type ProgramRun } from "../mock-engine";
 import { generatedConfig } from "./config";
 
 // ts-node source-maps every stack trace, and the Pulumi SDK takes one per promise; that
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         const resources = JSON.parse(fs.readFileSync(arg("--dump")!, "utf8")) as Dumped;
         await timedOnce(() => runFlat(resources.slice(0, 40)));
         const { run, ms } = await timed(partners, () => runFlat(resources));
-        process.stdout.write(`${JSON.stringify({ mode, partners, resources: run.resources.length, ms, peakRssMb: peakRssMb() })}\n`);
+        process.stdout.write(`${JSON.stringify({ mode, partners, resources: cloudResources(run).length, ms, peakRssMb: peakRssMb() })}\n`);
         return;
     }
     if (mode !== "ours") throw new Error(`unknown --mode ${mode}`);
@@ -113,8 +113,7 @@ async function main(): Promise<void> {
             partners,
             ms,
             peakRssMb: peakRssMb(),
-            resources: run.resources.length,
-            customResources: run.resources.filter((r) => r.custom).length,
+            resources: cloudResources(run).length,
             trustPolicy: range(grants.map((g) => policySize(g.trustPolicy!))),
             grantInline: range(grants.map(inlineTotal)),
             largestInlineTotal: Math.max(...picture.principals.map(inlineTotal)),

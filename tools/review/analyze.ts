@@ -8,7 +8,7 @@ import { asList, type PolicyDocument, type PolicyStatement } from "../../compone
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
-import { resolve, type ProgramRun } from "../mock-engine";
+import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
 import { PRICES } from "./prices";
 import { protectionChecks, type ProtectionCheck } from "./protections";
 import type { ReviewRuns } from "./stacks";
@@ -120,7 +120,7 @@ function revocationOf(grant: IamPrincipal): string | null {
 function componentsOf(run: ProgramRun): ComponentSummary[] {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const summaries = new Map<string, ComponentSummary>();
-    for (const resource of run.resources.filter((r) => r.custom)) {
+    for (const resource of cloudResources(run)) {
         const parent = resource.parent ? byUrn.get(resource.parent) : undefined;
         const key = parent ? parent.urn : "(stack)";
         const summary = summaries.get(key) ?? { type: parent?.type ?? "pulumi:pulumi:Stack", name: parent?.name ?? run.stack, children: {} };
@@ -460,7 +460,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         account: main.account,
         region: main.region,
         evaluatedAt: at,
-        resourceCount: main.resources.filter((r) => r.custom).length,
+        resourceCount: cloudResources(main).length,
         components: componentsOf(main),
         accessTagKey,
         defaultRunAs,

@@ -12,12 +12,14 @@ import { runForReview, type StackSource } from "./stacks";
 
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]
                         [--stack-outputs FILE.json] [--at ISO-TIME]
-  --stack          review Pulumi.<name>.yaml in the project directory (e.g. yours, their)
+  --stack          review Pulumi.<name>.yaml in the project directory (e.g. yours, their); encrypted
+                   values need no passphrase: each is reviewed as an opaque secret
   --config         review another stack config file
   --format         markdown (default) or json
   --out            write the report to FILE instead of stdout
   --stack-outputs  outputs of referenced stacks that are not in this directory: {"org/project/stack": {"outputs": {...}}}
-  --at             evaluate as of this time (default: now)`;
+  --at             evaluate as of this time (default: now)
+  --help           print this and exit`;
 
 interface Options {
     source: StackSource;
@@ -28,11 +30,13 @@ interface Options {
 }
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): Options {
     const values = new Map<string, string>();
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
+        if (flag === "--help" || flag === "-h") throw new HelpRequested();
         if (!["--stack", "--config", "--format", "--out", "--stack-outputs", "--at"].includes(flag)) throw new UsageError(`unknown argument ${flag}`);
         const value = argv[++i];
         if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -74,6 +78,10 @@ async function main(): Promise<number> {
     try {
         options = parseArgs(process.argv.slice(2));
     } catch (error) {
+        if (error instanceof HelpRequested) {
+            process.stdout.write(`${USAGE}\n`);
+            return 0;
+        }
         if (!(error instanceof UsageError)) throw error;
         process.stderr.write(`${error.message}\n${USAGE}\n`);
         return 2;

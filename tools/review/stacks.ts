@@ -5,8 +5,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
-import { PROJECT, PROJECT_ROOT, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
+import { PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
 
 /** A stack to review: its name and config file. */
 export interface StackSource {
@@ -16,7 +15,7 @@ export interface StackSource {
 
 /** The stack names a config file references, with the keys that set them (to drop them in a referenced run). */
 export function referencesIn(configFile: string): Array<{ stackName: string; key: string }> {
-    const config = YAML.parse(fs.readFileSync(configFile, "utf8"))?.config ?? {};
+    const config: Record<string, any> = readStackConfig(configFile);
     const found: Array<{ stackName: string; key: string }> = [];
     const yoursStack = config[`${PROJECT}:yoursStack`];
     if (typeof yoursStack === "string") found.push({ stackName: yoursStack, key: "yoursStack" });
