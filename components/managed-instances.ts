@@ -25,8 +25,17 @@ export interface ManagedInstancesArgs {
     instances: ManagedInstanceSpec[];
     /** Private subnets; instances are spread across them in order. */
     subnetIds: pulumi.Input<string>[];
-    /** Security groups of every instance. */
-    securityGroupIds: pulumi.Input<string>[];
+    /** Security groups of every instance. When absent, the component creates one in `vpcId`: no ingress, HTTPS out. */
+    securityGroupIds?: pulumi.Input<string>[];
+    /** VPC of the subnets; needed only when `securityGroupIds` is absent. */
+    vpcId?: pulumi.Input<string>;
+    /**
+     * Refuse the instance role's credentials outside the instances' own VPC (AWS's data
+     * perimeter for EC2 credentials). Default true. Only for instances that reach AWS through
+     * VPC endpoints of their VPC: behind a NAT, requests carry no `aws:SourceVpc` and every
+     * call of the SSM agent would be refused.
+     */
+    credentialsPerimeter?: boolean;
     /** Tag key whose value names the partner (ABAC), e.g. "ExternalAccessGrantedTo". */
     accessTagKey: string;
     /**
@@ -53,6 +62,8 @@ export class ManagedInstances extends pulumi.ComponentResource {
     public readonly instanceProfileName: pulumi.Output<string>;
     /** Instance ids by instance name. */
     public readonly instanceIds: Record<string, pulumi.Output<string>>;
+    /** Security groups of the instances: the ones given, or the one the component created. */
+    public readonly securityGroupIds: pulumi.Output<string[]>;
 
     constructor(name: string, args: ManagedInstancesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("third-party-ssm-access:instances:ManagedInstances", name, {}, opts);
@@ -70,7 +81,10 @@ export class ManagedInstances extends pulumi.ComponentResource {
         );
         // A scoped policy instead of AmazonSSMManagedInstanceCore, which reads every SSM parameter of the account.
         new aws.iam.RolePolicy(`${name}-ssm-agent`, { role: role.name, policy: pulumi.jsonStringify(scope.apply(instanceAgentPolicy)) }, parent);
-        new aws.iam.RolePolicy(`${name}-credentials-perimeter`, { role: role.name, policy: JSON.stringify(instanceCredentialsPerimeterPolicy()) }, parent);
+        if (args.credentialsPerimeter ?? true) {
+            new aws.iam.RolePolicy(`${name}-credentials-perimeter`, { role: role.name, policy: JSON.stringify(instanceCredentialsPerimeterPolicy()) }, parent);
+        }
+        const securityGroupIds = args.securityGroupIds ?? [this.ownSecurityGroup(name, args).id];
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
         this.instanceIds = {};
@@ -81,7 +95,7 @@ export class ManagedInstances extends pulumi.ComponentResource {
                     ami: spec.amiId ?? args.defaultAmiId,
                     instanceType: spec.instanceType,
                     subnetId: args.subnetIds[i % args.subnetIds.length],
-                    vpcSecurityGroupIds: args.securityGroupIds,
+                    vpcSecurityGroupIds: securityGroupIds,
                     iamInstanceProfile: profile.name,
                     associatePublicIpAddress: false,
                     metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
@@ -99,6 +113,33 @@ export class ManagedInstances extends pulumi.ComponentResource {
         this.roleArn = role.arn;
         this.roleName = role.name;
         this.instanceProfileName = profile.name;
-        this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, instanceProfileName: this.instanceProfileName, instanceIds: this.instanceIds });
+        this.securityGroupIds = pulumi.output(securityGroupIds);
+        this.registerOutputs({
+            roleArn: this.roleArn,
+            roleName: this.roleName,
+            instanceProfileName: this.instanceProfileName,
+            instanceIds: this.instanceIds,
+            securityGroupIds: this.securityGroupIds,
+        });
+    }
+
+    // In a network the stack does not build: nothing in, HTTPS out (to Systems Manager's
+    // endpoints or a NAT, whichever the network has). The egress is declared on the group
+    // itself, so AWS's default allow-all egress is not kept beside it.
+    private ownSecurityGroup(name: string, args: ManagedInstancesArgs): aws.ec2.SecurityGroup {
+        if (args.vpcId === undefined) throw new Error(`ManagedInstances ${name}: give securityGroupIds, or vpcId for a security group of its own`);
+        return new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: "Managed instances: no inbound; HTTPS out to reach Systems Manager",
+                ingress: [],
+                egress: [
+                    { description: "HTTPS to Systems Manager (endpoints or NAT)", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+                ],
+                tags: { ...args.tags, Name: `${name}-sg` },
+            },
+            { parent: this },
+        );
     }
 }

@@ -212,6 +212,11 @@ const networkSchema = record(
         vpcCidr: CIDR.optional(),
         availabilityZoneCount: integer(1, 6, "availability zones").optional(),
         flowLogRetentionDays: RETENTION.optional(),
+        vpcId: text(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional(),
+        subnetIds: list(text(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, 'a subnet id, e.g. "subnet-0123456789abcdef0"'), "subnet ids")
+            .min(1)
+            .optional(),
+        reachesAwsThroughEndpoints: flag().optional(),
     },
     "network settings",
 );
@@ -313,6 +318,14 @@ export interface PartnerSettings {
     requireSourceIdentity: boolean;
 }
 
+/** A network the owner already has: the instances launch into its subnets. */
+export interface ExistingNetworkSettings {
+    vpcId: string;
+    subnetIds: string[];
+    /** The instances reach AWS only through VPC endpoints of this VPC, so their role's credentials perimeter can apply. */
+    reachesAwsThroughEndpoints: boolean;
+}
+
 /** A managed instance this stack creates. */
 export interface InstanceSettings {
     name: string;
@@ -328,7 +341,13 @@ export interface YoursSettings {
     side: "yours";
     accessTagKey: string;
     amiParameter: string;
-    network: { vpcCidr: string; availabilityZoneCount: number; flowLogRetentionDays: number };
+    network: {
+        vpcCidr: string;
+        availabilityZoneCount: number;
+        flowLogRetentionDays: number;
+        /** A network of your own the instances launch into; this stack then builds none. */
+        existing?: ExistingNetworkSettings;
+    };
     sessions: {
         logGroupName: string;
         logRetentionDays: number;
@@ -591,6 +610,29 @@ export function loadYoursSettings(): YoursSettings {
         });
     }
 
+    const network = parsed.network ?? {};
+    if ((network.vpcId === undefined) !== (network.subnetIds === undefined)) {
+        issues.push({
+            path: network.vpcId === undefined ? "network.vpcId" : "network.subnetIds",
+            message: "is missing; accepted: both network.vpcId and network.subnetIds (a network of your own), or neither (this stack builds a private one)",
+        });
+    }
+    if (network.vpcId !== undefined) {
+        for (const key of ["vpcCidr", "availabilityZoneCount", "flowLogRetentionDays"] as const) {
+            if (network[key] !== undefined) {
+                issues.push({
+                    path: `network.${key}`,
+                    message:
+                        "is set together with network.vpcId, but applies only to the network this stack builds; accepted: remove it, or remove network.vpcId and network.subnetIds",
+                });
+            }
+        }
+    } else if (network.reachesAwsThroughEndpoints !== undefined) {
+        issues.push({
+            path: "network.reachesAwsThroughEndpoints",
+            message: "is set without network.vpcId; the network this stack builds always reaches AWS through its endpoints; accepted: remove it",
+        });
+    }
     const vpcCidr = parsed.network?.vpcCidr ?? "10.24.34.0/23";
     const availabilityZoneCount = parsed.network?.availabilityZoneCount ?? 2;
     if (subnetPrefix(parseCidr(vpcCidr)!.prefix, availabilityZoneCount) > 28) {
@@ -606,7 +648,14 @@ export function loadYoursSettings(): YoursSettings {
         side: "yours",
         accessTagKey,
         amiParameter: parsed.amiParameter ?? DEFAULT_AMI_PARAMETER,
-        network: { vpcCidr, availabilityZoneCount, flowLogRetentionDays: parsed.network?.flowLogRetentionDays ?? 7 },
+        network: {
+            vpcCidr,
+            availabilityZoneCount,
+            flowLogRetentionDays: parsed.network?.flowLogRetentionDays ?? 7,
+            ...(network.vpcId !== undefined && network.subnetIds !== undefined
+                ? { existing: { vpcId: network.vpcId, subnetIds: network.subnetIds, reachesAwsThroughEndpoints: network.reachesAwsThroughEndpoints ?? false } }
+                : {}),
+        },
         sessions: {
             logGroupName: sessions.logGroupName ?? DEFAULT_SESSION_LOG_GROUP,
             logRetentionDays: sessions.logRetentionDays ?? 7,

@@ -32,7 +32,11 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         accountId: identity.accountId,
     };
     const issues: ConfigIssue[] = [];
-    if (zones.names.length < zoneCount) {
+    // The private network is built only for instances this stack launches into it: with no
+    // instances, or a network of your own, its endpoints would cost about $58 a month for nothing.
+    const existing = settings.network.existing;
+    const buildsNetwork = existing === undefined && settings.instances.length > 0;
+    if (buildsNetwork && zones.names.length < zoneCount) {
         issues.push({
             path: "network.availabilityZoneCount",
             message: `got ${zoneCount}, but this region has ${zones.names.length} available zones (${zones.names.join(", ")}); accepted: 1 to ${zones.names.length}`,
@@ -58,13 +62,15 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     );
     if (issues.length > 0) throw new ConfigError(issues);
 
-    const network = new PrivateSsmNetwork("network", {
-        scope,
-        vpcCidr: settings.network.vpcCidr,
-        availabilityZones: zones.names.slice(0, zoneCount),
-        kmsEndpoint: settings.sessions.kmsEncryption,
-        flowLogRetentionDays: settings.network.flowLogRetentionDays,
-    });
+    const network = buildsNetwork
+        ? new PrivateSsmNetwork("network", {
+              scope,
+              vpcCidr: settings.network.vpcCidr,
+              availabilityZones: zones.names.slice(0, zoneCount),
+              kmsEndpoint: settings.sessions.kmsEncryption,
+              flowLogRetentionDays: settings.network.flowLogRetentionDays,
+          })
+        : undefined;
 
     const instances =
         settings.instances.length === 0
@@ -72,8 +78,11 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             : new ManagedInstances("instances", {
                   scope,
                   instances: settings.instances,
-                  subnetIds: network.subnetIds,
-                  securityGroupIds: [network.instanceSecurityGroupId],
+                  subnetIds: network?.subnetIds ?? existing!.subnetIds,
+                  securityGroupIds: network ? [network.instanceSecurityGroupId] : undefined,
+                  vpcId: existing?.vpcId,
+                  // Only where requests reach AWS through this VPC's endpoints: behind a NAT they carry no aws:SourceVpc.
+                  credentialsPerimeter: network !== undefined || existing?.reachesAwsThroughEndpoints === true,
                   accessTagKey: settings.accessTagKey,
                   defaultAmiId: aws.ssm.getParameterOutput({ name: settings.amiParameter }).value,
               });
@@ -123,9 +132,9 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     return {
         region: scope.region,
         accessTagKey: settings.accessTagKey,
-        vpcId: network.vpcId,
-        subnetIds: network.subnetIds,
-        instanceSecurityGroupId: network.instanceSecurityGroupId,
+        vpcId: network?.vpcId ?? existing?.vpcId ?? null,
+        subnetIds: network?.subnetIds ?? existing?.subnetIds ?? [],
+        instanceSecurityGroupId: network?.instanceSecurityGroupId ?? instances?.securityGroupIds.apply((ids) => ids[0]) ?? null,
         instanceIds: instances?.instanceIds ?? {},
         instanceRoleName: instances?.roleName ?? null,
         sessionLogGroupName: preferences.logGroupName,

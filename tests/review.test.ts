@@ -209,6 +209,17 @@ describe("access review", () => {
         expect(sample.cost.totalMonthly).to.equal(Math.round(sample.cost.lines.reduce((s, l) => s + l.monthly, 0) * 100) / 100);
     });
 
+    it("costs only what the stack builds: no endpoint charges when it builds no network", async () => {
+        const none = await review("yours", (config) => {
+            delete config[`${PROJECT}:instances`];
+        });
+        expect(none.cost.lines.map((l) => l.item)).to.deep.equal([]);
+        expect(none.cost.totalMonthly).to.equal(0);
+        expect(none.findings.map((f) => f.message)).to.include(
+            "No network is built (no instances): the grants apply to instances you tag yourself, and there are no endpoint charges.",
+        );
+    });
+
     it("renders the same Markdown from the JSON report", () => {
         const json = JSON.stringify(sample, null, 2);
         expect(renderMarkdown(JSON.parse(json))).to.equal(renderMarkdown(sample));

@@ -260,12 +260,46 @@ describe("yours stack: managed instances", () => {
         expect(association.inputs.scheduleExpression).to.equal("rate(30 minutes)");
     });
 
-    it("accepts a config with no instances: grants then apply to instances you tag yourself", async () => {
-        const none = await yours({ instances: undefined });
+    it("accepts a config with no instances: no network is built (no endpoint charges), and grants apply to instances you tag yourself", async () => {
+        const none = await yours({ instances: undefined, "partners[0].theirStack": undefined, "partners[1].principalArns": undefined });
         expect(ofType(none, T.instance)).to.deep.equal([]);
         expect(ofType(none, T.role).map((r) => r.name)).to.not.include("instances-role");
+        for (const type of [T.vpc, T.subnet, T.endpoint, T.securityGroup, T.flowLog]) expect(ofType(none, type), type).to.deep.equal([]);
         expect(ofType(none, T.document).map((d) => d.inputs.name)).to.include("SSM-SessionManagerRunShell");
+        expect(ofType(none, T.role).map((r) => r.name)).to.include.members(["grant-Third_Party_A-role", "grant-Third_Party_B-role"]);
         expect(none.outputs.instanceIds).to.deep.equal({});
+        expect(none.outputs.vpcId).to.equal(null);
+    });
+
+    describe("in a network of your own (network.vpcId and network.subnetIds)", () => {
+        const own = {
+            "network.vpcCidr": undefined,
+            "network.availabilityZoneCount": undefined,
+            "network.flowLogRetentionDays": undefined,
+            "network.vpcId": "vpc-0123456789abcdef0",
+            "network.subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+        };
+
+        it("builds no VPC, subnets or endpoints, and launches the instances into your subnets with a security group of their own", async () => {
+            const run = await yours(own);
+            for (const type of [T.vpc, T.subnet, T.endpoint, T.flowLog, T.routeTable]) expect(ofType(run, type), type).to.deep.equal([]);
+            const group = only(run, T.securityGroup, "instances-sg");
+            expect(group.inputs).to.deep.include({ vpcId: "vpc-0123456789abcdef0", ingress: [] });
+            expect(group.inputs.egress).to.deep.equal([
+                { description: "HTTPS to Systems Manager (endpoints or NAT)", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+            ]);
+            expect(ofType(run, T.instance).map((i) => [i.inputs.subnetId, i.inputs.vpcSecurityGroupIds])).to.deep.equal([
+                ["subnet-0123456789abcdef0", [group.id]],
+                ["subnet-0fedcba9876543210", [group.id]],
+            ]);
+            expect(run.outputs.vpcId).to.equal("vpc-0123456789abcdef0");
+        });
+
+        it("leaves out the credentials perimeter unless the instances reach AWS through that VPC's endpoints (behind a NAT it would refuse the agent)", async () => {
+            const perimeter = (run: ProgramRun) => ofType(run, T.rolePolicy).some((p) => p.name === "instances-credentials-perimeter");
+            expect(perimeter(await yours(own))).to.equal(false);
+            expect(perimeter(await yours({ ...own, "network.reachesAwsThroughEndpoints": true }))).to.equal(true);
+        });
     });
 
     it("launches an instance from an explicit AMI without ignoring AMI changes", async () => {

@@ -411,6 +411,15 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         }
     }
     const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
+    const launches = main.resources.some((r) => r.type === "aws:ec2/instance:Instance");
+    if (document && !main.resources.some((r) => r.type === "aws:ec2/vpc:Vpc")) {
+        findings.push({
+            severity: "info",
+            message: launches
+                ? "The instances run in a network of your own (network.vpcId): this stack builds no endpoints or routes, so keeping that network private, and what its endpoints admit, are yours to check; no endpoint charges here."
+                : "No network is built (no instances): the grants apply to instances you tag yourself, and there are no endpoint charges.",
+        });
+    }
     if (document) {
         const inputs = JSON.parse(document.inputs.content).inputs ?? {};
         if (!inputs.kmsKeyId)
