@@ -15,12 +15,22 @@ import { FIXTURES_DIR, PROJECT, PROJECT_ROOT, type ProgramRun } from "../tools/m
 
 const AT = "2027-01-15T12:00:00Z";
 
+/**
+ * A directory holding a copy of every fixture, so the stacks a changed config references
+ * are the fixtures' (never the user's stack files in the project root).
+ */
+function fixturesCopy(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
+    for (const file of fs.readdirSync(FIXTURES_DIR)) fs.copyFileSync(path.join(FIXTURES_DIR, file), path.join(dir, file));
+    return dir;
+}
+
 async function review(stack: string, change?: (config: Record<string, any>) => void): Promise<ReviewReport> {
     let configFile = path.join(FIXTURES_DIR, `Pulumi.${stack}.yaml`);
     if (change) {
         const document = YAML.parse(fs.readFileSync(configFile, "utf8"));
         change(document.config);
-        configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "review-")), `Pulumi.${stack}.yaml`);
+        configFile = path.join(fixturesCopy(), `Pulumi.${stack}.yaml`);
         fs.writeFileSync(configFile, YAML.stringify(document));
     }
     const runs = await runForReview({ stack, configFile });
@@ -244,8 +254,7 @@ describe("access review", () => {
     });
 
     it("as a command: prints config errors as pulumi up does and exits non-zero", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
-        const file = path.join(dir, "Pulumi.broken.yaml");
+        const file = path.join(fixturesCopy(), "Pulumi.broken.yaml");
         fs.writeFileSync(
             file,
             fs.readFileSync(path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'),
