@@ -1021,7 +1021,7 @@ export async function runScenarios(world: CatalogueWorld, scenarios: Scenario[] 
     return results;
 }
 
-/** The Markdown table of scenarios and their results, as the README shows it. */
+/** The Markdown table of scenarios and their results, as docs/proof.md shows it. */
 export function scenarioTable(results: ScenarioResult[]): string {
     const rows = results.map((r) => `| ${r.scenario.group} | ${r.scenario.title} | ${r.scenario.expected} | ${r.decision} | ${r.passed ? "pass" : "FAIL"} |`);
     return ["| group | request | expected | evaluated | |", "|---|---|---|---|---|", ...rows].join("\n");
