@@ -42,7 +42,7 @@ export class ConfigError extends pulumi.RunError {
         super(
             `Invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
                 issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n") +
-                "\nFix with `pulumi config set --path <key> <value>` (add --secret for secrets), or edit Pulumi.<stack>.yaml.",
+                "\nFix with `pulumi config set --path <key> <value>` (add --secret for secrets), remove a key with `pulumi config rm --path <key>`, or edit Pulumi.<stack>.yaml.",
         );
         this.name = "ConfigError";
     }

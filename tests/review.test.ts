@@ -230,6 +230,22 @@ describe("access review", () => {
         );
     });
 
+    it("in a network of your own: the agent's calls hold, and the missing perimeter is the one protection reported, naming the setting", async () => {
+        const own = (reaches: boolean) =>
+            review("yours", (config) => {
+                config[`${PROJECT}:network`] = {
+                    vpcId: "vpc-0123456789abcdef0",
+                    subnetIds: ["subnet-0123456789abcdef0"],
+                    ...(reaches ? { reachesAwsThroughEndpoints: true } : {}),
+                };
+            });
+        const regressed = (report: ReviewReport) => report.protections.filter((p) => !p.holds).map((p) => p.check);
+        expect(regressed(await own(false))).to.deep.equal([
+            "its credentials, taken off the instance, write the audit log group from elsewhere (in a network of your own the perimeter needs network.reachesAwsThroughEndpoints)",
+        ]);
+        expect(regressed(await own(true))).to.deep.equal([]);
+    });
+
     it("renders the same Markdown from the JSON report", () => {
         const json = JSON.stringify(sample, null, 2);
         expect(renderMarkdown(JSON.parse(json))).to.equal(renderMarkdown(sample));

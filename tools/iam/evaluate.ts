@@ -164,7 +164,8 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     const service = request.action.split(":")[0];
     const vpcId = request.throughVpc ?? (request.instanceCredentials?.from === "instance" ? request.instanceCredentials.instance.vpcId : undefined);
     const endpoint = vpcId === undefined ? undefined : endpointOf(picture, vpcId, service);
-    if (vpcId !== undefined && endpoint === undefined) {
+    // A VPC the stack builds has no way out but its endpoints; of a network of your own nothing is known, so the request passes.
+    if (vpcId !== undefined && picture.vpcs.includes(vpcId) && endpoint === undefined) {
         return { decision: "ImplicitlyDenied", note: `${vpcId} has no endpoint for ${service} and no other way out` };
     }
     const context: Record<string, string | string[]> = {

@@ -81,6 +81,8 @@ export interface IamPicture {
     principals: IamPrincipal[];
     instances: PictureInstance[];
     resourcePolicies: ResourcePolicy[];
+    /** VPCs the stacks build: their only ways out are the endpoints in `endpoints`. Of any other VPC nothing is known. */
+    vpcs: string[];
     endpoints: PictureEndpoint[];
     buckets: PictureBucket[];
     /** Log groups by name, with ARN and account. */
@@ -103,6 +105,7 @@ export function buildIamPicture(runs: ProgramRun[]): IamPicture {
         principals: [],
         instances: [],
         resourcePolicies: [],
+        vpcs: [],
         endpoints: [],
         buckets: [],
         logGroups: [],
@@ -189,12 +192,18 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
             name: tags.Name ?? instance.name,
             accountId: account,
             tags,
-            vpcId: String(byId("aws:ec2/subnet:Subnet", instance.inputs.subnetId)?.inputs.vpcId ?? "vpc-unknown"),
+            // The subnet's VPC when the stack builds it; else its security group's (a network of your own).
+            vpcId: String(
+                byId("aws:ec2/subnet:Subnet", instance.inputs.subnetId)?.inputs.vpcId ??
+                    byId("aws:ec2/securityGroup:SecurityGroup", instance.inputs.vpcSecurityGroupIds?.[0])?.inputs.vpcId ??
+                    "vpc-unknown",
+            ),
             roleArn: profile ? `arn:${partition}:iam::${account}:role/${profile.inputs.role}` : undefined,
             metadataGuardAtBoot: typeof instance.inputs.userData === "string" && instance.inputs.userData.includes(GUARD_SCRIPT),
             metadataGuardReapplied: guardTargets.some((t) => targetMatches(t, tags)),
         });
     }
+    for (const vpc of of("aws:ec2/vpc:Vpc")) picture.vpcs.push(vpc.id);
     for (const endpoint of of("aws:ec2/vpcEndpoint:VpcEndpoint")) {
         picture.endpoints.push({
             vpcId: String(endpoint.inputs.vpcId),

@@ -92,7 +92,9 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                 await probe(
                     picture,
                     subject,
-                    "its credentials, taken off the instance, write the audit log group from elsewhere",
+                    picture.vpcs.includes(instance.vpcId)
+                        ? "its credentials, taken off the instance, write the audit log group from elsewhere"
+                        : "its credentials, taken off the instance, write the audit log group from elsewhere (in a network of your own the perimeter needs network.reachesAwsThroughEndpoints)",
                     "Denied",
                     withInstanceCredentials(instance, "logs:PutLogEvents", stream, "elsewhere"),
                 ),

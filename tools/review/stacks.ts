@@ -5,7 +5,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
+import { cloudResources, PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
 
 /** A stack to review: its name and config file. */
 export interface StackSource {
@@ -86,7 +86,7 @@ export async function runForReview(
     }
     const started = Date.now();
     const main = await runProgram({ stack: source.stack, configFile: source.configFile, stacks });
-    log(`ran ${source.stack} (${main.resources.length} resources) in ${Date.now() - started} ms`);
+    log(`ran ${source.stack} (${cloudResources(main).length} resources) in ${Date.now() - started} ms`);
     // A config error says more than a reference the review could not answer.
     if (missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(missing.join("\n"));
     return { main, referenced };
