@@ -50,11 +50,6 @@ export function servicePrincipal(service: string, dnsSuffix: string): string {
     return `${service}.${dnsSuffix}`;
 }
 
-/** ARN of an AWS managed policy, e.g. AmazonSSMManagedInstanceCore. */
-export function awsManagedPolicyArn(partition: string, policyName: string): string {
-    return `arn:${partition}:iam::aws:policy/${policyName}`;
-}
-
 /** ARN of an account's root principal: "the account", for trust and key policies. */
 export function accountRootArn(partition: string, accountId: string): string {
     return `arn:${partition}:iam::${accountId}:root`;
