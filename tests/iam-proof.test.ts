@@ -202,7 +202,8 @@ describe("IAM proof", () => {
 
         it("the their stack binds alice's names on both sides: unbinding one side still holds, unbinding both lets her claim to be bob", async () => {
             const unbind = (s: PolicyStatement) => withoutCondition("sts:RoleSessionName")(withoutCondition("sts:SourceIdentity")(s));
-            expect(await failingAfter(widened(world.picture, world.jumpRoleA.arn, { trust: unbind }))).to.deep.equal([]);
+            expect(await failingAfter(widened(world.picture, world.jumpRoleA.arn, { trust: unbind })), "trust unbound").to.deep.equal([]);
+            expect(await failingAfter(widened(world.picture, world.alice.arn, { permissions: unbind })), "group policy unbound").to.deep.equal([]);
             const both = widened(widened(world.picture, world.jumpRoleA.arn, { trust: unbind }), world.alice.arn, { permissions: unbind });
             expect(await failingAfter(both)).to.have.members(["alice-claims-bob-source-identity", "alice-names-session-bob", "alice-sets-source-identity-bob"]);
         });

@@ -351,10 +351,12 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
     const findings: Finding[] = [];
 
     const partners: PartnerSummary[] = [];
+    const externalIds = new Map<string, string | undefined>();
     const matrix: MatrixCell[] = [];
     for (const grant of grants) {
         const name = grant.tags[accessTagKey];
         const facts = trustFacts(grant);
+        externalIds.set(grant.arn, facts.externalIds[0]);
         const runAs = grant.tags[RUN_AS_TAG_KEY] ?? defaultRunAs ?? "ssm-user";
         partners.push({
             name,
@@ -448,7 +450,14 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         auditLogGroupArn,
         grants: grants.map((role) => {
             const partner = partners.find((p) => p.grantRoleArn === role.arn)!;
-            return { name: partner.name, role, expiresAt: partner.expiresAt, requiresSourceIdentity: partner.requiresSourceIdentity };
+            return {
+                name: partner.name,
+                role,
+                expiresAt: partner.expiresAt,
+                requiresSourceIdentity: partner.requiresSourceIdentity,
+                trustedPrincipals: partner.trustedPrincipals,
+                externalId: externalIds.get(role.arn),
+            };
         }),
     });
     for (const check of protections.filter((c) => !c.holds)) {

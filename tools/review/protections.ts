@@ -27,7 +27,15 @@ export interface ProtectionInputs {
     account: string;
     at: string;
     /** The grants under review, with their partner name and expiry. */
-    grants: Array<{ name: string; role: IamPrincipal; expiresAt: string | null; requiresSourceIdentity: boolean }>;
+    grants: Array<{
+        name: string;
+        role: IamPrincipal;
+        expiresAt: string | null;
+        requiresSourceIdentity: boolean;
+        /** What the grant's trust policy names, as the review read it. */
+        trustedPrincipals: string[];
+        externalId?: string;
+    }>;
     /** ARN of the audit log group, when the stack has one. */
     auditLogGroupArn?: string;
 }
@@ -167,9 +175,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
             }
         }
         if (grant.requiresSourceIdentity) {
-            const principal = asList(
-                grant.role.trustPolicy?.Statement.flatMap((s) => asList(s.Condition?.ArnEquals?.["aws:PrincipalArn"] as string | string[] | undefined)),
-            )[0];
+            const principal = grant.trustedPrincipals[0];
             if (principal !== undefined) {
                 checks.push(
                     await probe(picture, subject, "its trusted principal names the grant session after someone other than its source identity", "Denied", {
@@ -182,7 +188,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                             "aws:SourceIdentity": "reviewer",
                             "sts:SourceIdentity": "reviewer",
                             "sts:RoleSessionName": "someone-else",
-                            "sts:ExternalId": externalIdOf(grant.role),
+                            ...(grant.externalId ? { "sts:ExternalId": grant.externalId } : {}),
                         },
                     }),
                 );
@@ -247,12 +253,4 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
         );
     }
     return checks;
-}
-
-function externalIdOf(role: IamPrincipal): string {
-    for (const statement of role.trustPolicy?.Statement ?? []) {
-        const id = statement.Condition?.StringEquals?.["sts:ExternalId"];
-        if (typeof id === "string") return id;
-    }
-    return "";
 }
