@@ -3,7 +3,7 @@
 // file, so the jump profile gets its credentials from `aws sts assume-role
 // --source-identity` through credential_process; the identity then follows the chain.
 
-import { SESSION_PREFERENCES_DOCUMENT } from "./constants";
+import { ROLE_CHAIN_SESSION_SECONDS, SESSION_PREFERENCES_DOCUMENT } from "./constants";
 
 /** One person who connects: an IAM user of the remote-access group, or someone signing in through federation. */
 export interface CliPerson {
@@ -63,7 +63,7 @@ export function awsCliConfig(args: CliConfigArgs): string {
             `source_profile = ${jump}`,
             `external_id = ${args.externalId}`,
             `role_session_name = ${person.name}`,
-            "duration_seconds = 3600",
+            `duration_seconds = ${ROLE_CHAIN_SESSION_SECONDS}`,
         );
     }
     return `${lines.join("\n")}\n`;

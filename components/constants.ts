@@ -44,3 +44,25 @@ export const RESERVED_OS_USERS = ["root", "ec2-user", "ssm-user", "ubuntu", "adm
 
 /** Linux user names Session Manager can run as; the provisioning document refuses anything else, so no input reaches a shell unchecked. */
 export const OS_USER_NAME_PATTERN = "^[a-z_][a-z0-9_-]{0,31}$";
+
+/**
+ * Longest session of a role assumed by another role (role chaining): AWS caps it at one
+ * hour, and asking for more fails. The jump role, the grant role and the CLI profiles use it.
+ */
+export const ROLE_CHAIN_SESSION_SECONDS = 3600;
+
+/** Default minutes of inactivity before a session ends. */
+export const DEFAULT_IDLE_TIMEOUT_MINUTES = 20;
+
+/** Default longest session, in minutes. */
+export const DEFAULT_MAX_SESSION_DURATION_MINUTES = 60;
+
+/** Default days session transcripts and VPC flow logs are kept in CloudWatch Logs. */
+export const DEFAULT_LOG_RETENTION_DAYS = 7;
+
+/** Default EC2 instance type of the instances a stack creates. */
+export const DEFAULT_INSTANCE_TYPE = "t3.micro";
+
+/** Default network of the private VPC, and how many zones it spans. */
+export const DEFAULT_VPC_CIDR = "10.24.34.0/23";
+export const DEFAULT_AVAILABILITY_ZONE_COUNT = 2;

@@ -3,6 +3,14 @@
 // project creates live beside it: os-user-document.ts and metadata-guard-scripts.ts.
 
 /** Inputs of the Session Manager preferences document (`SSM-SessionManagerRunShell`). */
+/** Commands run at the start of every session, per platform. */
+export interface ShellProfile {
+    /** Shell commands for Linux and macOS instances. */
+    linux?: string;
+    /** PowerShell commands for Windows instances. */
+    windows?: string;
+}
+
 export interface SessionPreferencesInputs {
     /** Log group receiving session transcripts. */
     logGroupName: string;
@@ -16,7 +24,7 @@ export interface SessionPreferencesInputs {
     kmsKeyId?: string;
     /** S3 archive of transcripts; its bucket must enforce encryption. */
     s3?: { bucketName: string; keyPrefix: string };
-    shellProfile?: { linux?: string; windows?: string };
+    shellProfile?: ShellProfile;
 }
 
 /**

@@ -8,6 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { metadataGuardUserData } from "./metadata-guard-scripts";
 import { instanceAgentPolicy, instanceCredentialsPerimeterPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
+import { componentType, withFormerType } from "./type-tokens";
+import { requireEach, requireValid } from "./guard";
+import { ACCESS_TAG_KEY, INSTANCE_NAME, INSTANCE_TYPE, PARTNER_NAME } from "./rules";
 
 /** One instance to launch. */
 export interface ManagedInstanceSpec {
@@ -22,6 +25,7 @@ export interface ManagedInstanceSpec {
 }
 
 export interface ManagedInstancesArgs {
+    /** The instances to launch, each with its own name, partner tag, type and optional AMI. */
     instances: ManagedInstanceSpec[];
     /** Private subnets; instances are spread across them in order. */
     subnetIds: pulumi.Input<string>[];
@@ -57,8 +61,11 @@ export interface ManagedInstancesArgs {
  * outside the instance's VPC.
  */
 export class ManagedInstances extends pulumi.ComponentResource {
+    /** ARN of the instance role (the SSM agent's scoped policy, and the credentials perimeter when on). */
     public readonly roleArn: pulumi.Output<string>;
+    /** Name of the instance role: attach further policies to it, never AmazonSSMManagedInstanceCore (it reads every SSM parameter). */
     public readonly roleName: pulumi.Output<string>;
+    /** Name of the instance profile carrying the role. */
     public readonly instanceProfileName: pulumi.Output<string>;
     /** Instance ids by instance name. */
     public readonly instanceIds: Record<string, pulumi.Output<string>>;
@@ -66,9 +73,30 @@ export class ManagedInstances extends pulumi.ComponentResource {
     public readonly securityGroupIds: pulumi.Output<string[]>;
 
     constructor(name: string, args: ManagedInstancesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:instances:ManagedInstances", name, {}, opts);
+        super(componentType("ManagedInstances"), name, {}, withFormerType("ManagedInstances", "instances", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
+
+        // The same rules the stack config applies, so the component is safe however it is called.
+        requireValid(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
+        requireEach(
+            this,
+            (i) => `instances[${i}].name`,
+            args.instances.map((spec) => spec.name),
+            INSTANCE_NAME.problem,
+        );
+        requireEach(
+            this,
+            (i) => `instances[${i}].instanceType`,
+            args.instances.map((spec) => spec.instanceType),
+            INSTANCE_TYPE.problem,
+        );
+        args.instances.forEach((spec, i) => {
+            if (spec.partner !== undefined) requireValid(this, `instances[${i}].partner`, spec.partner, PARTNER_NAME.problem);
+        });
+        requireValid(this, "subnetIds", args.subnetIds, (ids) =>
+            ids.length > 0 || args.instances.length === 0 ? undefined : "is empty; accepted: at least one subnet id",
+        );
 
         const role = new aws.iam.Role(
             `${name}-role`,

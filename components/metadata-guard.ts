@@ -12,6 +12,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { metadataGuardDocument } from "./metadata-guard-scripts";
 import { stateManagerAssociationName } from "./os-user-provisioning";
+import { componentType, withFormerType } from "./type-tokens";
+import { checkedInput } from "./guard";
+import { ACCESS_TAG_KEY } from "./rules";
 
 /** How often State Manager re-applies the guard (30 minutes is the shortest rate it accepts). */
 export const METADATA_GUARD_SCHEDULE = "rate(30 minutes)";
@@ -31,8 +34,9 @@ export class MetadataGuard extends pulumi.ComponentResource {
     public readonly associationName: pulumi.Output<string>;
 
     constructor(name: string, args: MetadataGuardArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:instances:MetadataGuard", name, {}, opts);
+        super(componentType("MetadataGuard"), name, {}, withFormerType("MetadataGuard", "instances", opts));
         const parent = { parent: this };
+        const accessTagKey = checkedInput(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
         const document = new aws.ssm.Document(
             `${name}-close-metadata`,
             { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(metadataGuardDocument(), null, 2), tags: args.tags },
@@ -43,7 +47,7 @@ export class MetadataGuard extends pulumi.ComponentResource {
             {
                 name: document.name,
                 associationName: stateManagerAssociationName(`${name}-close-metadata`),
-                targets: [{ key: "tag-key", values: [args.accessTagKey] }],
+                targets: [{ key: "tag-key", values: [accessTagKey] }],
                 scheduleExpression: METADATA_GUARD_SCHEDULE,
             },
             parent,

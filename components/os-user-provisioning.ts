@@ -5,6 +5,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createOsUserDocument } from "./os-user-document";
+import { componentType, withFormerType } from "./type-tokens";
+import { checkedInput } from "./guard";
+import { ACCESS_TAG_KEY, OS_USER } from "./rules";
 
 /** State Manager re-applies the associations this often, restoring a deleted user. */
 export const OS_USER_REAPPLY_SCHEDULE = "rate(1 day)";
@@ -28,7 +31,10 @@ export class OsUserProvisioning extends pulumi.ComponentResource {
     public readonly documentName: pulumi.Output<string>;
 
     constructor(name: string, args: OsUserProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:sessions:OsUserProvisioning", name, {}, opts);
+        super(componentType("OsUserProvisioning"), name, {}, withFormerType("OsUserProvisioning", "sessions", opts));
+        // The same rules the stack config applies, so the component is safe however it is called.
+        const accessTagKey = checkedInput(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
+        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, OS_USER.problem);
         const document = new aws.ssm.Document(
             `${name}-create-os-user`,
             { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(createOsUserDocument(), null, 2), tags: args.tags },
@@ -37,8 +43,8 @@ export class OsUserProvisioning extends pulumi.ComponentResource {
         this.documentName = document.name;
         createOsUserAssociation(`${name}-default-user`, {
             documentName: this.documentName,
-            userName: args.defaultOsUser,
-            target: { key: "tag-key", values: [args.accessTagKey] },
+            userName: defaultOsUser,
+            target: { key: "tag-key", values: [accessTagKey] },
             parent: this,
         });
         this.registerOutputs({ documentName: this.documentName });

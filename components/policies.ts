@@ -23,7 +23,9 @@ export interface PolicyDocument {
 export interface AwsScope {
     /** `aws`, `aws-cn` or `aws-us-gov`. */
     partition: string;
+    /** Region the component's resources are in, e.g. `us-east-1`. */
     region: string;
+    /** The 12-digit id of the account the component's resources are in. */
     accountId: string;
     /** DNS suffix of the partition (`amazonaws.com`, `amazonaws.com.cn`), for service principals. */
     dnsSuffix: string;

@@ -5,8 +5,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./cidr";
+import { DEFAULT_LOG_RETENTION_DAYS } from "./constants";
 import { flowLogDeliveryPolicy, interfaceEndpointPolicy, s3GatewayEndpointPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
+import { componentType, withFormerType } from "./type-tokens";
+import { checkedInput, requireValid } from "./guard";
+import { LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
 export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "logs"] as const;
@@ -36,8 +40,11 @@ export interface PrivateSsmNetworkArgs {
  * from an account of its own through them.
  */
 export class PrivateSsmNetwork extends pulumi.ComponentResource {
+    /** Id of the private VPC: no internet gateway, no NAT, AWS reached through its endpoints only. */
     public readonly vpcId: pulumi.Output<string>;
+    /** Ids of the private subnets, one per availability zone, in the order of `availabilityZones`. */
     public readonly subnetIds: pulumi.Output<string>[];
+    /** Id of the private route table: the local route and the S3 gateway endpoint's route only. */
     public readonly routeTableId: pulumi.Output<string>;
     /** Security group for instances: no ingress, egress only HTTPS to the endpoints and S3. */
     public readonly instanceSecurityGroupId: pulumi.Output<string>;
@@ -45,13 +52,19 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
     public readonly endpointSecurityGroupId: pulumi.Output<string>;
     /** Services with an interface endpoint, e.g. ["ssm", "ssmmessages", ...]. */
     public readonly interfaceEndpointServices: string[];
+    /** Name of the CloudWatch Logs group receiving the VPC flow logs. */
     public readonly flowLogGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateSsmNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:network:PrivateSsmNetwork", name, {}, opts);
+        super(componentType("PrivateSsmNetwork"), name, {}, withFormerType("PrivateSsmNetwork", "network", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
+
+        // The same rules the stack config applies, so the component is safe however it is called.
+        requireValid(this, "vpcCidr", args.vpcCidr, VPC_CIDR.problem);
+        requireValid(this, "availabilityZones", args.availabilityZones, (zones) => subnetSplitProblem(args.vpcCidr, zones.length));
+        const flowLogRetentionDays = checkedInput(this, "flowLogRetentionDays", args.flowLogRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION.problem);
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tagged("vpc") }, parent);
 
@@ -151,7 +164,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
             );
         }
 
-        const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: args.flowLogRetentionDays ?? 7, tags: args.tags }, parent);
+        const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: flowLogRetentionDays, tags: args.tags }, parent);
         const flowLogRole = new aws.iam.Role(
             `${name}-flow-logs`,
             {

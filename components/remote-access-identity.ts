@@ -4,15 +4,16 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP } from "./constants";
+import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
+import { checkedInput, requireEach, requireValid } from "./guard";
 import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
+import { EXTERNAL_ID, GROUP_NAME, PARTNER_NAME, PERSON_NAME, ROLE_ARN, ROLE_NAME, arnAccount, secretProblem } from "./rules";
 import { scopeFor } from "./scope";
-
-/** Role chaining caps sessions at one hour. */
-const JUMP_SESSION_SECONDS = 3600;
+import { componentType, withFormerType } from "./type-tokens";
 
 /** An IAM user who may connect. */
 export interface RemoteAccessUser {
+    /** IAM user name; also the person's source identity and role session name (2-64 characters). */
     name: string;
     /** Bump to replace the user's access key (the new key is created before the old one is deleted). */
     accessKeySerial: number;
@@ -50,7 +51,9 @@ export interface RemoteAccessIdentityArgs {
 
 /** Group, users and their keys (or a federated principal), and the jump role. */
 export class RemoteAccessIdentity extends pulumi.ComponentResource {
+    /** ARN of the jump role: give it to the owner of the instances, whose grant role trusts it. */
     public readonly jumpRoleArn: pulumi.Output<string>;
+    /** Name of the jump role. */
     public readonly jumpRoleName: pulumi.Output<string>;
     /** The group's name, when users are configured. */
     public readonly groupName?: pulumi.Output<string>;
@@ -60,20 +63,46 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
     public readonly federatedPrincipalPolicy?: pulumi.Output<string>;
 
     constructor(name: string, args: RemoteAccessIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:identity:RemoteAccessIdentity", name, {}, opts);
+        super(componentType("RemoteAccessIdentity"), name, {}, withFormerType("RemoteAccessIdentity", "identity", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
         const users = args.users ?? [];
-        if (users.length > 0 === (args.federatedPrincipalArn !== undefined)) {
-            throw new Error(`RemoteAccessIdentity ${name}: give either users or federatedPrincipalArn, not both or neither`);
-        }
+        // The same rules the stack config applies, so the component is safe however it is called.
+        requireValid(this, "users", users, () =>
+            users.length > 0 === (args.federatedPrincipalArn !== undefined)
+                ? "and federatedPrincipalArn are both given or both absent; accepted: either IAM users or one federated principal"
+                : undefined,
+        );
+        requireValid(this, "partnerName", args.partnerName, PARTNER_NAME.problem);
+        requireEach(
+            this,
+            (i) => `users[${i}].name`,
+            users.map((u) => u.name),
+            PERSON_NAME.problem,
+        );
+        if (args.groupName !== undefined) requireValid(this, "groupName", args.groupName, GROUP_NAME.problem);
+        const jumpRoleName = requireValid(this, "jumpRoleName", args.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME, ROLE_NAME.problem);
+        const grantRoleArn = checkedInput(this, "grantRoleArn", args.grantRoleArn, ROLE_ARN.problem);
+        const externalId = args.externalId === undefined ? undefined : checkedInput(this, "externalId", args.externalId, secretProblem(EXTERNAL_ID));
+        // A federated principal of another account would let that account's people in.
+        const federatedPrincipalArn =
+            args.federatedPrincipalArn === undefined
+                ? undefined
+                : pulumi
+                      .all([scope, checkedInput(this, "federatedPrincipalArn", args.federatedPrincipalArn, ROLE_ARN.problem)])
+                      .apply(([s, arn]) =>
+                          requireValid(this, "federatedPrincipalArn", arn, (value) =>
+                              arnAccount(value) === s.accountId
+                                  ? undefined
+                                  : `got "${value}" in account ${arnAccount(value)}; accepted: a role in this account ${s.accountId}`,
+                          ),
+                      );
 
         const iamUsers = users.map((user) => new aws.iam.User(`${name}-${user.name}`, { name: user.name, tags: args.tags }, parent));
-        const principalArns: pulumi.Input<string>[] = args.federatedPrincipalArn !== undefined ? [args.federatedPrincipalArn] : iamUsers.map((u) => u.arn);
+        const principalArns: pulumi.Input<string>[] = federatedPrincipalArn !== undefined ? [federatedPrincipalArn] : iamUsers.map((u) => u.arn);
         // IAM users are bound to their own user name; federated sessions to the source identity their identity provider set.
         const binding: SessionNameBinding = iamUsers.length > 0 ? "iam-user-name" : "upstream-source-identity";
 
-        const jumpRoleName = args.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME;
         const jumpRole = new aws.iam.Role(
             `${name}-jump-role`,
             {
@@ -82,7 +111,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 assumeRolePolicy: pulumi.jsonStringify(
                     pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding)),
                 ),
-                maxSessionDuration: JUMP_SESSION_SECONDS,
+                maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
                 tags: args.tags,
             },
             parent,
@@ -93,7 +122,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 role: jumpRole.name,
                 policy: pulumi.jsonStringify(
                     pulumi
-                        .all([args.grantRoleArn, args.externalId === undefined ? undefined : pulumi.secret(args.externalId)])
+                        .all([grantRoleArn, externalId === undefined ? undefined : pulumi.secret(externalId)])
                         .apply(([arn, externalId]) => assumeOneRolePolicy(arn, { externalId, sessionNamedAfterSourceIdentity: true })),
                 ),
             },

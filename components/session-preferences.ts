@@ -4,17 +4,40 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SESSION_PREFERENCES_DOCUMENT } from "./constants";
-import { sessionPreferencesDocument } from "./documents";
+import { DEFAULT_IDLE_TIMEOUT_MINUTES, DEFAULT_MAX_SESSION_DURATION_MINUTES, SESSION_PREFERENCES_DOCUMENT } from "./constants";
+import { sessionPreferencesDocument, type ShellProfile } from "./documents";
 import { sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy, type AwsScope } from "./policies";
+import { checkedInput, requireValid } from "./guard";
+import {
+    ACCESS_TAG_KEY,
+    ARCHIVE_RETENTION_DAYS,
+    IDLE_TIMEOUT_MINUTES,
+    LOG_GROUP_NAME,
+    LOG_RETENTION,
+    MAX_SESSION_DURATION_MINUTES,
+    OS_USER,
+    oneOfRule,
+} from "./rules";
 import { scopeFor } from "./scope";
+import { componentType, withFormerType } from "./type-tokens";
 
 /** Key prefix of session transcripts in the S3 archive. */
 export const ARCHIVE_KEY_PREFIX = "session-transcripts/";
 
-/** Object Lock retention modes of the S3 archive. */
-export const ARCHIVE_RETENTION_MODES = ["GOVERNANCE", "COMPLIANCE"] as const;
-export type ArchiveRetentionMode = (typeof ARCHIVE_RETENTION_MODES)[number];
+/**
+ * Object Lock retention modes of the S3 archive: `GOVERNANCE` (principals granted
+ * `s3:BypassGovernanceRetention` can still delete) or `COMPLIANCE` (nobody can, the account
+ * root included, before the retention ends). An `as const` object, so the package schema
+ * gets an enum.
+ */
+export const ArchiveRetentionMode = { GOVERNANCE: "GOVERNANCE", COMPLIANCE: "COMPLIANCE" } as const;
+export type ArchiveRetentionMode = (typeof ArchiveRetentionMode)[keyof typeof ArchiveRetentionMode];
+
+/** The retention modes, in the order error messages list them. */
+export const ARCHIVE_RETENTION_MODES: readonly ArchiveRetentionMode[] = Object.values(ArchiveRetentionMode);
+
+/** An Object Lock retention mode. */
+export const ARCHIVE_RETENTION_MODE = oneOfRule<ArchiveRetentionMode>(ARCHIVE_RETENTION_MODES, `one of ${ARCHIVE_RETENTION_MODES.join(", ")}`);
 
 /** Default days an archived transcript is locked. */
 export const DEFAULT_ARCHIVE_RETENTION_DAYS = 365;
@@ -31,7 +54,7 @@ export interface SessionPreferencesArgs {
     /** Longest session in minutes (1-1440). Default 60. */
     maxSessionDurationMinutes?: pulumi.Input<number>;
     /** Commands run at the start of every session. */
-    shellProfile?: pulumi.Input<{ linux?: string; windows?: string }>;
+    shellProfile?: pulumi.Input<ShellProfile>;
     /** Create a customer-managed KMS key encrypting session data and the log group. */
     kmsEncryption?: boolean;
     /** Also archive transcripts to a new S3 bucket (encrypted, private, TLS only, versioned, with Object Lock). */
@@ -65,8 +88,11 @@ export interface SessionPreferencesArgs {
  * KMS key and an S3 archive. `instancePolicy` is what an instance role needs to log.
  */
 export class SessionPreferences extends pulumi.ComponentResource {
+    /** Name of the CloudWatch Logs group receiving session transcripts. */
     public readonly logGroupName: pulumi.Output<string>;
+    /** ARN of that log group. */
     public readonly logGroupArn: pulumi.Output<string>;
+    /** Name of the preferences document, `SSM-SessionManagerRunShell`: sessions must name it with `--document-name`. */
     public readonly documentName: pulumi.Output<string>;
     /** ARN of the session KMS key, when `kmsEncryption` is on. */
     public readonly kmsKeyArn?: pulumi.Output<string>;
@@ -76,10 +102,40 @@ export class SessionPreferences extends pulumi.ComponentResource {
     public readonly instancePolicy: pulumi.Output<string>;
 
     constructor(name: string, args: SessionPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:sessions:SessionPreferences", name, {}, opts);
+        super(componentType("SessionPreferences"), name, {}, withFormerType("SessionPreferences", "sessions", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
         const instanceRoleArns = pulumi.all(args.instanceRoleArns ?? []);
+
+        // The same rules the stack config applies, so the component is safe however it is called.
+        const logGroupName = checkedInput(this, "logGroupName", args.logGroupName, LOG_GROUP_NAME.problem);
+        const logRetentionDays = checkedInput(this, "logRetentionDays", args.logRetentionDays, LOG_RETENTION.problem);
+        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, OS_USER.problem);
+        const idleTimeoutMinutes = checkedInput(
+            this,
+            "idleTimeoutMinutes",
+            args.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES,
+            IDLE_TIMEOUT_MINUTES.problem,
+        );
+        const maxSessionDurationMinutes = checkedInput(
+            this,
+            "maxSessionDurationMinutes",
+            args.maxSessionDurationMinutes ?? DEFAULT_MAX_SESSION_DURATION_MINUTES,
+            MAX_SESSION_DURATION_MINUTES.problem,
+        );
+        const archiveRetentionDays = checkedInput(
+            this,
+            "archiveRetentionDays",
+            args.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+            ARCHIVE_RETENTION_DAYS.problem,
+        );
+        const archiveRetentionMode = requireValid(
+            this,
+            "archiveRetentionMode",
+            args.archiveRetentionMode ?? ArchiveRetentionMode.GOVERNANCE,
+            ARCHIVE_RETENTION_MODE.problem,
+        );
+        requireValid(this, "sessionRoleTagKey", args.sessionRoleTagKey, ACCESS_TAG_KEY.problem);
 
         let key: aws.kms.Key | undefined;
         if (args.kmsEncryption) {
@@ -91,7 +147,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
                     deletionWindowInDays: 30,
                     policy: pulumi.jsonStringify(
                         pulumi
-                            .all([scope, args.logGroupName, instanceRoleArns])
+                            .all([scope, logGroupName, instanceRoleArns])
                             .apply(([s, logGroupName, instanceArns]) =>
                                 sessionKeyPolicy({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleTagKey: args.sessionRoleTagKey }),
                             ),
@@ -105,7 +161,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-log-group`,
-            { name: args.logGroupName, retentionInDays: args.logRetentionDays, kmsKeyId: key?.arn, tags: args.tags },
+            { name: logGroupName, retentionInDays: logRetentionDays, kmsKeyId: key?.arn, tags: args.tags },
             parent,
         );
 
@@ -135,8 +191,8 @@ export class SessionPreferences extends pulumi.ComponentResource {
                     objectLockEnabled: "Enabled",
                     rule: {
                         defaultRetention: {
-                            mode: args.archiveRetentionMode ?? "GOVERNANCE",
-                            days: args.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+                            mode: archiveRetentionMode,
+                            days: archiveRetentionDays,
                         },
                     },
                 },
@@ -153,15 +209,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
         }
 
         const content = pulumi
-            .all([
-                args.logGroupName,
-                args.defaultOsUser,
-                args.idleTimeoutMinutes ?? 20,
-                args.maxSessionDurationMinutes ?? 60,
-                args.shellProfile,
-                key?.arn,
-                bucket?.bucket,
-            ])
+            .all([logGroupName, defaultOsUser, idleTimeoutMinutes, maxSessionDurationMinutes, args.shellProfile, key?.arn, bucket?.bucket])
             .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyId, bucketName]) =>
                 JSON.stringify(
                     sessionPreferencesDocument({

@@ -5,13 +5,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";
+import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";
+import { checkedInput, requireValid } from "./guard";
 import { createOsUserAssociation } from "./os-user-provisioning";
 import { grantPermissionsPolicy, grantTrustPolicy, type AwsScope } from "./policies";
+import {
+    ACCESS_TAG_KEY,
+    ACCOUNT_ID,
+    EXTERNAL_ID,
+    OS_USER,
+    PARTNER_NAME,
+    ROLE_NAME,
+    TIMESTAMP,
+    partnerPrincipalProblem,
+    secretProblem,
+    utcTimestamp,
+} from "./rules";
 import { scopeFor } from "./scope";
-
-/** Role chaining caps the grant role's sessions at one hour anyway; asking for more fails. */
-export const GRANT_SESSION_SECONDS = 3600;
+import { componentType, withFormerType } from "./type-tokens";
 
 /** Length of generated external ids: letters and digits, as AWS recommends (2-1224 allowed). */
 export const EXTERNAL_ID_LENGTH = 40;
@@ -49,38 +60,66 @@ export interface ThirdPartyGrantArgs {
 
 /** One partner's grant: external id, grant role with trust and permissions, and its OS user on its instances. */
 export class ThirdPartyGrant extends pulumi.ComponentResource {
+    /** ARN of the grant role: the partner's jump role assumes it with the external id. */
     public readonly roleArn: pulumi.Output<string>;
+    /** Name of the grant role. */
     public readonly roleName: pulumi.Output<string>;
     /** The external id the partner must send; a secret. */
     public readonly externalId: pulumi.Output<string>;
+    /** OS user the partner's sessions run as (the role's `SSMSessionRunAs` tag). */
     public readonly osUser: pulumi.Output<string>;
+    /** The partner's name: the access tag value on its instances and on its grant role. */
     public readonly partnerName: string;
+    /** End of access in UTC, when one was given. */
     public readonly expiresAt?: string;
+    /** Credentials issued before this UTC instant are refused, when one was given. */
     public readonly revokeSessionsIssuedBefore?: string;
 
     constructor(name: string, args: ThirdPartyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("third-party-ssm-access:grants:ThirdPartyGrant", name, {}, opts);
+        super(componentType("ThirdPartyGrant"), name, {}, withFormerType("ThirdPartyGrant", "grants", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
+
+        // The same rules the stack config applies, so the component is safe however it is called.
+        requireValid(this, "partnerName", args.partnerName, PARTNER_NAME.problem);
+        requireValid(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
+        const roleName = args.roleName ?? defaultGrantRoleName(args.partnerName);
+        requireValid(this, args.roleName === undefined ? "partnerName (in the default roleName)" : "roleName", roleName, ROLE_NAME.problem);
+        const expiresAt = optionalInstant(this, "expiresAt", args.expiresAt);
+        const revokeSessionsIssuedBefore = optionalInstant(this, "revokeSessionsIssuedBefore", args.revokeSessionsIssuedBefore);
+        const osUser = checkedInput(this, "osUser", args.osUser, OS_USER.problem);
+        const partnerAccountId = checkedInput(this, "partnerAccountId", args.partnerAccountId, ACCOUNT_ID.problem);
+        const checkPrincipals = (accountId: string, arns: string[]): string[] => {
+            if (arns.length === 0)
+                requireValid(this, "principalArns", arns, () => "is empty; accepted: at least one IAM role or user ARN in the partner's account");
+            arns.forEach((arn, index) => requireValid(this, `principalArns[${index}]`, arn, (value) => partnerPrincipalProblem(value, accountId)));
+            return arns;
+        };
+        // Plain values are checked now, before any child; values from other resources (a stack reference) when they resolve.
+        const plainArns = args.principalArns;
+        if (typeof partnerAccountId === "string" && Array.isArray(plainArns) && plainArns.every((arn) => typeof arn === "string")) {
+            checkPrincipals(partnerAccountId, plainArns as string[]);
+        }
+        const principalArns = pulumi.all([partnerAccountId, args.principalArns]).apply(([accountId, arns]) => checkPrincipals(accountId, arns));
 
         // Named from the grant, so adding or removing another partner never touches it.
         // Rotate on purpose with `pulumi up --replace <urn of this RandomPassword>`.
         const externalId =
             args.externalId === undefined
                 ? new random.RandomPassword(`${name}-external-id`, { length: EXTERNAL_ID_LENGTH, special: false }, parent).result
-                : pulumi.output(args.externalId);
+                : pulumi.output(checkedInput(this, "externalId", args.externalId, secretProblem(EXTERNAL_ID)));
         this.externalId = pulumi.secret(externalId);
 
         // One apply per document, straight to JSON: a grant is created per partner, and each
         // Output costs the engine a promise (see the benchmark).
-        const trustJson = pulumi.all([scope, args.partnerAccountId, args.principalArns, this.externalId]).apply(([s, partnerAccountId, principalArns, id]) =>
+        const trustJson = pulumi.all([scope, partnerAccountId, principalArns, this.externalId]).apply(([s, accountId, arns, id]) =>
             JSON.stringify(
                 grantTrustPolicy({
                     partition: s.partition,
-                    partnerAccountId,
-                    principalArns,
+                    partnerAccountId: accountId,
+                    principalArns: arns,
                     externalId: id,
-                    expiresAt: args.expiresAt,
+                    expiresAt,
                     requireSourceIdentity: args.requireSourceIdentity ?? true,
                 }),
             ),
@@ -88,11 +127,11 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         const role = new aws.iam.Role(
             `${name}-role`,
             {
-                name: args.roleName ?? defaultGrantRoleName(args.partnerName),
+                name: roleName,
                 description: `Session Manager access for third party ${args.partnerName} to instances tagged ${args.accessTagKey}=${args.partnerName}`,
                 assumeRolePolicy: trustJson,
-                maxSessionDuration: GRANT_SESSION_SECONDS,
-                tags: { ...args.tags, [args.accessTagKey]: args.partnerName, [RUN_AS_TAG_KEY]: args.osUser },
+                maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
+                tags: { ...args.tags, [args.accessTagKey]: args.partnerName, [RUN_AS_TAG_KEY]: osUser },
             },
             parent,
         );
@@ -107,8 +146,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                             accessTagKey: args.accessTagKey,
                             sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
                             sessionKeyArn,
-                            expiresAt: args.expiresAt,
-                            revokeSessionsIssuedBefore: args.revokeSessionsIssuedBefore,
+                            expiresAt,
+                            revokeSessionsIssuedBefore,
                         }),
                     ),
                 ),
@@ -119,7 +158,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         if (args.osUserDocumentName !== undefined) {
             createOsUserAssociation(`${name}-os-user`, {
                 documentName: args.osUserDocumentName,
-                userName: args.osUser,
+                userName: osUser,
                 target: { key: `tag:${args.accessTagKey}`, values: [args.partnerName] },
                 parent: this,
             });
@@ -127,10 +166,15 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
 
         this.roleArn = role.arn;
         this.roleName = role.name;
-        this.osUser = pulumi.output(args.osUser);
+        this.osUser = pulumi.output(osUser);
         this.partnerName = args.partnerName;
-        this.expiresAt = args.expiresAt;
-        this.revokeSessionsIssuedBefore = args.revokeSessionsIssuedBefore;
+        this.expiresAt = expiresAt;
+        this.revokeSessionsIssuedBefore = revokeSessionsIssuedBefore;
         this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, externalId: this.externalId, osUser: this.osUser });
     }
+}
+
+/** A checked instant in the form IAM conditions compare (UTC, whole seconds), or undefined. */
+function optionalInstant(component: pulumi.Resource, argName: string, value: string | undefined): string | undefined {
+    return value === undefined ? undefined : utcTimestamp(requireValid(component, argName, value, TIMESTAMP.problem));
 }

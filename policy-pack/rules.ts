@@ -182,9 +182,12 @@ const INTERNET_PATHS = [
 ];
 const DEFAULT_ROUTES = ["0.0.0.0/0", "::/0"];
 
+// The component's type token since 0.2.0 (the package's index module), and before.
+const PRIVATE_NETWORK_TYPES = ["third-party-ssm-access:index:PrivateSsmNetwork", "third-party-ssm-access:network:PrivateSsmNetwork"];
+
 /** In a stack with a PrivateSsmNetwork, nothing opens a path to the internet: no internet gateway, NAT, or default route. */
 export function noInternetPathBesidePrivateNetwork(resources: CheckedResource[]): string[] {
-    if (!resources.some((r) => r.type === "third-party-ssm-access:network:PrivateSsmNetwork")) return [];
+    if (!resources.some((r) => PRIVATE_NETWORK_TYPES.includes(r.type))) return [];
     const violations: string[] = [];
     for (const resource of resources) {
         if (INTERNET_PATHS.includes(resource.type)) violations.push(`${resource.type} opens a path to the internet beside the private subnets`);

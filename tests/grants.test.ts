@@ -4,6 +4,7 @@
 
 import { expect } from "chai";
 import { asList, GRANT_FENCE_SID, statementsOf } from "../components/policies";
+import { componentType } from "../components/type-tokens";
 import { diffRuns } from "../tools/diff";
 import { ofType, only, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
@@ -29,7 +30,7 @@ describe("grants: one grant role per partner", () => {
     before(async () => (run = await yours()));
 
     it("registers a ThirdPartyGrant for each configured partner", () => {
-        expect(ofType(run, "third-party-ssm-access:grants:ThirdPartyGrant").map((g) => g.name)).to.deep.equal(["grant-Third_Party_A", "grant-Third_Party_B"]);
+        expect(ofType(run, componentType("ThirdPartyGrant")).map((g) => g.name)).to.deep.equal(["grant-Third_Party_A", "grant-Third_Party_B"]);
     });
 
     it("names the role, tags it with the partner and its Run As user, and caps sessions at one hour", () => {

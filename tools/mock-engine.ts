@@ -51,6 +51,17 @@ export interface RecordedResource {
     ignoreChanges: string[];
     /** URNs of the resources it waits for (dependsOn and the resources behind its inputs). */
     dependencies: string[];
+    /** Aliases the engine received: a former URN, or the parts of it that differ (the engine derives the rest). */
+    aliases: RecordedAlias[];
+}
+
+/** One alias as the engine receives it (`Alias` in the resource monitor protocol). */
+export interface RecordedAlias {
+    urn?: string;
+    name?: string;
+    type?: string;
+    /** The former parent's URN, when the alias names one. */
+    parentUrn?: string;
 }
 
 /** Outputs of a referenced stack, as `pulumi:pulumi:StackReference` returns them. */
@@ -454,6 +465,12 @@ function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]));
 }
 
+function recordedAlias(alias: any): RecordedAlias {
+    const spec = alias.getSpec?.();
+    if (spec === undefined) return { urn: alias.getUrn() };
+    return { name: spec.getName() || undefined, type: spec.getType() || undefined, parentUrn: spec.getParenturn() || undefined };
+}
+
 class RecordingMonitor extends MockMonitor {
     constructor(
         mocks: pulumi.runtime.Mocks,
@@ -497,6 +514,7 @@ class RecordingMonitor extends MockMonitor {
             protect: option("getProtect") === true,
             ignoreChanges: option("getIgnorechangesList") ?? [],
             dependencies: [...dependencies],
+            aliases: (option("getAliasesList") ?? []).map(recordedAlias),
         });
     }
 }

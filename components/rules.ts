@@ -1,0 +1,190 @@
+// The security rules on single values, each defined once. Pure: the stack config
+// (stacks/config) checks every key with them before any resource is registered, and
+// each component checks its own arguments with the same rules (see guard.ts), so a
+// component used from another project, or another language, guards itself.
+
+import { parseCidr, subnetPrefix } from "./cidr";
+import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS, RUN_AS_TAG_KEY } from "./constants";
+
+/** A rule on one value: what it accepts, in words, and what is wrong with a value (undefined when accepted). */
+export interface Rule<T> {
+    /** What is accepted, as error messages end: "accepted: <this>". */
+    readonly accepted: string;
+    /** The problem with `value` ("got ...; accepted: ..."), or undefined when the value is accepted. */
+    problem(value: T): string | undefined;
+}
+
+/** A short rendering of a received value for error messages. */
+export function show(value: unknown): string {
+    if (value === undefined) return "nothing";
+    const json = JSON.stringify(value);
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+/** A string rule: matches `pattern`, then passes `refuse` (which may refuse a well-formed value with a reason of its own). */
+export function textRule(pattern: RegExp, accepted: string, refuse?: (value: string) => string | undefined): Rule<string> {
+    return {
+        accepted,
+        problem: (value) => {
+            if (typeof value !== "string" || !pattern.test(value)) return `got ${show(value)}; accepted: ${accepted}`;
+            const reason = refuse?.(value);
+            return reason === undefined ? undefined : `got ${show(value)}, ${reason}; accepted: ${accepted}`;
+        },
+    };
+}
+
+/** A whole number from `min` to `max`. */
+export function integerRule(min: number, max: number, unit: string): Rule<number> {
+    const accepted = `a whole number of ${unit} from ${min} to ${max}`;
+    return {
+        accepted,
+        problem: (value) => (Number.isInteger(value) && value >= min && value <= max ? undefined : `got ${show(value)}; accepted: ${accepted}`),
+    };
+}
+
+/** One of a fixed set of values. */
+export function oneOfRule<T extends string | number>(values: readonly T[], accepted: string): Rule<T> {
+    return { accepted, problem: (value) => (values.includes(value) ? undefined : `got ${show(value)}; accepted: ${accepted}`) };
+}
+
+export const ACCOUNT_ID = textRule(/^\d{12}$/, 'a 12-digit AWS account id, quoted so leading zeros stay, e.g. "123456789012"');
+
+/**
+ * Partner names are IAM tag values (on the grant role and the instances): letters, digits,
+ * spaces and _ . : / = + - @, 1 to 256 characters. "::" is refused as well: the name becomes
+ * part of Pulumi resource names, where "::" separates URN parts.
+ */
+export const PARTNER_NAME = textRule(
+    /^(?!.*::)(?! )(?!.* $)[\p{L}\p{N} _.:/=+\-@]{1,256}$/u,
+    'a name usable as an IAM tag value: 1-256 letters, digits, spaces and _ . : / = + - @ (no leading or trailing space, no "::")',
+);
+
+/** OS users a session may run as: a Linux user name, never one that has root or sudo on common AMIs. */
+export const OS_USER = textRule(
+    new RegExp(OS_USER_NAME_PATTERN),
+    `an unprivileged Linux user name matching ${OS_USER_NAME_PATTERN}, other than ${RESERVED_OS_USERS.join(", ")}`,
+    (name) => ((RESERVED_OS_USERS as readonly string[]).includes(name) ? "which has root or sudo on common AMIs" : undefined),
+);
+
+/** IAM role names: 1-64 characters. */
+export const ROLE_NAME = textRule(/^[\w+=,.@-]{1,64}$/, "an IAM role name: 1-64 characters of letters, digits and _ + = , . @ -");
+
+/** IAM group names: 1-128 characters. */
+export const GROUP_NAME = textRule(/^[\w+=,.@-]{1,128}$/, "an IAM group name: 1-128 letters, digits and _ + = , . @ -");
+
+/** IAM user names of the partner's people; at least 2 characters because the name is also the source identity (2-64). */
+export const PERSON_NAME = textRule(/^[\w+=,.@-]{2,64}$/, "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = , . @ -");
+
+/** A rule's check whose message never shows the value: for secrets, which must not reach a log. */
+export function secretProblem<T>(rule: Rule<T>): (value: T) => string | undefined {
+    return (value) => (rule.problem(value) === undefined ? undefined : `is not accepted (a secret, so its value is not shown); accepted: ${rule.accepted}`);
+}
+
+/** External ids as STS accepts them. Check with `secretProblem(EXTERNAL_ID)`: an external id is a secret. */
+export const EXTERNAL_ID = textRule(/^[\w+=,.@:/-]{2,1224}$/, "2-1224 characters of letters, digits and _ + = , . @ : / - (no spaces)");
+
+const PARTITION = "(aws|aws-cn|aws-us-gov)";
+const IAM_PATH_AND_NAME = "([\\w+=,.@-]+/)*[\\w+=,.@-]{1,64}";
+
+/**
+ * Principals a grant may trust: one IAM role or user by ARN. Never a wildcard, an account
+ * root (which would let the partner's administrator hand the grant to anyone in its account)
+ * or a service.
+ */
+export const PRINCIPAL_ARN = textRule(
+    new RegExp(`^arn:${PARTITION}:iam::\\d{12}:(role|user)/${IAM_PATH_AND_NAME}$`),
+    'an IAM role or user ARN (no wildcard, not an account root), e.g. "arn:aws:iam::123456789012:role/3P_IAM_Assume_Role"',
+);
+
+/** One IAM role by ARN. */
+export const ROLE_ARN = textRule(
+    new RegExp(`^arn:${PARTITION}:iam::\\d{12}:role/${IAM_PATH_AND_NAME}$`),
+    'an IAM role ARN, e.g. "arn:aws:iam::123456789012:role/SSMStartSession_IAM_Role_Third_Party_A"',
+);
+
+/** The account an IAM ARN is in. */
+export function arnAccount(arn: string): string {
+    return arn.split(":")[4];
+}
+
+/** A principal of the partner's own account: a valid principal ARN, in `accountId`. */
+export function partnerPrincipalProblem(arn: string, accountId: string): string | undefined {
+    const problem = PRINCIPAL_ARN.problem(arn);
+    if (problem !== undefined) return problem;
+    const account = arnAccount(arn);
+    return account === accountId ? undefined : `got "${arn}" in account ${account}; accepted: a principal in the partner's account ${accountId}`;
+}
+
+const TIMESTAMP_ACCEPTED = 'an ISO 8601 timestamp with a time zone, e.g. "2027-03-31T23:59:59Z"';
+
+/** Instants (expiry, revocation): ISO 8601 with a time zone, and a real date and time. */
+export const TIMESTAMP = textRule(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, TIMESTAMP_ACCEPTED, (value) =>
+    isRealTimestamp(value) ? undefined : "which is not a real date and time",
+);
+
+// Date.parse rolls 2027-02-30 over to March; check the calendar date and clock fields themselves.
+function isRealTimestamp(value: string): boolean {
+    const date = value.slice(0, 10);
+    const [hours, minutes, seconds = 0] = value.slice(11).split(/[Z+-]/)[0].split(":").map(Number);
+    const calendar = new Date(`${date}T00:00:00Z`);
+    return !Number.isNaN(calendar.getTime()) && calendar.toISOString().startsWith(date) && hours < 24 && minutes < 60 && seconds < 60;
+}
+
+/** A valid timestamp in the one form IAM conditions compare: UTC, whole seconds ("2027-03-31T23:59:59Z"). */
+export function utcTimestamp(value: string): string {
+    return new Date(value).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * The instance tag key naming the partner allowed on an instance (ABAC). An EC2 tag key
+ * ("aws:" is reserved) of plain characters, since it also appears inside IAM condition keys
+ * and policy variables; never the Run As tag key, which Session Manager reads for the OS user.
+ */
+export const ACCESS_TAG_KEY = textRule(
+    /^(?!aws:)[A-Za-z0-9_.:/=+\-@]{1,128}$/i,
+    `an EC2 tag key: 1-128 letters, digits and _ . : / = + - @, not starting with "aws:" and not ${RUN_AS_TAG_KEY}`,
+    (key) => (key.toLowerCase() === RUN_AS_TAG_KEY.toLowerCase() ? "which Session Manager reserves for the Run As user" : undefined),
+);
+
+/** Retention values CloudWatch Logs accepts; 0 keeps events forever. */
+export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Log retention in days, as CloudWatch Logs accepts it. */
+export const LOG_RETENTION = oneOfRule<number>(LOG_RETENTION_DAYS, `one of ${LOG_RETENTION_DAYS.join(", ")} days (0 = never expire)`);
+
+/** Minutes of inactivity before Session Manager ends a session. */
+export const IDLE_TIMEOUT_MINUTES = integerRule(1, 60, "minutes");
+
+/** Longest session Session Manager allows, in minutes. */
+export const MAX_SESSION_DURATION_MINUTES = integerRule(1, 1440, "minutes");
+
+/** Days an archived transcript is locked (S3 Object Lock default retention). */
+export const ARCHIVE_RETENTION_DAYS = integerRule(1, 36_500, "days");
+
+/** CloudWatch Logs group names. */
+export const LOG_GROUP_NAME = textRule(/^[\w.\-/#]{1,512}$/, "a CloudWatch Logs group name: 1-512 of letters, digits and _ - / . #");
+
+/** Instance names: the Name tag and part of Pulumi resource names. */
+export const INSTANCE_NAME = textRule(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "1-63 letters, digits, _ and -, starting with a letter or digit");
+
+/** EC2 instance types. */
+export const INSTANCE_TYPE = textRule(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type, e.g. "t3.micro"');
+
+const CIDR_ACCEPTED = 'an IPv4 network in CIDR notation with a prefix from /16 to /28, e.g. "10.24.34.0/23"';
+
+/** The VPC network: an aligned IPv4 network from /16 to /28. */
+export const VPC_CIDR = textRule(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, CIDR_ACCEPTED, (cidr) => {
+    const parsed = parseCidr(cidr);
+    if (parsed === undefined) return "which is not a network from /16 to /28";
+    return parsed.aligned ? undefined : `whose address is not the start of its network ("${parsed.network}" is)`;
+});
+
+/** A VPC network split into one subnet per zone: each at least a /28, the smallest AWS allows. */
+export function subnetSplitProblem(vpcCidr: string, zoneCount: number): string | undefined {
+    const parsed = parseCidr(vpcCidr);
+    if (parsed === undefined) return undefined; // VPC_CIDR reports it
+    if (zoneCount < 1) return "is empty; accepted: at least one availability zone";
+    return subnetPrefix(parsed.prefix, zoneCount) > 28
+        ? `got ${zoneCount} zones, which split ${vpcCidr} into subnets smaller than /28; accepted: fewer zones, or a larger network`
+        : undefined;
+}

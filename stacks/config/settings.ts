@@ -1,0 +1,105 @@
+// The typed settings each side's program receives once its config is valid, with every
+// default applied.
+
+import type * as pulumi from "@pulumi/pulumi";
+import type { ShellProfile } from "../../components/documents";
+import type { ArchiveRetentionMode } from "../../components/session-preferences";
+
+/** One third party granted access in your account. */
+export interface PartnerSettings {
+    /** Partner name; the value of the access tag on its instances and on its grant role. */
+    name: string;
+    /** The partner's AWS account id. */
+    accountId: string;
+    /** OS user its sessions run as (the grant role's `SSMSessionRunAs` tag). */
+    osUser: string;
+    /** Name of its grant role in your account. */
+    grantRoleName: string;
+    /** Name of the partner's jump role, used when no principal ARNs or stack reference are given. */
+    jumpRoleName: string;
+    /** Stack (in the same Pulumi organisation) whose output `jumpRoleArn` names the partner's principal. */
+    theirStack?: string;
+    /** The partner's principals given as plain config (when the partner is in another Pulumi organisation). */
+    principalArns?: string[];
+    /** External id the partner supplied (a secret); generated when absent. */
+    externalId?: pulumi.Output<string>;
+    /** End of access, normalised to UTC ("2027-03-31T23:59:59Z"). */
+    expiresAt?: string;
+    /** Credentials issued before this instant (UTC) are refused. */
+    revokeSessionsIssuedBefore?: string;
+    /** Whether assuming the grant role requires a source identity. */
+    requireSourceIdentity: boolean;
+}
+
+/** A network the owner already has: the instances launch into its subnets. */
+export interface ExistingNetworkSettings {
+    vpcId: string;
+    subnetIds: string[];
+    /** The instances reach AWS only through VPC endpoints of this VPC, so their role's credentials perimeter can apply. */
+    reachesAwsThroughEndpoints: boolean;
+}
+
+/** A managed instance this stack creates. */
+export interface InstanceSettings {
+    name: string;
+    /** Partner named by the instance's access tag; absent for an untagged instance. */
+    partner?: string;
+    instanceType: string;
+    /** Explicit AMI; otherwise the stack's AMI parameter decides. */
+    amiId?: string;
+}
+
+/** Validated settings of a `yours` stack. */
+export interface YoursSettings {
+    side: "yours";
+    accessTagKey: string;
+    amiParameter: string;
+    network: {
+        vpcCidr: string;
+        availabilityZoneCount: number;
+        flowLogRetentionDays: number;
+        /** A network of your own the instances launch into; this stack then builds none. */
+        existing?: ExistingNetworkSettings;
+    };
+    sessions: {
+        logGroupName: string;
+        logRetentionDays: number;
+        defaultOsUser: string;
+        idleTimeoutMinutes: number;
+        maxSessionDurationMinutes: number;
+        kmsEncryption: boolean;
+        s3Archive: boolean;
+        archiveRetentionDays: number;
+        archiveRetentionMode: ArchiveRetentionMode;
+        shellProfile?: ShellProfile;
+        adoptExistingPreferences: boolean;
+    };
+    instances: InstanceSettings[];
+    partners: PartnerSettings[];
+}
+
+/** An IAM user in the third party's account. */
+export interface UserSettings {
+    name: string;
+    /** Bump to rotate the user's access key. */
+    accessKeySerial: number;
+}
+
+/** Validated settings of a `their` stack. */
+export interface TheirSettings {
+    side: "their";
+    partnerName: string;
+    yoursAccountId?: string;
+    yoursStack?: string;
+    grantRoleName: string;
+    grantRoleArn?: string;
+    externalId?: pulumi.Output<string>;
+    groupName: string;
+    jumpRoleName: string;
+    users: UserSettings[];
+    federatedPrincipalArn?: string;
+    /** Instance tag key the owner uses, for the generated list-instances command. */
+    accessTagKey: string;
+    /** Region of the owner's instances; default this stack's region. */
+    yoursRegion?: string;
+}
