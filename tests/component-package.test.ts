@@ -7,6 +7,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { PACKAGE_NAME, componentType } from "../components/type-tokens";
 import { PROJECT, PROJECT_ROOT, only, resolve, runProgram, type ProgramRun, type RecordedResource, type RunOptions } from "../tools/mock-engine";
@@ -154,6 +155,53 @@ describe("component package (components/)", () => {
             }
         }
         expect(schema.types[`${PACKAGE_NAME}:index:ArchiveRetentionMode`].enum).to.have.length(2);
+    });
+
+    describe("the examples for other languages use the package as its schema describes", () => {
+        const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+        const inputsOf = (component: string) => schema.resources[componentType(component)];
+
+        function checkArguments(component: string, given: string[], where: string) {
+            const resource = inputsOf(component);
+            expect(resource, `${where}: ${component} is a component of the package`).to.not.equal(undefined);
+            expect(
+                given.filter((name) => !(name in (resource.inputProperties ?? {}))),
+                `${where}: arguments ${component} does not take`,
+            ).to.deep.equal([]);
+            expect(
+                (resource.requiredInputs ?? []).filter((name) => !given.includes(name)),
+                `${where}: required arguments missing`,
+            ).to.deep.equal([]);
+        }
+
+        it("Python (examples/python-consumer): every call passes arguments the component takes, all it requires, and reads outputs it has", () => {
+            const source = fs.readFileSync(path.join(PROJECT_ROOT, "examples", "python-consumer", "__main__.py"), "utf8");
+            const calls = [...source.matchAll(/^(\w+) = ssm_access\.(\w+)\(\n\s+"[^"]+",\n([\s\S]*?)^\)/gm)];
+            expect(calls.map((c) => c[2])).to.have.members(["SessionPreferences", "OsUserProvisioning", "MetadataGuard", "ThirdPartyGrant"]);
+            for (const [, variable, component, body] of calls) {
+                checkArguments(
+                    component,
+                    [...body.matchAll(/^\s+(\w+)=/gm)].map((m) => camel(m[1])),
+                    `__main__.py ${variable}`,
+                );
+                for (const [, attribute] of source.matchAll(new RegExp(`\\b${variable}\\.(\\w+)`, "g"))) {
+                    expect(inputsOf(component).properties, `__main__.py reads ${variable}.${attribute}`).to.have.property(camel(attribute));
+                }
+            }
+        });
+
+        it("YAML (examples/yaml-consumer): every resource is a component of the package with valid properties, and every output it reads exists", () => {
+            const program = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "examples", "yaml-consumer", "Pulumi.yaml"), "utf8"));
+            const text = JSON.stringify(program);
+            for (const [name, resource] of Object.entries<{ type: string; properties: Record<string, unknown> }>(program.resources)) {
+                const component = resource.type.replace(`${PACKAGE_NAME}:index:`, "");
+                expect(resource.type).to.equal(componentType(component));
+                checkArguments(component, Object.keys(resource.properties), `Pulumi.yaml ${name}`);
+                for (const [, output] of text.matchAll(new RegExp(`\\$\\{${name}\\.(\\w+)\\}`, "g"))) {
+                    expect(inputsOf(component).properties, `Pulumi.yaml reads ${name}.${output}`).to.have.property(output);
+                }
+            }
+        });
     });
 
     describe("ThirdPartyGrant constructed through the provider, as a Python, Go or YAML program has it constructed", () => {
