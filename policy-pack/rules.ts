@@ -3,8 +3,9 @@
 // it finds (empty: compliant). Values unknown at preview (not yet strings) are skipped;
 // `pulumi up` checks them again once known.
 
-import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS, SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
+import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { asList as list } from "../components/policies";
+import { OS_USER } from "../components/rules";
 
 /** A resource as the policy engine presents it. */
 export interface CheckedResource {
@@ -136,17 +137,6 @@ export function crossAccountTrustForbidsTagSession(resource: CheckedResource, co
         );
 }
 
-const OS_USER_ACCEPTED = `accepted: an unprivileged Linux user name matching ${OS_USER_NAME_PATTERN}, other than ${RESERVED_OS_USERS.join(", ")}`;
-
-// Why a Run As default user is unsafe, or undefined when it is fine. The same rule as the config's:
-// a name Session Manager can run as, and none of the users AMIs give root or sudo.
-function runAsDefaultUserProblem(user: unknown): string | undefined {
-    if (typeof user !== "string") return "runAsDefaultUser is missing or not a string";
-    if ((RESERVED_OS_USERS as readonly string[]).includes(user)) return `runAsDefaultUser "${user}" has root or sudo on common AMIs`;
-    if (!new RegExp(OS_USER_NAME_PATTERN).test(user)) return `runAsDefaultUser ${JSON.stringify(user)} is not a Linux user name Session Manager can run as`;
-    return undefined;
-}
-
 /** The Session Manager preferences keep Run As on (with an unprivileged default user) and CloudWatch streaming on. */
 export function preferencesKeepRunAsAndStreaming(resource: CheckedResource): string[] {
     if (resource.type !== "aws:ssm/document:Document" || resource.props.name !== SESSION_PREFERENCES_DOCUMENT) return [];
@@ -159,8 +149,9 @@ export function preferencesKeepRunAsAndStreaming(resource: CheckedResource): str
     }
     const violations: string[] = [];
     if (inputs.runAsEnabled !== true) violations.push("runAsEnabled must be the JSON boolean true: without Run As every session gets ssm-user, which has sudo");
-    const userProblem = runAsDefaultUserProblem(inputs.runAsDefaultUser);
-    if (userProblem !== undefined) violations.push(`${userProblem}; ${OS_USER_ACCEPTED}`);
+    // The same rule the config and the components apply to the default Run As user.
+    const userProblem = OS_USER.problem(inputs.runAsDefaultUser as string);
+    if (userProblem !== undefined) violations.push(`runAsDefaultUser ${userProblem}`);
     if (inputs.cloudWatchStreamingEnabled !== true)
         violations.push("cloudWatchStreamingEnabled must be the JSON boolean true: sessions must be streamed to CloudWatch Logs");
     if (typeof inputs.cloudWatchLogGroupName !== "string" || inputs.cloudWatchLogGroupName === "")

@@ -195,7 +195,7 @@ describe("policy pack rules", () => {
             it(`reports ${user}, which has root or sudo`, () => {
                 const found = preferencesWith(user);
                 expect(found).to.have.length(1);
-                expect(found[0]).to.contain(`"${user}" has root or sudo`);
+                expect(found[0]).to.contain(`runAsDefaultUser got "${user}", which has root or sudo`);
             });
         }
 
