@@ -16,3 +16,6 @@ export * from "./metadata-guard";
 export * from "./third-party-grant";
 export * from "./remote-access-identity";
 export * from "./cli-config";
+// The rules components and the stack config check values with, for your own checks.
+export * as rules from "./rules";
+export { PACKAGE_NAME, componentType } from "./type-tokens";
