@@ -5,6 +5,21 @@
 /** The Session Manager preferences document. AWS fixes this name: sessions started without `--document-name`, and console sessions, always use it. */
 export const SESSION_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell";
 
+/**
+ * Session documents AWS owns (their ARNs name no account): port forwarding, SSH and
+ * commands. Fixed by AWS. A grant allows none of them; the review and the live check try each.
+ */
+export const AWS_SESSION_DOCUMENTS = {
+    portForwarding: "AWS-StartPortForwardingSession",
+    portForwardingToRemoteHost: "AWS-StartPortForwardingSessionToRemoteHost",
+    ssh: "AWS-StartSSHSession",
+    interactiveCommand: "AWS-StartInteractiveCommand",
+    nonInteractiveCommand: "AWS-StartNonInteractiveCommand",
+} as const;
+
+/** The Run Command document that runs a shell script. Fixed by AWS. */
+export const RUN_SHELL_SCRIPT_DOCUMENT = "AWS-RunShellScript";
+
 /** The IAM principal tag Session Manager reads to choose the Run As OS user. Fixed by AWS. */
 export const RUN_AS_TAG_KEY = "SSMSessionRunAs";
 

@@ -2,7 +2,7 @@
 // post's own test plan and the attacks a least-privilege grant must refuse. Each is
 // decided by evaluating the policies the programs really produced.
 
-import { RUN_AS_TAG_KEY } from "../../components/constants";
+import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constants";
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";
 import { ANONYMOUS, decide, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
@@ -526,14 +526,14 @@ export const SCENARIOS: Scenario[] = [
         group: "Attacks",
         title: "Third_Party_A starts a port-forwarding session (AWS-StartPortForwardingSession)",
         expected: "Denied",
-        request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, "AWS-StartPortForwardingSession")),
+        request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, AWS_SESSION_DOCUMENTS.portForwarding)),
     },
     {
         id: "grant-a-ssh-session",
         group: "Attacks",
         title: "Third_Party_A starts an SSH session (AWS-StartSSHSession), which is not logged",
         expected: "Denied",
-        request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, "AWS-StartSSHSession")),
+        request: (w) => asGrantA(w, "ssm:StartSession", otherDocument(w, AWS_SESSION_DOCUMENTS.ssh)),
     },
     {
         id: "grant-a-custom-command-document",

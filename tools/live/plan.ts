@@ -12,15 +12,15 @@ import { DescribeLogStreamsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { CancelCommandCommand, SendCommandCommand, StartSessionCommand, TerminateSessionCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, GetCallerIdentityCommand, type AssumeRoleCommandOutput, type STSClient } from "@aws-sdk/client-sts";
-import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import { AWS_SESSION_DOCUMENTS, RUN_SHELL_SCRIPT_DOCUMENT, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { assumedCredentials, parseArn, type AwsClients, type Credentials, type CredentialsProvider } from "./aws";
 import type { PluginOutcome, PluginRunner } from "./plugin";
 import type { GrantOutput } from "./stacks";
 import { describeError, fail, isRefusal, pass, skipped, type CheckResult } from "./verdicts";
 
-/** AWS documents the check tries, and must be refused (AWS fixes these names). */
-export const RUN_COMMAND_DOCUMENT = "AWS-RunShellScript";
-export const PORT_FORWARDING_DOCUMENT = "AWS-StartPortForwardingSession";
+/** AWS documents the check tries, and must be refused. */
+export const RUN_COMMAND_DOCUMENT = RUN_SHELL_SCRIPT_DOCUMENT;
+export const PORT_FORWARDING_DOCUMENT = AWS_SESSION_DOCUMENTS.portForwarding;
 
 /** The shortest credentials STS issues: the check needs minutes. */
 const CREDENTIALS_SECONDS = 900;
