@@ -1,55 +1,27 @@
 // The access review: the sample yours stack's matrix, a widening config change showing
 // in the matrix, JSON that matches the Markdown, and the command's behaviour.
 
-import { execFile } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import * as YAML from "yaml";
 import { GRANT_FENCE_SID } from "../components/policies";
 import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runForReview } from "../tools/review/stacks";
-import { FIXTURES_DIR, PROJECT, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
+import { FIXTURES_DIR, PROJECT, type ProgramRun } from "../tools/mock-engine";
+import { changedFixture, fixturesCopy } from "./fixture-copies";
+import { runReviewCommand } from "./review-command";
 
 const AT = "2027-01-15T12:00:00Z";
 
-/**
- * A directory holding a copy of every fixture, so the stacks a changed config references
- * are the fixtures' (never the user's stack files in the project root).
- */
-function fixturesCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
-    for (const file of fs.readdirSync(FIXTURES_DIR)) fs.copyFileSync(path.join(FIXTURES_DIR, file), path.join(dir, file));
-    return dir;
-}
-
 async function review(stack: string, change?: (config: Record<string, any>) => void): Promise<ReviewReport> {
-    let configFile = path.join(FIXTURES_DIR, `Pulumi.${stack}.yaml`);
-    if (change) {
-        const document = YAML.parse(fs.readFileSync(configFile, "utf8"));
-        change(document.config);
-        configFile = path.join(fixturesCopy(), `Pulumi.${stack}.yaml`);
-        fs.writeFileSync(configFile, YAML.stringify(document));
-    }
+    const configFile = change ? changedFixture(stack, change) : path.join(FIXTURES_DIR, `Pulumi.${stack}.yaml`);
     const runs = await runForReview({ stack, configFile });
     if (runs.main.error) throw runs.main.error;
     return analyze(runs, AT);
 }
 
 const allowed = (report: ReviewReport) => report.matrix.filter((c) => c.allowed).map((c) => `${c.partner} -> ${c.instance} as ${c.runAs}`);
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-        execFile(
-            process.execPath,
-            [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(PROJECT_ROOT, "tools/review/cli.ts"), ...args],
-            { cwd: PROJECT_ROOT },
-            (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-        );
-    });
-}
 
 describe("access review", () => {
     let sample: ReviewReport;
@@ -260,11 +232,11 @@ describe("access review", () => {
     });
 
     it("as a command: Markdown on stdout, progress on stderr, JSON with --format json", async () => {
-        const markdown = await runCli(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT]);
+        const markdown = await runReviewCommand(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT]);
         expect(markdown.code).to.equal(0);
         expect(markdown.stdout).to.match(/^# Access review: stack `yours`/);
         expect(markdown.stderr).to.match(/review: ran yours/);
-        const json = await runCli(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT, "--format", "json"]);
+        const json = await runReviewCommand(["--config", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "--at", AT, "--format", "json"]);
         const parsed = JSON.parse(json.stdout) as ReviewReport;
         expect(renderMarkdown(parsed)).to.equal(markdown.stdout);
     });
@@ -275,7 +247,7 @@ describe("access review", () => {
             file,
             fs.readFileSync(path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "utf8").replace('"333333333333"\n      osUser', '"333"\n      osUser'),
         );
-        const result = await runCli(["--config", file]);
+        const result = await runReviewCommand(["--config", file]);
         expect(result.code).to.equal(1);
         expect(result.stdout).to.equal("");
         expect(result.stderr)

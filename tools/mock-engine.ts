@@ -11,8 +11,9 @@
 //   and region; any other invoke throws "Mock not implemented" instead of hanging.
 // - Stack references answer with the outputs a test gives; an unknown stack throws.
 // - Ids and ARNs are synthesized in the stack's account, region and partition.
-// - Each run clears the project's modules from the require cache, so each stack
-//   runs in its own module scope.
+// - Each run clears the program's modules from the require cache, so each stack
+//   runs in its own module scope; `programRoot` runs another copy of the program (the
+//   project as it was at a git ref) the same way.
 
 import * as fs from "fs";
 import * as path from "path";
@@ -22,7 +23,13 @@ import * as runtimeSettingsModule from "@pulumi/pulumi/runtime/settings";
 import * as YAML from "yaml";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
-export const PROJECT: string = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")).name;
+
+/** The project name in a program's Pulumi.yaml: the namespace of its config keys. */
+export function projectNameAt(programRoot: string): string {
+    return YAML.parse(fs.readFileSync(path.join(programRoot, "Pulumi.yaml"), "utf8")).name;
+}
+
+export const PROJECT: string = projectNameAt(PROJECT_ROOT);
 
 /**
  * The sample stacks the tests, proofs and bench run: fixtures of their own, so that a user
@@ -117,6 +124,11 @@ export interface RunOptions {
     reuseModules?: boolean;
     /** A program to run instead of index.ts (for testing the harness itself, or a component alone). */
     program?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+    /**
+     * The directory holding the program (index.ts, Pulumi.yaml) to run; default this project.
+     * The access diff runs the project as it was at a git ref from a copy of that tree.
+     */
+    programRoot?: string;
 }
 
 export interface ProgramRun {
@@ -136,7 +148,9 @@ export interface ProgramRun {
 
 /** Runs the program for a stack under mocks and returns what it registered. Never throws for program errors: see `error`. */
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
-    const { config, secretKeys } = loadStackConfig(options);
+    const programRoot = options.programRoot ?? PROJECT_ROOT;
+    const project = programRoot === PROJECT_ROOT ? PROJECT : projectNameAt(programRoot);
+    const { config, secretKeys } = loadStackConfig(options, project);
     const region = parseConfigValue(config["aws:region"]) as string | undefined;
     if (!region) throw new Error(`harness: stack ${options.stack} has no aws:region`);
     const allowed = parseConfigValue(config["aws:allowedAccountIds"]) as string[] | undefined;
@@ -151,15 +165,15 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     };
     const run: ProgramRun = { stack: options.stack, account: env.account, region, partition: env.partition, resources: [], invokes: [], outputs: {} };
     const mocks = new RecordingMocks(env, run);
-    await pulumi.runtime.setMocks(mocks, PROJECT, options.stack, false);
-    pulumi.runtime.setMockOptions(new RecordingMonitor(mocks, run), PROJECT, options.stack, false);
+    await pulumi.runtime.setMocks(mocks, project, options.stack, false);
+    pulumi.runtime.setMockOptions(new RecordingMonitor(mocks, run), project, options.stack, false);
     pulumi.runtime.setAllConfig(config, secretKeys);
-    if (!options.reuseModules) clearProjectModules();
+    if (!options.reuseModules) clearProgramModules(programRoot);
     try {
         await pulumi.runtime.runInPulumiStack(async () => {
             // Loaded by path at run time, after the cache was cleared: each stack in its own module scope.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const program = options.program ?? require(path.join(PROJECT_ROOT, "index"));
+            const program = options.program ?? require(path.join(programRoot, "index"));
             run.outputs = { ...(await (typeof program === "function" ? program() : program)) };
             return run.outputs;
         });
@@ -219,7 +233,7 @@ export function readStackConfig(file: string): Record<string, unknown> {
     return config as Record<string, unknown>;
 }
 
-function loadStackConfig(options: RunOptions): { config: Record<string, string>; secretKeys: string[] } {
+function loadStackConfig(options: RunOptions, project: string): { config: Record<string, string>; secretKeys: string[] } {
     const file = options.configFile ?? path.join(FIXTURES_DIR, `Pulumi.${options.stack}.yaml`);
     const values: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
@@ -227,11 +241,11 @@ function loadStackConfig(options: RunOptions): { config: Record<string, string>;
         // Encrypted values (`secure: v1:...`) need the stack's passphrase or key, which no
         // test or review should ask for: each becomes an opaque placeholder, and its key a
         // secret, as Pulumi makes it.
-        if (containsSecure(value)) secretKeys.add(fullKey(key));
-        values[fullKey(key)] = withSecurePlaceholders(value);
+        if (containsSecure(value)) secretKeys.add(fullKey(key, project));
+        values[fullKey(key, project)] = withSecurePlaceholders(value);
     }
-    for (const [keyPath, value] of Object.entries(options.set ?? {})) setPath(values, keyPath, value);
-    for (const key of options.secretKeys ?? []) secretKeys.add(fullKey(key));
+    for (const [keyPath, value] of Object.entries(options.set ?? {})) setPath(values, keyPath, value, project);
+    for (const key of options.secretKeys ?? []) secretKeys.add(fullKey(key, project));
     const config: Record<string, string> = {};
     for (const [key, value] of Object.entries(values)) {
         config[key] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
@@ -260,15 +274,15 @@ function withSecurePlaceholders(value: unknown): unknown {
     return value;
 }
 
-function fullKey(key: string): string {
-    return key.includes(":") ? key : `${PROJECT}:${key}`;
+function fullKey(key: string, project: string): string {
+    return key.includes(":") ? key : `${project}:${key}`;
 }
 
 // `pulumi config set --path` semantics: `a.b[1].c`; the first segment is the top-level key.
-function setPath(values: Record<string, unknown>, keyPath: string, value: unknown): void {
+function setPath(values: Record<string, unknown>, keyPath: string, value: unknown, project: string): void {
     const segments = keyPath.match(/[^.[\]]+|\[\d+\]/g);
     if (!segments) throw new Error(`harness: bad key path ${keyPath}`);
-    const keys: Array<string | number> = [fullKey(segments[0]), ...segments.slice(1).map((s) => (s.startsWith("[") ? Number(s.slice(1, -1)) : s))];
+    const keys: Array<string | number> = [fullKey(segments[0], project), ...segments.slice(1).map((s) => (s.startsWith("[") ? Number(s.slice(1, -1)) : s))];
     let container: any = values;
     for (let i = 0; i < keys.length - 1; i++) {
         const key = keys[i];
@@ -293,11 +307,11 @@ function parseConfigValue(value: string | undefined): unknown {
     }
 }
 
-function clearProjectModules(): void {
+function clearProgramModules(programRoot: string): void {
     for (const file of Object.keys(require.cache)) {
         // The program's modules only: not dependencies, not the tests or tools driving the run.
         const driver = ["tests", "tools"].some((dir) => file.startsWith(path.join(PROJECT_ROOT, dir, path.sep)));
-        if (file.startsWith(PROJECT_ROOT) && !file.includes(`${path.sep}node_modules${path.sep}`) && !driver) {
+        if (file.startsWith(programRoot + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !driver) {
             delete require.cache[file];
         }
     }

@@ -88,6 +88,8 @@ export interface IamPicture {
     /** Log groups by name, with ARN and account. */
     logGroups: Array<{ name: string; arn: string; accountId: string }>;
     secrets: Array<{ arn: string; name: string; accountId: string }>;
+    /** SSM documents the stacks create (session preferences, commands), by name. */
+    documents: Array<{ arn: string; name: string; accountId: string; documentType: string }>;
 }
 
 // What a guarded instance runs, as the program serialises it.
@@ -110,6 +112,7 @@ export function buildIamPicture(runs: ProgramRun[]): IamPicture {
         buckets: [],
         logGroups: [],
         secrets: [],
+        documents: [],
     };
     for (const run of runs) addRun(picture, run);
     return picture;
@@ -243,6 +246,15 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
     for (const group of of("aws:cloudwatch/logGroup:LogGroup")) {
         const name = physical(group);
         picture.logGroups.push({ name, arn: `arn:${partition}:logs:${region}:${account}:log-group:${name}`, accountId: account });
+    }
+    for (const document of of("aws:ssm/document:Document")) {
+        const name = physical(document);
+        picture.documents.push({
+            arn: `arn:${partition}:ssm:${region}:${account}:document/${name}`,
+            name,
+            accountId: account,
+            documentType: String(document.inputs.documentType),
+        });
     }
     for (const secret of of("aws:secretsmanager/secret:Secret")) {
         picture.secrets.push({

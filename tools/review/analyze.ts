@@ -3,12 +3,12 @@
 // the produced policies, the chain each partner uses, findings, and the fixed cost.
 // Everything here is read from what the programs registered, never from config.
 
-import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
-import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
+import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
+import { accessTagKeyOf, auditLogGroupOf, defaultRunAsOf, grantsOf, revocationOf, runAsOf, trustFacts, yoursRunOf, type TrustFacts } from "./facts";
 import { PRICES } from "./prices";
 import { protectionChecks, type ProtectionCheck } from "./protections";
 import type { ReviewRuns } from "./stacks";
@@ -90,33 +90,6 @@ export interface ReviewReport {
 
 const DAY_MS = 86_400_000;
 
-function allowStatements(doc: PolicyDocument | undefined, action: string): PolicyStatement[] {
-    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
-}
-
-// What the trust policy (as produced) says about who, until when, with what.
-function trustFacts(grant: IamPrincipal) {
-    const assume = allowStatements(grant.trustPolicy, "sts:AssumeRole");
-    const conditions = assume.map((s) => s.Condition ?? {});
-    const values = (op: string, key: string) => conditions.flatMap((c) => ([] as string[]).concat((c[op]?.[key] as string | string[] | undefined) ?? []));
-    const expiries = values("DateLessThan", "aws:CurrentTime");
-    return {
-        principals: values("ArnEquals", "aws:PrincipalArn"),
-        externalIds: values("StringEquals", "sts:ExternalId"),
-        expiresAt: expiries.length > 0 ? expiries.sort()[0] : null,
-        requiresSourceIdentity: assume.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
-    };
-}
-
-// The revocation instant the grant's permissions carry, if any.
-function revocationOf(grant: IamPrincipal): string | null {
-    for (const statement of grant.policies.flatMap((p) => p.document.Statement)) {
-        const before = statement.Effect === "Deny" ? statement.Condition?.DateLessThan?.["aws:TokenIssueTime"] : undefined;
-        if (typeof before === "string") return before;
-    }
-    return null;
-}
-
 function componentsOf(run: ProgramRun): ComponentSummary[] {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const summaries = new Map<string, ComponentSummary>();
@@ -128,21 +101,6 @@ function componentsOf(run: ProgramRun): ComponentSummary[] {
         summaries.set(key, summary);
     }
     return [...summaries.values()];
-}
-
-function preferencesOf(run: ProgramRun): Record<string, unknown> | null {
-    const document = run.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
-    return document ? (JSON.parse(document.inputs.content).inputs ?? null) : null;
-}
-
-function auditLogGroupOf(run: ProgramRun): string | null {
-    const name = preferencesOf(run)?.cloudWatchLogGroupName;
-    return typeof name === "string" ? name : null;
-}
-
-function defaultRunAsOf(run: ProgramRun): string | null {
-    const user = preferencesOf(run)?.runAsDefaultUser;
-    return typeof user === "string" ? user : null;
 }
 
 async function cellFor(
@@ -196,7 +154,7 @@ async function cellFor(
  */
 const REVIEWER = "reviewer";
 
-async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: ReturnType<typeof trustFacts>, at: string): Promise<ChainLink[]> {
+async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFacts, at: string): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
     const externalId = facts.externalIds[0];
     for (const principalArn of facts.principals) {
@@ -336,15 +294,14 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
 export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewReport> {
     const { main } = runs;
     const picture = buildIamPicture([main, ...runs.referenced]);
-    const accessTagKey = main.outputs.accessTagKey !== undefined ? (await resolve(main.outputs.accessTagKey as string)).value : "ExternalAccessGrantedTo";
-    const ownsInstances = (p: IamPrincipal) => p.kind === "role" && p.tags[accessTagKey] !== undefined && p.tags[RUN_AS_TAG_KEY] !== undefined;
-    let grants = picture.principals.filter(ownsInstances).sort((a, b) => a.tags[accessTagKey].localeCompare(b.tags[accessTagKey]));
+    const accessTagKey = await accessTagKeyOf(main);
+    let grants = grantsOf(picture, accessTagKey);
     if (main.outputs.jumpRoleArn !== undefined) {
         // A their stack: review only the grant its jump role is meant for.
         const grantArn = (await resolve(main.outputs.grantRoleArn as string)).value;
         grants = grants.filter((g) => g.arn === grantArn);
     }
-    const yoursRun = [main, ...runs.referenced].find((r) => r.outputs.grants !== undefined);
+    const yoursRun = yoursRunOf([main, ...runs.referenced]);
     const defaultRunAs = yoursRun ? defaultRunAsOf(yoursRun) : null;
     const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
@@ -357,7 +314,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         const name = grant.tags[accessTagKey];
         const facts = trustFacts(grant);
         externalIds.set(grant.arn, facts.externalIds[0]);
-        const runAs = grant.tags[RUN_AS_TAG_KEY] ?? defaultRunAs ?? "ssm-user";
+        const runAs = runAsOf(grant, defaultRunAs);
         partners.push({
             name,
             grantRoleArn: grant.arn,

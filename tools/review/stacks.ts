@@ -54,21 +54,32 @@ export interface ReviewRuns {
     referenced: ProgramRun[];
 }
 
+/** The outputs of the stacks some config files reference, and the runs that produced them. */
+export interface ReferencedStacks {
+    stacks: Record<string, FakeStack>;
+    runs: ProgramRun[];
+    /** References that could be answered neither locally nor from supplied outputs, with how to fix each. */
+    missing: string[];
+}
+
 /**
- * Runs `source` under the mock engine. Each stack it references is run first from its
- * local config (its own references dropped), unless `suppliedOutputs` names it.
+ * Runs, under the mock engine, each stack the config files reference, from its local config
+ * beside the first file (else in this directory), its own references dropped; unless
+ * `suppliedOutputs` names it.
  */
-export async function runForReview(
-    source: StackSource,
+export async function runReferencedStacks(
+    configFiles: string[],
     suppliedOutputs: Record<string, FakeStack> = {},
     log: (line: string) => void = () => undefined,
-): Promise<ReviewRuns> {
+): Promise<ReferencedStacks> {
     const stacks: Record<string, FakeStack> = { ...suppliedOutputs };
-    const referenced: ProgramRun[] = [];
+    const runs: ProgramRun[] = [];
     const missing: string[] = [];
-    for (const { stackName, key } of referencesIn(source.configFile)) {
-        if (stacks[stackName]) continue;
-        const local = localConfigFor(stackName, path.dirname(source.configFile)) ?? localConfigFor(stackName);
+    const seen = new Set(Object.keys(stacks));
+    for (const { stackName, key } of configFiles.flatMap(referencesIn)) {
+        if (seen.has(stackName)) continue;
+        seen.add(stackName);
+        const local = localConfigFor(stackName, path.dirname(configFiles[0])) ?? localConfigFor(stackName);
         if (!local) {
             missing.push(
                 `${key} references stack ${stackName}, whose config (Pulumi.${stackName.split("/").pop()}.yaml) is not here; ` +
@@ -82,12 +93,34 @@ export async function runForReview(
         if (run.error) throw new Error(`referenced stack ${stackName} (${local.configFile}) failed under the mock engine: ${String(run.error)}`);
         log(`ran referenced stack ${stackName} from ${path.basename(local.configFile)} in ${Date.now() - started} ms`);
         stacks[stackName] = await resolvedOutputs(run);
-        referenced.push(run);
+        runs.push(run);
     }
+    return { stacks, runs, missing };
+}
+
+/** Runs a stack with the referenced stacks' outputs; a reference left unanswered fails it unless its config is itself in error. */
+export async function runWithReferences(
+    source: StackSource,
+    references: ReferencedStacks,
+    log: (line: string) => void = () => undefined,
+    programRoot?: string,
+): Promise<ReviewRuns> {
     const started = Date.now();
-    const main = await runProgram({ stack: source.stack, configFile: source.configFile, stacks });
+    const main = await runProgram({ stack: source.stack, configFile: source.configFile, stacks: references.stacks, programRoot });
     log(`ran ${source.stack} (${cloudResources(main).length} resources) in ${Date.now() - started} ms`);
     // A config error says more than a reference the review could not answer.
-    if (missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(missing.join("\n"));
-    return { main, referenced };
+    if (references.missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(references.missing.join("\n"));
+    return { main, referenced: references.runs };
+}
+
+/**
+ * Runs `source` under the mock engine. Each stack it references is run first from its
+ * local config (its own references dropped), unless `suppliedOutputs` names it.
+ */
+export async function runForReview(
+    source: StackSource,
+    suppliedOutputs: Record<string, FakeStack> = {},
+    log: (line: string) => void = () => undefined,
+): Promise<ReviewRuns> {
+    return runWithReferences(source, await runReferencedStacks([source.configFile], suppliedOutputs, log), log);
 }
