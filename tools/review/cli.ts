@@ -2,16 +2,21 @@
 // --config <file>). Runs the real program on the stack's own config under the mock
 // engine, evaluates the produced policies, and prints a report: Markdown on stdout
 // (or --out FILE), --format json for machines. Progress and timing go to stderr.
+// With --against <git ref> (or --against-config <file>) it prints the access diff
+// instead: what the working tree's stack grants or takes away compared with that side.
 
 import * as fs from "fs";
 import * as path from "path";
+import { diffStacks, checkOutRef, SideError, type CommittedTree, type Side } from "../access/sides";
 import { PROJECT, PROJECT_ROOT, type FakeStack } from "../mock-engine";
 import { analyze } from "./analyze";
+import { renderDiffMarkdown } from "./diff-markdown";
 import { renderMarkdown } from "./markdown";
 import { runForReview, type StackSource } from "./stacks";
 
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]
                         [--stack-outputs FILE.json] [--at ISO-TIME]
+                        [--against <git ref> | --against-config <file>] [--fail-on-added-access]
   --stack          review Pulumi.<name>.yaml in the project directory (e.g. yours, their); encrypted
                    values need no passphrase: each is reviewed as an opaque secret
   --config         review another stack config file
@@ -19,7 +24,14 @@ const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stac
   --out            write the report to FILE instead of stdout
   --stack-outputs  outputs of referenced stacks that are not in this directory: {"org/project/stack": {"outputs": {...}}}
   --at             evaluate as of this time (default: now)
-  --help           print this and exit`;
+  --against        print the access diff instead: what the stack in the working tree grants or takes away
+                   compared with the same stack at this git ref (its config, components and policies)
+  --against-config the access diff against another config file, with the working tree's components
+  --fail-on-added-access
+                   with --against or --against-config: exit 3 when the change adds access (for CI)
+  --help           print this and exit
+exit codes: 0 done; 1 a stack's program failed (the error is printed as pulumi up prints it);
+            2 usage error; 3 access added, with --fail-on-added-access`;
 
 interface Options {
     source: StackSource;
@@ -27,17 +39,34 @@ interface Options {
     out?: string;
     stackOutputs: Record<string, FakeStack>;
     at: string;
+    /** The other side of an access diff, when one is asked for. */
+    against?: { ref: string } | { configFile: string };
+    failOnAddedAccess: boolean;
+    /** The stack config came from --config, not --stack. */
+    configGiven: boolean;
 }
+
+// A file as the user would name it: relative to where the command runs, when inside it.
+const shown = (file: string) => (path.relative(process.cwd(), file).startsWith("..") ? file : path.relative(process.cwd(), file));
+
+/** Exit code when --fail-on-added-access finds access added. */
+const ACCESS_ADDED = 3;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): Options {
     const values = new Map<string, string>();
+    let failOnAddedAccess = false;
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         if (flag === "--help" || flag === "-h") throw new HelpRequested();
-        if (!["--stack", "--config", "--format", "--out", "--stack-outputs", "--at"].includes(flag)) throw new UsageError(`unknown argument ${flag}`);
+        if (flag === "--fail-on-added-access") {
+            failOnAddedAccess = true;
+            continue;
+        }
+        if (!["--stack", "--config", "--format", "--out", "--stack-outputs", "--at", "--against", "--against-config"].includes(flag))
+            throw new UsageError(`unknown argument ${flag}`);
         const value = argv[++i];
         if (value === undefined) throw new UsageError(`${flag} needs a value`);
         values.set(flag, value);
@@ -52,18 +81,28 @@ function parseArgs(argv: string[]): Options {
     const at = values.get("--at") ?? new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     if (Number.isNaN(Date.parse(at))) throw new UsageError(`--at is not an ISO time: ${at}`);
     const outputsFile = values.get("--stack-outputs");
+    const ref = values.get("--against");
+    const againstConfig = values.get("--against-config");
+    if (ref !== undefined && againstConfig !== undefined) throw new UsageError("give one of --against or --against-config");
+    if (againstConfig !== undefined && !fs.existsSync(againstConfig)) throw new UsageError(`no stack config at ${path.resolve(againstConfig)}`);
+    if (failOnAddedAccess && ref === undefined && againstConfig === undefined)
+        throw new UsageError("--fail-on-added-access needs --against <git ref> or --against-config <file>");
     return {
         source: { stack: stack ?? path.basename(configFile).replace(/^Pulumi\.|\.ya?ml$/g, ""), configFile },
         format,
         out: values.get("--out"),
         stackOutputs: outputsFile ? JSON.parse(fs.readFileSync(outputsFile, "utf8")) : {},
         at,
+        against: ref !== undefined ? { ref } : againstConfig !== undefined ? { configFile: path.resolve(againstConfig) } : undefined,
+        failOnAddedAccess,
+        configGiven: config !== undefined,
     };
 }
 
 // Validation errors look as they do in `pulumi up`.
-function printAsPulumi(stack: string, error: unknown): void {
+function printAsPulumi(stack: string, error: unknown, side?: string): void {
     const message = error instanceof Error ? error.message : String(error);
+    if (side !== undefined) process.stderr.write(`${side}:\n`);
     process.stderr.write(
         `Diagnostics:\n  pulumi:pulumi:Stack (${PROJECT}-${stack}):\n${message
             .split("\n")
@@ -86,8 +125,19 @@ async function main(): Promise<number> {
         process.stderr.write(`${error.message}\n${USAGE}\n`);
         return 2;
     }
+    try {
+        return await review(options);
+    } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`${error.message}\n`);
+        return 2;
+    }
+}
+
+async function review(options: Options): Promise<number> {
     const started = Date.now();
     const log = (line: string) => process.stderr.write(`review: ${line}\n`);
+    if (options.against !== undefined) return accessDiff(options, log);
     const runs = await runForReview(options.source, options.stackOutputs, log);
     if (runs.main.error) {
         printAsPulumi(options.source.stack, runs.main.error);
@@ -97,14 +147,71 @@ async function main(): Promise<number> {
     log(
         `evaluated ${report.matrix.length} matrix cells and ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links; ${Date.now() - started} ms in all`,
     );
-    const text = options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
+    write(options, options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report), log);
+    return 0;
+}
+
+function write(options: Options, text: string, log: (line: string) => void): void {
     if (options.out) {
         fs.writeFileSync(options.out, text);
         log(`wrote ${options.out}`);
     } else {
         process.stdout.write(text);
     }
-    return 0;
+}
+
+// The other side of the diff: the stack at a git ref (from a copy of that commit), or another config file.
+function otherSide(options: Options): { side: Side; tree?: CommittedTree } {
+    const against = options.against!;
+    if ("configFile" in against)
+        return { side: { name: `config file ${shown(against.configFile)}`, programRoot: PROJECT_ROOT, configFile: against.configFile } };
+    const inProject = path.relative(PROJECT_ROOT, options.source.configFile);
+    if (inProject.startsWith("..") || path.isAbsolute(inProject))
+        throw new UsageError(`--against compares a stack config inside the project, not ${options.source.configFile}; use --against-config`);
+    let tree: CommittedTree;
+    try {
+        tree = checkOutRef(PROJECT_ROOT, against.ref);
+    } catch (error) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    const configFile = path.join(tree.programRoot, inProject);
+    return {
+        side: {
+            name: `${against.ref} (${tree.commit.slice(0, 7)})`,
+            programRoot: tree.programRoot,
+            configFile: fs.existsSync(configFile) ? configFile : undefined,
+        },
+        tree,
+    };
+}
+
+async function accessDiff(options: Options, log: (line: string) => void): Promise<number> {
+    const { side: before, tree } = otherSide(options);
+    if (tree?.lockfileDiffers) log(`${before.name} pins other packages (package-lock.json differs): its program runs with the working tree's node_modules`);
+    if (before.configFile === undefined)
+        log(`${path.relative(PROJECT_ROOT, options.source.configFile)} did not exist at ${before.name}: all its access is new`);
+    try {
+        const diff = await diffStacks({
+            stack: options.source.stack,
+            before,
+            after: {
+                name: options.configGiven ? `config file ${shown(options.source.configFile)}` : "the working tree",
+                programRoot: PROJECT_ROOT,
+                configFile: options.source.configFile,
+            },
+            at: options.at,
+            stackOutputs: options.stackOutputs,
+            log,
+        });
+        write(options, options.format === "json" ? `${JSON.stringify(diff, null, 2)}\n` : renderDiffMarkdown(diff), log);
+        return options.failOnAddedAccess && diff.addsAccess ? ACCESS_ADDED : 0;
+    } catch (error) {
+        if (!(error instanceof SideError)) throw error;
+        printAsPulumi(options.source.stack, error.cause, error.side);
+        return 1;
+    } finally {
+        tree?.dispose();
+    }
 }
 
 main().then(
