@@ -9,7 +9,8 @@ import * as path from "path";
 import { expect } from "chai";
 import * as YAML from "yaml";
 import { diffAccess, type AccessDiff } from "../tools/access/diff";
-import { accessModel, type AccessModel } from "../tools/access/model";
+import { accessModel, prepareSide, type PreparedSide } from "../tools/access/model";
+import { AccessUniverse } from "../tools/access/universe";
 import { checkOutRef, diffStacks } from "../tools/access/sides";
 import { FIXTURES_DIR, PROJECT, PROJECT_ROOT } from "../tools/mock-engine";
 import { renderDiffMarkdown } from "../tools/review/diff-markdown";
@@ -40,29 +41,42 @@ function edit(file: string, from: string, to: string): void {
 
 describe("access diff", () => {
     let references: ReferencedStacks;
-    let sample: AccessModel;
+    let sample: PreparedSide;
     before(async () => {
         references = await runReferencedStacks([SAMPLE]);
         const runs = await runWithReferences({ stack: "yours", configFile: SAMPLE }, references);
         if (runs.main.error) throw runs.main.error;
-        sample = await accessModel(runs, AT);
+        sample = await prepareSide(runs);
     });
 
     // The sample stack with `change` applied to its config, diffed against the sample.
     async function changedBy(change: (config: Record<string, any>) => void): Promise<AccessDiff> {
         const runs = await runWithReferences({ stack: "yours", configFile: changedFixture("yours", change) }, references);
         if (runs.main.error) throw runs.main.error;
-        return diffAccess(sample, await accessModel(runs, AT), { side: "changed", against: "sample" });
+        const changed = await prepareSide(runs);
+        const universe = new AccessUniverse([sample, changed]);
+        return diffAccess(universe, await accessModel(universe, 0, sample, AT), await accessModel(universe, 1, changed, AT), {
+            side: "changed",
+            against: "sample",
+        });
     }
 
-    it("models the sample by evaluation: each partner on its own instance, as its own OS user, with the preferences document only", () => {
-        const a = sample.partners.find((p) => p.name === "Third_Party_A")!;
-        expect(a.instances.map((i) => i.label)).to.deep.equal(["instance instance-third-party-a"]);
-        expect(a.documents.map((d) => d.label)).to.deep.equal(["SSM-SessionManagerRunShell"]);
-        expect(a.assumableBy.map((p) => p.key)).to.deep.equal(["arn:aws:iam::222222222222:role/3P_IAM_Assume_Role"]);
-        expect(a).to.include({ runAs: "os_user_a_alice", expiresAt: null, requiresSourceIdentity: true });
+    it("models the sample by evaluation: each partner on its own instance, as its own OS user, with the preferences document only", async () => {
+        const model = await accessModel(new AccessUniverse([sample]), 0, sample, AT);
+        const a = model.partners.find((p) => p.name === "Third_Party_A")!;
+        // Its own instance, and by its tag any other (ABAC): never another partner's, an untagged one, or one in another region.
+        expect(a.instances.map((i) => i.label)).to.deep.equal([
+            "instance instance-third-party-a",
+            "any other instance tagged ExternalAccessGrantedTo=Third_Party_A",
+            "any other managed instance tagged ExternalAccessGrantedTo=Third_Party_A",
+        ]);
+        expect(a.documents.map((d) => d.label)).to.deep.equal(["document SSM-SessionManagerRunShell"]);
+        // Its jump role only, with the external id and a source identity: not without either, not a colleague of the partner, not an outsider.
+        expect(a.assumableBy.map((p) => p.key)).to.deep.equal(["arn:aws:iam::222222222222:role/3P_IAM_Assume_Role|"]);
+        expect(a).to.include({ runAs: "os_user_a_alice", accessEnds: null });
+        expect(a.holds).to.deep.equal([]);
         // A parameter, a bucket object, another partner's instance: nothing the grant was not written for.
-        const grantActions = new Set(sample.allowed.filter((x) => x.principal === a.grantRoleArn).map((x) => x.action));
+        const grantActions = new Set(model.allowed.filter((x) => x.subject === a.grantRoleArn).map((x) => x.action));
         expect([...grantActions].sort()).to.deep.equal([
             "ec2:DescribeInstances",
             "ssm:DescribeInstanceProperties",
@@ -103,8 +117,9 @@ describe("access diff", () => {
             });
         });
         expect(lines(diff)).to.deep.equal([
-            "adds | Third_Party_C | new partner: sessions on instance instance-third-party-c as os_user_c_carol with SSM-SessionManagerRunShell, until 2027-06-30T00:00:00Z; " +
-                "its grant SSMStartSession_IAM_Role_Third_Party_C may be assumed by arn:aws:iam::444444444444:role/3P_IAM_Assume_Role, naming the person (source identity)",
+            "adds | Third_Party_C | new partner: sessions on instance instance-third-party-c, any other instance tagged ExternalAccessGrantedTo=Third_Party_C, " +
+                "any other managed instance tagged ExternalAccessGrantedTo=Third_Party_C as os_user_c_carol with document SSM-SessionManagerRunShell, until 2027-06-30T00:00:00Z; " +
+                "its grant SSMStartSession_IAM_Role_Third_Party_C may be assumed by arn:aws:iam::444444444444:role/3P_IAM_Assume_Role",
         ]);
         expect(diff.addsAccess).to.equal(true);
     });
@@ -115,7 +130,9 @@ describe("access diff", () => {
             config[key("partners")].splice(1, 1);
         });
         expect(lines(diff)).to.have.length(1);
-        expect(lines(diff)[0]).to.match(/^removes \| Third_Party_B \| removed: no longer holds sessions on instance instance-third-party-b as os_user_b_bob/);
+        expect(lines(diff)[0]).to.match(
+            /^removes \| Third_Party_B \| removed: no longer holds sessions on instance instance-third-party-b, any other instance tagged ExternalAccessGrantedTo=Third_Party_B, any other managed instance tagged ExternalAccessGrantedTo=Third_Party_B as os_user_b_bob/,
+        );
         expect(diff.addsAccess).to.equal(false);
     });
 
@@ -152,12 +169,43 @@ describe("access diff", () => {
         });
         expect(lines(diff)).to.deep.equal([
             "adds | Third_Party_A | sessions now run as os_user_a_support (were os_user_a_alice): the partner acts as that OS user",
-            "adds | Third_Party_B | its grant no longer requires a source identity: CloudTrail shows the role session, not the person",
             "adds | Third_Party_B | its grant may now be assumed by arn:aws:iam::333333333333:role/Support_Jump",
+            "adds | Third_Party_B | its grant may now be assumed by arn:aws:iam::333333333333:role/Support_Jump, without a source identity",
             "removes | Third_Party_A | access now ends at 2027-03-31T23:59:59Z (was no expiry)",
             "removes | Third_Party_A | credentials issued before 2027-01-10T00:00:00Z are refused (was no revocation)",
             "removes | Third_Party_B | its grant may no longer be assumed by arn:aws:iam::333333333333:role/3P_IAM_Assume_Role",
         ]);
+    });
+
+    it("another access tag key: instances already carrying the new key for a partner become reachable", async () => {
+        const diff = await changedBy((config) => {
+            config[key("accessTagKey")] = "Partner";
+            config[key("instances")] = [];
+        });
+        expect(lines(diff)).to.include.members([
+            "adds | Third_Party_A | may now start sessions on any other instance tagged Partner=Third_Party_A",
+            "removes | Third_Party_A | may no longer start sessions on any other instance tagged ExternalAccessGrantedTo=Third_Party_A",
+        ]);
+    });
+
+    it("the their stack trusting a federated role every person of the partner holds", async () => {
+        const their = path.join(FIXTURES_DIR, "Pulumi.their.yaml");
+        const diff = await diffStacks({
+            stack: "their",
+            before: { name: "the sample", programRoot: PROJECT_ROOT, configFile: their },
+            after: {
+                name: "changed",
+                programRoot: PROJECT_ROOT,
+                configFile: changedFixture("their", (config) => {
+                    delete config[key("users")];
+                    config[key("federatedPrincipalArn")] = "arn:aws:iam::222222222222:role/AWSReservedSSO_Everyone";
+                }),
+            },
+            at: AT,
+        });
+        expect(lines(diff)).to.include(
+            "adds | arn:aws:iam::222222222222:role/AWSReservedSSO_Everyone | may now sts:AssumeRole, sts:SetSourceIdentity on role 3P_IAM_Assume_Role (allowed by RemoteAccessPrincipalsAssumeAsThemselves, RemoteAccessPrincipalsSetTheirOwnSourceIdentity, statement 1 of its account's own policies (1))",
+        );
     });
 
     it("widening a policy in a component: each grant gains the action, and a narrowed instance role loses one (the program itself changed)", async () => {
@@ -186,11 +234,106 @@ describe("access diff", () => {
             at: AT,
         });
         expect(lines(diff)).to.deep.equal([
-            "adds | role SSMStartSession_IAM_Role_Third_Party_A | may now ssm:GetParameter, ssm:GetParameters on a parameter this stack does not create (allowed by ReadParameters)",
             "adds | role SSMStartSession_IAM_Role_Third_Party_B | may now ssm:GetParameter, ssm:GetParameters on a parameter this stack does not create (allowed by ReadParameters)",
+            "adds | role SSMStartSession_IAM_Role_Third_Party_A | may now ssm:GetParameter, ssm:GetParameters on a parameter this stack does not create (allowed by ReadParameters)",
             "removes | role instances-role | may no longer ssm:ListAssociations on *",
         ]);
         expect(renderDiffMarkdown(diff).indexOf("## Access added")).to.be.lessThan(renderDiffMarkdown(diff).indexOf("## Access removed"));
+    });
+
+    describe("changes meant to slip access past a reviewer", () => {
+        // Several independent widenings in one copy of the program (each line is checked on its own).
+        let diff: AccessDiff;
+        before(async () => {
+            const sneaky = programCopy((root) => {
+                const policies = path.join(root, "components", "policies.ts");
+                // A second trust statement on the grant, without the external id.
+                edit(
+                    policies,
+                    `{ Sid: "PartnerSetsSourceIdentity"`,
+                    `{ Sid: "AlsoWithoutExternalId", Effect: "Allow", Principal: principal, Action: "sts:AssumeRole", Condition: { ArnEquals: { "aws:PrincipalArn": args.principalArns } } },
+        { Sid: "PartnerSetsSourceIdentity"`,
+                );
+                // The instance role trusts the partner's account too.
+                edit(
+                    policies,
+                    `export function serviceTrustPolicy(service: string, scope: AwsScope, sourceArnPattern?: string): PolicyDocument {`,
+                    `export function serviceTrustPolicy(service: string, scope: AwsScope, sourceArnPattern?: string): PolicyDocument {
+    if (service === "ec2") return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }, { Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "sts:AssumeRole" }] };`,
+                );
+                // Sessions on one named instance, whatever its tags.
+                edit(
+                    policies,
+                    `            Sid: "OpenDataChannelOfOwnSessions",`,
+                    `            Sid: "ProductionDatabase", Effect: "Allow", Action: "ssm:StartSession", Resource: "arn:aws:ec2:us-east-1:111111111111:instance/i-0productiondb00001",
+        },
+        {
+            Sid: "OpenDataChannelOfOwnSessions",`,
+                );
+                // Run As off in the preferences, and the metadata guard gone.
+                edit(path.join(root, "components", "documents.ts"), "runAsEnabled: true,", "runAsEnabled: false,");
+                edit(path.join(root, "stacks", "yours.ts"), `new MetadataGuard("metadata-guard", { accessTagKey: settings.accessTagKey });`, "");
+                edit(path.join(root, "components", "managed-instances.ts"), "userData: metadataGuardUserData(),", "");
+                // AWS managed policies on the instance role (one evaluated from its snapshot, one not), no credentials perimeter, and a bucket for the partner.
+                edit(
+                    path.join(root, "components", "managed-instances.ts"),
+                    "const securityGroupIds =",
+                    `new aws.iam.RolePolicyAttachment(\`\${name}-core\`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, parent);
+        new aws.iam.RolePolicyAttachment(\`\${name}-read\`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }, parent);
+        const securityGroupIds =`,
+                );
+                edit(
+                    path.join(root, "stacks", "yours.ts"),
+                    "credentialsPerimeter: network !== undefined || existing?.reachesAwsThroughEndpoints === true,",
+                    "credentialsPerimeter: false,",
+                );
+                edit(
+                    path.join(root, "stacks", "yours.ts"),
+                    "const stackReferences = new Map",
+                    `const shared = new aws.s3.Bucket("shared", { bucket: "shared-with-partner" });
+    new aws.s3.BucketPolicy("shared", { bucket: shared.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::shared-with-partner/*" }] }) });
+    const stackReferences = new Map`,
+                );
+            });
+            diff = await diffStacks({
+                stack: "yours",
+                before: { name: "the sample", programRoot: PROJECT_ROOT, configFile: SAMPLE },
+                after: { name: "the sneaky program", programRoot: sneaky, configFile: SAMPLE },
+                at: AT,
+            });
+        });
+        const expectLine = (pattern: RegExp) =>
+            expect(
+                lines(diff).filter((l) => pattern.test(l)),
+                `a line matching ${pattern}`,
+            ).to.not.deep.equal([]);
+
+        it("a trust statement without the external id: the grant may be assumed without it", () =>
+            expectLine(/^adds \| Third_Party_A \| its grant may now be assumed by role 3P_IAM_Assume_Role, without the external id$/));
+        it("another trust on the instance role: the partner's account may assume it", () =>
+            expectLine(/^adds \| any other role of account 222222222222 .* \| may now sts:AssumeRole on role instances-role/));
+        it("a named instance whatever its tags", () =>
+            expectLine(
+                /^adds \| Third_Party_B \| may now start sessions on a resource matching arn:aws:ec2:us-east-1:111111111111:instance\/i-0productiondb00001$/,
+            ));
+        it("Run As off: sessions run as the agent's user, which has sudo", () =>
+            expectLine(/^adds \| Third_Party_A \| sessions now run as ssm-user \(were os_user_a_alice\)/));
+        it("the metadata guard gone: a partner's shell holds the instance role", () =>
+            expectLine(
+                /^adds \| Third_Party_B \| a shell of its now holds the instance role instances-role, through a shell on instance instance-third-party-b/,
+            ));
+        it("AWS managed policies: attached, evaluated from the snapshot where there is one, named where there is not", () => {
+            expectLine(
+                /^adds \| role instances-role \| now has the AWS managed policy arn:aws:iam::aws:policy\/AmazonSSMManagedInstanceCore attached \(evaluated from its text/,
+            );
+            expectLine(/^adds \| role instances-role \| now has the AWS managed policy arn:aws:iam::aws:policy\/ReadOnlyAccess attached \(not evaluated/);
+            expectLine(/^adds \| role instances-role \| may now ssm:GetParameter, ssm:GetParameters on a parameter this stack does not create/);
+        });
+        it("no credentials perimeter: the instance role's credentials work away from the instance", () =>
+            expectLine(/^adds \| role instances-role, with its credentials used away from its instance \| may now .*ssm:GetParameter/));
+        it("a bucket shared with the partner's account", () =>
+            expectLine(/^adds \| any other role of account 222222222222 .* \| may now s3:GetObject on .*an object in bucket shared-with-partner/));
+        it("and --fail-on-added-access would fail: every one of them adds access", () => expect(diff.addsAccess).to.equal(true));
     });
 
     describe("against a git ref", () => {

@@ -1,19 +1,21 @@
 // The difference in access between two access models of one stack (before and after a
-// change): partners added or removed as a whole, what each remaining partner gains or
-// loses (instances, OS user, session documents, expiry, revocation, who may assume its
-// grant, the external id), and the actions every other principal gains or loses.
-// Lines that add access come first.
+// change), asked the same questions: partners added or removed as a whole, what each
+// remaining partner gains or loses (instances, session documents, OS user, who may assume
+// its grant and how, instance roles its shell holds, when its access ends, revocation,
+// the external id), AWS managed policies attached or detached, and the requests every
+// subject gains or loses. Lines that add access come first.
 
-import type { AllowedAccess } from "./enumerate";
+import { accessKey, type AllowedAccess } from "./enumerate";
 import type { AccessModel, ModelPrincipal } from "./model";
 import type { PartnerAccess, Reached } from "./partners";
+import type { AccessUniverse } from "./universe";
 
 /** Whether a line adds access, takes it away, or changes it in another way (an external id rotated). */
 export type Effect = "adds" | "removes" | "changes";
 
 export interface DiffLine {
     effect: Effect;
-    /** Who it is about: a partner's name, or "role X" / "user Y". */
+    /** Who it is about: a partner's name, or a principal in words. */
     subject: string;
     text: string;
 }
@@ -30,7 +32,7 @@ export interface AccessDiff {
     /** Whether the change adds access (`--fail-on-added-access`). */
     addsAccess: boolean;
     lines: DiffLine[];
-    /** Every (principal, action, resource) allowed after and not before, and the reverse. */
+    /** Every request allowed after and not before, and the reverse. */
     gained: AllowedAccess[];
     lost: AllowedAccess[];
     /** Resources of the stack added, removed, or with changed inputs, whether or not access changed. */
@@ -39,28 +41,29 @@ export interface AccessDiff {
 }
 
 const EFFECT_ORDER: Effect[] = ["adds", "removes", "changes"];
+/** How many actions, and resources, a line names before it says how many more there are (the JSON has them all). */
+const LISTED = 8;
 
 const list = (items: string[]) => (items.length === 0 ? "nothing" : items.join(", "));
 const roleName = (arn: string) => arn.split("/").pop()!;
-const tupleKey = (a: AllowedAccess) => `${a.principal}|${a.action}|${a.resource}`;
-const expiry = (at: string | null) => (at === null ? "no expiry" : `until ${at}`);
-
-function keysOf(items: Reached[]): Set<string> {
-    return new Set(items.map((i) => i.key));
-}
+const ends = (at: string | null) => (at === null ? "no expiry" : `until ${at}`);
 
 /** The items of `a` not in `b`, by key. */
 function minus(a: Reached[], b: Reached[]): Reached[] {
-    const keys = keysOf(b);
+    const keys = new Set(b.map((i) => i.key));
     return a.filter((i) => !keys.has(i.key));
+}
+
+function some(items: string[]): string {
+    return items.length <= LISTED ? items.join(", ") : `${items.slice(0, LISTED).join(", ")} and ${items.length - LISTED} more`;
 }
 
 // What a partner's grant holds, in one line.
 function partnerSummary(p: PartnerAccess): string {
+    const holds = p.holds.length > 0 ? `; a shell of its holds ${list(p.holds.map((h) => h.label))}` : "";
     return (
-        `sessions on ${list(p.instances.map((i) => i.label))} as ${p.runAs} with ${list(p.documents.map((d) => d.label))}, ${expiry(p.expiresAt)}; ` +
-        `its grant ${roleName(p.grantRoleArn)} may be assumed by ${list(p.assumableBy.map((a) => a.label))}` +
-        `${p.requiresSourceIdentity ? ", naming the person (source identity)" : ", without a source identity"}`
+        `sessions on ${list(p.instances.map((i) => i.label))} as ${p.runAs} with ${list(p.documents.map((d) => d.label))}, ${ends(p.accessEnds)}; ` +
+        `its grant ${roleName(p.grantRoleArn)} may be assumed by ${list(p.assumableBy.map((a) => a.label))}${holds}`
     );
 }
 
@@ -72,14 +75,18 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess): DiffLine[] {
     if (before.runAs !== after.runAs) line("adds", `sessions now run as ${after.runAs} (were ${before.runAs}): the partner acts as that OS user`);
     for (const gained of minus(after.documents, before.documents)) line("adds", `may now start sessions with ${gained.label}`);
     for (const lost of minus(before.documents, after.documents)) line("removes", `may no longer start sessions with ${lost.label}`);
-    if (before.expiresAt !== after.expiresAt) {
-        const later = after.expiresAt === null || (before.expiresAt !== null && Date.parse(after.expiresAt) > Date.parse(before.expiresAt));
-        line(later ? "adds" : "removes", `access now ends ${after.expiresAt === null ? "never" : `at ${after.expiresAt}`} (was ${expiry(before.expiresAt)})`);
+    for (const gained of minus(after.assumableBy, before.assumableBy)) line("adds", `its grant may now be assumed by ${gained.label}`);
+    for (const lost of minus(before.assumableBy, after.assumableBy)) line("removes", `its grant may no longer be assumed by ${lost.label}`);
+    for (const gained of minus(after.holds, before.holds)) line("adds", `a shell of its now holds ${gained.label}`);
+    for (const lost of minus(before.holds, after.holds)) line("removes", `a shell of its no longer holds ${lost.label}`);
+    if (before.accessEnds !== after.accessEnds) {
+        const later = after.accessEnds === null || (before.accessEnds !== null && after.accessEnds > before.accessEnds);
+        line(later ? "adds" : "removes", `access now ends ${after.accessEnds === null ? "never" : `at ${after.accessEnds}`} (was ${ends(before.accessEnds)})`);
     }
     if (before.revokeSessionsIssuedBefore !== after.revokeSessionsIssuedBefore) {
         const b = before.revokeSessionsIssuedBefore;
         const a = after.revokeSessionsIssuedBefore;
-        const readmits = a === null || (b !== null && Date.parse(a) < Date.parse(b));
+        const readmits = a === null || (b !== null && a < b);
         line(
             readmits ? "adds" : "removes",
             a === null
@@ -87,86 +94,92 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess): DiffLine[] {
                 : `credentials issued before ${a} are refused (was ${b === null ? "no revocation" : `before ${b}`})`,
         );
     }
-    if (before.requiresSourceIdentity && !after.requiresSourceIdentity)
-        line("adds", "its grant no longer requires a source identity: CloudTrail shows the role session, not the person");
-    if (!before.requiresSourceIdentity && after.requiresSourceIdentity) line("removes", "its grant now requires a source identity naming the person");
-    for (const gained of minus(after.assumableBy, before.assumableBy)) line("adds", `its grant may now be assumed by ${gained.label}`);
-    for (const lost of minus(before.assumableBy, after.assumableBy)) line("removes", `its grant may no longer be assumed by ${lost.label}`);
-    if (before.externalIdDigest !== after.externalIdDigest) {
-        line(
-            "changes",
-            after.externalIdDigest === null
-                ? "its grant no longer requires an external id"
-                : "external id rotated: the partner's CLI profile needs the new one (a secret re-encrypted with the same value also shows as rotated)",
-        );
+    if (before.externalIdDigest !== null && after.externalIdDigest !== null && before.externalIdDigest !== after.externalIdDigest) {
+        line("changes", "external id rotated: the partner's CLI profile needs the new one (a secret re-encrypted with the same value also shows as rotated)");
     }
     return lines;
 }
 
-// Requests the partner lines already describe: a grant starting sessions, anyone assuming (or tagging) a grant.
+// Requests the partner lines already describe: a grant starting sessions, anyone assuming a grant (and setting its source identity).
 function describedByPartners(access: AllowedAccess, grantArns: Set<string>): boolean {
-    return (grantArns.has(access.principal) && access.action === "ssm:StartSession") || (grantArns.has(access.resource) && access.action.startsWith("sts:"));
+    return (
+        (grantArns.has(access.subject) && access.action === "ssm:StartSession") ||
+        (grantArns.has(access.resource) && (access.action === "sts:AssumeRole" || access.action === "sts:SetSourceIdentity"))
+    );
 }
 
-// Actions (without resources) a grant holds beyond the partner lines' subject matter.
-function grantActions(model: AccessModel, grantArn: string, grantArns: Set<string>): Set<string> {
-    return new Set(model.allowed.filter((a) => a.principal === grantArn && !describedByPartners(a, grantArns)).map((a) => a.action));
-}
-
-// An added or removed partner in one line, with what its grant holds beyond another partner's grant of the same model.
+// An added or removed partner in one line, with what its grant may do beyond another partner's grant of the same model.
 function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, model: AccessModel, grantArns: Set<string>): DiffLine {
-    const own = grantActions(model, partner.grantRoleArn, grantArns);
+    const actions = (arn: string) => new Set(model.allowed.filter((a) => a.subject === arn && !describedByPartners(a, grantArns)).map((a) => a.action));
+    const own = actions(partner.grantRoleArn);
     const peer = model.partners.find((p) => p.grantRoleArn !== partner.grantRoleArn);
-    const beyond = peer ? [...own].filter((a) => !grantActions(model, peer.grantRoleArn, grantArns).has(a)) : [...own];
+    const peers = peer ? actions(peer.grantRoleArn) : new Set<string>();
+    const beyond = [...own].filter((a) => !peers.has(a)).sort();
     const extra =
         beyond.length === 0
             ? ""
-            : `; its grant ${effect === "adds" ? "may also" : "could also"} ${beyond.sort().join(", ")}${peer ? `, which ${peer.name}'s may not` : ""}`;
+            : `; its grant ${effect === "adds" ? "may also" : "could also"} ${some(beyond)}${peer ? `, which ${peer.name}'s may not` : ""}`;
     return effect === "adds"
         ? { effect, subject: partner.name, text: `new partner: ${partnerSummary(partner)}${extra}` }
         : { effect, subject: partner.name, text: `removed: no longer holds ${partnerSummary(partner)}${extra}` };
 }
 
-/**
- * Drops requests on a resource only one side has when the principal has the same action on
- * a resource of the same type that both sides have: a new instance is reached as the
- * others are, which is no news. Access unlike any it had before stays.
- */
-function novel(changed: AllowedAccess[], sameSide: AllowedAccess[], onlyHere: Set<string>): AllowedAccess[] {
-    const alike = new Set(sameSide.filter((a) => !onlyHere.has(a.resource)).map((a) => `${a.principal}|${a.action}|${a.resourceType}`));
-    return changed.filter((a) => !onlyHere.has(a.resource) || !alike.has(`${a.principal}|${a.action}|${a.resourceType}`));
+// The requests a subject gained (or lost), grouped: per service, the actions on the same resources.
+function accessLines(effect: "adds" | "removes", subject: string, accesses: AllowedAccess[]): DiffLine[] {
+    const byService = new Map<string, AllowedAccess[]>();
+    for (const access of accesses) byService.set(access.action.split(":")[0], [...(byService.get(access.action.split(":")[0]) ?? []), access]);
+    const lines: DiffLine[] = [];
+    for (const [, service] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
+        // Actions on the same set of resources share a line.
+        const byAction = new Map<string, { labels: Set<string>; by: Set<string> }>();
+        for (const access of service) {
+            const entry = byAction.get(access.action) ?? { labels: new Set(), by: new Set() };
+            entry.labels.add(access.resourceLabel);
+            access.allowedBy.forEach((s) => entry.by.add(s));
+            byAction.set(access.action, entry);
+        }
+        const groups = new Map<string, { actions: string[]; labels: string[]; by: Set<string> }>();
+        for (const [action, { labels, by }] of [...byAction].sort(([a], [b]) => a.localeCompare(b))) {
+            const sorted = [...labels].sort();
+            const key = sorted.length > LISTED ? "many" : sorted.join("\n");
+            const group = groups.get(key) ?? { actions: [], labels: [], by: new Set() };
+            group.actions.push(action);
+            group.labels = [...new Set([...group.labels, ...sorted])].sort();
+            by.forEach((s) => group.by.add(s));
+            groups.set(key, group);
+        }
+        for (const { actions, labels, by } of groups.values()) {
+            lines.push({
+                effect,
+                subject,
+                text:
+                    `${effect === "adds" ? "may now" : "may no longer"} ${some(actions)} on ${some(labels)}` +
+                    (effect === "adds" && by.size > 0 ? ` (allowed by ${some([...by].sort())})` : ""),
+            });
+        }
+    }
+    return lines;
 }
 
-// One line per group of actions a principal gained (or lost) on the same resources.
-function principalLines(effect: "adds" | "removes", principal: ModelPrincipal, accesses: AllowedAccess[], isNew: boolean): DiffLine[] {
-    const byAction = new Map<string, { labels: Set<string>; by: Set<string> }>();
-    for (const access of accesses) {
-        const entry = byAction.get(access.action) ?? { labels: new Set(), by: new Set() };
-        entry.labels.add(access.resourceLabel);
-        access.allowedBy.forEach((s) => entry.by.add(s));
-        byAction.set(access.action, entry);
+function managedPolicyLines(before: ModelPrincipal | undefined, after: ModelPrincipal | undefined, subject: string): DiffLine[] {
+    const lines: DiffLine[] = [];
+    const arns = (p: ModelPrincipal | undefined) => new Set((p?.awsManagedPolicies ?? []).map((m) => m.arn));
+    for (const policy of after?.awsManagedPolicies ?? []) {
+        if (arns(before).has(policy.arn)) continue;
+        lines.push({
+            effect: "adds",
+            subject,
+            text: `now has the AWS managed policy ${policy.arn} attached (${policy.evaluated ? `evaluated from its text as of ${policy.evaluated}` : "not evaluated: its text is not in this project's snapshot; it allows what AWS publishes"})`,
+        });
     }
-    const groups = new Map<string, { actions: string[]; labels: string[]; by: Set<string> }>();
-    for (const [action, { labels, by }] of [...byAction].sort(([a], [b]) => a.localeCompare(b))) {
-        const sorted = [...labels].sort();
-        const key = sorted.join("\n");
-        const group = groups.get(key) ?? { actions: [], labels: sorted, by: new Set() };
-        group.actions.push(action);
-        by.forEach((s) => group.by.add(s));
-        groups.set(key, group);
+    for (const policy of before?.awsManagedPolicies ?? []) {
+        if (!arns(after).has(policy.arn)) lines.push({ effect: "removes", subject, text: `no longer has the AWS managed policy ${policy.arn} attached` });
     }
-    const subject = `${principal.kind} ${principal.name}${isNew ? " (new)" : ""}`;
-    return [...groups.values()].map(({ actions, labels, by }) => ({
-        effect,
-        subject,
-        text:
-            `${effect === "adds" ? (isNew ? "may" : "may now") : "may no longer"} ${actions.join(", ")} on ${labels.join("; ")}` +
-            (effect === "adds" && by.size > 0 ? ` (allowed by ${[...by].sort().join(", ")})` : ""),
-    }));
+    return lines;
 }
 
-/** What changes in access from `before` to `after` (models of the same stack, evaluated at the same time). */
-export function diffAccess(before: AccessModel, after: AccessModel, names: { side: string; against: string }): AccessDiff {
+/** What changes in access from `before` to `after`: models of sides of the same universe, evaluated at the same time. */
+export function diffAccess(universe: AccessUniverse, before: AccessModel, after: AccessModel, names: { side: string; against: string }): AccessDiff {
     const lines: DiffLine[] = [];
     const beforePartners = new Map(before.partners.map((p) => [p.name, p]));
     const afterPartners = new Map(after.partners.map((p) => [p.name, p]));
@@ -184,50 +197,55 @@ export function diffAccess(before: AccessModel, after: AccessModel, names: { sid
         wholeGrants.add(partner.grantRoleArn);
     }
 
-    const beforeKeys = new Set(before.allowed.map(tupleKey));
-    const afterKeys = new Set(after.allowed.map(tupleKey));
-    const gained = after.allowed.filter((a) => !beforeKeys.has(tupleKey(a)));
-    const lost = before.allowed.filter((a) => !afterKeys.has(tupleKey(a)));
-    const afterKnown = new Set(after.knownResources);
-    const beforeKnown = new Set(before.knownResources);
-    const created = new Set(after.knownResources.filter((r) => !beforeKnown.has(r)));
-    const destroyed = new Set(before.knownResources.filter((r) => !afterKnown.has(r)));
-    const reported = (accesses: AllowedAccess[]) => accesses.filter((a) => !describedByPartners(a, grantArns) && !wholeGrants.has(a.principal));
-    const newGains = novel(reported(gained), after.allowed, created);
-    const newLosses = novel(reported(lost), before.allowed, destroyed);
+    const beforeKeys = new Set(before.allowed.map(accessKey));
+    const afterKeys = new Set(after.allowed.map(accessKey));
+    const gained = after.allowed.filter((a) => !beforeKeys.has(accessKey(a)));
+    const lost = before.allowed.filter((a) => !afterKeys.has(accessKey(a)));
+    // In another region, only what differs from the change in this region is news.
+    const here = (accesses: AllowedAccess[]) => new Set(accesses.filter((a) => a.variant === "").map((a) => `${a.subject}|${a.action}`));
+    const gainedHere = here(gained);
+    const lostHere = here(lost);
+    const mirrored = (a: AllowedAccess, same: Set<string>) => a.variant === "in another region" && same.has(`${a.subject}|${a.action}`);
+    const reported = (accesses: AllowedAccess[], same: Set<string>) =>
+        accesses.filter((a) => !describedByPartners(a, grantArns) && !wholeGrants.has(a.subject) && !wholeGrants.has(a.resource) && !mirrored(a, same));
 
-    const beforePrincipals = new Set(before.principals.map((p) => p.arn));
-    const afterPrincipals = new Set(after.principals.map((p) => p.arn));
-    const byName = (a: ModelPrincipal, b: ModelPrincipal) => `${a.kind} ${a.name}`.localeCompare(`${b.kind} ${b.name}`);
-    for (const principal of [...after.principals].sort(byName)) {
-        const mine = newGains.filter((a) => a.principal === principal.arn);
-        if (mine.length > 0) lines.push(...principalLines("adds", principal, mine, !beforePrincipals.has(principal.arn)));
-    }
-    for (const principal of [...before.principals].sort(byName)) {
-        if (wholeGrants.has(principal.arn)) continue;
-        if (!afterPrincipals.has(principal.arn)) {
-            const actions = new Set(before.allowed.filter((a) => a.principal === principal.arn).map((a) => a.action));
+    const beforePrincipals = new Map(before.principals.map((p) => [p.arn, p]));
+    const afterPrincipals = new Map(after.principals.map((p) => [p.arn, p]));
+    for (const subject of universe.subjects) {
+        if (wholeGrants.has(subject.key)) continue;
+        const created = beforePrincipals.has(subject.key) || afterPrincipals.has(subject.key);
+        const isNew = created && !beforePrincipals.has(subject.key);
+        const isGone = created && !afterPrincipals.has(subject.key);
+        const label = `${subject.label}${isNew ? " (new)" : ""}`;
+        lines.push(...managedPolicyLines(beforePrincipals.get(subject.key), afterPrincipals.get(subject.key), label));
+        if (isGone) {
+            const actions = new Set(before.allowed.filter((a) => a.subject === subject.key).map((a) => a.action));
             lines.push({
                 effect: "removes",
-                subject: `${principal.kind} ${principal.name}`,
-                text: `removed, and with it everything it could do (${actions.size} action${actions.size === 1 ? "" : "s"})`,
+                subject: label,
+                text: `removed, and with it all it could do (${actions.size} action${actions.size === 1 ? "" : "s"})`,
             });
             continue;
         }
-        const mine = newLosses.filter((a) => a.principal === principal.arn);
-        if (mine.length > 0) lines.push(...principalLines("removes", principal, mine, false));
+        for (const variant of [...new Set([...gained, ...lost].filter((a) => a.subject === subject.key).map((a) => a.variant))].sort()) {
+            const who = variant ? `${label}, ${variant}` : label;
+            const mine = (accesses: AllowedAccess[], same: Set<string>) =>
+                reported(accesses, same).filter((a) => a.subject === subject.key && a.variant === variant);
+            lines.push(...accessLines("adds", who, mine(gained, gainedHere)), ...accessLines("removes", who, mine(lost, lostHere)));
+        }
     }
 
-    lines.sort((a, b) => EFFECT_ORDER.indexOf(a.effect) - EFFECT_ORDER.indexOf(b.effect));
+    // Stable: partner lines first within each effect, then subjects in the universe's order.
+    const ordered = EFFECT_ORDER.flatMap((effect) => lines.filter((l) => l.effect === effect));
     const beforeUrns = Object.keys(before.resourceDigests);
     const afterUrns = Object.keys(after.resourceDigests);
     return {
         stack: after.stack,
         ...names,
         evaluatedAt: after.evaluatedAt,
-        changed: lines.length > 0,
-        addsAccess: lines.some((l) => l.effect === "adds"),
-        lines,
+        changed: ordered.length > 0,
+        addsAccess: ordered.some((l) => l.effect === "adds"),
+        lines: ordered,
         gained,
         lost,
         resources: {

@@ -1,9 +1,11 @@
-// Enumerates what each principal of a picture may do: for every action some policy could
-// allow it (identity policies, and the resource and trust policies of the picture), every
-// resource that action may name (see resources.ts), evaluated with the IAM policy
-// evaluator under the context the principal really signs with. The result is the set of
-// allowed (principal, action, resource) triples; actions no Allow statement admits are
-// implicitly denied and need no evaluation.
+// Enumerates what every subject of the universe may do on one side: for every action some
+// policy of that side could allow it (its identity policies, AWS managed policies by
+// content, and the trust, key and bucket policies of the side), every resource the action
+// may name, evaluated with the IAM policy evaluator under the context the subject really
+// signs with, and under the variants that matter: in another region; an instance role's
+// credentials used away from its instance; assuming a role without its external id, or
+// without a source identity. Actions no Allow statement admits are implicitly denied and
+// need no evaluation. The result is the set of allowed requests.
 
 import type { PolicyStatement } from "../../components/policies";
 import { decide, userIdOf, type AccessRequest } from "../iam/evaluate";
@@ -11,113 +13,169 @@ import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { actionsAdmittedBy } from "./actions";
-import { ResourceCatalogue, SESSION_ID_TAG, type CandidateResource, type TypedResource } from "./resources";
+import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource } from "./universe";
+
+/** A request made differently from the usual way, named in words ("" for the usual way). */
+export type Variant = "" | "in another region" | "with its credentials used away from its instance" | "without the external id" | "without a source identity";
 
 /** One allowed request. */
 export interface AllowedAccess {
-    principal: string;
+    /** The subject's key (a principal's ARN, or a representative's). */
+    subject: string;
+    variant: Variant;
     action: string;
     resource: string;
     /** The resource in words. */
     resourceLabel: string;
-    /** Where the resource comes from (see CandidateResource). */
-    resourceOrigin: CandidateResource["origin"];
+    resourceOrigin: TypedResource["origin"];
     /** Which of the action's resource types it is ("*" for an action that takes none). */
     resourceType: string;
-    /** Statements that allowed it (Sid, or position). */
+    /** Statements that allowed it (Sid, or place in its policy). */
     allowedBy: string[];
 }
 
 export interface Enumeration {
     allowed: AllowedAccess[];
-    /** The resources the stacks create or their policies name (what a change can add or remove). */
-    knownResources: string[];
     /** Requests evaluated. */
     evaluations: number;
 }
 
-/** The identity a role session of the review carries: its source identity and session name. */
+/** The identity a role session carries in the model: its source identity and session name. */
 export const REVIEW_IDENTITY = "reviewer";
 
 const allows = (statements: PolicyStatement[]) => statements.filter((s) => s.Effect === "Allow");
 
-/** How a principal signs: where its credentials are used, and the names its session carries. */
-function requestFor(picture: IamPicture, principal: IamPrincipal, action: string, resource: CandidateResource): AccessRequest {
-    const tags = resource.tags;
-    const base = { action, resource: resource.arn, resourceTags: tags };
-    const context: Record<string, string> = {};
-    if (action.toLowerCase() === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
-    // Assuming a role: present the external id its trust requires, as the intended caller does.
-    const target = picture.principals.find((p) => p.kind === "role" && p.arn === resource.arn);
-    const externalId = target ? trustFacts(target).externalIds[0] : undefined;
-    if (externalId !== undefined && action.toLowerCase().startsWith("sts:")) context["sts:ExternalId"] = externalId;
+/** The key of an allowed request: who, how, what, on what. */
+export const accessKey = (a: Pick<AllowedAccess, "subject" | "variant" | "action" | "resource">) => `${a.subject}|${a.variant}|${a.action}|${a.resource}`;
 
-    // An instance role signs from its instance (the agent), through the instance's VPC.
-    const instance = picture.instances.find((i) => i.roleArn === principal.arn);
-    if (instance !== undefined) return { ...withInstanceCredentials(instance, action, resource.arn), resourceTags: tags, context };
-    if (principal.kind === "user") {
-        // A person names the next session, and its source identity, after itself.
-        return { ...base, principal: principal.arn, context: { ...context, "sts:SourceIdentity": principal.name, "sts:RoleSessionName": principal.name } };
-    }
-    // A role session along the chain: it carries a source identity and is named after it.
-    return {
-        ...base,
-        principal: principal.arn,
-        sessionName: REVIEW_IDENTITY,
-        context: {
-            ...context,
-            "aws:SourceIdentity": REVIEW_IDENTITY,
-            "sts:SourceIdentity": REVIEW_IDENTITY,
-            "sts:RoleSessionName": REVIEW_IDENTITY,
-        },
-    };
-}
-
-// A session the principal started itself: Session Manager tags it with the caller's ${aws:userid}.
-function ownSession(picture: IamPicture, principal: IamPrincipal, sessionArn: string): TypedResource {
-    const userId = userIdOf(picture, principal.arn, principal.kind === "role" ? REVIEW_IDENTITY : "session");
+// A session the subject started itself: Session Manager tags it with the caller's ${aws:userid}.
+function ownSession(picture: IamPicture, principalArn: string, sessionArn: string): TypedResource {
+    const userId = userIdOf(picture, principalArn, principalArn.includes(":user/") ? "session" : REVIEW_IDENTITY);
     return {
         arn: sessionArn.replace(/[^/]+$/, `${userId}-0123456789abcdef0`),
         label: "a session it started itself",
         origin: "elsewhere",
-        tags: { [SESSION_ID_TAG]: userId },
+        tags: { bySide: new Map(), default: { [SESSION_ID_TAG]: userId } },
         type: "session",
     };
 }
 
-/** Everything each principal of the picture may do, at `at`. */
-export async function enumerateAccess(picture: IamPicture, options: { at: string; accessTagKey: string }): Promise<Enumeration> {
-    const catalogue = new ResourceCatalogue(picture, options.accessTagKey);
-    // Resource and trust policies may allow on their own (within an account): their actions are candidates for everyone.
-    const resourceSideStatements = allows([
+/** How a subject signs one request, in a variant. */
+function requestFor(
+    picture: IamPicture,
+    subject: Subject,
+    action: string,
+    resource: TypedResource,
+    tags: Record<string, string> | undefined,
+    variant: Variant,
+    otherRegion: string,
+): AccessRequest {
+    const lower = action.toLowerCase();
+    const context: Record<string, string> = {};
+    if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
+    if (variant === "in another region") context["aws:RequestedRegion"] = otherRegion;
+    // Assuming a role: present the external id its trust requires, as the intended caller does.
+    const target = picture.principals.find((p) => p.kind === "role" && p.arn === resource.arn);
+    const externalId = target ? trustFacts(target).externalIds[0] : undefined;
+    if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id") context["sts:ExternalId"] = externalId;
+    const base = { action, resource: resource.arn, resourceTags: tags };
+
+    if ("anonymous" in subject.principal) return { ...base, principal: { anonymous: true }, context };
+    const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
+    if (userName !== undefined) {
+        // A person names the next session, and its source identity, after itself.
+        const identity: Record<string, string> = variant === "without a source identity" ? {} : { "sts:SourceIdentity": userName };
+        const principal = "outside" in subject.principal ? subject.principal.outside : subject.key;
+        return { ...base, principal, context: { ...context, ...identity, "sts:RoleSessionName": userName } };
+    }
+    if ("created" in subject.principal) {
+        const principal = picture.principals.find((p) => p.arn === subject.key)!;
+        // An instance role signs from its instance (the agent), through the instance's VPC, or wherever its credentials were taken.
+        const instance = picture.instances.find((i) => i.roleArn === principal.arn);
+        if (instance !== undefined) {
+            const from = variant === "with its credentials used away from its instance" ? "elsewhere" : "instance";
+            return { ...withInstanceCredentials(instance, action, resource.arn, from), resourceTags: tags, context };
+        }
+    }
+    // A role session along the chain: it carries a source identity and is named after it.
+    const identity: Record<string, string> =
+        variant === "without a source identity"
+            ? {}
+            : { "aws:SourceIdentity": REVIEW_IDENTITY, "sts:SourceIdentity": REVIEW_IDENTITY, "sts:RoleSessionName": REVIEW_IDENTITY };
+    return {
+        ...base,
+        principal: "outside" in subject.principal ? subject.principal.outside : subject.key,
+        sessionName: REVIEW_IDENTITY,
+        context: { ...context, ...identity },
+    };
+}
+
+/** The variants a request for `action` on `resource` is also asked in, for this subject: the same on every side. */
+function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subject, action: string, resource: TypedResource): Variant[] {
+    const variants: Variant[] = [""];
+    const principal = "created" in subject.principal ? picture.principals.find((p) => p.arn === subject.key) : undefined;
+    if (principal !== undefined && picture.instances.some((i) => i.roleArn === principal.arn))
+        variants.push("with its credentials used away from its instance");
+    if (action.toLowerCase() === "sts:assumerole") {
+        const requires = universe.assumeRequirements.get(resource.arn);
+        if (requires?.externalId) variants.push("without the external id");
+        if (requires?.sourceIdentity) variants.push("without a source identity");
+    }
+    return variants;
+}
+
+/** Whether an allowed request of side `side` is still allowed at another instant. */
+export async function allowedAt(universe: AccessUniverse, side: number, picture: IamPicture, access: AllowedAccess, at: string): Promise<boolean> {
+    const subject = universe.subjects.find((s) => s.key === access.subject);
+    const resource = universe.known.find((r) => r.arn === access.resource);
+    if (subject === undefined || resource === undefined) throw new Error(`no subject ${access.subject} or resource ${access.resource} in the universe`);
+    const typed = { ...resource, type: access.resourceType };
+    const request = requestFor(picture, subject, access.action, typed, universe.tagsOn(resource, side), access.variant, universe.otherRegion);
+    return (await decide(picture, { ...request, at })).decision === "Allowed";
+}
+
+/** Everything each subject may do on side `side` (whose picture is `picture`), at `at`. */
+export async function enumerateSide(universe: AccessUniverse, side: number, picture: IamPicture, options: { at: string }): Promise<Enumeration> {
+    // Resource and trust policies may allow on their own: their actions are candidates for every subject.
+    const resourceSide = allows([
         ...picture.resourcePolicies.flatMap((r) => r.document.Statement),
         ...picture.principals.flatMap((p) => p.trustPolicy?.Statement ?? []),
     ]);
-    const resourceSideActions = new Set((await Promise.all(resourceSideStatements.map(actionsAdmittedBy))).flat());
+    const resourceSideActions = new Set((await Promise.all(resourceSide.map(actionsAdmittedBy))).flat());
     const allowed: AllowedAccess[] = [];
     let evaluations = 0;
-    for (const principal of picture.principals) {
-        const identityStatements = allows(principal.policies.flatMap((p) => p.document.Statement));
-        const actions = new Set([...(await Promise.all(identityStatements.map(actionsAdmittedBy))).flat(), ...resourceSideActions]);
+    const ask = async (subject: Subject, action: string, resource: TypedResource, variant: Variant) => {
+        evaluations++;
+        const request = requestFor(picture, subject, action, resource, universe.tagsOn(resource, side), variant, universe.otherRegion);
+        const detail = await decide(picture, { ...request, at: options.at });
+        if (detail.decision !== "Allowed") return;
+        allowed.push({
+            subject: subject.key,
+            variant,
+            action,
+            resource: resource.arn,
+            resourceLabel: resource.label,
+            resourceOrigin: resource.origin,
+            resourceType: resource.type,
+            allowedBy: detail.allowedBy ?? [],
+        });
+    };
+    for (const subject of universe.subjects) {
+        const created: IamPrincipal | undefined = "created" in subject.principal ? picture.principals.find((p) => p.arn === subject.key) : undefined;
+        if ("created" in subject.principal && created === undefined) continue; // not on this side
+        const identity = created ? allows(created.policies.flatMap((p) => p.document.Statement)) : [];
+        const actions = new Set([...(await Promise.all(identity.map(actionsAdmittedBy))).flat(), ...resourceSideActions]);
         for (const action of [...actions].sort()) {
-            const resources = await catalogue.forAction(action, principal.accountId);
-            const sessions = resources.filter((r) => r.type === "session");
-            if (sessions.length > 0) resources.push(ownSession(picture, principal, sessions[0].arn));
-            for (const resource of resources) {
-                evaluations++;
-                const detail = await decide(picture, { ...requestFor(picture, principal, action, resource), at: options.at });
-                if (detail.decision !== "Allowed") continue;
-                allowed.push({
-                    principal: principal.arn,
-                    action,
-                    resource: resource.arn,
-                    resourceLabel: resource.label,
-                    resourceOrigin: resource.origin,
-                    resourceType: resource.type,
-                    allowedBy: detail.allowedBy ?? [],
-                });
-            }
+            const resources = await universe.forAction(action);
+            const session = resources.find((r) => r.type === "session");
+            if (session && subject.key !== "anonymous") resources.push(ownSession(picture, subject.key, session.arn));
+            // Outside the stacks, a principal's own account and resources no stack creates are its administrator's business, not the stacks'.
+            const inScope = (r: TypedResource) => "created" in subject.principal || r.origin !== "elsewhere";
+            for (const resource of resources.filter(inScope))
+                for (const variant of variantsOf(universe, picture, subject, action, resource)) await ask(subject, action, resource, variant);
+            for (const resource of (await universe.forAction(action, { otherRegion: true })).filter(inScope))
+                await ask(subject, action, resource, "in another region");
         }
     }
-    return { allowed, knownResources: catalogue.known.filter((r) => r.origin !== "elsewhere").map((r) => r.arn), evaluations };
+    return { allowed, evaluations };
 }

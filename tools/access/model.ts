@@ -1,39 +1,57 @@
-// The access model of a stack: from the runs of the stack and the stacks it references,
-// every principal the programs create, everything each may do (enumerated and evaluated),
-// and what each partner holds. Built from what the programs registered, never from config.
+// The access model of one side of a comparison: from the runs of the stack and the stacks
+// it references, every allowed request of every subject of the universe (enumerated and
+// evaluated), what each partner holds, and the AWS managed policies attached by ARN.
+// Built from what the programs registered, never from config.
 
 import { createHash } from "crypto";
-import { buildIamPicture } from "../iam/picture";
+import { managedPolicySnapshot } from "../iam/aws-managed-policies";
+import { buildIamPicture, type IamPicture } from "../iam/picture";
 import type { ProgramRun } from "../mock-engine";
-import { accessTagKeyOf, defaultRunAsOf, grantsOf, yoursRunOf } from "../review/facts";
+import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns } from "../review/stacks";
-import { enumerateAccess, type AllowedAccess } from "./enumerate";
+import { enumerateSide, type AllowedAccess } from "./enumerate";
 import { partnerAccess, type PartnerAccess } from "./partners";
+import type { AccessUniverse } from "./universe";
 
 export interface ModelPrincipal {
     arn: string;
     kind: "role" | "user";
     name: string;
-    /** The partner whose grant it is, when it is one. */
-    partner?: string;
+    /** AWS managed policies attached by ARN, and whether the model evaluated each (from a dated snapshot of its text). */
+    awsManagedPolicies: Array<{ arn: string; evaluated: string | null }>;
 }
 
 export interface AccessModel {
     stack: string;
-    account: string;
-    region: string;
     evaluatedAt: string;
     accessTagKey: string;
     principals: ModelPrincipal[];
     partners: PartnerAccess[];
-    /** Every allowed (principal, action, resource). */
+    /** Every allowed request. */
     allowed: AllowedAccess[];
-    /** The resources the stacks create or their policies name, by ARN. */
-    knownResources: string[];
     /** The stack's own resources by URN, with a digest of their inputs: to tell resource changes from access changes. */
     resourceDigests: Record<string, string>;
     /** Requests evaluated to build the model. */
     evaluations: number;
+}
+
+/** A side, ready to be modelled: its picture (AWS managed policies with a snapshot included by content) and its facts. */
+export interface PreparedSide {
+    runs: ReviewRuns;
+    picture: IamPicture;
+    accessTagKey: string;
+}
+
+/** Builds the side's picture, with the AWS managed policies this project has a snapshot of evaluated by content. */
+export async function prepareSide(runs: ReviewRuns): Promise<PreparedSide> {
+    const picture = buildIamPicture([runs.main, ...runs.referenced]);
+    for (const principal of picture.principals) {
+        for (const arn of principal.awsManagedPolicies) {
+            const snapshot = managedPolicySnapshot(arn);
+            if (snapshot) principal.policies.push({ name: snapshot.name, document: snapshot.document, kind: "managed" });
+        }
+    }
+    return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main) };
 }
 
 function resourceDigests(run: ProgramRun): Record<string, string> {
@@ -42,34 +60,32 @@ function resourceDigests(run: ProgramRun): Record<string, string> {
     return digests;
 }
 
-/** The access model of `runs.main`, evaluated at `at` (ISO time). */
-export async function accessModel(runs: ReviewRuns, at: string): Promise<AccessModel> {
-    const all = [runs.main, ...runs.referenced];
-    const picture = buildIamPicture(all);
-    const accessTagKey = await accessTagKeyOf(runs.main);
-    const yoursRun = yoursRunOf(all);
-    const defaultRunAs = yoursRun ? defaultRunAsOf(yoursRun) : null;
-    const grants = grantsOf(picture, accessTagKey);
+/** The access model of side number `side` of the universe, evaluated at `at` (ISO time). */
+export async function accessModel(universe: AccessUniverse, side: number, prepared: PreparedSide, at: string): Promise<AccessModel> {
+    const { runs, picture, accessTagKey } = prepared;
+    const enumeration = await enumerateSide(universe, side, picture, { at });
+    const yoursRun = yoursRunOf([runs.main, ...runs.referenced]);
+    const preferences = yoursRun ? preferencesOf(yoursRun) : null;
     const partners: PartnerAccess[] = [];
-    let evaluations = 0;
-    for (const grant of grants) {
-        const held = await partnerAccess(picture, grant, accessTagKey, defaultRunAs, at);
+    let evaluations = enumeration.evaluations;
+    for (const grant of grantsOf(picture, accessTagKey)) {
+        const held = await partnerAccess(universe, side, picture, grant, accessTagKey, preferences, enumeration.allowed, at);
         partners.push(held.access);
         evaluations += held.evaluations;
     }
-    const enumeration = await enumerateAccess(picture, { at, accessTagKey });
-    const partnerOf = new Map(grants.map((g) => [g.arn, g.tags[accessTagKey]]));
     return {
         stack: runs.main.stack,
-        account: runs.main.account,
-        region: runs.main.region,
         evaluatedAt: at,
         accessTagKey,
-        principals: picture.principals.map((p) => ({ arn: p.arn, kind: p.kind, name: p.name, partner: partnerOf.get(p.arn) })),
+        principals: picture.principals.map((p) => ({
+            arn: p.arn,
+            kind: p.kind,
+            name: p.name,
+            awsManagedPolicies: p.awsManagedPolicies.map((arn) => ({ arn, evaluated: managedPolicySnapshot(arn)?.takenOn ?? null })),
+        })),
         partners,
         allowed: enumeration.allowed,
-        knownResources: enumeration.knownResources,
         resourceDigests: resourceDigests(runs.main),
-        evaluations: evaluations + enumeration.evaluations,
+        evaluations,
     };
 }

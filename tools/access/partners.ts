@@ -1,15 +1,17 @@
-// What each partner holds, by evaluation: the instances (those the stacks launch, and
-// representatives of those they do not) and the session documents its grant may start
-// sessions with, who may assume its grant with its external id, and the facts its
-// policies carry (OS user, expiry, revocation, source identity rule).
+// What each partner holds on one side, read off that side's enumeration and evaluated
+// further: the instances and session documents its grant may start sessions with, who may
+// assume its grant (and whether without the external id or a source identity), the
+// instance roles a shell of its holds where an instance's metadata service answers
+// non-root users, the OS user its sessions run as, and when its access ends, found by
+// evaluating a session at every instant the grant's policies name.
 
 import { createHash } from "crypto";
-import { AWS_SESSION_DOCUMENTS, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
-import { decide, partnerControlled, type AccessRequest } from "../iam/evaluate";
+import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
-import { revocationOf, runAsOf, trustedAccounts, trustFacts } from "../review/facts";
-import { REVIEW_IDENTITY } from "./enumerate";
-import { ANOTHER_PARTNER } from "./resources";
+import { metadataGuarded } from "../iam/probes";
+import { revocationOf, runAsOf, trustFacts } from "../review/facts";
+import { allowedAt, REVIEW_IDENTITY, type AllowedAccess } from "./enumerate";
+import type { AccessUniverse } from "./universe";
 
 /** Something a partner may or may not reach, by a stable key and in words. */
 export interface Reached {
@@ -22,122 +24,107 @@ export interface PartnerAccess {
     grantRoleArn: string;
     /** The OS user its sessions run as. */
     runAs: string;
-    expiresAt: string | null;
+    /** The first instant at which its access ends (a session on its instance is refused), or null when it never does. */
+    accessEnds: string | null;
     revokeSessionsIssuedBefore: string | null;
-    requiresSourceIdentity: boolean;
-    /** Instances it may start sessions on. */
+    /** Instances it may start sessions on (in any region). */
     instances: Reached[];
     /** Session documents it may start sessions with. */
     documents: Reached[];
-    /** Principals that may assume its grant, with its external id. */
+    /** Who may assume its grant, and how (with its external id and a source identity, or without). */
     assumableBy: Reached[];
+    /** Instance roles a shell of its holds: its instances' metadata service answers non-root users. */
+    holds: Reached[];
     /** A digest of the external id its trust requires, to tell a rotation; never printed. */
     externalIdDigest: string | null;
 }
 
-/** Someone of an account that is neither yours nor the partner's, who may have learnt the external id. */
-const OUTSIDER_ACCOUNT = "999999999999";
+const FAR_FUTURE = "2099-12-31T23:59:59Z";
+const SESSION_TARGETS = new Set(["instance", "managed-instance"]);
 
-function sessionRequest(grant: IamPrincipal, resource: string, tags: Record<string, string> | undefined, at: string): AccessRequest {
-    return {
-        principal: grant.arn,
-        sessionName: REVIEW_IDENTITY,
-        action: "ssm:StartSession",
-        resource,
-        resourceTags: tags,
-        at,
-        context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": REVIEW_IDENTITY },
-    };
+// Every date literal the grant's policies compare the time with.
+function instantsNamed(grant: IamPrincipal): string[] {
+    const documents = [grant.trustPolicy, ...grant.policies.map((p) => p.document)];
+    const values = documents.flatMap((d) =>
+        (d?.Statement ?? []).flatMap((s) =>
+            Object.entries(s.Condition ?? {})
+                .filter(([operator]) => operator.startsWith("Date"))
+                .flatMap(([, keys]) => Object.values(keys as Record<string, string | string[]>).flat()),
+        ),
+    );
+    return values.filter((v) => !Number.isNaN(Date.parse(v))).map((v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z"));
 }
 
-/** What the partner behind `grant` holds, evaluated at `at`, and how many requests that took. */
+const withVariant = (label: string, variant: string) => (variant ? `${label}, ${variant}` : label);
+
+/** What the partner behind `grant` holds on one side, and how many further requests that took. */
 export async function partnerAccess(
+    universe: AccessUniverse,
+    side: number,
     picture: IamPicture,
     grant: IamPrincipal,
     accessTagKey: string,
-    defaultRunAs: string | null,
+    preferences: Record<string, unknown> | null,
+    allowed: AllowedAccess[],
     at: string,
 ): Promise<{ access: PartnerAccess; evaluations: number }> {
+    const own = allowed.filter((a) => a.subject === grant.arn && a.action === "ssm:StartSession");
+    const instances = own
+        .filter((a) => SESSION_TARGETS.has(a.resourceType))
+        .map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
+    const documents = own
+        .filter((a) => a.resourceType === "document")
+        .map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
+    const subjectLabel = new Map(universe.subjects.map((s) => [s.key, s.label]));
+    const assumers = allowed.filter((a) => a.resource === grant.arn && a.action === "sts:AssumeRole");
+    const assumableBy = assumers.map((a) => ({ key: `${a.subject}|${a.variant}`, label: withVariant(subjectLabel.get(a.subject) ?? a.subject, a.variant) }));
+    const reached = new Set(own.map((a) => a.resource));
+    const holds = picture.instances
+        .filter((i) => reached.has(i.arn) && i.roleArn !== undefined && !metadataGuarded(i))
+        .map((i) => ({
+            key: `${i.roleArn}|${i.arn}`,
+            label: `the instance role ${i.roleArn!.split("/").pop()}, through a shell on instance ${i.name} (its metadata service answers non-root users)`,
+        }));
+
+    // When access ends: its grant assumed, and a session on an instance tagged for the partner with
+    // credentials fresh at that instant, evaluated at each instant the grant's policies name.
     let evaluations = 0;
-    const reachable = async (candidates: Array<Reached & { request: AccessRequest }>): Promise<Reached[]> => {
-        const reached: Reached[] = [];
-        for (const { key, label, request } of candidates) {
-            evaluations++;
-            if ((await decide(picture, request)).decision === "Allowed") reached.push({ key, label });
-        }
-        return reached;
+    const assumedAsIntended = assumers.find((a) => a.variant === "");
+    const name = grant.tags[accessTagKey];
+    const probe = `arn:${picture.partition}:ec2:${picture.region}:${grant.accountId}:instance/i-0accessprobe00000`;
+    const sessionAt = async (instant: string) => {
+        evaluations++;
+        const request: AccessRequest = {
+            principal: grant.arn,
+            sessionName: REVIEW_IDENTITY,
+            action: "ssm:StartSession",
+            resource: probe,
+            resourceTags: { [accessTagKey]: name },
+            at: instant,
+            context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": REVIEW_IDENTITY, "aws:TokenIssueTime": instant },
+        };
+        if ((await decide(picture, request)).decision !== "Allowed") return false;
+        evaluations++;
+        return assumedAsIntended === undefined || (await allowedAt(universe, side, picture, assumedAsIntended, instant));
     };
-    const { partition, region } = picture;
-    const account = grant.accountId;
-    const facts = trustFacts(grant);
-    const externalId = facts.externalIds[0];
-    const instanceArn = (id: string) => `arn:${partition}:ec2:${region}:${account}:instance/${id}`;
-    const instances = await reachable([
-        ...picture.instances
-            .filter((i) => i.accountId === account)
-            .map((i) => ({ key: i.arn, label: `instance ${i.name}`, request: sessionRequest(grant, i.arn, i.tags, at) })),
-        { key: "untagged-instance", label: "an untagged instance", request: sessionRequest(grant, instanceArn("i-0untagged0000000"), {}, at) },
-        {
-            key: "another-partners-instance",
-            label: "an instance tagged for another partner",
-            request: sessionRequest(grant, instanceArn("i-0another00000000"), { [accessTagKey]: ANOTHER_PARTNER }, at),
-        },
-    ]);
-    const documentArn = (name: string) => `arn:${partition}:ssm:${region}:${account}:document/${name}`;
-    const documentNames = new Set([
-        SESSION_PREFERENCES_DOCUMENT,
-        ...picture.documents.filter((d) => d.accountId === account).map((d) => d.name),
-        ...Object.values(AWS_SESSION_DOCUMENTS),
-    ]);
-    const documents = await reachable([
-        ...[...documentNames].map((name) => ({ key: name, label: name, request: sessionRequest(grant, documentArn(name), undefined, at) })),
-        {
-            key: "another-document",
-            label: "any other document of the account",
-            request: sessionRequest(grant, documentArn("Another-Session-Document"), undefined, at),
-        },
-    ]);
-
-    // Who may assume the grant: the principals of the picture with their own policies, the
-    // principals its trust names and representatives of the partner's and an outsider's
-    // accounts, each controlled by its own administrator (so only the grant's trust decides).
-    const partnerAccounts = trustedAccounts(grant).filter((a) => a !== account);
-    const outside = [
-        ...facts.principals.map((arn) => ({ arn, label: arn })),
-        ...partnerAccounts.map((a) => ({ arn: `arn:${partition}:iam::${a}:role/any-other-role`, label: `any other principal of account ${a}` })),
-        { arn: `arn:${partition}:iam::${OUTSIDER_ACCOUNT}:role/outsider`, label: "a principal of an unrelated account that learnt the external id" },
-    ].filter((o) => !picture.principals.some((p) => p.arn === o.arn));
-    const identity = (arn: string) => picture.principals.find((p) => p.arn === arn && p.kind === "user")?.name ?? REVIEW_IDENTITY;
-    const assumeRequest = (principal: AccessRequest["principal"], arn: string): AccessRequest => ({
-        principal,
-        sessionName: identity(arn),
-        action: "sts:AssumeRole",
-        resource: grant.arn,
-        at,
-        context: {
-            ...(externalId !== undefined ? { "sts:ExternalId": externalId } : {}),
-            "sts:SourceIdentity": identity(arn),
-            "sts:RoleSessionName": identity(arn),
-            ...(identity(arn) === REVIEW_IDENTITY ? { "aws:SourceIdentity": REVIEW_IDENTITY } : {}),
-        },
-    });
-    const assumableBy = await reachable([
-        ...picture.principals
-            .filter((p) => p.arn !== grant.arn)
-            .map((p) => ({ key: p.arn, label: `${p.kind} ${p.arn}`, request: assumeRequest(p.arn, p.arn) })),
-        ...outside.map((o) => ({ key: o.arn, label: o.label, request: assumeRequest(partnerControlled(o.arn), o.arn) })),
-    ]);
-
+    let accessEnds: string | null = null;
+    for (const instant of [...new Set([at, ...instantsNamed(grant).filter((i) => i > at), FAR_FUTURE])].sort()) {
+        if (!(await sessionAt(instant))) {
+            accessEnds = instant;
+            break;
+        }
+    }
+    const externalId = trustFacts(grant).externalIds[0];
     const access: PartnerAccess = {
-        name: grant.tags[accessTagKey],
+        name,
         grantRoleArn: grant.arn,
-        runAs: runAsOf(grant, defaultRunAs),
-        expiresAt: facts.expiresAt,
+        runAs: runAsOf(grant, preferences),
+        accessEnds,
         revokeSessionsIssuedBefore: revocationOf(grant),
-        requiresSourceIdentity: facts.requiresSourceIdentity,
         instances,
         documents,
         assumableBy,
+        holds,
         externalIdDigest: externalId === undefined ? null : createHash("sha256").update(externalId).digest("hex"),
     };
     return { access, evaluations };

@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { FakeStack, ProgramRun } from "../mock-engine";
-import { runReferencedStacks, runWithReferences, type ReviewRuns } from "../review/stacks";
+import { runReferencedStacks, runWithReferences, type ReferencedStacks, type ReviewRuns } from "../review/stacks";
 import { diffAccess, type AccessDiff } from "./diff";
-import { accessModel, type AccessModel } from "./model";
+import { accessModel, prepareSide, type PreparedSide } from "./model";
+import { AccessUniverse } from "./universe";
 
 /** One side: the program to run and the stack config to run it with (absent: the stack does not exist on that side). */
 export interface Side {
@@ -56,10 +57,10 @@ function absentRun(stack: string, like: ProgramRun | undefined): ProgramRun {
     };
 }
 
-async function modelOf(side: Side, stack: string, runs: ReviewRuns | undefined, fallback: ReviewRuns, at: string): Promise<AccessModel> {
-    if (runs === undefined) return accessModel({ main: absentRun(stack, fallback.main), referenced: fallback.referenced }, at);
+function prepared(side: Side, stack: string, runs: ReviewRuns | undefined, fallback: ReviewRuns): Promise<PreparedSide> {
+    if (runs === undefined) return prepareSide({ main: absentRun(stack, fallback.main), referenced: fallback.referenced });
     if (runs.main.error !== undefined) throw new SideError(side.name, runs.main.error);
-    return accessModel(runs, at);
+    return prepareSide(runs);
 }
 
 /** Runs both sides and returns the difference in access from `before` to `after`. */
@@ -69,12 +70,16 @@ export async function diffStacks(options: DiffOptions): Promise<AccessDiff> {
     if (before.configFile === undefined && after.configFile === undefined) throw new Error(`stack ${stack} exists on neither side`);
     // The same referenced stacks for both sides, from the working tree: only the stack under review differs.
     const configFiles = [after.configFile, before.configFile].filter((f): f is string => f !== undefined);
-    const references = await runReferencedStacks(configFiles, options.stackOutputs, log);
+    let references: ReferencedStacks;
+    try {
+        references = await runReferencedStacks(configFiles, options.stackOutputs, log);
+    } catch (error) {
+        throw new SideError("a stack it references", error);
+    }
     const run = async (side: Side) => {
         if (side.configFile === undefined) return undefined;
-        log(`${side.name}:`);
         try {
-            return await runWithReferences({ stack, configFile: side.configFile }, references, log, side.programRoot);
+            return await runWithReferences({ stack, configFile: side.configFile }, references, (line) => log(`${side.name}: ${line}`), side.programRoot);
         } catch (error) {
             throw new SideError(side.name, error);
         }
@@ -83,10 +88,13 @@ export async function diffStacks(options: DiffOptions): Promise<AccessDiff> {
     const beforeRuns = await run(before);
     const fallback = (afterRuns ?? beforeRuns)!;
     const started = Date.now();
-    const beforeModel = await modelOf(before, stack, beforeRuns, fallback, at);
-    const afterModel = await modelOf(after, stack, afterRuns, fallback, at);
+    const sides = [await prepared(before, stack, beforeRuns, fallback), await prepared(after, stack, afterRuns, fallback)];
+    // Both sides are asked the same questions: the resources and subjects of either.
+    const universe = new AccessUniverse(sides);
+    const beforeModel = await accessModel(universe, 0, sides[0], at);
+    const afterModel = await accessModel(universe, 1, sides[1], at);
     log(`evaluated ${beforeModel.evaluations} + ${afterModel.evaluations} requests in ${Date.now() - started} ms`);
-    return diffAccess(beforeModel, afterModel, { side: after.name, against: before.name });
+    return diffAccess(universe, beforeModel, afterModel, { side: after.name, against: before.name });
 }
 
 /** A commit's tree, copied out of git to run its program. */

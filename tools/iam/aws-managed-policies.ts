@@ -77,3 +77,18 @@ export const LEFT_OUT_OF_CORE: Record<string, string> = {
     "ssm:PutConfigurePackageResult": "Distributor packages, not used",
     "ssm:PutInventory": "Inventory, not used",
 };
+
+/** AdministratorAccess: everything. Its text has been this one statement since AWS published it. */
+export const ADMINISTRATOR_ACCESS: ManagedPolicySnapshot = {
+    name: "AdministratorAccess",
+    takenOn: "2026-11-29",
+    document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] },
+};
+
+const SNAPSHOTS = [AMAZON_SSM_MANAGED_INSTANCE_CORE, ADMINISTRATOR_ACCESS];
+
+/** The snapshot of an AWS managed policy by its ARN (`arn:<partition>:iam::aws:policy/<name>`), when there is one. */
+export function managedPolicySnapshot(arn: string): ManagedPolicySnapshot | undefined {
+    const match = /^arn:[\w-]+:iam::aws:policy\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
+    return match ? SNAPSHOTS.find((s) => s.name === match[1]) : undefined;
+}

@@ -112,18 +112,24 @@ export function userIdOf(picture: IamPicture, principalArn: string, sessionName 
 function resolvePrincipal(
     picture: IamPicture,
     principal: Exclude<AccessRequest["principal"], typeof ANONYMOUS>,
-): { arn: string; accountId: string; kind: "role" | "user"; policies: PolicyDocument[]; tags: Record<string, string> } {
+): { arn: string; accountId: string; kind: "role" | "user"; policies: Array<{ name: string; policy: PolicyDocument }>; tags: Record<string, string> } {
     if (typeof principal !== "string") {
         return {
             arn: principal.arn,
             accountId: principal.accountId,
             kind: principal.arn.includes(":role/") ? "role" : "user",
-            policies: principal.policies,
+            policies: principal.policies.map((policy, i) => ({ name: `its account's own policies (${i + 1})`, policy })),
             tags: principal.tags ?? {},
         };
     }
     const known: IamPrincipal = principalByArn(picture, principal);
-    return { arn: known.arn, accountId: known.accountId, kind: known.kind, policies: known.policies.map((p) => p.document), tags: known.tags };
+    return {
+        arn: known.arn,
+        accountId: known.accountId,
+        kind: known.kind,
+        policies: known.policies.map((p) => ({ name: p.name, policy: p.document })),
+        tags: known.tags,
+    };
 }
 
 /** The resource policy that governs a resource, and the resource's account. */
@@ -174,7 +180,7 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
         "aws:RequestedRegion": picture.region,
     };
     let requestPrincipal: string | typeof anonymousPrincipal = anonymousPrincipal;
-    let identityPolicies: PolicyDocument[] = [];
+    let identityPolicies: Array<{ name: string; policy: PolicyDocument }> = [];
     let callerAccount = "";
     const principal = request.principal;
     if (typeof principal === "string" || !("anonymous" in principal)) {
@@ -213,7 +219,7 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
                 resource: { resource: request.resource, accountId: resourceAccount },
                 contextVariables: context,
             },
-            identityPolicies: identityPolicies.map((policy, i) => ({ name: `policy-${i + 1}`, policy })),
+            identityPolicies,
             serviceControlPolicies: [],
             resourceControlPolicies: [],
             resourcePolicy: request.resourcePolicy ?? resource.policy,
@@ -225,9 +231,14 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     const decision = response.overallResult as Decision;
     if (response.resultType !== "single") return { decision };
     const analysis = response.result.analysis;
-    const ids = (statements: Array<{ statement: { sid(): string | undefined; index(): number } }> | undefined) =>
-        (statements ?? []).map((s) => s.statement.sid() ?? `statement ${s.statement.index() + 1}`);
-    if (decision === "Allowed") return { decision, allowedBy: ids(analysis?.identityAnalysis?.allowStatements) };
+    // A statement by its Sid, else by its place in its policy.
+    const ids = (statements: Array<{ policyId: string; statement: { sid(): string | undefined; index(): number } }> | undefined, where = "") =>
+        (statements ?? []).map((s) => s.statement.sid() ?? `${where}statement ${s.statement.index()}${s.policyId ? ` of ${s.policyId}` : ""}`);
+    if (decision === "Allowed")
+        return {
+            decision,
+            allowedBy: [...ids(analysis?.identityAnalysis?.allowStatements), ...ids(analysis?.resourceAnalysis?.allowStatements, "resource policy ")],
+        };
     if (decision === "ExplicitlyDenied")
         return { decision, deniedBy: [...ids(analysis?.identityAnalysis?.denyStatements), ...ids(analysis?.resourceAnalysis?.denyStatements)] };
     return { decision };

@@ -223,12 +223,14 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         });
     }
     const buckets = new Map(of("aws:s3/bucket:Bucket").map((b) => [b.id, b]));
+    // A bucket's name is its `bucket` input; without one AWS generates it (the mock engine uses the resource name).
+    const bucketName = (b: RecordedResource) => String(b.inputs.bucket ?? b.name);
     for (const [id, bucket] of buckets) {
         const versioning = of("aws:s3/bucketVersioning:BucketVersioning").find((v) => v.inputs.bucket === id);
         const lock = of("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").find((l) => l.inputs.bucket === id);
         const retention = lock?.inputs.objectLockEnabled === "Enabled" ? lock.inputs.rule?.defaultRetention : undefined;
         picture.buckets.push({
-            arn: `arn:${partition}:s3:::${physical(bucket)}`,
+            arn: `arn:${partition}:s3:::${bucketName(bucket)}`,
             accountId: account,
             versioned: versioning?.inputs.versioningConfiguration?.status === "Enabled",
             objectLock: retention ? { mode: String(retention.mode), days: Number(retention.days) } : undefined,
@@ -237,7 +239,7 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
     for (const policy of of("aws:s3/bucketPolicy:BucketPolicy")) {
         const bucket = buckets.get(policy.inputs.bucket);
         picture.resourcePolicies.push({
-            arn: `arn:${partition}:s3:::${bucket ? physical(bucket) : policy.inputs.bucket}`,
+            arn: `arn:${partition}:s3:::${bucket ? bucketName(bucket) : policy.inputs.bucket}`,
             accountId: account,
             kind: "s3-bucket",
             document: parse(policy.inputs.policy),

@@ -8,7 +8,18 @@ import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import { accessTagKeyOf, auditLogGroupOf, defaultRunAsOf, grantsOf, revocationOf, runAsOf, trustFacts, yoursRunOf, type TrustFacts } from "./facts";
+import {
+    accessTagKeyOf,
+    auditLogGroupOf,
+    defaultRunAsOf,
+    grantsOf,
+    preferencesOf,
+    revocationOf,
+    runAsOf,
+    trustFacts,
+    yoursRunOf,
+    type TrustFacts,
+} from "./facts";
 import { PRICES } from "./prices";
 import { protectionChecks, type ProtectionCheck } from "./protections";
 import type { ReviewRuns } from "./stacks";
@@ -314,7 +325,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         const name = grant.tags[accessTagKey];
         const facts = trustFacts(grant);
         externalIds.set(grant.arn, facts.externalIds[0]);
-        const runAs = runAsOf(grant, defaultRunAs);
+        const runAs = runAsOf(grant, yoursRun ? preferencesOf(yoursRun) : null);
         partners.push({
             name,
             grantRoleArn: grant.arn,

@@ -60,10 +60,10 @@ export async function accessTagKeyOf(run: ProgramRun): Promise<string> {
     return run.outputs.accessTagKey !== undefined ? (await resolve(run.outputs.accessTagKey as string)).value : DEFAULT_ACCESS_TAG_KEY;
 }
 
-/** The partner grants of a picture: roles carrying the access tag (the partner) and the Run As tag, by partner name. */
+/** The partner grants of a picture: roles carrying the access tag, whose value names the partner, by partner name. */
 export function grantsOf(picture: IamPicture, accessTagKey: string): IamPrincipal[] {
     return picture.principals
-        .filter((p) => p.kind === "role" && p.tags[accessTagKey] !== undefined && p.tags[RUN_AS_TAG_KEY] !== undefined)
+        .filter((p) => p.kind === "role" && p.tags[accessTagKey] !== undefined)
         .sort((a, b) => a.tags[accessTagKey].localeCompare(b.tags[accessTagKey]));
 }
 
@@ -90,7 +90,16 @@ export function yoursRunOf(runs: ProgramRun[]): ProgramRun | undefined {
     return runs.find((r) => r.outputs.grants !== undefined);
 }
 
-/** The OS user a grant's sessions run as: its Run As tag, else the preferences' default, else Session Manager's own. */
-export function runAsOf(grant: IamPrincipal, defaultRunAs: string | null): string {
-    return grant.tags[RUN_AS_TAG_KEY] ?? defaultRunAs ?? "ssm-user";
+/** The user the SSM agent runs sessions as when Run As is off: it has passwordless sudo. */
+export const AGENT_OS_USER = "ssm-user";
+
+/**
+ * The OS user a grant's sessions run as, as Session Manager chooses it: with Run As on in
+ * the preferences, the principal's Run As tag, else the preferences' default user; with Run
+ * As off, or no preferences, the agent's own user.
+ */
+export function runAsOf(grant: IamPrincipal, preferences: Record<string, unknown> | null): string {
+    if (preferences?.runAsEnabled !== true) return AGENT_OS_USER;
+    const fallback = typeof preferences.runAsDefaultUser === "string" ? preferences.runAsDefaultUser : AGENT_OS_USER;
+    return grant.tags[RUN_AS_TAG_KEY] ?? fallback;
 }
