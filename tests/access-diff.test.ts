@@ -54,7 +54,7 @@ describe("access diff", () => {
         const runs = await runWithReferences({ stack: "yours", configFile: changedFixture("yours", change) }, references);
         if (runs.main.error) throw runs.main.error;
         const changed = await prepareSide(runs);
-        const universe = new AccessUniverse([sample, changed]);
+        const universe = new AccessUniverse([sample, changed], AT);
         return diffAccess(universe, await accessModel(universe, 0, sample, AT), await accessModel(universe, 1, changed, AT), {
             side: "changed",
             against: "sample",
@@ -62,7 +62,7 @@ describe("access diff", () => {
     }
 
     it("models the sample by evaluation: each partner on its own instance, as its own OS user, with the preferences document only", async () => {
-        const model = await accessModel(new AccessUniverse([sample]), 0, sample, AT);
+        const model = await accessModel(new AccessUniverse([sample], AT), 0, sample, AT);
         const a = model.partners.find((p) => p.name === "Third_Party_A")!;
         // Its own instance, and by its tag any other (ABAC): never another partner's, an untagged one, or one in another region.
         expect(a.instances.map((i) => i.label)).to.deep.equal([
@@ -71,8 +71,12 @@ describe("access diff", () => {
             "any other managed instance tagged ExternalAccessGrantedTo=Third_Party_A",
         ]);
         expect(a.documents.map((d) => d.label)).to.deep.equal(["document SSM-SessionManagerRunShell"]);
-        // Its jump role only, with the external id and a source identity: not without either, not a colleague of the partner, not an outsider.
-        expect(a.assumableBy.map((p) => p.key)).to.deep.equal(["arn:aws:iam::222222222222:role/3P_IAM_Assume_Role|"]);
+        // Its jump role only, with the external id and a source identity (whatever the partner's administrator makes of
+        // that role): not without either, not a colleague of the partner, not an outsider.
+        expect(a.assumableBy.map((p) => p.key)).to.deep.equal([
+            "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role|",
+            "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role|once its account's administrator widens its own policies",
+        ]);
         expect(a).to.include({ runAs: "os_user_a_alice", accessEnds: null });
         expect(a.holds).to.deep.equal([]);
         // A parameter, a bucket object, another partner's instance: nothing the grant was not written for.
@@ -270,6 +274,20 @@ describe("access diff", () => {
         {
             Sid: "OpenDataChannelOfOwnSessions",`,
                 );
+                // Session tags on the grant: they override its Run As and access tags.
+                edit(
+                    policies,
+                    `{ Sid: "PartnerSetsSourceIdentity"`,
+                    `{ Sid: "PartnerTagsSessions", Effect: "Allow", Principal: principal, Action: "sts:TagSession", Condition: narrowed },
+        { Sid: "PartnerSetsSourceIdentity"`,
+                );
+                // A policy given on the role itself rather than as a resource of its own.
+                edit(
+                    path.join(root, "components", "managed-instances.ts"),
+                    `description: "Instance role of the Session Manager managed instances",`,
+                    `description: "Instance role of the Session Manager managed instances",
+                inlinePolicies: [{ name: "extra", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "ReadSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) }],`,
+                );
                 // Run As off in the preferences, and the metadata guard gone.
                 edit(path.join(root, "components", "documents.ts"), "runAsEnabled: true,", "runAsEnabled: false,");
                 edit(path.join(root, "stacks", "yours.ts"), `new MetadataGuard("metadata-guard", { accessTagKey: settings.accessTagKey });`, "");
@@ -319,9 +337,7 @@ describe("access diff", () => {
         it("Run As off: sessions run as the agent's user, which has sudo", () =>
             expectLine(/^adds \| Third_Party_A \| sessions now run as ssm-user \(were os_user_a_alice\)/));
         it("the metadata guard gone: a partner's shell holds the instance role", () =>
-            expectLine(
-                /^adds \| Third_Party_B \| a shell of its now holds the instance role instances-role, through a shell on instance instance-third-party-b/,
-            ));
+            expectLine(/^adds \| Third_Party_B \| its shell now holds the instance role instances-role, through a shell on instance instance-third-party-b/));
         it("AWS managed policies: attached, evaluated from the snapshot where there is one, named where there is not", () => {
             expectLine(
                 /^adds \| role instances-role \| now has the AWS managed policy arn:aws:iam::aws:policy\/AmazonSSMManagedInstanceCore attached \(evaluated from its text/,
@@ -333,6 +349,14 @@ describe("access diff", () => {
             expectLine(/^adds \| role instances-role, with its credentials used away from its instance \| may now .*ssm:GetParameter/));
         it("a bucket shared with the partner's account", () =>
             expectLine(/^adds \| any other role of account 222222222222 .* \| may now s3:GetObject on .*an object in bucket shared-with-partner/));
+        it("session tags on the grant, which would let the partner pick its OS user and instances", () =>
+            expectLine(
+                /^adds \| Third_Party_A \| its grant's sessions may now be tagged by role 3P_IAM_Assume_Role, once its account's administrator widens its own policies: session tags override/,
+            ));
+        it("a policy given inline on a role", () =>
+            expectLine(
+                /^adds \| role instances-role, with its credentials used away from its instance \| may now secretsmanager:GetSecretValue on .* \(allowed by ReadSecrets\)$/,
+            ));
         it("and --fail-on-added-access would fail: every one of them adds access", () => expect(diff.addsAccess).to.equal(true));
     });
 

@@ -67,9 +67,9 @@ function partnerSummary(p: PartnerAccess): string {
     );
 }
 
-function partnerLines(before: PartnerAccess, after: PartnerAccess): DiffLine[] {
+function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: string): DiffLine[] {
     const lines: DiffLine[] = [];
-    const line = (effect: Effect, text: string) => lines.push({ effect, subject: after.name, text });
+    const line = (effect: Effect, text: string) => lines.push({ effect, subject, text });
     for (const gained of minus(after.instances, before.instances)) line("adds", `may now start sessions on ${gained.label}`);
     for (const lost of minus(before.instances, after.instances)) line("removes", `may no longer start sessions on ${lost.label}`);
     if (before.runAs !== after.runAs) line("adds", `sessions now run as ${after.runAs} (were ${before.runAs}): the partner acts as that OS user`);
@@ -77,8 +77,32 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess): DiffLine[] {
     for (const lost of minus(before.documents, after.documents)) line("removes", `may no longer start sessions with ${lost.label}`);
     for (const gained of minus(after.assumableBy, before.assumableBy)) line("adds", `its grant may now be assumed by ${gained.label}`);
     for (const lost of minus(before.assumableBy, after.assumableBy)) line("removes", `its grant may no longer be assumed by ${lost.label}`);
-    for (const gained of minus(after.holds, before.holds)) line("adds", `a shell of its now holds ${gained.label}`);
-    for (const lost of minus(before.holds, after.holds)) line("removes", `a shell of its no longer holds ${lost.label}`);
+    for (const gained of minus(after.taggableBy, before.taggableBy))
+        line(
+            "adds",
+            `its grant's sessions may now be tagged by ${gained.label}: session tags override the grant's own, so the partner could pick its OS user and its instances`,
+        );
+    for (const lost of minus(before.taggableBy, after.taggableBy)) line("removes", `its grant's sessions may no longer be tagged by ${lost.label}`);
+    for (const gained of minus(after.holds, before.holds)) line("adds", `its shell now holds ${gained.label}`);
+    for (const lost of minus(before.holds, after.holds)) line("removes", `its shell no longer holds ${lost.label}`);
+    // Sessions at moments the policies name, beyond what the change of the end of access explains.
+    const explained = (r: Reached) => {
+        const [kind, instant] = r.key.split("@");
+        if (kind === "fresh") {
+            const bounds = [before.accessEnds, after.accessEnds].filter((e): e is string => e !== null).sort();
+            return before.accessEnds !== after.accessEnds && bounds.length > 0 && instant >= bounds[0];
+        }
+        // Credentials issued just before an expiry or a revocation whose change has a line of its own.
+        const moved = [
+            ...(before.accessEnds !== after.accessEnds ? [before.accessEnds, after.accessEnds] : []),
+            ...(before.revokeSessionsIssuedBefore !== after.revokeSessionsIssuedBefore
+                ? [before.revokeSessionsIssuedBefore, after.revokeSessionsIssuedBefore]
+                : []),
+        ];
+        return moved.some((m) => m !== null && Date.parse(m) === Date.parse(instant));
+    };
+    for (const gained of minus(after.sessionsAt, before.sessionsAt).filter((r) => !explained(r))) line("adds", `may now start a session ${gained.label}`);
+    for (const lost of minus(before.sessionsAt, after.sessionsAt).filter((r) => !explained(r))) line("removes", `may no longer start a session ${lost.label}`);
     if (before.accessEnds !== after.accessEnds) {
         const later = after.accessEnds === null || (before.accessEnds !== null && after.accessEnds > before.accessEnds);
         line(later ? "adds" : "removes", `access now ends ${after.accessEnds === null ? "never" : `at ${after.accessEnds}`} (was ${ends(before.accessEnds)})`);
@@ -100,16 +124,16 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess): DiffLine[] {
     return lines;
 }
 
-// Requests the partner lines already describe: a grant starting sessions, anyone assuming a grant (and setting its source identity).
+// Requests the partner lines already describe: a grant starting sessions, anyone assuming a grant (setting its source identity, tagging it).
 function describedByPartners(access: AllowedAccess, grantArns: Set<string>): boolean {
     return (
         (grantArns.has(access.subject) && access.action === "ssm:StartSession") ||
-        (grantArns.has(access.resource) && (access.action === "sts:AssumeRole" || access.action === "sts:SetSourceIdentity"))
+        (grantArns.has(access.resource) && ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"].includes(access.action))
     );
 }
 
 // An added or removed partner in one line, with what its grant may do beyond another partner's grant of the same model.
-function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, model: AccessModel, grantArns: Set<string>): DiffLine {
+function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, model: AccessModel, grantArns: Set<string>, subject: string): DiffLine {
     const actions = (arn: string) => new Set(model.allowed.filter((a) => a.subject === arn && !describedByPartners(a, grantArns)).map((a) => a.action));
     const own = actions(partner.grantRoleArn);
     const peer = model.partners.find((p) => p.grantRoleArn !== partner.grantRoleArn);
@@ -120,8 +144,8 @@ function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, mo
             ? ""
             : `; its grant ${effect === "adds" ? "may also" : "could also"} ${some(beyond)}${peer ? `, which ${peer.name}'s may not` : ""}`;
     return effect === "adds"
-        ? { effect, subject: partner.name, text: `new partner: ${partnerSummary(partner)}${extra}` }
-        : { effect, subject: partner.name, text: `removed: no longer holds ${partnerSummary(partner)}${extra}` };
+        ? { effect, subject, text: `new partner: ${partnerSummary(partner)}${extra}` }
+        : { effect, subject, text: `removed: no longer holds ${partnerSummary(partner)}${extra}` };
 }
 
 // The requests a subject gained (or lost), grouped: per service, the actions on the same resources.
@@ -181,19 +205,30 @@ function managedPolicyLines(before: ModelPrincipal | undefined, after: ModelPrin
 /** What changes in access from `before` to `after`: models of sides of the same universe, evaluated at the same time. */
 export function diffAccess(universe: AccessUniverse, before: AccessModel, after: AccessModel, names: { side: string; against: string }): AccessDiff {
     const lines: DiffLine[] = [];
-    const beforePartners = new Map(before.partners.map((p) => [p.name, p]));
-    const afterPartners = new Map(after.partners.map((p) => [p.name, p]));
+    if (before.guardDigest !== after.guardDigest && before.guardDigest !== null && after.guardDigest !== null)
+        lines.push({
+            effect: "changes",
+            subject: "the metadata guard",
+            text: "its script changed: each side is judged by its own guard, so read the change to components/metadata-guard-scripts.ts yourself",
+        });
+    // A partner is its grant role: two roles tagged for one partner are two grants.
+    const beforePartners = new Map(before.partners.map((p) => [p.grantRoleArn, p]));
+    const afterPartners = new Map(after.partners.map((p) => [p.grantRoleArn, p]));
     const grantArns = new Set([...before.partners, ...after.partners].map((p) => p.grantRoleArn));
+    // A name several grants carry (on either side) is told apart by the role.
+    const grantsNamed = new Map<string, Set<string>>();
+    for (const p of [...before.partners, ...after.partners]) grantsNamed.set(p.name, (grantsNamed.get(p.name) ?? new Set()).add(p.grantRoleArn));
+    const subjectOf = (p: PartnerAccess) => (grantsNamed.get(p.name)!.size > 1 ? `${p.name} (role ${roleName(p.grantRoleArn)})` : p.name);
     const wholeGrants = new Set<string>();
     for (const partner of after.partners) {
-        const previous = beforePartners.get(partner.name);
+        const previous = beforePartners.get(partner.grantRoleArn);
         if (previous === undefined) {
-            lines.push(wholePartnerLine("adds", partner, after, grantArns));
+            lines.push(wholePartnerLine("adds", partner, after, grantArns, subjectOf(partner)));
             wholeGrants.add(partner.grantRoleArn);
-        } else lines.push(...partnerLines(previous, partner));
+        } else lines.push(...partnerLines(previous, partner, subjectOf(partner)));
     }
-    for (const partner of before.partners.filter((p) => !afterPartners.has(p.name))) {
-        lines.push(wholePartnerLine("removes", partner, before, grantArns));
+    for (const partner of before.partners.filter((p) => !afterPartners.has(p.grantRoleArn))) {
+        lines.push(wholePartnerLine("removes", partner, before, grantArns, subjectOf(partner)));
         wholeGrants.add(partner.grantRoleArn);
     }
 

@@ -8,7 +8,7 @@
 // need no evaluation. The result is the set of allowed requests.
 
 import type { PolicyStatement } from "../../components/policies";
-import { decide, userIdOf, type AccessRequest } from "../iam/evaluate";
+import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
@@ -16,7 +16,16 @@ import { actionsAdmittedBy } from "./actions";
 import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource } from "./universe";
 
 /** A request made differently from the usual way, named in words ("" for the usual way). */
-export type Variant = "" | "in another region" | "with its credentials used away from its instance" | "without the external id" | "without a source identity";
+export type Variant =
+    | ""
+    | "in another region"
+    | "with its credentials used away from its instance"
+    | "without the external id"
+    | "without a source identity"
+    | "once its account's administrator widens its own policies";
+
+/** The variant for a principal of another account (a partner's): its administrator may give it any permission. */
+export const WIDENED_BY_ITS_ADMINISTRATOR: Variant = "once its account's administrator widens its own policies";
 
 /** One allowed request. */
 export interface AllowedAccess {
@@ -81,14 +90,17 @@ function requestFor(
     const base = { action, resource: resource.arn, resourceTags: tags };
 
     if ("anonymous" in subject.principal) return { ...base, principal: { anonymous: true }, context };
+    // A principal of another account as its administrator may make it: any identity policy.
+    const widened =
+        variant === WIDENED_BY_ITS_ADMINISTRATOR ? partnerControlled(subject.key, picture.principals.find((p) => p.arn === subject.key)?.tags) : undefined;
     const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
     if (userName !== undefined) {
         // A person names the next session, and its source identity, after itself.
         const identity: Record<string, string> = variant === "without a source identity" ? {} : { "sts:SourceIdentity": userName };
-        const principal = "outside" in subject.principal ? subject.principal.outside : subject.key;
+        const principal = widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key);
         return { ...base, principal, context: { ...context, ...identity, "sts:RoleSessionName": userName } };
     }
-    if ("created" in subject.principal) {
+    if ("created" in subject.principal && widened === undefined) {
         const principal = picture.principals.find((p) => p.arn === subject.key)!;
         // An instance role signs from its instance (the agent), through the instance's VPC, or wherever its credentials were taken.
         const instance = picture.instances.find((i) => i.roleArn === principal.arn);
@@ -104,7 +116,7 @@ function requestFor(
             : { "aws:SourceIdentity": REVIEW_IDENTITY, "sts:SourceIdentity": REVIEW_IDENTITY, "sts:RoleSessionName": REVIEW_IDENTITY };
     return {
         ...base,
-        principal: "outside" in subject.principal ? subject.principal.outside : subject.key,
+        principal: widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key),
         sessionName: REVIEW_IDENTITY,
         context: { ...context, ...identity },
     };
@@ -175,6 +187,15 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
                 for (const variant of variantsOf(universe, picture, subject, action, resource)) await ask(subject, action, resource, variant);
             for (const resource of (await universe.forAction(action, { otherRegion: true })).filter(inScope))
                 await ask(subject, action, resource, "in another region");
+        }
+        // A principal the stacks create in another account (the partner's jump role, its people) is also
+        // its administrator's to widen: what your side's policies then let it do.
+        if (created !== undefined && !universe.ownerAccounts.has(created.accountId)) {
+            for (const action of [...resourceSideActions].sort()) {
+                for (const resource of (await universe.forAction(action)).filter((r) => r.origin !== "elsewhere")) {
+                    await ask(subject, action, resource, WIDENED_BY_ITS_ADMINISTRATOR);
+                }
+            }
         }
     }
     return { allowed, evaluations };

@@ -5,8 +5,9 @@
 
 import { createHash } from "crypto";
 import { managedPolicySnapshot } from "../iam/aws-managed-policies";
-import { buildIamPicture, type IamPicture } from "../iam/picture";
-import type { ProgramRun } from "../mock-engine";
+import * as path from "path";
+import { buildIamPicture, type GuardScripts, type IamPicture } from "../iam/picture";
+import { PROJECT_ROOT, type ProgramRun } from "../mock-engine";
 import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns } from "../review/stacks";
 import { enumerateSide, type AllowedAccess } from "./enumerate";
@@ -31,6 +32,8 @@ export interface AccessModel {
     allowed: AllowedAccess[];
     /** The stack's own resources by URN, with a digest of their inputs: to tell resource changes from access changes. */
     resourceDigests: Record<string, string>;
+    /** A digest of the metadata guard this side's program installs (null when it has none to compare). */
+    guardDigest: string | null;
     /** Requests evaluated to build the model. */
     evaluations: number;
 }
@@ -40,18 +43,29 @@ export interface PreparedSide {
     runs: ReviewRuns;
     picture: IamPicture;
     accessTagKey: string;
+    guard: GuardScripts;
 }
 
 /** Builds the side's picture, with the AWS managed policies this project has a snapshot of evaluated by content. */
-export async function prepareSide(runs: ReviewRuns): Promise<PreparedSide> {
-    const picture = buildIamPicture([runs.main, ...runs.referenced]);
+export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardOf(PROJECT_ROOT)): Promise<PreparedSide> {
+    const picture = buildIamPicture([runs.main, ...runs.referenced], guard);
     for (const principal of picture.principals) {
         for (const arn of principal.awsManagedPolicies) {
             const snapshot = managedPolicySnapshot(arn);
             if (snapshot) principal.policies.push({ name: snapshot.name, document: snapshot.document, kind: "managed" });
         }
     }
-    return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main) };
+    return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main), guard };
+}
+
+/**
+ * The metadata guard a program installs, read from its own tree: each side of a comparison
+ * is judged by its own guard (a newer guard must not make an older instance look unguarded).
+ */
+export function guardOf(programRoot: string): GuardScripts {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const scripts = require(path.join(programRoot, "components", "metadata-guard-scripts"));
+    return { script: scripts.METADATA_GUARD_SCRIPT.join("\n"), document: JSON.stringify(scripts.metadataGuardDocument(), null, 2) };
 }
 
 function resourceDigests(run: ProgramRun): Record<string, string> {
@@ -86,6 +100,7 @@ export async function accessModel(universe: AccessUniverse, side: number, prepar
         partners,
         allowed: enumeration.allowed,
         resourceDigests: resourceDigests(runs.main),
+        guardDigest: picture.instances.length > 0 ? createHash("sha256").update(prepared.guard.script).digest("hex") : null,
         evaluations,
     };
 }

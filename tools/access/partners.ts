@@ -1,9 +1,10 @@
 // What each partner holds on one side, read off that side's enumeration and evaluated
-// further: the instances and session documents its grant may start sessions with, who may
-// assume its grant (and whether without the external id or a source identity), the
-// instance roles a shell of its holds where an instance's metadata service answers
-// non-root users, the OS user its sessions run as, and when its access ends, found by
-// evaluating a session at every instant the grant's policies name.
+// further: the instances and session documents its grant may start sessions with (of those
+// that exist on that side), who may assume its grant (and whether without the external id
+// or a source identity) or tag its sessions, the instance roles a shell of its holds where
+// an instance's metadata service answers non-root users, the OS user its sessions run as,
+// and when it may act: a session evaluated at every instant the policies name, with fresh
+// credentials and with credentials issued just before that instant.
 
 import { createHash } from "crypto";
 import { decide, type AccessRequest } from "../iam/evaluate";
@@ -20,39 +21,58 @@ export interface Reached {
 }
 
 export interface PartnerAccess {
+    /** The partner's name (the grant's access tag). */
     name: string;
     grantRoleArn: string;
     /** The OS user its sessions run as. */
     runAs: string;
-    /** The first instant at which its access ends (a session on its instance is refused), or null when it never does. */
+    /** The first instant the policies name at which a session with fresh credentials is refused, or null when none is. */
     accessEnds: string | null;
     revokeSessionsIssuedBefore: string | null;
-    /** Instances it may start sessions on (in any region). */
+    /** Instances it may start sessions on (in any region), of those that exist on this side or elsewhere. */
     instances: Reached[];
     /** Session documents it may start sessions with. */
     documents: Reached[];
     /** Who may assume its grant, and how (with its external id and a source identity, or without). */
     assumableBy: Reached[];
+    /** Who may tag its grant's sessions: session tags override the grant's own tags, the Run As tag among them. */
+    taggableBy: Reached[];
     /** Instance roles a shell of its holds: its instances' metadata service answers non-root users. */
     holds: Reached[];
+    /** The moments at which it may start a session (see `sessionMoments`). */
+    sessionsAt: Reached[];
     /** A digest of the external id its trust requires, to tell a rotation; never printed. */
     externalIdDigest: string | null;
 }
 
-const FAR_FUTURE = "2099-12-31T23:59:59Z";
 const SESSION_TARGETS = new Set(["instance", "managed-instance"]);
+const second = 1000;
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-// Every date literal the grant's policies compare the time with.
-function instantsNamed(grant: IamPrincipal): string[] {
-    const documents = [grant.trustPolicy, ...grant.policies.map((p) => p.document)];
-    const values = documents.flatMap((d) =>
-        (d?.Statement ?? []).flatMap((s) =>
-            Object.entries(s.Condition ?? {})
-                .filter(([operator]) => operator.startsWith("Date"))
-                .flatMap(([, keys]) => Object.values(keys as Record<string, string | string[]>).flat()),
-        ),
-    );
-    return values.filter((v) => !Number.isNaN(Date.parse(v))).map((v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z"));
+/** A moment to try a session at: when, and when its credentials were issued. */
+export interface SessionMoment extends Reached {
+    at: string;
+    tokenIssuedAt: string;
+    /** Credentials issued at that moment (a fresh assume), or earlier. */
+    fresh: boolean;
+}
+
+/**
+ * The moments a session is tried at, the same for both sides: now, each instant the
+ * universe's policies name that is later (with credentials issued then), far in the
+ * future, and just after each named instant with credentials issued just before it (what
+ * an expiry or a revocation must refuse).
+ */
+export function sessionMoments(now: string, instants: string[], farFuture: string): SessionMoment[] {
+    const moments: SessionMoment[] = [];
+    for (const at of [...new Set([now, ...instants.filter((i) => i > now), farFuture])].sort())
+        moments.push({ key: `fresh@${at}`, label: at === now ? "now" : `at ${at}`, at, tokenIssuedAt: at, fresh: true });
+    for (const instant of instants) {
+        const at = iso(Math.max(Date.parse(instant), Date.parse(now)) + second);
+        const issued = iso(Date.parse(instant) - second);
+        moments.push({ key: `old@${instant}`, label: `at ${at} with credentials issued at ${issued}`, at, tokenIssuedAt: issued, fresh: false });
+    }
+    return moments;
 }
 
 const withVariant = (label: string, variant: string) => (variant ? `${label}, ${variant}` : label);
@@ -68,31 +88,31 @@ export async function partnerAccess(
     allowed: AllowedAccess[],
     at: string,
 ): Promise<{ access: PartnerAccess; evaluations: number }> {
-    const own = allowed.filter((a) => a.subject === grant.arn && a.action === "ssm:StartSession");
-    const instances = own
-        .filter((a) => SESSION_TARGETS.has(a.resourceType))
-        .map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
-    const documents = own
-        .filter((a) => a.resourceType === "document")
-        .map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
+    // A resource the other side creates does not exist here: reaching it means nothing.
+    const exists = (a: AllowedAccess) =>
+        a.resourceOrigin !== "stack" || picture.instances.some((i) => i.arn === a.resource) || picture.documents.some((d) => d.arn === a.resource);
+    const own = allowed.filter((a) => a.subject === grant.arn && a.action === "ssm:StartSession" && exists(a));
+    const reached = (accesses: AllowedAccess[]) => accesses.map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
     const subjectLabel = new Map(universe.subjects.map((s) => [s.key, s.label]));
+    const by = (action: string) =>
+        allowed
+            .filter((a) => a.resource === grant.arn && a.action === action)
+            .map((a) => ({ key: `${a.subject}|${a.variant}`, label: withVariant(subjectLabel.get(a.subject) ?? a.subject, a.variant) }));
     const assumers = allowed.filter((a) => a.resource === grant.arn && a.action === "sts:AssumeRole");
-    const assumableBy = assumers.map((a) => ({ key: `${a.subject}|${a.variant}`, label: withVariant(subjectLabel.get(a.subject) ?? a.subject, a.variant) }));
-    const reached = new Set(own.map((a) => a.resource));
+    const reachedArns = new Set(own.map((a) => a.resource));
     const holds = picture.instances
-        .filter((i) => reached.has(i.arn) && i.roleArn !== undefined && !metadataGuarded(i))
+        .filter((i) => reachedArns.has(i.arn) && i.roleArn !== undefined && !metadataGuarded(i))
         .map((i) => ({
             key: `${i.roleArn}|${i.arn}`,
             label: `the instance role ${i.roleArn!.split("/").pop()}, through a shell on instance ${i.name} (its metadata service answers non-root users)`,
         }));
 
-    // When access ends: its grant assumed, and a session on an instance tagged for the partner with
-    // credentials fresh at that instant, evaluated at each instant the grant's policies name.
+    // When it may act: its grant assumed as intended at that moment, and a session on an instance tagged for it.
     let evaluations = 0;
-    const assumedAsIntended = assumers.find((a) => a.variant === "");
     const name = grant.tags[accessTagKey];
     const probe = `arn:${picture.partition}:ec2:${picture.region}:${grant.accountId}:instance/i-0accessprobe00000`;
-    const sessionAt = async (instant: string) => {
+    const assumedAsIntended = assumers.find((a) => a.variant === "");
+    const sessionAt = async (moment: SessionMoment) => {
         evaluations++;
         const request: AccessRequest = {
             principal: grant.arn,
@@ -100,20 +120,20 @@ export async function partnerAccess(
             action: "ssm:StartSession",
             resource: probe,
             resourceTags: { [accessTagKey]: name },
-            at: instant,
-            context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": REVIEW_IDENTITY, "aws:TokenIssueTime": instant },
+            at: moment.at,
+            context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": REVIEW_IDENTITY, "aws:TokenIssueTime": moment.tokenIssuedAt },
         };
         if ((await decide(picture, request)).decision !== "Allowed") return false;
         evaluations++;
-        return assumedAsIntended === undefined || (await allowedAt(universe, side, picture, assumedAsIntended, instant));
+        return assumedAsIntended === undefined || (await allowedAt(universe, side, picture, assumedAsIntended, moment.tokenIssuedAt));
     };
+    const sessionsAt: Reached[] = [];
     let accessEnds: string | null = null;
-    for (const instant of [...new Set([at, ...instantsNamed(grant).filter((i) => i > at), FAR_FUTURE])].sort()) {
-        if (!(await sessionAt(instant))) {
-            accessEnds = instant;
-            break;
-        }
+    for (const moment of universe.sessionMoments) {
+        if (await sessionAt(moment)) sessionsAt.push({ key: moment.key, label: moment.label });
+        else if (moment.fresh && accessEnds === null && moment.at !== universe.sessionMoments[0].at) accessEnds = moment.at;
     }
+    if (accessEnds === null && !sessionsAt.some((s) => s.key === universe.sessionMoments[0].key)) accessEnds = at;
     const externalId = trustFacts(grant).externalIds[0];
     const access: PartnerAccess = {
         name,
@@ -121,10 +141,12 @@ export async function partnerAccess(
         runAs: runAsOf(grant, preferences),
         accessEnds,
         revokeSessionsIssuedBefore: revocationOf(grant),
-        instances,
-        documents,
-        assumableBy,
+        instances: reached(own.filter((a) => SESSION_TARGETS.has(a.resourceType))),
+        documents: reached(own.filter((a) => a.resourceType === "document")),
+        assumableBy: by("sts:AssumeRole"),
+        taggableBy: by("sts:TagSession"),
         holds,
+        sessionsAt,
         externalIdDigest: externalId === undefined ? null : createHash("sha256").update(externalId).digest("hex"),
     };
     return { access, evaluations };

@@ -11,7 +11,7 @@ import * as path from "path";
 import type { FakeStack, ProgramRun } from "../mock-engine";
 import { runReferencedStacks, runWithReferences, type ReferencedStacks, type ReviewRuns } from "../review/stacks";
 import { diffAccess, type AccessDiff } from "./diff";
-import { accessModel, prepareSide, type PreparedSide } from "./model";
+import { accessModel, guardOf, prepareSide, type PreparedSide } from "./model";
 import { AccessUniverse } from "./universe";
 
 /** One side: the program to run and the stack config to run it with (absent: the stack does not exist on that side). */
@@ -60,7 +60,7 @@ function absentRun(stack: string, like: ProgramRun | undefined): ProgramRun {
 function prepared(side: Side, stack: string, runs: ReviewRuns | undefined, fallback: ReviewRuns): Promise<PreparedSide> {
     if (runs === undefined) return prepareSide({ main: absentRun(stack, fallback.main), referenced: fallback.referenced });
     if (runs.main.error !== undefined) throw new SideError(side.name, runs.main.error);
-    return prepareSide(runs);
+    return prepareSide(runs, guardOf(side.programRoot));
 }
 
 /** Runs both sides and returns the difference in access from `before` to `after`. */
@@ -90,7 +90,7 @@ export async function diffStacks(options: DiffOptions): Promise<AccessDiff> {
     const started = Date.now();
     const sides = [await prepared(before, stack, beforeRuns, fallback), await prepared(after, stack, afterRuns, fallback)];
     // Both sides are asked the same questions: the resources and subjects of either.
-    const universe = new AccessUniverse(sides);
+    const universe = new AccessUniverse(sides, at);
     const beforeModel = await accessModel(universe, 0, sides[0], at);
     const afterModel = await accessModel(universe, 1, sides[1], at);
     log(`evaluated ${beforeModel.evaluations} + ${afterModel.evaluations} requests in ${Date.now() - started} ms`);
@@ -144,6 +144,8 @@ export function checkOutRef(projectRoot: string, ref: string): CommittedTree {
         });
         execFileSync("tar", ["-x", "-C", dir], { input: archive, stdio: ["pipe", "ignore", "pipe"] });
         if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) throw new Error(`--against: the project at ${ref} has no Pulumi.yaml`);
+        // A repository may track a node_modules link of its own: this checkout's packages replace it.
+        fs.rmSync(path.join(dir, "node_modules"), { recursive: true, force: true });
         fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"), "dir");
     } catch (error) {
         dispose();

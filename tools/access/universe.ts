@@ -13,6 +13,7 @@ import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
 import { trustFacts } from "../review/facts";
+import { sessionMoments, type SessionMoment } from "./partners";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
 
 /** One resource a request may name. */
@@ -47,6 +48,21 @@ export interface Subject {
 export interface UniverseSide {
     picture: IamPicture;
     accessTagKey: string;
+}
+
+/** Far enough ahead to stand for "no end". */
+export const FAR_FUTURE = "2099-12-31T23:59:59Z";
+
+// Every date literal a policy compares a time with.
+function instantsIn(documents: Array<PolicyDocument | undefined>): string[] {
+    const values = documents.flatMap((d) =>
+        (d?.Statement ?? []).flatMap((s) =>
+            Object.entries(s.Condition ?? {})
+                .filter(([operator]) => operator.startsWith("Date"))
+                .flatMap(([, keys]) => Object.values(keys as Record<string, string | string[]>).flat()),
+        ),
+    );
+    return values.filter((v) => !Number.isNaN(Date.parse(v))).map((v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z"));
 }
 
 /** A partner name no stack uses: the tag value of "an instance tagged for another partner". */
@@ -86,6 +102,10 @@ const accountOf = (principal: string) => (/^\d{12}$/.test(principal) ? principal
 
 export class AccessUniverse {
     readonly subjects: Subject[] = [];
+    /** The accounts that own grants: yours. Principals of any other account are their administrators' to widen. */
+    readonly ownerAccounts: Set<string>;
+    /** When partners' sessions are tried (see partners.ts), from every instant any side's policies name. */
+    readonly sessionMoments: SessionMoment[];
     /** Roles whose trust, on some side, asks for an external id or a source identity: assuming them is also asked without. */
     readonly assumeRequirements = new Map<string, { externalId: boolean; sourceIdentity: boolean }>();
     private readonly resources = new Map<string, UniverseResource>();
@@ -99,7 +119,10 @@ export class AccessUniverse {
     private readonly accessTagKeys: string[];
     private readonly partnerNames: string[];
 
-    constructor(private readonly sides: UniverseSide[]) {
+    constructor(
+        private readonly sides: UniverseSide[],
+        now: string,
+    ) {
         const first = sides[0].picture;
         this.partition = first.partition;
         this.region = first.region;
@@ -110,6 +133,9 @@ export class AccessUniverse {
             ANOTHER_PARTNER,
         ];
         this.accounts = [...new Set(sides.flatMap((s) => s.picture.principals.map((p) => p.accountId)))];
+        this.ownerAccounts = new Set(sides.flatMap((s) => s.picture.principals.filter((p) => p.tags[s.accessTagKey] !== undefined).map((p) => p.accountId)));
+        const documents = sides.flatMap((s) => s.picture.principals.flatMap((p) => [p.trustPolicy, ...p.policies.map((x) => x.document)]));
+        this.sessionMoments = sessionMoments(now, [...new Set(instantsIn(documents))].sort(), FAR_FUTURE);
         sides.forEach((side, index) => this.addSide(side.picture, index));
         this.addSubjects();
         for (const side of sides) {
@@ -192,7 +218,7 @@ export class AccessUniverse {
             for (const resource of picture.resourcePolicies) principalsNamed(resource.document).forEach((p) => named.add(p));
         }
         // The accounts that own grants are yours: your own administrators are not the threat here.
-        const owners = new Set(this.sides.flatMap((s) => s.picture.principals.filter((p) => p.tags[s.accessTagKey] !== undefined).map((p) => p.accountId)));
+        const owners = this.ownerAccounts;
         const accounts = new Set<string>();
         for (const p of named) {
             if (p === "*") continue;

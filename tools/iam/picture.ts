@@ -71,7 +71,7 @@ export interface ResourcePolicy {
     /** The resource it governs, e.g. the key ARN; bucket policies cover the bucket and its objects. */
     arn: string;
     accountId: string;
-    kind: "kms-key" | "s3-bucket";
+    kind: "kms-key" | "s3-bucket" | "secret";
     document: PolicyDocument;
 }
 
@@ -98,8 +98,16 @@ const GUARD_DOCUMENT = JSON.stringify(metadataGuardDocument(), null, 2);
 
 const parse = (json: unknown): PolicyDocument => (typeof json === "string" ? JSON.parse(json) : json) as PolicyDocument;
 
+/** What a guarded instance runs: by default this project's guard; the access diff gives each side's own. */
+export interface GuardScripts {
+    script: string;
+    document: string;
+}
+
+const THIS_GUARD: GuardScripts = { script: GUARD_SCRIPT, document: GUARD_DOCUMENT };
+
 /** Builds the IAM picture of the given program runs (e.g. a `yours` and a `their` stack). */
-export function buildIamPicture(runs: ProgramRun[]): IamPicture {
+export function buildIamPicture(runs: ProgramRun[], guard: GuardScripts = THIS_GUARD): IamPicture {
     if (runs.length === 0) throw new Error("no program runs to build an IAM picture from");
     const picture: IamPicture = {
         partition: runs[0].partition,
@@ -114,11 +122,11 @@ export function buildIamPicture(runs: ProgramRun[]): IamPicture {
         secrets: [],
         documents: [],
     };
-    for (const run of runs) addRun(picture, run);
+    for (const run of runs) addRun(picture, run, guard);
     return picture;
 }
 
-function addRun(picture: IamPicture, run: ProgramRun): void {
+function addRun(picture: IamPicture, run: ProgramRun, guard: GuardScripts): void {
     const { account, partition, region } = run;
     const of = (type: string) => run.resources.filter((r) => r.type === type);
     const physical = (r: RecordedResource) => String(r.inputs.name ?? r.name);
@@ -147,40 +155,63 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
     };
 
     const roles = principalsOf("aws:iam/role:Role", "role");
+    const managed = new Map(of("aws:iam/policy:Policy").map((p) => [`arn:${partition}:iam::${account}:policy/${physical(p)}`, p]));
+    // A managed policy attached by ARN: one of the stack's own, by content; an AWS managed one, by name.
+    const attach = (principal: IamPrincipal, policyArn: unknown, kind: NamedPolicy["kind"] = "managed") => {
+        const arn = String(policyArn);
+        const own = managed.get(arn);
+        if (own) principal.policies.push({ name: own.name, document: parse(own.inputs.policy), kind });
+        else principal.awsManagedPolicies.push(arn);
+    };
+    for (const resource of of("aws:iam/role:Role")) {
+        // Policies a role may also carry on itself.
+        const role = principalNamed(roles, physical(resource), resource);
+        for (const inline of (resource.inputs.inlinePolicies ?? []) as Array<{ name?: string; policy?: string }>) {
+            if (inline.policy) role.policies.push({ name: inline.name ?? `${resource.name} inline`, document: parse(inline.policy), kind: "inline" });
+        }
+        for (const arn of (resource.inputs.managedPolicyArns ?? []) as string[]) attach(role, arn);
+    }
     for (const policy of of("aws:iam/rolePolicy:RolePolicy")) {
         principalNamed(roles, policy.inputs.role, policy).policies.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "inline" });
     }
-    const managed = new Map(of("aws:iam/policy:Policy").map((p) => [`arn:${partition}:iam::${account}:policy/${physical(p)}`, p]));
-    for (const attachment of of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
-        const role = principalNamed(roles, attachment.inputs.role, attachment);
-        const arn = String(attachment.inputs.policyArn);
-        const own = managed.get(arn);
-        if (own) role.policies.push({ name: own.name, document: parse(own.inputs.policy), kind: "managed" });
-        else role.awsManagedPolicies.push(arn);
-    }
+    for (const attachment of of("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
+        attach(principalNamed(roles, attachment.inputs.role, attachment), attachment.inputs.policyArn);
 
     const users = principalsOf("aws:iam/user:User", "user");
     for (const policy of of("aws:iam/userPolicy:UserPolicy")) {
         principalNamed(users, policy.inputs.user, policy).policies.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "inline" });
     }
+    for (const attachment of of("aws:iam/userPolicyAttachment:UserPolicyAttachment"))
+        attach(principalNamed(users, attachment.inputs.user, attachment), attachment.inputs.policyArn);
     const groupPolicies = new Map<string, NamedPolicy[]>();
+    const groupManaged = new Map<string, unknown[]>();
     for (const policy of of("aws:iam/groupPolicy:GroupPolicy")) {
         const list = groupPolicies.get(policy.inputs.group) ?? [];
         list.push({ name: policy.name, document: parse(policy.inputs.policy), kind: "group-inline" });
         groupPolicies.set(policy.inputs.group, list);
+    }
+    for (const attachment of of("aws:iam/groupPolicyAttachment:GroupPolicyAttachment"))
+        groupManaged.set(attachment.inputs.group, [...(groupManaged.get(attachment.inputs.group) ?? []), attachment.inputs.policyArn]);
+    // The exclusive attachment resource names roles, users and groups at once.
+    for (const attachment of of("aws:iam/policyAttachment:PolicyAttachment")) {
+        for (const name of (attachment.inputs.roles ?? []) as string[]) attach(principalNamed(roles, name, attachment), attachment.inputs.policyArn);
+        for (const name of (attachment.inputs.users ?? []) as string[]) attach(principalNamed(users, name, attachment), attachment.inputs.policyArn);
+        for (const group of (attachment.inputs.groups ?? []) as string[])
+            groupManaged.set(group, [...(groupManaged.get(group) ?? []), attachment.inputs.policyArn]);
     }
     for (const membership of of("aws:iam/groupMembership:GroupMembership")) {
         for (const userName of membership.inputs.users as string[]) {
             const user = principalNamed(users, userName, membership);
             user.groups.push(membership.inputs.group);
             user.policies.push(...(groupPolicies.get(membership.inputs.group) ?? []));
+            for (const arn of groupManaged.get(membership.inputs.group) ?? []) attach(user, arn);
         }
     }
 
     const byId = (type: string, id: unknown) => of(type).find((r) => r.id === id);
     const guardDocuments = new Set(
         of("aws:ssm/document:Document")
-            .filter((d) => d.inputs.content === GUARD_DOCUMENT)
+            .filter((d) => d.inputs.content === guard.document)
             .map((d) => d.name),
     );
     const guardTargets = of("aws:ssm/association:Association")
@@ -202,7 +233,7 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
                     "vpc-unknown",
             ),
             roleArn: profile ? `arn:${partition}:iam::${account}:role/${profile.inputs.role}` : undefined,
-            metadataGuardAtBoot: typeof instance.inputs.userData === "string" && instance.inputs.userData.includes(GUARD_SCRIPT),
+            metadataGuardAtBoot: typeof instance.inputs.userData === "string" && instance.inputs.userData.includes(guard.script),
             metadataGuardReapplied: guardTargets.some((t) => targetMatches(t, tags)),
         });
     }
@@ -245,6 +276,12 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
             document: parse(policy.inputs.policy),
         });
     }
+    // A key's policy may also be a resource of its own, which replaces the one given on the key.
+    for (const keyPolicy of of("aws:kms/keyPolicy:KeyPolicy")) {
+        const arn = `arn:${partition}:kms:${region}:${account}:key/${keyPolicy.inputs.keyId}`;
+        picture.resourcePolicies = picture.resourcePolicies.filter((r) => r.arn !== arn);
+        picture.resourcePolicies.push({ arn, accountId: account, kind: "kms-key", document: parse(keyPolicy.inputs.policy) });
+    }
     for (const group of of("aws:cloudwatch/logGroup:LogGroup")) {
         const name = physical(group);
         picture.logGroups.push({ name, arn: `arn:${partition}:logs:${region}:${account}:log-group:${name}`, accountId: account });
@@ -259,11 +296,17 @@ function addRun(picture: IamPicture, run: ProgramRun): void {
         });
     }
     for (const secret of of("aws:secretsmanager/secret:Secret")) {
-        picture.secrets.push({
-            arn: `arn:${partition}:secretsmanager:${region}:${account}:secret:${physical(secret)}-AbCdEf`,
-            name: physical(secret),
-            accountId: account,
-        });
+        const arn = `arn:${partition}:secretsmanager:${region}:${account}:secret:${physical(secret)}-AbCdEf`;
+        picture.secrets.push({ arn, name: physical(secret), accountId: account });
+        // The secret's resource policy, given on the secret or as a resource of its own.
+        const policies = [
+            secret.inputs.policy,
+            ...of("aws:secretsmanager/secretPolicy:SecretPolicy")
+                .filter((p) => p.inputs.secretArn === arn)
+                .map((p) => p.inputs.policy),
+        ];
+        for (const policy of policies.filter((p) => typeof p === "string"))
+            picture.resourcePolicies.push({ arn, accountId: account, kind: "secret", document: parse(policy) });
     }
 }
 
