@@ -53,6 +53,9 @@ export interface ManagedInstancesArgs {
     tags?: Record<string, string>;
 }
 
+/** How many instances are registered before the component yields to the event loop. */
+const INSTANCE_BATCH = 25;
+
 /**
  * The instances, their shared instance role and instance profile. Every partner has a
  * shell on some instance, so the instance is part of the attack surface: its metadata
@@ -115,9 +118,8 @@ export class ManagedInstances extends pulumi.ComponentResource {
         const securityGroupIds = args.securityGroupIds ?? [this.ownSecurityGroup(name, args).id];
         const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: args.tags }, parent);
 
-        this.instanceIds = {};
-        args.instances.forEach((spec, i) => {
-            const instance = new aws.ec2.Instance(
+        const launch = (spec: ManagedInstanceSpec, i: number) =>
+            new aws.ec2.Instance(
                 `${name}-${spec.name}`,
                 {
                     ami: spec.amiId ?? args.defaultAmiId,
@@ -135,8 +137,26 @@ export class ManagedInstances extends pulumi.ComponentResource {
                 },
                 { ...parent, ignoreChanges: spec.amiId === undefined ? ["ami"] : [] },
             );
-            this.instanceIds[spec.name] = instance.id;
+        // A batch at a time, yielding to the event loop between batches: the SDK's bookkeeping for the
+        // instances already registered (several promises per output property) settles before the next
+        // batch adds its own. The ids of later batches are deferred outputs, with the same dependencies.
+        this.instanceIds = {};
+        const later: Array<{ spec: ManagedInstanceSpec; index: number; resolve: (id: pulumi.Output<string>) => void }> = [];
+        args.instances.forEach((spec, index) => {
+            if (index < INSTANCE_BATCH) {
+                this.instanceIds[spec.name] = launch(spec, index).id;
+                return;
+            }
+            const [id, resolve] = pulumi.deferredOutput<string>();
+            this.instanceIds[spec.name] = id;
+            later.push({ spec, index, resolve });
         });
+        void (async () => {
+            for (let start = 0; start < later.length; start += INSTANCE_BATCH) {
+                await new Promise((resolve) => setImmediate(resolve));
+                for (const { spec, index, resolve } of later.slice(start, start + INSTANCE_BATCH)) resolve(launch(spec, index).id);
+            }
+        })();
 
         this.roleArn = role.arn;
         this.roleName = role.name;

@@ -11,6 +11,9 @@ import { ThirdPartyGrant } from "../components/third-party-grant";
 import type { AwsScope } from "../components/policies";
 import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings } from "./config";
 
+/** How many partners' grants are registered before the program yields to the event loop (see below). */
+const GRANT_BATCH = 25;
+
 /** Builds your account's stack from its validated config and returns the stack outputs. */
 export async function yoursProgram(): Promise<Record<string, unknown>> {
     const settings = loadYoursSettings();
@@ -109,8 +112,13 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     new MetadataGuard("metadata-guard", { accessTagKey: settings.accessTagKey });
 
     const stackReferences = new Map<string, pulumi.StackReference>();
-    const grants = settings.partners.map(
-        (partner) =>
+    const grants: ThirdPartyGrant[] = [];
+    for (const [index, partner] of settings.partners.entries()) {
+        // A batch at a time, yielding between batches: the SDK's bookkeeping for the registrations
+        // already sent (several promises per output property) settles before the next batch adds
+        // its own, instead of all partners' at once. Nothing waits for a deployment to finish.
+        if (index % GRANT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+        grants.push(
             new ThirdPartyGrant(`grant-${partner.name}`, {
                 scope,
                 partnerName: partner.name,
@@ -126,7 +134,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 sessionKeyArn: preferences.kmsKeyArn,
                 osUserDocumentName: osUsers.documentName,
             }),
-    );
+        );
+    }
     const instanceIdsFor = (partnerName: string) => settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
 
     return {
