@@ -10,7 +10,10 @@ export default tseslint.config(
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
-        languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+        // One TypeScript program for every file (the root tsconfig includes them all): the project
+        // service would build one per nearest tsconfig (components/, policy-pack/), each loading
+        // the AWS provider's types again.
+        languageOptions: { parserOptions: { project: ["./tsconfig.json"], tsconfigRootDir: import.meta.dirname } },
         plugins: { "@pulumi": pulumi },
         rules: {
             "@pulumi/no-output-in-template-literal": "error",

@@ -15,6 +15,7 @@
 //   runs in its own module scope; `programRoot` runs another copy of the program (the
 //   project as it was at a git ref) the same way.
 
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -30,6 +31,32 @@ export function projectNameAt(programRoot: string): string {
 }
 
 export const PROJECT: string = projectNameAt(PROJECT_ROOT);
+
+const COMPILED = Symbol.for("third-party-ssm-access.compiledFiles");
+
+/**
+ * Every run loads the program's modules afresh (its own module scope), and ts-node would
+ * compile each TypeScript file again for every run: keep what it compiled, by path and text.
+ */
+function keepCompiledFiles(): void {
+    const service = (process as unknown as Record<symbol, { compile(code: string, fileName: string, lineOffset?: number): string } | undefined>)[
+        Symbol.for("ts-node.register.instance")
+    ];
+    if (service === undefined || (service as unknown as Record<symbol, unknown>)[COMPILED]) return;
+    const compile = service.compile.bind(service);
+    const compiled = new Map<string, string>();
+    service.compile = (code, fileName, lineOffset) => {
+        const key = `${fileName}\0${lineOffset ?? 0}\0${createHash("sha1").update(code).digest("hex")}`;
+        let output = compiled.get(key);
+        if (output === undefined) {
+            output = compile(code, fileName, lineOffset);
+            compiled.set(key, output);
+        }
+        return output;
+    };
+    (service as unknown as Record<symbol, unknown>)[COMPILED] = true;
+}
+keepCompiledFiles();
 
 /**
  * The sample stacks the tests, proofs and bench run: fixtures of their own, so that a user
@@ -60,6 +87,8 @@ export interface RecordedResource {
     dependencies: string[];
     /** Aliases the engine received: a former URN, or the parts of it that differ (the engine derives the rest). */
     aliases: RecordedAlias[];
+    /** Where the program declared it, as the SDK told the engine (file URI and line). */
+    sourcePosition?: { uri: string; line: number };
 }
 
 /** One alias as the engine receives it (`Alias` in the resource monitor protocol). */
@@ -479,6 +508,10 @@ function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]));
 }
 
+function sourcePositionOf(position: any): RecordedResource["sourcePosition"] {
+    return position ? { uri: position.getUri(), line: position.getLine() } : undefined;
+}
+
 function recordedAlias(alias: any): RecordedAlias {
     const spec = alias.getSpec?.();
     if (spec === undefined) return { urn: alias.getUrn() };
@@ -529,6 +562,7 @@ class RecordingMonitor extends MockMonitor {
             ignoreChanges: option("getIgnorechangesList") ?? [],
             dependencies: [...dependencies],
             aliases: (option("getAliasesList") ?? []).map(recordedAlias),
+            sourcePosition: sourcePositionOf(option("getSourceposition")),
         });
     }
 }
