@@ -5,6 +5,7 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { REGISTRATION_BATCH, yieldToEventLoop } from "./batches";
 import { metadataGuardUserData } from "./metadata-guard-scripts";
 import { instanceAgentPolicy, instanceCredentialsPerimeterPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
@@ -52,9 +53,6 @@ export interface ManagedInstancesArgs {
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
-
-/** How many instances are registered before the component yields to the event loop. */
-const INSTANCE_BATCH = 25;
 
 /**
  * The instances, their shared instance role and instance profile. Every partner has a
@@ -137,13 +135,12 @@ export class ManagedInstances extends pulumi.ComponentResource {
                 },
                 { ...parent, ignoreChanges: spec.amiId === undefined ? ["ami"] : [] },
             );
-        // A batch at a time, yielding to the event loop between batches: the SDK's bookkeeping for the
-        // instances already registered (several promises per output property) settles before the next
-        // batch adds its own. The ids of later batches are deferred outputs, with the same dependencies.
+        // A batch at a time (batches.ts). The ids of later batches are deferred outputs, with the same
+        // dependencies; an error registering one fails the program as an unhandled rejection.
         this.instanceIds = {};
         const later: Array<{ spec: ManagedInstanceSpec; index: number; resolve: (id: pulumi.Output<string>) => void }> = [];
         args.instances.forEach((spec, index) => {
-            if (index < INSTANCE_BATCH) {
+            if (index < REGISTRATION_BATCH) {
                 this.instanceIds[spec.name] = launch(spec, index).id;
                 return;
             }
@@ -152,9 +149,9 @@ export class ManagedInstances extends pulumi.ComponentResource {
             later.push({ spec, index, resolve });
         });
         void (async () => {
-            for (let start = 0; start < later.length; start += INSTANCE_BATCH) {
-                await new Promise((resolve) => setImmediate(resolve));
-                for (const { spec, index, resolve } of later.slice(start, start + INSTANCE_BATCH)) resolve(launch(spec, index).id);
+            for (let start = 0; start < later.length; start += REGISTRATION_BATCH) {
+                await yieldToEventLoop();
+                for (const { spec, index, resolve } of later.slice(start, start + REGISTRATION_BATCH)) resolve(launch(spec, index).id);
             }
         })();
 

@@ -2,6 +2,7 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { REGISTRATION_BATCH, yieldToEventLoop } from "../components/batches";
 import { ManagedInstances } from "../components/managed-instances";
 import { MetadataGuard } from "../components/metadata-guard";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
@@ -10,9 +11,6 @@ import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
 import type { AwsScope } from "../components/policies";
 import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings } from "./config";
-
-/** How many partners' grants are registered before the program yields to the event loop (see below). */
-const GRANT_BATCH = 25;
 
 /** Builds your account's stack from its validated config and returns the stack outputs. */
 export async function yoursProgram(): Promise<Record<string, unknown>> {
@@ -114,10 +112,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     const stackReferences = new Map<string, pulumi.StackReference>();
     const grants: ThirdPartyGrant[] = [];
     for (const [index, partner] of settings.partners.entries()) {
-        // A batch at a time, yielding between batches: the SDK's bookkeeping for the registrations
-        // already sent (several promises per output property) settles before the next batch adds
-        // its own, instead of all partners' at once. Nothing waits for a deployment to finish.
-        if (index % GRANT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+        // A batch at a time (components/batches.ts): a plan of many partners stays small.
+        if (index % REGISTRATION_BATCH === 0) await yieldToEventLoop();
         grants.push(
             new ThirdPartyGrant(`grant-${partner.name}`, {
                 scope,

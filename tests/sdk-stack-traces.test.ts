@@ -67,6 +67,16 @@ describe("the SDK's stack traces (stacks/sdk-stack-traces.ts)", () => {
         expect(debuggable.debuggablePromise).to.equal(helper);
     });
 
+    it("is installed by the program itself (index.ts), as Pulumi loads it, not only by the tests", () => {
+        // A fresh process without tests/setup.ts: loading the program is what installs the filter.
+        const script = `
+            require("ts-node").register({ transpileOnly: true });
+            const before = Error.prepareStackTrace;
+            require("./index");
+            process.stdout.write(String(Error.prepareStackTrace !== before && Error.prepareStackTrace[Symbol.for("third-party-ssm-access.sdkStackTraceFilter")] === true));`;
+        expect(execFileSync(process.execPath, ["-e", script], { cwd: PROJECT_ROOT, encoding: "utf8" })).to.equal("true");
+    });
+
     it("with PULUMI_DEBUG_PROMISE_LEAKS set, the SDK's traces are taken as before", () => {
         const script = `
             require("ts-node").register({ transpileOnly: true });

@@ -10,7 +10,7 @@
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
-import { withInstanceCredentials } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { actionsAdmittedBy } from "./actions";
 import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource } from "./universe";
@@ -48,9 +48,6 @@ export interface Enumeration {
     /** Requests evaluated. */
     evaluations: number;
 }
-
-/** The identity a role session carries in the model: its source identity and session name. */
-export const REVIEW_IDENTITY = "reviewer";
 
 const allows = (statements: PolicyStatement[]) => statements.filter((s) => s.Effect === "Allow");
 
@@ -110,10 +107,7 @@ function requestFor(
         }
     }
     // A role session along the chain: it carries a source identity and is named after it.
-    const identity: Record<string, string> =
-        variant === "without a source identity"
-            ? {}
-            : { "aws:SourceIdentity": REVIEW_IDENTITY, "sts:SourceIdentity": REVIEW_IDENTITY, "sts:RoleSessionName": REVIEW_IDENTITY };
+    const identity = variant === "without a source identity" ? {} : chainedAs(REVIEW_IDENTITY);
     return {
         ...base,
         principal: widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key),

@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 import { managedPolicySnapshot } from "../iam/aws-managed-policies";
 import * as path from "path";
-import { buildIamPicture, type GuardScripts, type IamPicture } from "../iam/picture";
+import { buildIamPicture, guardScriptsOf, type GuardScripts, type IamPicture } from "../iam/picture";
 import { PROJECT_ROOT, type ProgramRun } from "../mock-engine";
 import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns } from "../review/stacks";
@@ -64,8 +64,7 @@ export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardO
  */
 export function guardOf(programRoot: string): GuardScripts {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const scripts = require(path.join(programRoot, "components", "metadata-guard-scripts"));
-    return { script: scripts.METADATA_GUARD_SCRIPT.join("\n"), document: JSON.stringify(scripts.metadataGuardDocument(), null, 2) };
+    return guardScriptsOf(require(path.join(programRoot, "components", "metadata-guard-scripts")));
 }
 
 function resourceDigests(run: ProgramRun): Record<string, string> {

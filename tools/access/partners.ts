@@ -9,9 +9,9 @@
 import { createHash } from "crypto";
 import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
-import { metadataGuarded } from "../iam/probes";
+import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
 import { revocationOf, runAsOf, trustFacts } from "../review/facts";
-import { allowedAt, REVIEW_IDENTITY, type AllowedAccess } from "./enumerate";
+import { allowedAt, type AllowedAccess } from "./enumerate";
 import type { AccessUniverse } from "./universe";
 
 /** Something a partner may or may not reach, by a stable key and in words. */

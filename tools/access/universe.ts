@@ -84,7 +84,7 @@ const concrete = (pattern: string) =>
         .replace(/\*/g, "any")
         .replace(/\?/g, "x");
 
-const article = (noun: string) => (/^[aeiou]/.test(noun) ? "an" : "a");
+const article = (noun: string) => (/^([aeio]|u(?!s))/i.test(noun) ? "an" : "a");
 
 // Accounts and principal ARNs a policy's Principal element names (AWS principals only).
 function principalsNamed(document: PolicyDocument | undefined): string[] {
@@ -318,7 +318,8 @@ export class AccessUniverse {
             } else if (type.key === "session") {
                 found = [of("a session someone else started", { [SESSION_ID_TAG]: "AROAOTHERPERSON0000000:someone-else" })];
             } else {
-                found = [of(`${article(type.key)} ${type.key} this stack does not create`, {})];
+                const noun = type.key.toLowerCase();
+                found = [of(`${article(noun)} ${noun} this stack does not create`, {})];
             }
             this.elsewhere.set(key, found);
         }

@@ -60,8 +60,7 @@ function runFlat(resources: Dumped): Promise<ProgramRun> {
 }
 
 // After the warm-up run, the program's modules stay loaded, as the baseline's do.
-const runOurs = (partners: number, programRoot?: string) =>
-    runProgram({ stack: "yours", set: generatedConfig(partners), reuseModules: true, programRoot: programRoot ? programRoot : undefined });
+const runOurs = (partners: number, programRoot?: string) => runProgram({ stack: "yours", set: generatedConfig(partners), reuseModules: true, programRoot });
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const digest = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);

@@ -92,10 +92,6 @@ export interface IamPicture {
     documents: Array<{ arn: string; name: string; accountId: string; documentType: string }>;
 }
 
-// What a guarded instance runs, as the program serialises it.
-const GUARD_SCRIPT = METADATA_GUARD_SCRIPT.join("\n");
-const GUARD_DOCUMENT = JSON.stringify(metadataGuardDocument(), null, 2);
-
 const parse = (json: unknown): PolicyDocument => (typeof json === "string" ? JSON.parse(json) : json) as PolicyDocument;
 
 /** What a guarded instance runs: by default this project's guard; the access diff gives each side's own. */
@@ -104,7 +100,12 @@ export interface GuardScripts {
     document: string;
 }
 
-const THIS_GUARD: GuardScripts = { script: GUARD_SCRIPT, document: GUARD_DOCUMENT };
+/** What a guarded instance runs, as a program serialises it, from that program's metadata-guard-scripts module. */
+export function guardScriptsOf(scripts: { METADATA_GUARD_SCRIPT: readonly string[]; metadataGuardDocument(): unknown }): GuardScripts {
+    return { script: scripts.METADATA_GUARD_SCRIPT.join("\n"), document: JSON.stringify(scripts.metadataGuardDocument(), null, 2) };
+}
+
+const THIS_GUARD = guardScriptsOf({ METADATA_GUARD_SCRIPT, metadataGuardDocument });
 
 /** Builds the IAM picture of the given program runs (e.g. a `yours` and a `their` stack). */
 export function buildIamPicture(runs: ProgramRun[], guard: GuardScripts = THIS_GUARD): IamPicture {

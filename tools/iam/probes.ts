@@ -6,6 +6,14 @@ import type { PolicyDocument } from "../../components/policies";
 import { ANONYMOUS, type AccessRequest, type InstanceCredentials } from "./evaluate";
 import type { PictureInstance } from "./picture";
 
+/** The identity a role session carries in the access review and model when no person is named: its source identity and session name. */
+export const REVIEW_IDENTITY = "reviewer";
+
+/** The context of a hop in a chain whose source identity was set earlier: the identity it carries, and the session name the caller asks for. */
+export function chainedAs(sourceIdentity: string, sessionName = sourceIdentity): Record<string, string> {
+    return { "aws:SourceIdentity": sourceIdentity, "sts:SourceIdentity": sourceIdentity, "sts:RoleSessionName": sessionName };
+}
+
 /** Whether a non-root user on the instance is kept from the metadata service: at every boot, and re-applied by State Manager. */
 export function metadataGuarded(instance: PictureInstance): boolean {
     return instance.metadataGuardAtBoot && instance.metadataGuardReapplied;

@@ -6,7 +6,7 @@ import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constant
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";
 import { ANONYMOUS, decide, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
-import { anotherRegion, fromShellOn, invitesTheAccount, publicRead, withInstanceCredentials } from "./probes";
+import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, withInstanceCredentials } from "./probes";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureBucket, type PictureInstance } from "./picture";
 
 export type Expected = "Allowed" | "Denied";
@@ -185,11 +185,6 @@ function assumeGrant(w: CatalogueWorld, grant: IamPrincipal, context: Record<str
         context: { ...chainedAs("alice"), ...context },
         at,
     };
-}
-
-/** The context of a hop in a chain whose source identity was set earlier: the identity it carries, and the session name the caller asks for. */
-function chainedAs(sourceIdentity: string, sessionName = sourceIdentity): Record<string, string> {
-    return { "aws:SourceIdentity": sourceIdentity, "sts:SourceIdentity": sourceIdentity, "sts:RoleSessionName": sessionName };
 }
 
 /**

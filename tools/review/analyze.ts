@@ -6,6 +6,7 @@
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
+import { REVIEW_IDENTITY } from "../iam/probes";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
 import {
@@ -163,7 +164,6 @@ async function cellFor(
  * reviewer evaluates each link with a source identity and a role session name that the
  * policies require to agree (an IAM user's own name; then the same name hop by hop).
  */
-const REVIEWER = "reviewer";
 
 async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFacts, at: string): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
@@ -172,7 +172,7 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
         const inPicture = picture.principals.find((p) => p.arn === principalArn);
         const people = picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId);
         // The identity the jump session carries: a person's own name when this review sees the people.
-        const identity = people[0]?.name ?? REVIEWER;
+        const identity = people[0]?.name ?? REVIEW_IDENTITY;
         const detail = await decide(picture, {
             principal: inPicture ? principalArn : partnerControlled(principalArn),
             sessionName: identity,

@@ -36,16 +36,6 @@ export function trustFacts(grant: IamPrincipal): TrustFacts {
     };
 }
 
-/** The accounts a role's trust policy admits principals of (by account id or account root ARN). */
-export function trustedAccounts(role: IamPrincipal): string[] {
-    const accounts = (role.trustPolicy?.Statement ?? [])
-        .filter((s) => s.Effect === "Allow")
-        .flatMap((s) => asList<string>((s.Principal as { AWS?: string | string[] } | undefined)?.AWS))
-        .map((p) => (/^\d{12}$/.test(p) ? p : p.split(":")[4]))
-        .filter((account): account is string => account !== undefined && /^\d{12}$/.test(account));
-    return [...new Set(accounts)];
-}
-
 /** The revocation instant the grant's permissions carry, if any. */
 export function revocationOf(grant: IamPrincipal): string | null {
     for (const statement of grant.policies.flatMap((p) => p.document.Statement)) {
