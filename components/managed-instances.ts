@@ -3,7 +3,7 @@
 // address, tagged with the partner allowed on them, and an instance role holding only
 // what the SSM agent needs, usable only from the instance itself.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REGISTRATION_BATCH, yieldToEventLoop } from "./batches";
 import { metadataGuardUserData } from "./metadata-guard-scripts";

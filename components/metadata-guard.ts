@@ -8,7 +8,7 @@
 // same installer before it creates a Run As user, so no partner session can exist on an
 // instance whose metadata service is still open.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { metadataGuardDocument } from "./metadata-guard-scripts";
 import { stateManagerAssociationName } from "./os-user-provisioning";

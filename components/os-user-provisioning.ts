@@ -2,7 +2,7 @@
 // falls back to ssm-user and the agent never creates users: a missing user means a
 // failed session. A State Manager association applies to instances launched later too.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createOsUserDocument } from "./os-user-document";
 import { componentType, withFormerType } from "./type-tokens";

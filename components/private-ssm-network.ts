@@ -2,7 +2,7 @@
 // no route leaving the VPC, the interface endpoints Session Manager needs, an S3
 // gateway endpoint, and security groups whose egress is really limited.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./cidr";
 import { DEFAULT_LOG_RETENTION_DAYS } from "./constants";

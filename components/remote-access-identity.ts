@@ -2,7 +2,7 @@
 // IAM users, or a federated role) and the jump role that alone may assume the grant
 // role in the owner's account, with the external id.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
 import { checkedInput, requireEach, requireValid } from "./guard";

@@ -1,7 +1,7 @@
 // The account, region and partition a component's resources land in, read from
 // the provider the component uses (invokes inherit it through `parent`).
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsScope } from "./policies";
 

@@ -2,7 +2,7 @@
 // user, every session streamed to an audit log group, optional KMS encryption and S3
 // archive, and the permissions the instances need to deliver those logs.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, DEFAULT_MAX_SESSION_DURATION_MINUTES, SESSION_PREFERENCES_DOCUMENT } from "./constants";
 import { sessionPreferencesDocument, type ShellProfile } from "./documents";

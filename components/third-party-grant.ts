@@ -2,7 +2,7 @@
 // account with its external id, and open Session Manager shells, as its own
 // unprivileged OS user, on the instances tagged for it. Nothing else.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";

@@ -1,7 +1,7 @@
 // The program for a third party's account: who may connect, the jump role, and a
 // ready-to-use AWS CLI configuration for reaching the owner's instances.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "../components/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";

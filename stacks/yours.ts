@@ -1,6 +1,6 @@
 // The program for your account: the account that owns the private instances.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "../components/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REGISTRATION_BATCH, yieldToEventLoop } from "../components/batches";
 import { ManagedInstances } from "../components/managed-instances";

@@ -3,7 +3,7 @@
 // carries the instance as a dependency, as an id taken straight from the instance would.
 
 import { expect } from "chai";
-import * as aws from "@pulumi/aws";
+import * as aws from "../components/aws";
 import { ManagedInstances } from "../components/managed-instances";
 import { only, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
 

@@ -2,7 +2,7 @@
 // invokes in the stack's own account, region and partition, and refusing what it
 // does not know instead of hanging.
 
-import * as aws from "@pulumi/aws";
+import * as aws from "../components/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { resolve, runProgram } from "../tools/mock-engine";

@@ -15,7 +15,6 @@
 
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { installSdkStackTraceFilter } from "../../stacks/sdk-stack-traces";
@@ -43,7 +42,9 @@ type ResourceClass = new (name: string, args: Record<string, unknown>) => pulumi
 function classOf(type: string): ResourceClass {
     const [pkg, path, name] = type.split(":");
     const module = path.split("/")[0];
-    const library = ({ aws, random } as Record<string, any>)[pkg];
+    // The aws package by service module (as components/aws.ts imports it), read by name.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const library: Record<string, any> | undefined = pkg === "aws" ? { [module]: require(`@pulumi/aws/${module}`) } : pkg === "random" ? random : undefined;
     const found = module === "index" ? library?.[name] : library?.[module]?.[name];
     if (typeof found !== "function") throw new Error(`no SDK class for ${type}`);
     return found;
