@@ -39,6 +39,8 @@ export interface AllowedAccess {
     resourceOrigin: TypedResource["origin"];
     /** Which of the action's resource types it is ("*" for an action that takes none). */
     resourceType: string;
+    /** The tags the request presented for the resource. */
+    resourceTags?: Record<string, string>;
     /** Statements that allowed it (Sid, or place in its policy). */
     allowedBy: string[];
 }
@@ -54,12 +56,15 @@ const allows = (statements: PolicyStatement[]) => statements.filter((s) => s.Eff
 /** The key of an allowed request: who, how, what, on what. */
 export const accessKey = (a: Pick<AllowedAccess, "subject" | "variant" | "action" | "resource">) => `${a.subject}|${a.variant}|${a.action}|${a.resource}`;
 
+/** How a session the subject started itself is called: the one session resource its own, not another's. */
+export const OWN_SESSION_LABEL = "a session it started itself";
+
 // A session the subject started itself: Session Manager tags it with the caller's ${aws:userid}.
 function ownSession(picture: IamPicture, principalArn: string, sessionArn: string): TypedResource {
     const userId = userIdOf(picture, principalArn, principalArn.includes(":user/") ? "session" : REVIEW_IDENTITY);
     return {
         arn: sessionArn.replace(/[^/]+$/, `${userId}-0123456789abcdef0`),
-        label: "a session it started itself",
+        label: OWN_SESSION_LABEL,
         origin: "elsewhere",
         tags: { bySide: new Map(), default: { [SESSION_ID_TAG]: userId } },
         type: "session",
@@ -133,10 +138,16 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
 /** Whether an allowed request of side `side` is still allowed at another instant. */
 export async function allowedAt(universe: AccessUniverse, side: number, picture: IamPicture, access: AllowedAccess, at: string): Promise<boolean> {
     const subject = universe.subjects.find((s) => s.key === access.subject);
-    const resource = universe.known.find((r) => r.arn === access.resource);
-    if (subject === undefined || resource === undefined) throw new Error(`no subject ${access.subject} or resource ${access.resource} in the universe`);
-    const typed = { ...resource, type: access.resourceType };
-    const request = requestFor(picture, subject, access.action, typed, universe.tagsOn(resource, side), access.variant, universe.otherRegion);
+    if (subject === undefined) throw new Error(`no subject ${access.subject} in the universe`);
+    // The resource as the enumeration asked about it, with the tags it presented then.
+    const resource: TypedResource = {
+        arn: access.resource,
+        label: access.resourceLabel,
+        origin: access.resourceOrigin,
+        type: access.resourceType,
+        tags: { bySide: new Map(), default: access.resourceTags },
+    };
+    const request = requestFor(picture, subject, access.action, resource, access.resourceTags, access.variant, universe.otherRegion);
     return (await decide(picture, { ...request, at })).decision === "Allowed";
 }
 
@@ -152,7 +163,8 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     let evaluations = 0;
     const ask = async (subject: Subject, action: string, resource: TypedResource, variant: Variant) => {
         evaluations++;
-        const request = requestFor(picture, subject, action, resource, universe.tagsOn(resource, side), variant, universe.otherRegion);
+        const tags = universe.tagsOn(resource, side);
+        const request = requestFor(picture, subject, action, resource, tags, variant, universe.otherRegion);
         const detail = await decide(picture, { ...request, at: options.at });
         if (detail.decision !== "Allowed") return;
         allowed.push({
@@ -163,6 +175,7 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
             resourceLabel: resource.label,
             resourceOrigin: resource.origin,
             resourceType: resource.type,
+            ...(tags !== undefined && Object.keys(tags).length > 0 ? { resourceTags: tags } : {}),
             allowedBy: detail.allowedBy ?? [],
         });
     };

@@ -1,8 +1,10 @@
 // Turns the runs of a stack (and the stacks it references) into the access review:
 // resources by component, the partner-by-instance access matrix decided by evaluating
 // the produced policies, the chain each partner uses, findings, and the fixed cost.
-// Everything here is read from what the programs registered, never from config.
+// Everything here is read from what the programs registered, never from config, except
+// the intended access the exhaustive proof holds it against (tools/access/proof.ts).
 
+import { proveAccess, type ProofFinding } from "../access/proof";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
@@ -96,11 +98,22 @@ export interface ReviewReport {
     /** Each protection, probed by evaluation; one that does not hold is also a finding. */
     protections: ProtectionCheck[];
     diagram: string;
+    /** The exhaustive proof: the intended access from the config, and how much was enumerated (absent without the config files). */
+    proof?: { intended: string[]; allowedRequests: number; evaluations: number };
     findings: Finding[];
     cost: { asOf: string; region: string; currency: string; lines: CostLine[]; totalMonthly: number; note: string };
 }
 
 const DAY_MS = 86_400_000;
+
+/** How each kind of proof finding reads in the review. */
+const PROOF_FINDING: Record<ProofFinding["kind"], string> = {
+    unintended: "access nobody intended",
+    missing: "intended access refused",
+    outlasts: "access outlasting its end",
+    held: "instance role held by a partner",
+    "runs-as": "sessions run as another OS user",
+};
 
 function componentsOf(run: ProgramRun): ComponentSummary[] {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
@@ -440,6 +453,18 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}`,
         });
 
+    // Every allowed request against the access the config intends (tools/access/proof.ts).
+    let proof: ReviewReport["proof"];
+    if (runs.sources !== undefined && runs.sources.length > 0) {
+        const proven = await proveAccess(runs, at);
+        proof = {
+            intended: proven.spec.rules.map((r) => r.says),
+            allowedRequests: proven.model.allowed.length,
+            evaluations: proven.evaluations,
+        };
+        for (const finding of proven.findings) findings.push({ severity: "warning", message: `${PROOF_FINDING[finding.kind]}: ${finding.message}` });
+    }
+
     const report: ReviewReport = {
         stack: main.stack,
         side: main.outputs.jumpRoleArn !== undefined ? "their" : "yours",
@@ -455,6 +480,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         matrix,
         protections,
         diagram: "",
+        ...(proof ? { proof } : {}),
         findings,
         cost: costOf(main),
     };

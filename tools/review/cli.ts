@@ -4,9 +4,12 @@
 // (or --out FILE), --format json for machines. Progress and timing go to stderr.
 // With --against <git ref> (or --against-config <file>) it prints the access diff
 // instead: what the working tree's stack grants or takes away compared with that side.
+// With --who-can or --what-can it answers that question from the exhaustive enumeration.
 
 import * as fs from "fs";
 import * as path from "path";
+import { proveAccess } from "../access/proof";
+import { renderAnswers, whatCan, whoCan } from "../access/queries";
 import { diffStacks, checkOutRef, SideError, type CommittedTree, type Side } from "../access/sides";
 import { PROJECT, PROJECT_ROOT, type FakeStack } from "../mock-engine";
 import { analyze } from "./analyze";
@@ -17,6 +20,7 @@ import { runForReview, type StackSource } from "./stacks";
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]
                         [--stack-outputs FILE.json] [--at ISO-TIME]
                         [--against <git ref> | --against-config <file>] [--fail-on-added-access]
+                        [--who-can <ARN, pattern or name> [--action <action or pattern>] | --what-can <principal>]
   --stack          review Pulumi.<name>.yaml in the project directory (e.g. yours, their); encrypted
                    values need no passphrase: each is reviewed as an opaque secret
   --config         review another stack config file
@@ -29,6 +33,10 @@ const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stac
   --against-config the access diff against another config file, with the working tree's components
   --fail-on-added-access
                    with --against or --against-config: exit 3 when the change adds access (for CI)
+  --who-can        list every allowed request on the resources matching an ARN, an ARN pattern
+                   (arn:aws:ec2:*:*:instance/*) or words of their name, from the exhaustive enumeration
+  --action         with --who-can: only this action (or pattern, ssm:*)
+  --what-can       list every allowed request of the principals matching an ARN, a pattern or words of their name
   --help           print this and exit
 exit codes: 0 done; 1 a stack's program failed (the error is printed as pulumi up prints it);
             2 usage error; 3 access added, with --fail-on-added-access`;
@@ -44,6 +52,8 @@ interface Options {
     failOnAddedAccess: boolean;
     /** The stack config came from --config, not --stack. */
     configGiven: boolean;
+    /** A question about the access model instead of the review. */
+    query?: { whoCan: string; action?: string } | { whatCan: string };
 }
 
 // A file as the user would name it: relative to where the command runs, when inside it.
@@ -65,7 +75,21 @@ function parseArgs(argv: string[]): Options {
             failOnAddedAccess = true;
             continue;
         }
-        if (!["--stack", "--config", "--format", "--out", "--stack-outputs", "--at", "--against", "--against-config"].includes(flag))
+        if (
+            ![
+                "--stack",
+                "--config",
+                "--format",
+                "--out",
+                "--stack-outputs",
+                "--at",
+                "--against",
+                "--against-config",
+                "--who-can",
+                "--action",
+                "--what-can",
+            ].includes(flag)
+        )
             throw new UsageError(`unknown argument ${flag}`);
         const value = argv[++i];
         if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -87,7 +111,15 @@ function parseArgs(argv: string[]): Options {
     if (againstConfig !== undefined && !fs.existsSync(againstConfig)) throw new UsageError(`no stack config at ${path.resolve(againstConfig)}`);
     if (failOnAddedAccess && ref === undefined && againstConfig === undefined)
         throw new UsageError("--fail-on-added-access needs --against <git ref> or --against-config <file>");
+    const whoCanArg = values.get("--who-can");
+    const whatCanArg = values.get("--what-can");
+    const action = values.get("--action");
+    if (whoCanArg !== undefined && whatCanArg !== undefined) throw new UsageError("give one of --who-can or --what-can");
+    if (action !== undefined && whoCanArg === undefined) throw new UsageError("--action goes with --who-can");
+    if ((whoCanArg ?? whatCanArg) !== undefined && (ref !== undefined || againstConfig !== undefined))
+        throw new UsageError("--who-can and --what-can ask about one stack, not a diff");
     return {
+        query: whoCanArg !== undefined ? { whoCan: whoCanArg, action } : whatCanArg !== undefined ? { whatCan: whatCanArg } : undefined,
         source: { stack: stack ?? path.basename(configFile).replace(/^Pulumi\.|\.ya?ml$/g, ""), configFile },
         format,
         out: values.get("--out"),
@@ -143,9 +175,20 @@ async function review(options: Options): Promise<number> {
         printAsPulumi(options.source.stack, runs.main.error);
         return 1;
     }
+    if (options.query !== undefined) {
+        const proof = await proveAccess(runs, options.at);
+        log(`enumerated ${proof.evaluations} requests (${proof.model.allowed.length} allowed) in ${proof.milliseconds} ms`);
+        const query = options.query;
+        const [question, answers] =
+            "whoCan" in query
+                ? [`Who can ${query.action ?? "act"} on ${query.whoCan}`, whoCan(proof.universe, proof.model.allowed, query.whoCan, query.action)]
+                : [`What ${query.whatCan} can do`, whatCan(proof.universe, proof.model.allowed, query.whatCan)];
+        write(options, options.format === "json" ? `${JSON.stringify({ question, answers }, null, 2)}\n` : renderAnswers(question, answers), log);
+        return 0;
+    }
     const report = await analyze(runs, options.at);
     log(
-        `evaluated ${report.matrix.length} matrix cells and ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links; ${Date.now() - started} ms in all`,
+        `evaluated ${report.matrix.length} matrix cells, ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links and ${report.proof?.evaluations ?? 0} requests of the exhaustive proof; ${Date.now() - started} ms in all`,
     );
     write(options, options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report), log);
     return 0;

@@ -66,6 +66,16 @@ export function renderMarkdown(report: ReviewReport): string {
         out.push("");
     }
 
+    if (report.proof) {
+        out.push(
+            "## Intended access (from the config), proven",
+            "",
+            `Every request the stacks allow (${report.proof.allowedRequests} allowed, of ${report.proof.evaluations} evaluated) was held against this; anything outside it, or anything in it refused, is a finding below.`,
+            "",
+        );
+        for (const line of report.proof.intended) out.push(`- ${line}`);
+        out.push("");
+    }
     out.push("## Findings", "");
     if (report.findings.length === 0) out.push("None.");
     for (const finding of report.findings) out.push(`- **${finding.severity}**: ${finding.message}`);

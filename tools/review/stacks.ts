@@ -52,12 +52,16 @@ async function resolvedOutputs(run: ProgramRun): Promise<FakeStack> {
 export interface ReviewRuns {
     main: ProgramRun;
     referenced: ProgramRun[];
+    /** The config files the runs read, the reviewed stack's first (referenced stacks answered from supplied outputs have none). */
+    sources?: StackSource[];
 }
 
 /** The outputs of the stacks some config files reference, and the runs that produced them. */
 export interface ReferencedStacks {
     stacks: Record<string, FakeStack>;
     runs: ProgramRun[];
+    /** The config file of each run. */
+    sources: StackSource[];
     /** References that could be answered neither locally nor from supplied outputs, with how to fix each. */
     missing: string[];
 }
@@ -74,6 +78,7 @@ export async function runReferencedStacks(
 ): Promise<ReferencedStacks> {
     const stacks: Record<string, FakeStack> = { ...suppliedOutputs };
     const runs: ProgramRun[] = [];
+    const sources: StackSource[] = [];
     const missing: string[] = [];
     const seen = new Set(Object.keys(stacks));
     for (const { stackName, key } of configFiles.flatMap(referencesIn)) {
@@ -94,8 +99,9 @@ export async function runReferencedStacks(
         log(`ran referenced stack ${stackName} from ${path.basename(local.configFile)} in ${Date.now() - started} ms`);
         stacks[stackName] = await resolvedOutputs(run);
         runs.push(run);
+        sources.push(local);
     }
-    return { stacks, runs, missing };
+    return { stacks, runs, sources, missing };
 }
 
 /** Runs a stack with the referenced stacks' outputs; a reference left unanswered fails it unless its config is itself in error. */
@@ -110,7 +116,7 @@ export async function runWithReferences(
     log(`ran ${source.stack} (${cloudResources(main).length} resources) in ${Date.now() - started} ms`);
     // A config error says more than a reference the review could not answer.
     if (references.missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(references.missing.join("\n"));
-    return { main, referenced: references.runs };
+    return { main, referenced: references.runs, sources: [source, ...references.sources] };
 }
 
 /**

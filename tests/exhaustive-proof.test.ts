@@ -1,0 +1,350 @@
+// The exhaustive proof: every request the sample stacks allow is access their config
+// intends, and every intended access is allowed. No scenario lists the requests: they are
+// enumerated (tools/access/enumerate.ts). The second half widens the program's policies
+// the ways a careless change would, none of them named anywhere in the proof, and checks
+// that each is caught with the statement that allows it.
+
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import { proveAccess, type AccessProof } from "../tools/access/proof";
+import { whatCan, whoCan } from "../tools/access/queries";
+import { analyze } from "../tools/review/analyze";
+import { renderMarkdown } from "../tools/review/markdown";
+import { runReviewCommand } from "./review-command";
+import { FIXTURES_DIR, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
+import { runForReview, runReferencedStacks, runWithReferences, type ReviewRuns } from "../tools/review/stacks";
+import { changedFixture } from "./fixture-copies";
+
+const AT = "2027-01-15T12:00:00Z";
+const SAMPLE = path.join(FIXTURES_DIR, "Pulumi.yours.yaml");
+const THEIR_SAMPLE = path.join(FIXTURES_DIR, "Pulumi.their.yaml");
+const A_ENDS = "2027-03-31T23:59:59Z";
+
+const summary = (proof: AccessProof) => proof.findings.map((f) => `${f.kind}: ${f.message}`);
+const MUTATION = "WideningUnderTest";
+
+// A copy of the runs whose resources' inputs may be changed without leaking into another test.
+const runCopy = (run: ProgramRun): ProgramRun => ({ ...run, resources: run.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) });
+const copyOf = (runs: ReviewRuns): ReviewRuns => ({ main: runCopy(runs.main), referenced: runs.referenced.map(runCopy), sources: runs.sources });
+
+// The inline policies of a role, each changed by `change` (given its parsed document).
+function changePolicies(runs: ReviewRuns, role: string, change: (document: { Statement: any[] }) => void): ReviewRuns {
+    const changed = copyOf(runs);
+    const policies = [changed.main, ...changed.referenced]
+        .flatMap((r: ProgramRun) => r.resources)
+        .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === role);
+    if (policies.length === 0) throw new Error(`no inline policy on role ${role}`);
+    for (const policy of policies) {
+        const document = JSON.parse(policy.inputs.policy);
+        change(document);
+        policy.inputs.policy = JSON.stringify(document);
+    }
+    return changed;
+}
+
+// Adds an Allow statement to a role's permissions as a change to its component would: the
+// grant's fence (Deny NotAction) is derived from its allows, so it admits the new actions too.
+function widen(runs: ReviewRuns, role: string, statement: { Action: string | string[]; Resource: string | string[] }): ReviewRuns {
+    let added = false;
+    return changePolicies(runs, role, (document) => {
+        const actions = ([] as string[]).concat(statement.Action);
+        for (const fence of document.Statement.filter((s) => s.Effect === "Deny" && s.NotAction !== undefined))
+            fence.NotAction = [...([] as string[]).concat(fence.NotAction), ...actions];
+        if (!added) document.Statement.push({ Sid: MUTATION, Effect: "Allow", ...statement });
+        added = true;
+    });
+}
+
+// The unintended accesses the proof found that the mutation's statement allows.
+const caught = (proof: AccessProof) =>
+    proof.findings
+        .filter((f) => f.kind === "unintended" && f.access!.allowedBy.includes(MUTATION))
+        .map((f) => `${f.access!.action} ${f.access!.resourceLabel}`);
+
+describe("exhaustive proof of access", () => {
+    let sample: ReviewRuns;
+    let full: ReviewRuns;
+    let sampleProof: AccessProof;
+    let fullProof: AccessProof;
+    before(async () => {
+        sample = await runForReview({ stack: "yours", configFile: SAMPLE });
+        // Every optional part on, and an end date: the session key, the archive bucket, Third_Party_A's expiry.
+        const fullConfig = changedFixture("yours", (config) => {
+            config["third-party-ssm-access:sessions"].kmsEncryption = true;
+            config["third-party-ssm-access:sessions"].s3Archive = true;
+            config["third-party-ssm-access:partners"][0].expiresAt = A_ENDS;
+        });
+        full = await runForReview({ stack: "yours", configFile: fullConfig });
+        sampleProof = await proveAccess(sample, AT);
+        fullProof = await proveAccess(full, AT);
+    });
+
+    describe("the sample stacks", () => {
+        it("allow nothing their config does not intend, and refuse nothing it does (yours, with the their stack it references)", () => {
+            expect(summary(sampleProof)).to.deep.equal([]);
+            expect(sampleProof.model.allowed.length).to.be.greaterThan(100);
+            expect(sampleProof.evaluations).to.be.greaterThan(1000);
+        });
+
+        it("with the session key, the archive and an expiry: the same, and the expiring partner is refused just after its end", () => {
+            expect(summary(fullProof)).to.deep.equal([]);
+            const actions = new Set(fullProof.model.allowed.map((a) => a.action));
+            for (const action of ["kms:GenerateDataKey", "kms:Decrypt", "s3:PutObject"]) expect(actions.has(action), action).to.equal(true);
+        });
+
+        it("the their stack, with the yours stack it references", async () => {
+            const proof = await proveAccess(await runForReview({ stack: "their", configFile: THEIR_SAMPLE }), AT);
+            expect(summary(proof)).to.deep.equal([]);
+        });
+
+        it("reads the intended access in plain terms, from the config", () => {
+            const says = fullProof.spec.rules.map((r) => r.says);
+            expect(says).to.include(
+                `Third_Party_A may start sessions on instances of account 111111111111 tagged ExternalAccessGrantedTo=Third_Party_A in us-east-1, as os_user_a_alice, with SSM-SessionManagerRunShell, until ${A_ENDS}`,
+            );
+            expect(says).to.include("Third_Party_B may resume and end the sessions it started itself");
+            expect(says).to.include(
+                "Third_Party_A may list the instances of account 111111111111 in us-east-1 and their connection status, until 2027-03-31T23:59:59Z",
+            );
+            expect(says.some((s) => s.startsWith("the instance role (instances-role) may archive transcripts under"))).to.equal(true);
+        });
+
+        it("derives the intent from the config: a partner added there is intended, and a partner the program drops is missing", async () => {
+            const withC = changedFixture("yours", (config) => {
+                config["third-party-ssm-access:partners"].push({
+                    name: "Third_Party_C",
+                    accountId: "444444444444",
+                    osUser: "os_user_c_carol",
+                    principalArns: ["arn:aws:iam::444444444444:role/vendor-ops"],
+                });
+            });
+            const runs = await runForReview({ stack: "yours", configFile: withC });
+            const proof = await proveAccess(runs, AT);
+            expect(summary(proof)).to.deep.equal([]);
+            expect(proof.spec.rules.map((r) => r.says)).to.include(
+                "Third_Party_C may start sessions on instances of account 111111111111 tagged ExternalAccessGrantedTo=Third_Party_C in us-east-1, as os_user_c_carol, with SSM-SessionManagerRunShell",
+            );
+            // The program without Third_Party_C's grant (the config still names it): everything C was meant to have is missing.
+            const dropped = copyOf(runs);
+            dropped.main.resources = dropped.main.resources.filter((r) => !JSON.stringify(r.inputs).includes("Third_Party_C"));
+            const missing = (await proveAccess(dropped, AT)).findings.filter((f) => f.kind === "missing").map((f) => f.message.split(" (")[0]);
+            expect(missing).to.include("arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_Third_Party_C is meant to be able to ssm:StartSession");
+            expect(missing).to.include("arn:aws:iam::444444444444:role/vendor-ops is meant to be able to sts:AssumeRole");
+        });
+    });
+
+    describe("catches widenings no scenario names, with the statement that allows them", () => {
+        const GRANT_A = "SSMStartSession_IAM_Role_Third_Party_A";
+        const widenings: Array<{ title: string; role: string; statement: { Action: string | string[]; Resource: string | string[] }; expect: string[] }> = [
+            {
+                title: "read the archive bucket",
+                role: GRANT_A,
+                statement: { Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::sessions-archive", "arn:aws:s3:::sessions-archive/*"] },
+                expect: ["s3:GetObject a resource matching arn:aws:s3:::sessions-archive/*", "s3:ListBucket bucket sessions-archive"],
+            },
+            {
+                title: "run commands",
+                role: GRANT_A,
+                statement: { Action: "ssm:SendCommand", Resource: "*" },
+                expect: [
+                    "ssm:SendCommand instance instance-third-party-b",
+                    "ssm:SendCommand an untagged instance",
+                    "ssm:SendCommand document SSM-SessionManagerRunShell",
+                ],
+            },
+            {
+                title: "retag instances",
+                role: GRANT_A,
+                statement: { Action: "ec2:CreateTags", Resource: "arn:aws:ec2:us-east-1:111111111111:instance/*" },
+                expect: ["ec2:CreateTags instance instance-third-party-b", "ec2:CreateTags an untagged instance"],
+            },
+            {
+                title: "edit the preferences document",
+                role: GRANT_A,
+                statement: { Action: "ssm:UpdateDocument", Resource: "arn:aws:ssm:us-east-1:111111111111:document/SSM-SessionManagerRunShell" },
+                expect: ["ssm:UpdateDocument document SSM-SessionManagerRunShell"],
+            },
+            {
+                title: "start a session with any session document",
+                role: GRANT_A,
+                statement: { Action: "ssm:StartSession", Resource: "arn:aws:ssm:us-east-1:111111111111:document/*" },
+                expect: [
+                    "ssm:StartSession AWS-owned document AWS-StartSSHSession",
+                    "ssm:StartSession AWS-owned document AWS-StartPortForwardingSessionToRemoteHost",
+                ],
+            },
+            {
+                title: "launch an instance with a role",
+                role: GRANT_A,
+                statement: { Action: ["ec2:RunInstances", "iam:PassRole"], Resource: "*" },
+                expect: ["iam:PassRole role instances-role", "ec2:RunInstances an untagged instance"],
+            },
+            {
+                title: "delete the audit log (the instance role)",
+                role: "instances-role",
+                statement: {
+                    Action: ["logs:DeleteLogGroup", "logs:DeleteLogStream"],
+                    Resource: "arn:aws:logs:us-east-1:111111111111:log-group:SSMSessionManager_LogGroup*",
+                },
+                expect: ["logs:DeleteLogGroup log group SSMSessionManager_LogGroup", "logs:DeleteLogStream a stream of log group SSMSessionManager_LogGroup"],
+            },
+            {
+                title: "read any parameter (the instance role)",
+                role: "instances-role",
+                statement: { Action: "ssm:GetParameter", Resource: "*" },
+                expect: ["ssm:GetParameter a parameter this stack does not create"],
+            },
+        ];
+        for (const w of widenings) {
+            it(w.title, async () => {
+                const proof = await proveAccess(widen(full, w.role, w.statement), AT);
+                const found = caught(proof);
+                for (const line of w.expect) expect(found, `${line} in\n${found.join("\n")}`).to.include(line);
+                // Every finding names the statement: nothing the mutation allows passes unnamed.
+                expect(proof.findings.every((f) => f.kind !== "unintended" || f.access!.allowedBy.length > 0)).to.equal(true);
+            });
+        }
+
+        it("decrypt with the session key (the grant's permissions and the key policy's statement for session roles both widened)", async () => {
+            const changed = widen(full, GRANT_A, { Action: "kms:Decrypt", Resource: "*" });
+            const key = [changed.main, ...changed.referenced]
+                .flatMap((r) => r.resources)
+                .find((r) => typeof r.inputs.policy === "string" && r.inputs.policy.includes("SessionRolesGenerateDataKeys"))!;
+            const document = JSON.parse(key.inputs.policy);
+            for (const statement of document.Statement.filter((s: { Sid?: string }) => s.Sid === "SessionRolesGenerateDataKeys"))
+                statement.Action = ["kms:GenerateDataKey", "kms:Decrypt"];
+            key.inputs.policy = JSON.stringify(document);
+            expect(caught(await proveAccess(changed, AT))).to.include("kms:Decrypt KMS key sessions-key-id");
+        });
+
+        it("reading every parameter, added to the grant in the component's code (the program itself changed)", async () => {
+            const root = fs.mkdtempSync(path.join(os.tmpdir(), "program-"));
+            for (const entry of ["index.ts", "Pulumi.yaml", "components", "stacks"])
+                fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(root, entry), { recursive: true });
+            fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(root, "node_modules"), "dir");
+            const policies = path.join(root, "components", "policies.ts");
+            const anchor = `            Sid: "ListInstancesAndConnectionStatusInThisRegion",`;
+            const text = fs.readFileSync(policies, "utf8");
+            expect(text).to.include(anchor);
+            fs.writeFileSync(
+                policies,
+                text.replace(
+                    anchor,
+                    `            Sid: "ReadParameters",\n            Effect: "Allow",\n            Action: ["ssm:GetParameter", "ssm:GetParameters"],\n            Resource: "*",\n        },\n        {\n${anchor}`,
+                ),
+            );
+            try {
+                const references = await runReferencedStacks([SAMPLE]);
+                const runs = await runWithReferences({ stack: "yours", configFile: SAMPLE }, references, undefined, root);
+                const proof = await proveAccess(runs, AT);
+                const lines = proof.findings.filter((f) => f.kind === "unintended").map((f) => f.message);
+                for (const partner of ["Third_Party_A", "Third_Party_B"])
+                    for (const action of ["ssm:GetParameter", "ssm:GetParameters"])
+                        expect(lines).to.include(
+                            `role SSMStartSession_IAM_Role_${partner} may ${action} on a parameter this stack does not create (arn:aws:ssm:us-east-1:111111111111:parameter/other-parameter-name-without-leading-slash): no intended access covers it; allowed by ReadParameters`,
+                        );
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
+        it("a trust that no longer asks for the external id", async () => {
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement) delete statement.Condition?.StringEquals?.["sts:ExternalId"];
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const proof = await proveAccess(changed, AT);
+            expect(proof.findings.filter((f) => f.kind === "unintended").map((f) => `${f.access!.variant} ${f.access!.action}`)).to.include(
+                "without the external id sts:AssumeRole",
+            );
+        });
+
+        it("an instance whose metadata service answers a partner's shell: the partner holds the instance role", async () => {
+            const changed = copyOf(full);
+            for (const instance of changed.main.resources.filter((r) => r.type === "aws:ec2/instance:Instance")) instance.inputs.userData = "#!/bin/bash\n";
+            const held = (await proveAccess(changed, AT)).findings.filter((f) => f.kind === "held").map((f) => f.message.split(";")[0]);
+            expect(held, held.join("\n")).to.include(
+                "Third_Party_A holds the instance role instances-role, through a shell on instance instance-third-party-a (its metadata service answers non-root users)",
+            );
+        });
+
+        it("an expiry the grant's own permissions forget: a session after the end is caught", async () => {
+            const changed = changePolicies(full, GRANT_A, (document) => {
+                document.Statement = document.Statement.filter((s) => s.Sid !== "NothingAfterExpiry");
+            });
+            const outlasting = (await proveAccess(changed, AT)).findings.filter((f) => f.kind === "outlasts").map((f) => f.access!.action);
+            expect(outlasting).to.include("ssm:StartSession");
+        });
+
+        it("the grant losing a statement the partner needs: the intended access is missing", async () => {
+            const changed = changePolicies(full, GRANT_A, (document) => {
+                document.Statement = document.Statement.filter((s) => s.Sid !== "EndOnlyOwnSessions");
+            });
+            const missing = (await proveAccess(changed, AT)).findings.filter((f) => f.kind === "missing").map((f) => f.message.split(" (")[0]);
+            expect(missing).to.deep.equal([
+                `arn:aws:iam::111111111111:role/${GRANT_A} is meant to be able to ssm:ResumeSession`,
+                `arn:aws:iam::111111111111:role/${GRANT_A} is meant to be able to ssm:TerminateSession`,
+            ]);
+        });
+    });
+
+    describe("for people: the review and the questions", () => {
+        it("the review lists the intended access and, as findings, what falls outside it", async () => {
+            const clean = await analyze(full, AT);
+            expect(clean.proof!.intended).to.deep.equal(fullProof.spec.rules.map((r) => r.says));
+            expect(renderMarkdown(clean)).to.include("## Intended access (from the config), proven");
+            const widened = await analyze(widen(full, "SSMStartSession_IAM_Role_Third_Party_A", { Action: "ssm:SendCommand", Resource: "*" }), AT);
+            const flagged = widened.findings.map((f) => f.message).filter((m) => m.startsWith("access nobody intended"));
+            expect(flagged).to.include(
+                "access nobody intended: role SSMStartSession_IAM_Role_Third_Party_A may ssm:SendCommand on an untagged instance (arn:aws:ec2:us-east-1:111111111111:instance/other-instance-id): no intended access covers it; allowed by WideningUnderTest",
+            );
+        });
+
+        it("who can start a session on an instance, and what a partner's jump role can do", () => {
+            const who = whoCan(sampleProof.universe, sampleProof.model.allowed, "arn:aws:ec2:us-east-1:111111111111:instance/*", "ssm:StartSession");
+            expect([...new Set(who.map((a) => `${a.subjectLabel} -> ${a.resourceLabel}`))]).to.deep.equal([
+                "role SSMStartSession_IAM_Role_Third_Party_B -> instance instance-third-party-b",
+                "role SSMStartSession_IAM_Role_Third_Party_B -> any other instance tagged ExternalAccessGrantedTo=Third_Party_B",
+                "role SSMStartSession_IAM_Role_Third_Party_A -> instance instance-third-party-a",
+                "role SSMStartSession_IAM_Role_Third_Party_A -> any other instance tagged ExternalAccessGrantedTo=Third_Party_A",
+            ]);
+            const what = whatCan(sampleProof.universe, sampleProof.model.allowed, "arn:aws:iam::222222222222:role/3P_IAM_Assume_Role");
+            expect([...new Set(what.map((a) => `${a.action} ${a.resourceLabel}`))]).to.deep.equal([
+                "sts:AssumeRole role SSMStartSession_IAM_Role_Third_Party_A",
+                "sts:SetSourceIdentity role SSMStartSession_IAM_Role_Third_Party_A",
+            ]);
+        });
+
+        it("as a command: --who-can with --action, as JSON", async () => {
+            const result = await runReviewCommand([
+                "--config",
+                SAMPLE,
+                "--at",
+                AT,
+                "--who-can",
+                "instance-third-party-b",
+                "--action",
+                "ssm:*",
+                "--format",
+                "json",
+            ]);
+            expect(result.code, result.stderr).to.equal(0);
+            const { answers } = JSON.parse(result.stdout);
+            expect(answers.map((a: { subjectLabel: string; action: string }) => `${a.subjectLabel} ${a.action}`)).to.deep.equal([
+                "role instances-role ssm:DescribeAssociation",
+                "role instances-role ssm:ListInstanceAssociations",
+                "role instances-role ssm:PutComplianceItems",
+                "role instances-role ssm:UpdateAssociationStatus",
+                "role instances-role ssm:UpdateInstanceAssociationStatus",
+                "role instances-role ssm:UpdateInstanceInformation",
+                "role SSMStartSession_IAM_Role_Third_Party_B ssm:GetConnectionStatus",
+                "role SSMStartSession_IAM_Role_Third_Party_B ssm:StartSession",
+                "role SSMStartSession_IAM_Role_Third_Party_A ssm:GetConnectionStatus",
+            ]);
+            expect(result.stderr).to.match(/enumerated \d+ requests \(\d+ allowed\) in \d+ ms/);
+        });
+    });
+});

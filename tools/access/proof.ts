@@ -1,0 +1,167 @@
+// The exhaustive proof: every request the stacks allow (enumerated over every action of
+// every service their policies admit, every resource those actions may name, every
+// subject and variant: see enumerate.ts) must be access someone intended (intent.ts,
+// from the config), and every intended access must be allowed. What falls outside is a
+// finding that names the statements allowing it; what is missing, one that names the
+// rule. The instance roles' holders and each partner's OS user are checked too, and an
+// access that ends (a partner's expiry) must be refused just after its end.
+
+import { runProgram } from "../mock-engine";
+import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
+import { preferencesOf, yoursRunOf } from "../review/facts";
+import type { ReviewRuns, StackSource } from "../review/stacks";
+import { allowedAt, type AllowedAccess } from "./enumerate";
+import { intendedAccess, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
+import { accessModel, prepareSide, type AccessModel, type PreparedSide } from "./model";
+import { AccessUniverse } from "./universe";
+
+/** Something the proof found: an access nobody intended, or an intended one that is refused. */
+export interface ProofFinding {
+    kind: "unintended" | "missing" | "outlasts" | "held" | "runs-as";
+    message: string;
+    /** The allowed request, for unintended and outlasting access. */
+    access?: AllowedAccess;
+    /** The rule, for missing and outlasting access. */
+    rule?: string;
+}
+
+export interface AccessProof {
+    spec: IntendedAccessSpec;
+    model: AccessModel;
+    universe: AccessUniverse;
+    findings: ProofFinding[];
+    /** Requests evaluated, and how long the enumeration and checks took. */
+    evaluations: number;
+    milliseconds: number;
+}
+
+/** A stack's settings as its program reads them (defaults applied), with its account. */
+async function settingsOf(source: StackSource): Promise<{ yours?: YoursSettings; their?: SystemSettings["their"][number] }> {
+    const run = await runProgram({
+        stack: source.stack,
+        configFile: source.configFile,
+        stacks: {},
+        reuseModules: true,
+        program: () => {
+            const side = readSide();
+            return side === "yours" ? { yours: loadYoursSettings() } : { their: loadTheirSettings() };
+        },
+    });
+    if (run.error !== undefined) throw run.error;
+    const their = run.outputs.their as TheirSettings | undefined;
+    return {
+        yours: run.outputs.yours as YoursSettings | undefined,
+        their: their && { ...their, account: run.account, partition: run.partition },
+    };
+}
+
+/** Which ARN the programs gave each part the config cannot name. */
+function wiringOf(runs: ReviewRuns, prepared: PreparedSide, their: SystemSettings["their"]): Wiring {
+    const all = [runs.main, ...runs.referenced];
+    const yoursRun = yoursRunOf(all) ?? runs.main;
+    const { picture } = prepared;
+    const flowLog = yoursRun.resources.find((r) => r.type === "aws:ec2/flowLog:FlowLog");
+    const preferences = preferencesOf(yoursRun) ?? {};
+    const keyId = typeof preferences.kmsKeyId === "string" && preferences.kmsKeyId !== "" ? preferences.kmsKeyId : undefined;
+    const bucket = typeof preferences.s3BucketName === "string" && preferences.s3BucketName !== "" ? preferences.s3BucketName : undefined;
+    return {
+        partition: yoursRun.partition,
+        account: yoursRun.account,
+        region: yoursRun.region,
+        instanceRoles: [...new Set(picture.instances.map((i) => i.roleArn).filter((r): r is string => r !== undefined))],
+        flowLogs: flowLog ? { roleArn: flowLog.inputs.iamRoleArn, logGroupArn: flowLog.inputs.logDestination } : undefined,
+        sessionKeyArn: keyId && picture.resourcePolicies.find((r) => r.kind === "kms-key" && (r.arn === keyId || r.arn.endsWith(`/${keyId}`)))?.arn,
+        archive: bucket
+            ? { bucketArn: `arn:${yoursRun.partition}:s3:::${bucket}`, prefix: String(preferences.s3KeyPrefix ?? "").replace(/\/$/, "") }
+            : undefined,
+        jumpRoles: new Map(their.map((t) => [t.partnerName, `arn:${t.partition}:iam::${t.account}:role/${t.jumpRoleName}`])),
+    };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function describe(universe: AccessUniverse, access: AllowedAccess): string {
+    const subject = universe.subjects.find((s) => s.key === access.subject)?.label ?? access.subject;
+    const how = access.variant === "" ? "" : ` (${access.variant})`;
+    return `${subject}${how} may ${access.action} on ${access.resourceLabel === "*" ? "*" : `${access.resourceLabel} (${access.resource})`}`;
+}
+
+const byStatements = (access: AllowedAccess) => `allowed by ${access.allowedBy.length > 0 ? access.allowedBy.join(" + ") : "no statement the evaluator named"}`;
+
+/**
+ * Proves the access of a reviewed stack and the stacks it references (their runs, and the
+ * config files in `runs.sources`) against the access their config intends, at `at`.
+ */
+export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessProof> {
+    if (runs.sources === undefined || runs.sources.length === 0) throw new Error("the proof needs the config files of the runs (runs.sources)");
+    const started = Date.now();
+    const settings: SystemSettings = { yours: [], their: [] };
+    for (const source of runs.sources) {
+        const found = await settingsOf(source);
+        if (found.yours) settings.yours.push(found.yours);
+        if (found.their) settings.their.push(found.their);
+    }
+    const prepared = await prepareSide(runs);
+    const wiring = wiringOf(runs, prepared, settings.their);
+    const spec = intendedAccess(settings, wiring);
+    const universe = new AccessUniverse([prepared], at);
+    // The config means every grant to require its external id (and a source identity, unless
+    // it says not to): assuming each is also asked without them, whatever its trust now says.
+    for (const yours of settings.yours) {
+        for (const partner of yours.partners) {
+            const grant = `arn:${universe.partition}:iam::${wiring.account}:role/${partner.grantRoleName}`;
+            const known = universe.assumeRequirements.get(grant) ?? { externalId: false, sourceIdentity: false };
+            universe.assumeRequirements.set(grant, { externalId: true, sourceIdentity: known.sourceIdentity || partner.requireSourceIdentity });
+        }
+    }
+    const model = await accessModel(universe, 0, prepared, at);
+    const findings: ProofFinding[] = [];
+    let evaluations = model.evaluations;
+
+    const ending = new Map<AllowedAccess, IntendedAccess[]>();
+    for (const access of model.allowed) {
+        const rules = intentsCovering(spec, access);
+        if (rules.length === 0) {
+            findings.push({ kind: "unintended", access, message: `${describe(universe, access)}: no intended access covers it; ${byStatements(access)}` });
+        } else if (rules.every((r) => r.until !== undefined)) {
+            ending.set(access, rules);
+        }
+    }
+    // An access that ends must be refused once it has ended (credentials issued before the end included).
+    for (const [access, rules] of ending) {
+        const end = rules.map((r) => r.until!).sort()[rules.length - 1];
+        const after = iso(Date.parse(end) + 1000);
+        evaluations++;
+        if (await allowedAt(universe, 0, prepared.picture, access, after))
+            findings.push({
+                kind: "outlasts",
+                access,
+                rule: rules[0].says,
+                message: `${describe(universe, access)} is still allowed at ${after}, after its end (${end}); ${byStatements(access)}`,
+            });
+    }
+    // Nothing intended is missing: each action of each rule, for each of its principals, allowed the usual way on a resource it covers.
+    for (const rule of spec.rules) {
+        if (rule.until !== undefined && Date.parse(rule.until) <= Date.parse(at)) continue;
+        for (const who of rule.who) {
+            for (const action of rule.actions) {
+                const found = model.allowed.some(
+                    (a) => a.subject === who && a.variant === "" && a.action.toLowerCase() === action.toLowerCase() && intentsCovering(spec, a).includes(rule),
+                );
+                if (!found)
+                    findings.push({
+                        kind: "missing",
+                        rule: rule.says,
+                        message: `${who} is meant to be able to ${action} (${rule.says}), and is refused on every resource the rule covers`,
+                    });
+            }
+        }
+    }
+    for (const partner of model.partners) {
+        for (const held of partner.holds) findings.push({ kind: "held", message: `${partner.name} holds ${held.label}; ${spec.instanceRoleHolders}` });
+        const meant = settings.yours.flatMap((y) => y.partners).find((p) => p.name === partner.name)?.osUser;
+        if (meant !== undefined && partner.runAs !== meant)
+            findings.push({ kind: "runs-as", message: `${partner.name}'s sessions run as ${partner.runAs}, not ${meant} (partners[].osUser)` });
+    }
+    return { spec, model, universe, findings, evaluations, milliseconds: Date.now() - started };
+}
