@@ -44,6 +44,17 @@ function changePolicies(runs: ReviewRuns, role: string, change: (document: { Sta
     return changed;
 }
 
+// Changes, in place, each statement of the inline policies of a role in runs already copied.
+function changePoliciesIn(runs: ReviewRuns, role: string, change: (statement: any) => void): void {
+    for (const policy of [runs.main, ...runs.referenced]
+        .flatMap((r) => r.resources)
+        .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === role)) {
+        const document = JSON.parse(policy.inputs.policy);
+        document.Statement.forEach(change);
+        policy.inputs.policy = JSON.stringify(document);
+    }
+}
+
 // Adds an Allow statement to a role's permissions as a change to its component would: the
 // grant's fence (Deny NotAction) is derived from its allows, so it admits the new actions too.
 function widen(runs: ReviewRuns, role: string, statement: { Action: string | string[]; Resource: string | string[] }): ReviewRuns {
@@ -288,6 +299,104 @@ describe("exhaustive proof of access", () => {
                 `arn:aws:iam::111111111111:role/${GRANT_A} is meant to be able to ssm:ResumeSession`,
                 `arn:aws:iam::111111111111:role/${GRANT_A} is meant to be able to ssm:TerminateSession`,
             ]);
+        });
+    });
+
+    describe("says what it cannot prove, instead of passing it", () => {
+        const GRANT_A = "SSMStartSession_IAM_Role_Third_Party_A";
+        const notProven = (proof: AccessProof) => proof.findings.filter((f) => f.kind === "unprovable").map((f) => f.message);
+        const statementOf = (runs: ReviewRuns, sid: string) =>
+            runs.main.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === GRANT_A && r.inputs.policy.includes(sid));
+
+        it("an Allow on a condition key the model never sets (aws:SourceIp, aws:EpochTime), which it would judge absent", async () => {
+            for (const [operator, key, value] of [
+                ["IpAddress", "aws:SourceIp", "0.0.0.0/0"],
+                ["NumericGreaterThan", "aws:EpochTime", "1800000000"],
+            ]) {
+                const changed = widen(full, GRANT_A, { Action: "ssm:SendCommand", Resource: "*" });
+                changePoliciesIn(changed, GRANT_A, (statement) => {
+                    if (statement.Sid === MUTATION) statement.Condition = { [operator]: { [key]: value } };
+                });
+                expect(notProven(await proveAccess(changed, AT))).to.include(
+                    `policy grant-Third_Party_A-session-access of role ${GRANT_A}, statement ${MUTATION} allows on condition ${operator} ${key}, a key the model never sets: it is judged absent, so what the statement allows where it is present is unproven`,
+                );
+            }
+        });
+
+        it("a trust open to a whole organization (Principal *, aws:PrincipalOrgID) or to federated callers", async () => {
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            trust.Statement.push(
+                { Sid: "Org", Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } },
+                {
+                    Sid: "CI",
+                    Effect: "Allow",
+                    Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" },
+                    Action: "sts:AssumeRoleWithWebIdentity",
+                },
+            );
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const problems = notProven(await proveAccess(changed, AT));
+            expect(
+                problems.some((p) => p.startsWith(`the trust of role ${GRANT_A}, statement Org allows on condition StringEquals aws:PrincipalOrgID`)),
+            ).to.equal(true);
+            expect(problems).to.include(
+                `the trust of role ${GRANT_A}, statement CI admits federated principals (arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com): web identity and SAML callers are not modelled`,
+            );
+        });
+
+        it("a policy on a resource the model does not read (a CloudWatch Logs resource policy), and a shared SSM document", async () => {
+            const changed = copyOf(full);
+            const template = changed.main.resources.find((r) => r.type === "aws:cloudwatch/logGroup:LogGroup")!;
+            changed.main.resources.push({
+                ...template,
+                type: "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+                name: "share-transcripts",
+                urn: `${template.urn}-share`,
+                inputs: {
+                    policyName: "share",
+                    policyDocument: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "logs:GetLogEvents", Resource: "*" }] }),
+                },
+            });
+            const document = changed.main.resources.find((r) => r.type === "aws:ssm/document:Document")!;
+            document.inputs.permissions = { type: "Share", accountIds: "All" };
+            const problems = notProven(await proveAccess(changed, AT));
+            expect(problems).to.include(
+                "aws:cloudwatch/logResourcePolicy:LogResourcePolicy share-transcripts carries a policy document (policyDocument) the model does not read",
+            );
+            expect(problems).to.include(`aws:ssm/document:Document ${document.name} grants access in a way the model does not read`);
+        });
+
+        it("StartSession on instances without the document check: Session Manager then checks no document", async () => {
+            const changed = copyOf(full);
+            for (const policy of statementOf(changed, "StartSessionOnInstancesTaggedForThisPartner")) {
+                const document = JSON.parse(policy.inputs.policy);
+                for (const statement of document.Statement)
+                    if (statement.Sid === "StartSessionOnInstancesTaggedForThisPartner") delete statement.Condition.BoolIfExists;
+                policy.inputs.policy = JSON.stringify(document);
+            }
+            expect(notProven(await proveAccess(changed, AT))).to.include(
+                `policy grant-Third_Party_A-session-access of role ${GRANT_A}, statement StartSessionOnInstancesTaggedForThisPartner allows ssm:StartSession on instances without ssm:SessionDocumentAccessCheck: Session Manager then checks no document, so any session document is usable`,
+            );
+        });
+
+        it("a tag comparison loosened to a prefix: instances whose tag only begins with the partner's name", async () => {
+            const changed = copyOf(full);
+            for (const policy of statementOf(changed, "StartSessionOnInstancesTaggedForThisPartner")) {
+                const document = JSON.parse(policy.inputs.policy);
+                for (const statement of document.Statement)
+                    if (statement.Sid === "StartSessionOnInstancesTaggedForThisPartner") {
+                        const [key, value] = Object.entries(statement.Condition.StringEquals)[0] as [string, string];
+                        delete statement.Condition.StringEquals;
+                        statement.Condition.StringLike = { [key]: `${value}*` };
+                    }
+                policy.inputs.policy = JSON.stringify(document);
+            }
+            const unintended = (await proveAccess(changed, AT)).findings
+                .filter((f) => f.kind === "unintended")
+                .map((f) => `${f.access!.action} ${f.access!.resourceLabel}`);
+            expect(unintended).to.include("ssm:StartSession an instance tagged ExternalAccessGrantedTo=Third_Party_A_Other");
         });
     });
 

@@ -150,8 +150,21 @@ describe("access review", () => {
             });
             expect(flagged).to.include.members([
                 "protection regressed: partner Third_Party_A: reads a bucket of yours whose policy invites every principal of the account should be refused, and is allowed.",
-                "protection regressed: partner Third_Party_A: has no NothingElse statement denying what it does not allow should be refused, and is allowed.",
+                "protection regressed: partner Third_Party_A: has no unconditional NothingElse statement denying, on every resource, what it does not allow should be refused, and is allowed.",
             ]);
+        });
+
+        it("the fence of a grant made conditional (open wherever its condition does not hold)", async () => {
+            const flagged = await regressed((main) => {
+                const policy = policyNamed(main, "grant-Third_Party_A-session-access");
+                const document = JSON.parse(policy.inputs.policy);
+                for (const statement of document.Statement.filter((s: { Sid?: string }) => s.Sid === GRANT_FENCE_SID))
+                    statement.Condition = { Bool: { "aws:ViaAWSService": "true" } };
+                policy.inputs.policy = JSON.stringify(document);
+            });
+            expect(flagged).to.include(
+                "protection regressed: partner Third_Party_A: has no unconditional NothingElse statement denying, on every resource, what it does not allow should be refused, and is allowed.",
+            );
         });
 
         it("the their stack's binding of each person's names removed, on both the jump role's trust and the group's policy", async () => {

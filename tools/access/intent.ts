@@ -7,6 +7,7 @@
 
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import type { PartnerSettings, TheirSettings, YoursSettings } from "../../stacks/config";
+import { iamWildcard } from "./wildcards";
 import { OWN_SESSION_LABEL, WIDENED_BY_ITS_ADMINISTRATOR, type AllowedAccess, type Variant } from "./enumerate";
 
 /** Which resources an intended access covers. */
@@ -294,28 +295,12 @@ export function intendedAccess(settings: SystemSettings, wiring: Wiring): Intend
     };
 }
 
-// IAM-style wildcard match, case-sensitive as ARNs are.
-const patterns = new Map<string, RegExp>();
-function wildcard(pattern: string, value: string): boolean {
-    let re = patterns.get(pattern);
-    if (re === undefined) {
-        re = new RegExp(
-            `^${pattern
-                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-                .replace(/\*/g, ".*")
-                .replace(/\?/g, ".")}$`,
-        );
-        patterns.set(pattern, re);
-    }
-    return re.test(value);
-}
-
 /** Whether an intended resource set covers an allowed request's resource. */
 export function covers(on: IntendedResources, access: AllowedAccess): boolean {
     if (on.arns.length === 1 && on.arns[0] === "*") return access.resource === "*";
     if (access.resource === "*") return false;
     if (on.types !== undefined && !on.types.includes(access.resourceType)) return false;
-    if (!on.arns.some((p) => wildcard(p, access.resource))) return false;
+    if (!on.arns.some((p) => iamWildcard(p).test(access.resource))) return false;
     if (on.tag !== undefined && access.resourceTags?.[on.tag.key] !== on.tag.value) return false;
     if (on.ownSessionsOnly && access.resourceLabel !== OWN_SESSION_LABEL) return false;
     return true;

@@ -4,7 +4,8 @@
 // from the config), and every intended access must be allowed. What falls outside is a
 // finding that names the statements allowing it; what is missing, one that names the
 // rule. The instance roles' holders and each partner's OS user are checked too, and an
-// access that ends (a partner's expiry) must be refused just after its end.
+// access that ends (a partner's expiry) must be refused just after its end. What the model
+// cannot evaluate (provable.ts) is a finding too, never a silent pass.
 
 import { runProgram } from "../mock-engine";
 import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
@@ -13,11 +14,12 @@ import type { ReviewRuns, StackSource } from "../review/stacks";
 import { allowedAt, type AllowedAccess } from "./enumerate";
 import { intendedAccess, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
 import { accessModel, prepareSide, type AccessModel, type PreparedSide } from "./model";
+import { unprovable } from "./provable";
 import { AccessUniverse } from "./universe";
 
 /** Something the proof found: an access nobody intended, or an intended one that is refused. */
 export interface ProofFinding {
-    kind: "unintended" | "missing" | "outlasts" | "held" | "runs-as";
+    kind: "unintended" | "missing" | "outlasts" | "held" | "runs-as" | "unprovable";
     message: string;
     /** The allowed request, for unintended and outlasting access. */
     access?: AllowedAccess;
@@ -163,5 +165,6 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
         if (meant !== undefined && partner.runAs !== meant)
             findings.push({ kind: "runs-as", message: `${partner.name}'s sessions run as ${partner.runAs}, not ${meant} (partners[].osUser)` });
     }
+    for (const problem of unprovable([runs.main, ...runs.referenced], prepared.picture)) findings.push({ kind: "unprovable", message: problem });
     return { spec, model, universe, findings, evaluations, milliseconds: Date.now() - started };
 }

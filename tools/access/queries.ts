@@ -2,6 +2,7 @@
 // this action), and what can this principal do. Answered from the enumeration, so they
 // cover every action and resource it covers, not only the ones a scenario names.
 
+import { iamWildcard } from "./wildcards";
 import type { AllowedAccess } from "./enumerate";
 import type { AccessUniverse } from "./universe";
 
@@ -19,12 +20,7 @@ export interface QueryAnswer {
 // An ARN pattern with IAM wildcards, or words found in the label (case-insensitive).
 function matcher(pattern: string): (arn: string, label: string) => boolean {
     if (pattern.includes("*") || pattern.includes("?") || pattern.startsWith("arn:")) {
-        const re = new RegExp(
-            `^${pattern
-                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-                .replace(/\*/g, ".*")
-                .replace(/\?/g, ".")}$`,
-        );
+        const re = iamWildcard(pattern);
         return (arn) => re.test(arn);
     }
     const words = pattern.toLowerCase();

@@ -68,6 +68,9 @@ function instantsIn(documents: Array<PolicyDocument | undefined>): string[] {
 /** A partner name no stack uses: the tag value of "an instance tagged for another partner". */
 export const ANOTHER_PARTNER = "Another_Partner_Not_In_This_Stack";
 
+/** Appended to a partner's name for a tag value that only begins with it ("Acme" and "AcmeCorp"). */
+export const LONGER_NAME = "_Other";
+
 /** The session-id tag Session Manager puts on a session: the `${aws:userid}` of whoever started it. */
 export const SESSION_ID_TAG = "aws:ssmmessages:session-id";
 
@@ -315,6 +318,14 @@ export class AccessUniverse {
                         found.push(
                             of(`any other ${noun} tagged ${tagKey}=${partner}`, { [tagKey]: partner }, `other-${tagKey}-${partner}`.replace(/[^\w-]/g, "-")),
                         );
+                // Values a loose comparison would also take for a partner's: one that only begins with its name, and its name in another case.
+                for (const tagKey of this.accessTagKeys)
+                    for (const partner of this.partnerNames.filter((p) => p !== ANOTHER_PARTNER))
+                        for (const value of new Set([
+                            `${partner}${LONGER_NAME}`,
+                            partner.toLowerCase() === partner ? partner.toUpperCase() : partner.toLowerCase(),
+                        ]))
+                            found.push(of(`an ${noun} tagged ${tagKey}=${value}`, { [tagKey]: value }, `near-${tagKey}-${value}`.replace(/[^\w-]/g, "-")));
             } else if (type.key === "session") {
                 found = [of("a session someone else started", { [SESSION_ID_TAG]: "AROAOTHERPERSON0000000:someone-else" })];
             } else {

@@ -113,6 +113,7 @@ const PROOF_FINDING: Record<ProofFinding["kind"], string> = {
     outlasts: "access outlasting its end",
     held: "instance role held by a partner",
     "runs-as": "sessions run as another OS user",
+    unprovable: "not proven",
 };
 
 function componentsOf(run: ProgramRun): ComponentSummary[] {

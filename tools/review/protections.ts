@@ -194,8 +194,11 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                 );
             }
         }
-        const fenced = grant.role.policies.some((p) => p.document.Statement.some((s) => s.Sid === GRANT_FENCE_SID && s.Effect === "Deny"));
-        if (!fenced) checks.push(fact(subject, `has no ${GRANT_FENCE_SID} statement denying what it does not allow`, false));
+        // Unconditional, on every resource: a fence with a condition is open wherever the condition does not hold.
+        const fenced = grant.role.policies.some((p) =>
+            p.document.Statement.some((s) => s.Sid === GRANT_FENCE_SID && s.Effect === "Deny" && s.Condition === undefined && asList(s.Resource).includes("*")),
+        );
+        if (!fenced) checks.push(fact(subject, `has no unconditional ${GRANT_FENCE_SID} statement denying, on every resource, what it does not allow`, false));
     }
 
     // The partner's side, when the review sees it: each person reaches the jump role only as itself.

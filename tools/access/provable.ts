@@ -1,0 +1,135 @@
+// What the exhaustive proof cannot decide, said out loud instead of passed in silence: an
+// Allow whose conditions test a key the access model never sets (the evaluator judges the
+// key absent, so what the statement allows where the key is present is never asked), a
+// principal the model has no subject for (web identity, SAML, NotPrincipal), and a policy
+// document, or another grant of access, on a resource the IAM picture does not read. Each
+// is a finding: the proof holds only for what it can evaluate.
+
+import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
+import { iamWildcard } from "./wildcards";
+import type { IamPicture } from "../iam/picture";
+import type { ProgramRun } from "../mock-engine";
+
+/** Condition keys the requests of the model carry (tools/iam/evaluate.ts, probes.ts, enumerate.ts), lower case. */
+const MODELLED_KEYS = new Set(
+    [
+        "aws:CurrentTime",
+        "aws:TokenIssueTime",
+        "aws:SecureTransport",
+        "aws:RequestedRegion",
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:userid",
+        "aws:username",
+        "aws:ResourceAccount",
+        "aws:SourceVpc",
+        "aws:ViaAWSService",
+        "aws:SourceIdentity",
+        "aws:ec2InstanceSourceVPC",
+        "aws:ec2InstanceSourcePrivateIPv4",
+        "ec2:SourceInstanceARN",
+        "sts:ExternalId",
+        "sts:SourceIdentity",
+        "sts:RoleSessionName",
+        "ssm:SessionDocumentAccessCheck",
+    ].map((k) => k.toLowerCase()),
+);
+
+/** Tag keys the model sets from the principals' and resources' own tags. */
+const MODELLED_KEY_PATTERNS = [/^aws:principaltag\//, /^aws:resourcetag\//, /^[a-z0-9-]+:resourcetag\//];
+
+const modelled = (key: string) => MODELLED_KEYS.has(key.toLowerCase()) || MODELLED_KEY_PATTERNS.some((p) => p.test(key.toLowerCase()));
+
+/** Inputs holding a policy document that the IAM picture reads, by resource type. */
+const READ_POLICY_INPUTS: Record<string, string[]> = {
+    "aws:iam/role:Role": ["assumeRolePolicy", "inlinePolicies"],
+    "aws:iam/policy:Policy": ["policy"],
+    "aws:iam/rolePolicy:RolePolicy": ["policy"],
+    "aws:iam/userPolicy:UserPolicy": ["policy"],
+    "aws:iam/groupPolicy:GroupPolicy": ["policy"],
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ["policy"],
+    "aws:kms/key:Key": ["policy"],
+    "aws:kms/keyPolicy:KeyPolicy": ["policy"],
+    "aws:s3/bucketPolicy:BucketPolicy": ["policy"],
+    "aws:secretsmanager/secret:Secret": ["policy"],
+    "aws:secretsmanager/secretPolicy:SecretPolicy": ["policy"],
+};
+
+/** Grants of access that are not policy documents: whoever they name gets in without the model seeing it. */
+const UNMODELLED_GRANTS: Record<string, (inputs: Record<string, any>) => boolean> = {
+    "aws:ssm/document:Document": (inputs) => inputs.permissions !== undefined,
+    "aws:lambda/permission:Permission": () => true,
+    "aws:ec2/amiLaunchPermission:AmiLaunchPermission": () => true,
+    "aws:ec2/snapshotCreateVolumePermission:SnapshotCreateVolumePermission": () => true,
+    "aws:ram/principalAssociation:PrincipalAssociation": () => true,
+    "aws:kms/grant:Grant": () => true,
+};
+
+function isPolicyDocument(value: unknown): boolean {
+    if (typeof value !== "string" || !value.includes("Statement")) return false;
+    try {
+        return Array.isArray(JSON.parse(value)?.Statement);
+    } catch {
+        return false;
+    }
+}
+
+// A statement only AWS services may use (a key policy's statement for CloudWatch Logs): outside the model, documented.
+const servicesOnly = (s: PolicyStatement) => {
+    const principal = s.Principal;
+    return typeof principal === "object" && principal.Service !== undefined && principal.AWS === undefined && principal.Federated === undefined;
+};
+
+// Whether an Action list admits ssm:StartSession (wildcards as IAM reads them).
+const admitsStartSession = (statement: PolicyStatement) =>
+    statement.Action !== undefined && asList(statement.Action).some((a) => iamWildcard(a, true).test("ssm:StartSession"));
+
+function statementProblems(where: string, document: PolicyDocument | undefined): string[] {
+    const problems: string[] = [];
+    (document?.Statement ?? []).forEach((statement, index) => {
+        if (statement.Effect !== "Allow" || servicesOnly(statement)) return;
+        const name = `${where}, statement ${statement.Sid ?? index + 1}`;
+        // The model always presents the document check; without the condition AWS checks no document at all.
+        const onInstances = asList(statement.Resource).some((r) => r === "*" || /:(instance|managed-instance)\//.test(r));
+        const checked = Object.values(statement.Condition ?? {}).some((keys) =>
+            Object.keys(keys).some((k) => k.toLowerCase() === "ssm:sessiondocumentaccesscheck"),
+        );
+        if (admitsStartSession(statement) && onInstances && !checked)
+            problems.push(
+                `${name} allows ssm:StartSession on instances without ssm:SessionDocumentAccessCheck: Session Manager then checks no document, so any session document is usable`,
+            );
+        const principal = statement.Principal;
+        if (typeof principal === "object" && principal.Federated !== undefined)
+            problems.push(`${name} admits federated principals (${asList(principal.Federated).join(", ")}): web identity and SAML callers are not modelled`);
+        if ((statement as { NotPrincipal?: unknown }).NotPrincipal !== undefined) problems.push(`${name} uses NotPrincipal, which the model does not evaluate`);
+        for (const [operator, keys] of Object.entries(statement.Condition ?? {}))
+            for (const key of Object.keys(keys))
+                if (!modelled(key))
+                    problems.push(
+                        `${name} allows on condition ${operator} ${key}, a key the model never sets: it is judged absent, so what the statement allows where it is present is unproven`,
+                    );
+    });
+    return problems;
+}
+
+/** Everything in these runs and their picture that the proof cannot evaluate, in words. */
+export function unprovable(runs: ProgramRun[], picture: IamPicture): string[] {
+    const problems: string[] = [];
+    for (const principal of picture.principals) {
+        problems.push(...statementProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy));
+        for (const policy of principal.policies)
+            problems.push(...statementProblems(`policy ${policy.name} of ${principal.kind} ${principal.name}`, policy.document));
+    }
+    for (const resource of picture.resourcePolicies) problems.push(...statementProblems(`the ${resource.kind} policy of ${resource.arn}`, resource.document));
+    for (const run of runs) {
+        for (const resource of run.resources) {
+            const read = READ_POLICY_INPUTS[resource.type] ?? [];
+            for (const [input, value] of Object.entries(resource.inputs))
+                if (!read.includes(input) && isPolicyDocument(value))
+                    problems.push(`${resource.type} ${resource.name} carries a policy document (${input}) the model does not read`);
+            if (UNMODELLED_GRANTS[resource.type]?.(resource.inputs))
+                problems.push(`${resource.type} ${resource.name} grants access in a way the model does not read`);
+        }
+    }
+    return problems;
+}

@@ -1,0 +1,21 @@
+// IAM's wildcards (* any run of characters, ? one character) as a regular expression, for
+// matching ARNs and action names the way a policy's Resource and Action elements do.
+
+const compiled = new Map<string, RegExp>();
+
+/** The whole-string pattern for an IAM wildcard; action names compare case-insensitively, ARNs do not. */
+export function iamWildcard(pattern: string, ignoreCase = false): RegExp {
+    const key = `${ignoreCase ? "i" : ""}:${pattern}`;
+    let re = compiled.get(key);
+    if (re === undefined) {
+        re = new RegExp(
+            `^${pattern
+                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                .replace(/\*/g, ".*")
+                .replace(/\?/g, ".")}$`,
+            ignoreCase ? "i" : "",
+        );
+        compiled.set(key, re);
+    }
+    return re;
+}
