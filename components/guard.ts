@@ -3,6 +3,7 @@
 // from another language through the component package.
 
 import * as pulumi from "@pulumi/pulumi";
+import { POLICY_ARN } from "./rules";
 
 /** What is wrong with a value, or undefined when it is accepted (a `Rule`'s `problem`, or a check of its own). */
 export type Problem<T> = (value: T) => string | undefined;
@@ -22,6 +23,11 @@ export function requireValid<T>(component: pulumi.Resource, argName: string, val
 /** Checks each element of an optional plain list, naming the element (`users[1].name`). */
 export function requireEach<T>(component: pulumi.Resource, argName: (index: number) => string, values: readonly T[] | undefined, problem: Problem<T>): void {
     values?.forEach((value, index) => requireValid(component, argName(index), value, problem));
+}
+
+/** Checks the optional `permissionsBoundary` argument (a managed policy ARN) the way every component does. */
+export function optionalBoundary(component: pulumi.Resource, value: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {
+    return value === undefined ? undefined : checkedInput(component, "permissionsBoundary", value, POLICY_ARN.problem);
 }
 
 /**

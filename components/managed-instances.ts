@@ -10,7 +10,7 @@ import { metadataGuardUserData } from "./metadata-guard-scripts";
 import { instanceAgentPolicy, instanceCredentialsPerimeterPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
 import { componentType, withFormerType } from "./type-tokens";
-import { requireEach, requireValid } from "./guard";
+import { optionalBoundary, requireEach, requireValid } from "./guard";
 import { ACCESS_TAG_KEY, INSTANCE_NAME, INSTANCE_TYPE, PARTNER_NAME } from "./rules";
 
 /** One instance to launch. */
@@ -48,6 +48,8 @@ export interface ManagedInstancesArgs {
      * Instances keep the AMI they launched with: a newer parameter value does not replace them.
      */
     defaultAmiId: pulumi.Input<string>;
+    /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
     scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
@@ -77,6 +79,8 @@ export class ManagedInstances extends pulumi.ComponentResource {
         super(componentType("ManagedInstances"), name, {}, withFormerType("ManagedInstances", "instances", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
+        // Checked before any child is registered: none is ever created with a refused boundary.
+        const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
 
         // The same rules the stack config applies, so the component is safe however it is called.
         requireValid(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
@@ -104,6 +108,7 @@ export class ManagedInstances extends pulumi.ComponentResource {
             {
                 description: "Instance role of the Session Manager managed instances",
                 assumeRolePolicy: pulumi.jsonStringify(scope.apply((s) => serviceTrustPolicy("ec2", s))),
+                permissionsBoundary,
                 tags: args.tags,
             },
             parent,

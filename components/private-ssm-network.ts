@@ -9,7 +9,7 @@ import { DEFAULT_LOG_RETENTION_DAYS } from "./constants";
 import { flowLogDeliveryPolicy, interfaceEndpointPolicy, s3GatewayEndpointPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
 import { componentType, withFormerType } from "./type-tokens";
-import { checkedInput, requireValid } from "./guard";
+import { checkedInput, optionalBoundary, requireValid } from "./guard";
 import { LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
@@ -26,6 +26,8 @@ export interface PrivateSsmNetworkArgs {
     kmsEndpoint?: boolean;
     /** Days the VPC flow logs are kept (a CloudWatch Logs retention value). */
     flowLogRetentionDays?: pulumi.Input<number>;
+    /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
     scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
@@ -59,6 +61,8 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
         super(componentType("PrivateSsmNetwork"), name, {}, withFormerType("PrivateSsmNetwork", "network", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
+        // Checked before any child is registered: none is ever created with a refused boundary.
+        const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
 
         // The same rules the stack config applies, so the component is safe however it is called.
@@ -172,6 +176,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                 assumeRolePolicy: pulumi.jsonStringify(
                     scope.apply((s) => serviceTrustPolicy("vpc-flow-logs", s, `arn:${s.partition}:ec2:${s.region}:${s.accountId}:vpc-flow-log/*`)),
                 ),
+                permissionsBoundary,
                 tags: args.tags,
             },
             parent,

@@ -5,7 +5,7 @@
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
-import { checkedInput, requireEach, requireValid } from "./guard";
+import { checkedInput, optionalBoundary, requireEach, requireValid } from "./guard";
 import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
 import { EXTERNAL_ID, GROUP_NAME, PARTNER_NAME, PERSON_NAME, ROLE_ARN, ROLE_NAME, arnAccount, secretProblem } from "./rules";
 import { scopeFor } from "./scope";
@@ -43,6 +43,8 @@ export interface RemoteAccessIdentityArgs {
     groupName?: string;
     /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
     jumpRoleName?: string;
+    /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
     scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
@@ -66,6 +68,8 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
         super(componentType("RemoteAccessIdentity"), name, {}, withFormerType("RemoteAccessIdentity", "identity", opts));
         const parent = { parent: this };
         const scope = scopeFor(this, args.scope);
+        // Checked before any child is registered: none is ever created with a refused boundary.
+        const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
         const users = args.users ?? [];
         // The same rules the stack config applies, so the component is safe however it is called.
         requireValid(this, "users", users, () =>
@@ -112,6 +116,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                     pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding)),
                 ),
                 maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
+                permissionsBoundary,
                 tags: args.tags,
             },
             parent,

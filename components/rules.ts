@@ -102,6 +102,12 @@ export const ROLE_ARN = textRule(
     'an IAM role ARN, e.g. "arn:aws:iam::123456789012:role/SSMStartSession_IAM_Role_Third_Party_A"',
 );
 
+/** An IAM managed policy by ARN, customer-managed or AWS-managed (a permissions boundary). */
+export const POLICY_ARN = textRule(
+    new RegExp(`^arn:${PARTITION}:iam::(\\d{12}|aws):policy/${IAM_PATH_AND_NAME}$`),
+    'an IAM managed policy ARN, e.g. "arn:aws:iam::123456789012:policy/ThirdPartyAccessBoundary"',
+);
+
 /** The account an IAM ARN is in. */
 export function arnAccount(arn: string): string {
     return arn.split(":")[4];

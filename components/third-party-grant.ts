@@ -6,7 +6,7 @@ import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";
-import { checkedInput, requireValid } from "./guard";
+import { checkedInput, optionalBoundary, requireValid } from "./guard";
 import { createOsUserAssociation } from "./os-user-provisioning";
 import { grantPermissionsPolicy, grantTrustPolicy, type AwsScope } from "./policies";
 import {
@@ -52,6 +52,8 @@ export interface ThirdPartyGrantArgs {
     sessionKeyArn?: pulumi.Input<string>;
     /** Command document from `OsUserProvisioning`: when given, the OS user is created on the partner's instances. */
     osUserDocumentName?: pulumi.Input<string>;
+    /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
     scope?: pulumi.Input<AwsScope>;
     /** Tags for every resource that takes them. */
@@ -88,6 +90,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         const expiresAt = optionalInstant(this, "expiresAt", args.expiresAt);
         const revokeSessionsIssuedBefore = optionalInstant(this, "revokeSessionsIssuedBefore", args.revokeSessionsIssuedBefore);
         const osUser = checkedInput(this, "osUser", args.osUser, OS_USER.problem);
+        const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
         const partnerAccountId = checkedInput(this, "partnerAccountId", args.partnerAccountId, ACCOUNT_ID.problem);
         const checkPrincipals = (accountId: string, arns: string[]): string[] => {
             if (arns.length === 0)
@@ -131,6 +134,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 description: `Session Manager access for third party ${args.partnerName} to instances tagged ${args.accessTagKey}=${args.partnerName}`,
                 assumeRolePolicy: trustJson,
                 maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
+                permissionsBoundary,
                 tags: { ...args.tags, [args.accessTagKey]: args.partnerName, [RUN_AS_TAG_KEY]: osUser },
             },
             parent,

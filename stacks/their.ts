@@ -45,6 +45,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         federatedPrincipalArn: settings.federatedPrincipalArn,
         groupName: settings.groupName,
         jumpRoleName: settings.jumpRoleName,
+        permissionsBoundary: settings.permissionsBoundaryArn,
     });
 
     const base = profileBase(settings.partnerName);

@@ -70,6 +70,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
               availabilityZones: zones.names.slice(0, zoneCount),
               kmsEndpoint: settings.sessions.kmsEncryption,
               flowLogRetentionDays: settings.network.flowLogRetentionDays,
+              permissionsBoundary: settings.permissionsBoundaryArn,
           })
         : undefined;
 
@@ -86,6 +87,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                   credentialsPerimeter: network !== undefined || existing?.reachesAwsThroughEndpoints === true,
                   accessTagKey: settings.accessTagKey,
                   defaultAmiId: aws.ssm.getParameterOutput({ name: settings.amiParameter }).value,
+                  permissionsBoundary: settings.permissionsBoundaryArn,
               });
 
     const preferences = new SessionPreferences("sessions", {
@@ -128,6 +130,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 requireSourceIdentity: partner.requireSourceIdentity,
                 externalId: partner.externalId,
                 sessionKeyArn: preferences.kmsKeyArn,
+                permissionsBoundary: settings.permissionsBoundaryArn,
                 osUserDocumentName: osUsers.documentName,
             }),
         );

@@ -63,6 +63,19 @@ interface Case {
 }
 
 const cases: Case[] = [
+    ...(
+        [
+            ["ThirdPartyGrant", () => new ThirdPartyGrant("g", { ...grantArgs, permissionsBoundary: "arn:aws:iam::111111111111:role/NotAPolicy" })],
+            ["ManagedInstances", () => new ManagedInstances("i", { ...instancesArgs, permissionsBoundary: "*" })],
+            ["PrivateSsmNetwork", () => new PrivateSsmNetwork("n", { ...networkArgs, permissionsBoundary: "arn:aws:iam::111111111111:policy/*" })],
+        ] as const
+    ).map(([component, build]) => ({ what: `${component}: a permissions boundary that is not a managed policy ARN`, build, argument: "permissionsBoundary" })),
+    {
+        what: "RemoteAccessIdentity: a permissions boundary that is not a managed policy ARN",
+        stack: "their" as const,
+        build: () => new RemoteAccessIdentity("r", { ...identityArgs, permissionsBoundary: "boundary" }),
+        argument: "permissionsBoundary",
+    },
     { what: "ThirdPartyGrant: a Run As user with root or sudo", build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "root" }), argument: "osUser" },
     {
         what: "ThirdPartyGrant: a privileged Run As user that arrives as an Output",

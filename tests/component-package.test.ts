@@ -55,6 +55,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "externalId",
             "sessionKeyArn",
             "osUserDocumentName",
+            "permissionsBoundary",
             "scope",
             "tags",
         ],
@@ -62,7 +63,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
         outputs: ["roleArn", "roleName", "externalId", "osUser", "partnerName", "expiresAt", "revokeSessionsIssuedBefore"],
     },
     RemoteAccessIdentity: {
-        inputs: ["partnerName", "grantRoleArn", "externalId", "users", "federatedPrincipalArn", "groupName", "jumpRoleName", "scope", "tags"],
+        inputs: ["partnerName", "grantRoleArn", "externalId", "users", "federatedPrincipalArn", "groupName", "jumpRoleName", "permissionsBoundary", "scope", "tags"],
         required: ["grantRoleArn", "partnerName"],
         outputs: ["jumpRoleArn", "jumpRoleName", "groupName", "credentialSecretArns", "federatedPrincipalPolicy"],
     },
@@ -90,12 +91,12 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
     OsUserProvisioning: { inputs: ["accessTagKey", "defaultOsUser", "tags"], required: ["accessTagKey", "defaultOsUser"], outputs: ["documentName"] },
     MetadataGuard: { inputs: ["accessTagKey", "tags"], required: ["accessTagKey"], outputs: ["documentName", "associationName"] },
     ManagedInstances: {
-        inputs: ["instances", "subnetIds", "securityGroupIds", "vpcId", "credentialsPerimeter", "accessTagKey", "defaultAmiId", "scope", "tags"],
+        inputs: ["instances", "subnetIds", "securityGroupIds", "vpcId", "credentialsPerimeter", "accessTagKey", "defaultAmiId", "permissionsBoundary", "scope", "tags"],
         required: ["accessTagKey", "defaultAmiId", "instances", "subnetIds"],
         outputs: ["roleArn", "roleName", "instanceProfileName", "instanceIds", "securityGroupIds"],
     },
     PrivateSsmNetwork: {
-        inputs: ["vpcCidr", "availabilityZones", "kmsEndpoint", "flowLogRetentionDays", "scope", "tags"],
+        inputs: ["vpcCidr", "availabilityZones", "kmsEndpoint", "flowLogRetentionDays", "permissionsBoundary", "scope", "tags"],
         required: ["availabilityZones", "vpcCidr"],
         outputs: ["vpcId", "subnetIds", "routeTableId", "instanceSecurityGroupId", "endpointSecurityGroupId", "interfaceEndpointServices", "flowLogGroupName"],
     },

@@ -319,6 +319,19 @@ const catalogue: BadConfig[] = [
     { title: "their: access key serial of 0", stack: "their", set: { "users[0].accessKeySerial": 0 }, key: "users[0].accessKeySerial" },
     { title: "their: typo in a user key", stack: "their", set: { "users[0].nmae": "bob" }, key: "users[0].nmae", says: /unknown key/ },
     { title: "their: a yours-side key", stack: "their", set: { partners: [] }, key: "partners", says: /unknown key/ },
+    {
+        title: "permissions boundary that is a role, not a policy",
+        stack: "yours",
+        set: { permissionsBoundaryArn: "arn:aws:iam::111111111111:role/Boundary" },
+        key: "permissionsBoundaryArn",
+        says: /managed policy ARN/,
+    },
+    {
+        title: "their: permissions boundary with a wildcard",
+        stack: "their",
+        set: { permissionsBoundaryArn: "arn:aws:iam::222222222222:policy/*" },
+        key: "permissionsBoundaryArn",
+    },
 ];
 
 function issuesOf(error: unknown): ConfigIssue[] {
@@ -430,6 +443,21 @@ describe("config validation: sample stacks and accepted forms", () => {
         expect(run.error).to.equal(undefined);
         const settings = run.outputs.settings as ReturnType<typeof loadYoursSettings>;
         expect(settings.partners.map((p) => p.accountId)).to.deep.equal(["222222222222", "012345678901"]);
+    });
+
+    it("sets a permissions boundary on every role each stack creates, and none without one", async () => {
+        const roles = (run: Awaited<ReturnType<typeof runProgram>>) => run.resources.filter((r) => r.type === "aws:iam/role:Role");
+        for (const [stack, boundary] of [
+            ["yours", "arn:aws:iam::111111111111:policy/ThirdPartyAccessBoundary"],
+            ["their", "arn:aws:iam::aws:policy/PowerUserAccess"],
+        ]) {
+            const bounded = await runProgram({ stack, set: { permissionsBoundaryArn: boundary } });
+            expect(bounded.error).to.equal(undefined);
+            expect(roles(bounded).length).to.be.greaterThan(0);
+            expect(roles(bounded).map((r) => `${r.name}: ${r.inputs.permissionsBoundary}`)).to.deep.equal(roles(bounded).map((r) => `${r.name}: ${boundary}`));
+            const plain = await runProgram({ stack });
+            expect(roles(plain).filter((r) => r.inputs.permissionsBoundary !== undefined)).to.deep.equal([]);
+        }
     });
 
     it("normalises an expiry with an offset to UTC", async () => {

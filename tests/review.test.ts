@@ -83,6 +83,19 @@ describe("access review", () => {
         expect(changed.partners.find((p) => p.name === "Third_Party_B")!.chain[0].decision).to.equal("ImplicitlyDenied");
     });
 
+    it("names the permissions boundary every role carries, and a role left without it", async () => {
+        const boundary = "arn:aws:iam::111111111111:policy/ThirdPartyAccessBoundary";
+        const bounded = await review("yours", (config) => (config[`${PROJECT}:permissionsBoundaryArn`] = boundary));
+        expect(bounded.findings.map((f) => f.message)).to.include(
+            `Every role this stack creates (4) has the permissions boundary ${boundary}; its text is not evaluated here, and it can only narrow the access shown.`,
+        );
+        const configFile = changedFixture("yours", (config) => (config[`${PROJECT}:permissionsBoundaryArn`] = boundary));
+        const runs = await runForReview({ stack: "yours", configFile });
+        delete runs.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "instances-role")!.inputs.permissionsBoundary;
+        expect((await analyze(runs, AT)).findings.map((f) => f.message)).to.include(`Roles without the permissions boundary ${boundary}: instances-role.`);
+        expect(sample.findings.some((f) => f.message.includes("permissions boundary"))).to.equal(false);
+    });
+
     it("shows an expired partner as expired in the matrix, denied by the permissions' own expiry", async () => {
         const changed = await review("yours", (config) => {
             config[`${PROJECT}:partners`][0].expiresAt = "2027-01-01T00:00:00Z";

@@ -82,6 +82,7 @@ export function loadYoursSettings(): YoursSettings {
             revokeSessionsIssuedBefore: optionalUtc(p.revokeSessionsIssuedBefore),
             requireSourceIdentity: p.requireSourceIdentity ?? true,
         })),
+        permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };
 }
 
@@ -106,5 +107,6 @@ export function loadTheirSettings(): TheirSettings {
         federatedPrincipalArn: parsed.federatedPrincipalArn,
         accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
         yoursRegion: parsed.yoursRegion,
+        permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };
 }

@@ -19,6 +19,7 @@ import {
     PARTNER_NAME,
     PERSON_NAME,
     PRINCIPAL_ARN,
+    POLICY_ARN,
     ROLE_ARN,
     ROLE_NAME,
     TIMESTAMP,
@@ -171,6 +172,7 @@ export const yoursSchema = record(
         sessions: sessionsSchema.optional(),
         instances: list(instanceSchema, "instances").optional(),
         partners: list(partnerSchema, "partners").optional(),
+        permissionsBoundaryArn: text(POLICY_ARN).optional(),
     },
     "your account's settings",
 );
@@ -200,6 +202,7 @@ export const theirSchema = record(
         federatedPrincipalArn: text(ROLE_ARN).optional(),
         accessTagKey: text(ACCESS_TAG_KEY).optional(),
         yoursRegion: text(REGION).optional(),
+        permissionsBoundaryArn: text(POLICY_ARN).optional(),
     },
     "a third party's settings",
 );

@@ -76,6 +76,8 @@ export interface YoursSettings {
     };
     instances: InstanceSettings[];
     partners: PartnerSettings[];
+    /** Managed policy set as the permissions boundary of every role the stack creates. */
+    permissionsBoundaryArn?: string;
 }
 
 /** An IAM user in the third party's account. */
@@ -102,4 +104,6 @@ export interface TheirSettings {
     accessTagKey: string;
     /** Region of the owner's instances; default this stack's region. */
     yoursRegion?: string;
+    /** Managed policy set as the permissions boundary of every role the stack creates. */
+    permissionsBoundaryArn?: string;
 }

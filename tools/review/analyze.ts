@@ -425,6 +425,20 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
         });
     }
+    // Permissions boundaries: their text is in the owner's account, so they are named, not evaluated (they can only narrow).
+    const roles = main.resources.filter((r) => r.type === "aws:iam/role:Role");
+    const boundaries = [...new Set(roles.map((r) => r.inputs.permissionsBoundary).filter((b): b is string => typeof b === "string"))];
+    if (boundaries.length > 0) {
+        const unbounded = roles.filter((r) => typeof r.inputs.permissionsBoundary !== "string").map((r) => r.inputs.name ?? r.name);
+        findings.push(
+            unbounded.length === 0
+                ? {
+                      severity: "info",
+                      message: `Every role this stack creates (${roles.length}) has the permissions boundary ${boundaries.join(", ")}; its text is not evaluated here, and it can only narrow the access shown.`,
+                  }
+                : { severity: "warning", message: `Roles without the permissions boundary ${boundaries.join(", ")}: ${unbounded.join(", ")}.` },
+        );
+    }
     const protections = await protectionChecks({
         picture,
         account: main.account,
