@@ -227,6 +227,23 @@ export function tlsOnlyBucketPolicy(partition: string, bucketName: string): Poli
     });
 }
 
+/** Policy of the bucket receiving the archive's server access logs: TLS only, and S3's log delivery for that one source bucket. */
+export function accessLogBucketPolicy(args: { scope: AwsScope; logBucketName: string; sourceBucketName: string; keyPrefix: string }): PolicyDocument {
+    const { scope, logBucketName, sourceBucketName, keyPrefix } = args;
+    const logBucketArn = `arn:${scope.partition}:s3:::${logBucketName}`;
+    return policy(...tlsOnlyBucketPolicy(scope.partition, logBucketName).Statement, {
+        Sid: "ServerAccessLogsOfTheArchiveOnly",
+        Effect: "Allow",
+        Principal: { Service: servicePrincipal("logging.s3", scope.dnsSuffix) },
+        Action: "s3:PutObject",
+        Resource: `${logBucketArn}/${keyPrefix}*`,
+        Condition: {
+            ArnLike: { "aws:SourceArn": `arn:${scope.partition}:s3:::${sourceBucketName}` },
+            StringEquals: { "aws:SourceAccount": scope.accountId },
+        },
+    });
+}
+
 /** Inputs of a grant role's trust policy. */
 export interface GrantTrustPolicyArgs {
     partition: string;

@@ -167,6 +167,39 @@ export const MAX_SESSION_DURATION_MINUTES = integerRule(1, 1440, "minutes");
 /** Days an archived transcript is locked (S3 Object Lock default retention). */
 export const ARCHIVE_RETENTION_DAYS = integerRule(1, 36_500, "days");
 
+/** Days after which an archived transcript moves to a colder storage class, or expires. */
+export const ARCHIVE_LIFECYCLE_DAYS = integerRule(1, 36_500, "days");
+
+/** S3 refuses a transition to STANDARD_IA sooner than this many days after creation. */
+const STANDARD_IA_MINIMUM_DAYS = 30;
+
+/** The archive's lifecycle as a whole: each problem with the argument (or config key under `sessions.`) it belongs to. */
+export function archiveLifecycleProblems(lifecycle: {
+    retentionDays: number;
+    transitionDays: number;
+    storageClass: string;
+    expirationDays?: number;
+}): Array<{ argument: "archiveTransitionDays" | "archiveExpirationDays"; problem: string }> {
+    const problems: Array<{ argument: "archiveTransitionDays" | "archiveExpirationDays"; problem: string }> = [];
+    const { retentionDays, transitionDays, storageClass, expirationDays } = lifecycle;
+    if (storageClass === "STANDARD_IA" && transitionDays < STANDARD_IA_MINIMUM_DAYS)
+        problems.push({
+            argument: "archiveTransitionDays",
+            problem: `got ${transitionDays}, too soon for STANDARD_IA; accepted: ${STANDARD_IA_MINIMUM_DAYS} days or more (S3's minimum for that class)`,
+        });
+    if (expirationDays !== undefined && expirationDays < retentionDays)
+        problems.push({
+            argument: "archiveExpirationDays",
+            problem: `got ${expirationDays}, sooner than the ${retentionDays} days each transcript is locked (archiveRetentionDays): S3 could not delete them, only hide them; accepted: ${retentionDays} days or more`,
+        });
+    if (expirationDays !== undefined && expirationDays <= transitionDays)
+        problems.push({
+            argument: "archiveExpirationDays",
+            problem: `got ${expirationDays}, not after the transition on day ${transitionDays} (archiveTransitionDays); accepted: a number of days greater than archiveTransitionDays`,
+        });
+    return problems;
+}
+
 /** CloudWatch Logs group names. */
 export const LOG_GROUP_NAME = textRule(/^[\w.\-/#]{1,512}$/, "a CloudWatch Logs group name: 1-512 of letters, digits and _ - / . #");
 

@@ -1,16 +1,19 @@
 // Session Manager's account-wide preferences: Run As with an unprivileged default
 // user, every session streamed to an audit log group, optional KMS encryption and S3
-// archive, and the permissions the instances need to deliver those logs.
+// archive (locked, moved to colder storage, expired when asked, every request on it logged),
+// and the permissions the instances need to deliver those logs.
 
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, DEFAULT_MAX_SESSION_DURATION_MINUTES, SESSION_PREFERENCES_DOCUMENT } from "./constants";
 import { sessionPreferencesDocument, type ShellProfile } from "./documents";
-import { sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy, type AwsScope } from "./policies";
+import { accessLogBucketPolicy, sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy, type AwsScope } from "./policies";
 import { checkedInput, requireValid } from "./guard";
 import {
     ACCESS_TAG_KEY,
+    ARCHIVE_LIFECYCLE_DAYS,
     ARCHIVE_RETENTION_DAYS,
+    archiveLifecycleProblems,
     IDLE_TIMEOUT_MINUTES,
     LOG_GROUP_NAME,
     LOG_RETENTION,
@@ -39,8 +42,28 @@ export const ARCHIVE_RETENTION_MODES: readonly ArchiveRetentionMode[] = Object.v
 /** An Object Lock retention mode. */
 export const ARCHIVE_RETENTION_MODE = oneOfRule<ArchiveRetentionMode>(ARCHIVE_RETENTION_MODES, `one of ${ARCHIVE_RETENTION_MODES.join(", ")}`);
 
+/**
+ * Storage classes archived transcripts may move to (S3 lifecycle transitions). An `as const`
+ * object, so the package schema gets an enum.
+ */
+export const ArchiveStorageClass = { STANDARD_IA: "STANDARD_IA", GLACIER_IR: "GLACIER_IR", GLACIER: "GLACIER", DEEP_ARCHIVE: "DEEP_ARCHIVE" } as const;
+export type ArchiveStorageClass = (typeof ArchiveStorageClass)[keyof typeof ArchiveStorageClass];
+
+/** A storage class archived transcripts may move to. */
+export const ARCHIVE_STORAGE_CLASS = oneOfRule<ArchiveStorageClass>(
+    Object.values(ArchiveStorageClass),
+    `one of ${Object.values(ArchiveStorageClass).join(", ")}`,
+);
+
 /** Default days an archived transcript is locked. */
 export const DEFAULT_ARCHIVE_RETENTION_DAYS = 365;
+
+/** Default days before an archived transcript moves to colder storage, and the class it moves to. */
+export const DEFAULT_ARCHIVE_TRANSITION_DAYS = 90;
+export const DEFAULT_ARCHIVE_STORAGE_CLASS: ArchiveStorageClass = ArchiveStorageClass.GLACIER_IR;
+
+/** Key prefix of the archive's server access logs in their bucket. */
+export const ARCHIVE_ACCESS_LOG_PREFIX = "archive-access/";
 
 export interface SessionPreferencesArgs {
     /** Name of the CloudWatch Logs group receiving session transcripts. */
@@ -67,6 +90,12 @@ export interface SessionPreferencesArgs {
      * root included, can delete a transcript before its retention ends).
      */
     archiveRetentionMode?: ArchiveRetentionMode;
+    /** Days after which an archived transcript moves to `archiveTransitionStorageClass`. Default 90. */
+    archiveTransitionDays?: number;
+    /** Storage class archived transcripts move to: `STANDARD_IA` (30 days or later), `GLACIER_IR` (default), `GLACIER` or `DEEP_ARCHIVE`. */
+    archiveTransitionStorageClass?: ArchiveStorageClass;
+    /** Days after which an archived transcript, and its server access logs, expire; at least `archiveRetentionDays`. Default: kept. */
+    archiveExpirationDays?: number;
     /**
      * Adopt the account's existing `SSM-SessionManagerRunShell` (the console creates it the
      * first time anyone opens the preferences): import it instead of creating it, and leave
@@ -98,6 +127,8 @@ export class SessionPreferences extends pulumi.ComponentResource {
     public readonly kmsKeyArn?: pulumi.Output<string>;
     /** Name of the S3 archive bucket, when `s3Archive` is on. */
     public readonly archiveBucketName?: pulumi.Output<string>;
+    /** Name of the bucket receiving the archive's server access logs (every request on the archive), when `s3Archive` is on. */
+    public readonly archiveAccessLogBucketName?: pulumi.Output<string>;
     /** JSON policy an instance role needs for the SSM agent to deliver session logs. */
     public readonly instancePolicy: pulumi.Output<string>;
 
@@ -136,6 +167,34 @@ export class SessionPreferences extends pulumi.ComponentResource {
             ARCHIVE_RETENTION_MODE.problem,
         );
         requireValid(this, "sessionRoleTagKey", args.sessionRoleTagKey, ACCESS_TAG_KEY.problem);
+        const lifecycle = {
+            transitionDays: requireValid(
+                this,
+                "archiveTransitionDays",
+                args.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,
+                ARCHIVE_LIFECYCLE_DAYS.problem,
+            ),
+            storageClass: requireValid(
+                this,
+                "archiveTransitionStorageClass",
+                args.archiveTransitionStorageClass ?? DEFAULT_ARCHIVE_STORAGE_CLASS,
+                ARCHIVE_STORAGE_CLASS.problem,
+            ),
+            expirationDays:
+                args.archiveExpirationDays === undefined
+                    ? undefined
+                    : requireValid(this, "archiveExpirationDays", args.archiveExpirationDays, ARCHIVE_LIFECYCLE_DAYS.problem),
+        };
+        // Checked with the retention: now when it is plain (before any child), else when it resolves
+        // (every lifecycle resource waits for the check).
+        const checkLifecycle = (retentionDays: number) => {
+            if (args.s3Archive)
+                for (const { argument, problem } of archiveLifecycleProblems({ retentionDays, ...lifecycle }))
+                    requireValid(this, argument, undefined, () => problem);
+            return { retentionDays, ...lifecycle };
+        };
+        if (typeof archiveRetentionDays === "number") checkLifecycle(archiveRetentionDays);
+        const checkedLifecycle = pulumi.output(archiveRetentionDays).apply(checkLifecycle);
 
         let key: aws.kms.Key | undefined;
         if (args.kmsEncryption) {
@@ -166,6 +225,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
         );
 
         let bucket: aws.s3.Bucket | undefined;
+        let accessLogBucket: aws.s3.Bucket | undefined;
         if (args.s3Archive) {
             bucket = new aws.s3.Bucket(`${name}-archive`, { forceDestroy: false, tags: args.tags }, parent);
             new aws.s3.BucketPublicAccessBlock(
@@ -205,6 +265,76 @@ export class SessionPreferences extends pulumi.ComponentResource {
                     policy: pulumi.jsonStringify(pulumi.all([scope, bucket.bucket]).apply(([s, bucketName]) => tlsOnlyBucketPolicy(s.partition, bucketName))),
                 },
                 parent,
+            );
+            // Colder storage after a while, expiry if asked (never before the lock ends); versions an
+            // overwrite replaced go when their own lock ends.
+            new aws.s3.BucketLifecycleConfiguration(
+                `${name}-archive`,
+                {
+                    bucket: bucket.id,
+                    rules: checkedLifecycle.apply(({ retentionDays, transitionDays, storageClass, expirationDays }) => [
+                        {
+                            id: "transcripts",
+                            status: "Enabled",
+                            filter: { prefix: ARCHIVE_KEY_PREFIX },
+                            transitions: [{ days: transitionDays, storageClass }],
+                            ...(expirationDays === undefined ? {} : { expiration: { days: expirationDays } }),
+                            noncurrentVersionExpiration: { noncurrentDays: retentionDays },
+                            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                        },
+                    ]),
+                },
+                { ...parent, dependsOn: [versioning] },
+            );
+
+            // Every request on the archive, reads included, is logged to a bucket of its own.
+            accessLogBucket = new aws.s3.Bucket(`${name}-archive-access-logs`, { forceDestroy: false, tags: args.tags }, parent);
+            new aws.s3.BucketPublicAccessBlock(
+                `${name}-archive-access-logs`,
+                { bucket: accessLogBucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+                parent,
+            );
+            // Log delivery is granted by the bucket policy below, which owner-enforced buckets require (no ACLs).
+            new aws.s3.BucketOwnershipControls(
+                `${name}-archive-access-logs`,
+                { bucket: accessLogBucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+                parent,
+            );
+            // SSE-S3: server access logs cannot be delivered to a bucket whose default encryption is SSE-KMS.
+            new aws.s3.BucketServerSideEncryptionConfiguration(
+                `${name}-archive-access-logs`,
+                { bucket: accessLogBucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+                parent,
+            );
+            if (lifecycle.expirationDays !== undefined)
+                new aws.s3.BucketLifecycleConfiguration(
+                    `${name}-archive-access-logs`,
+                    {
+                        bucket: accessLogBucket.id,
+                        rules: checkedLifecycle.apply(({ expirationDays }) => [
+                            { id: "access-logs", status: "Enabled", filter: { prefix: ARCHIVE_ACCESS_LOG_PREFIX }, expiration: { days: expirationDays! } },
+                        ]),
+                    },
+                    parent,
+                );
+            const logDelivery = new aws.s3.BucketPolicy(
+                `${name}-archive-access-logs`,
+                {
+                    bucket: accessLogBucket.id,
+                    policy: pulumi.jsonStringify(
+                        pulumi
+                            .all([scope, accessLogBucket.bucket, bucket.bucket])
+                            .apply(([s, logBucketName, sourceBucketName]) =>
+                                accessLogBucketPolicy({ scope: s, logBucketName, sourceBucketName, keyPrefix: ARCHIVE_ACCESS_LOG_PREFIX }),
+                            ),
+                    ),
+                },
+                parent,
+            );
+            new aws.s3.BucketLogging(
+                `${name}-archive`,
+                { bucket: bucket.id, targetBucket: accessLogBucket.id, targetPrefix: ARCHIVE_ACCESS_LOG_PREFIX },
+                { ...parent, dependsOn: [logDelivery] },
             );
         }
 
@@ -258,12 +388,14 @@ export class SessionPreferences extends pulumi.ComponentResource {
         this.documentName = document.name;
         this.kmsKeyArn = key?.arn;
         this.archiveBucketName = bucket?.bucket;
+        this.archiveAccessLogBucketName = accessLogBucket?.bucket;
         this.registerOutputs({
             logGroupName: this.logGroupName,
             logGroupArn: this.logGroupArn,
             documentName: this.documentName,
             kmsKeyArn: this.kmsKeyArn,
             archiveBucketName: this.archiveBucketName,
+            archiveAccessLogBucketName: this.archiveAccessLogBucketName,
             instancePolicy: this.instancePolicy,
         });
     }

@@ -71,6 +71,11 @@ const cases: Case[] = [
         ] as const
     ).map(([component, build]) => ({ what: `${component}: a permissions boundary that is not a managed policy ARN`, build, argument: "permissionsBoundary" })),
     {
+        what: "SessionPreferences: an archive expiring before its transcripts' lock ends",
+        build: () => new SessionPreferences("s", { ...preferencesArgs, s3Archive: true, archiveRetentionDays: 365, archiveExpirationDays: 30 }),
+        argument: "archiveExpirationDays",
+    },
+    {
         what: "RemoteAccessIdentity: a permissions boundary that is not a managed policy ARN",
         stack: "their" as const,
         build: () => new RemoteAccessIdentity("r", { ...identityArgs, permissionsBoundary: "boundary" }),

@@ -320,6 +320,27 @@ const catalogue: BadConfig[] = [
     { title: "their: typo in a user key", stack: "their", set: { "users[0].nmae": "bob" }, key: "users[0].nmae", says: /unknown key/ },
     { title: "their: a yours-side key", stack: "their", set: { partners: [] }, key: "partners", says: /unknown key/ },
     {
+        title: "archive expiring before its lock ends",
+        stack: "yours",
+        set: { "sessions.s3Archive": true, "sessions.archiveExpirationDays": 100 },
+        key: "sessions.archiveExpirationDays",
+        says: /locked/,
+    },
+    {
+        title: "archive moving to STANDARD_IA sooner than S3 allows",
+        stack: "yours",
+        set: { "sessions.s3Archive": true, "sessions.archiveTransitionDays": 10, "sessions.archiveTransitionStorageClass": "STANDARD_IA" },
+        key: "sessions.archiveTransitionDays",
+        says: /STANDARD_IA/,
+    },
+    {
+        title: "archive storage class unknown",
+        stack: "yours",
+        set: { "sessions.archiveTransitionStorageClass": "COLD" },
+        key: "sessions.archiveTransitionStorageClass",
+        says: /GLACIER_IR/,
+    },
+    {
         title: "permissions boundary that is a role, not a policy",
         stack: "yours",
         set: { permissionsBoundaryArn: "arn:aws:iam::111111111111:role/Boundary" },

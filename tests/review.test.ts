@@ -96,6 +96,17 @@ describe("access review", () => {
         expect(sample.findings.some((f) => f.message.includes("permissions boundary"))).to.equal(false);
     });
 
+    it("says how long archived transcripts are kept and that requests on the archive are logged", async () => {
+        const archived = await review("yours", (config) => {
+            config[`${PROJECT}:sessions`].s3Archive = true;
+            config[`${PROJECT}:sessions`].archiveExpirationDays = 2557;
+        });
+        expect(archived.findings.map((f) => f.message)).to.include(
+            "Archived transcripts are locked 365 days (GOVERNANCE), move to GLACIER_IR after 90 days, and expire after 2557 days; every request on the archive is logged (S3 server access logs, prefix archive-access/).",
+        );
+        expect(sample.findings.some((f) => f.message.startsWith("Archived transcripts"))).to.equal(false);
+    });
+
     it("shows an expired partner as expired in the matrix, denied by the permissions' own expiry", async () => {
         const changed = await review("yours", (config) => {
             config[`${PROJECT}:partners`][0].expiresAt = "2027-01-01T00:00:00Z";

@@ -336,7 +336,7 @@ describe("yours stack: session logging permissions of the instance role", () => 
         const policy = instanceLoggingPolicy(both);
         const key = only(both, T.key);
         expect(allowing(policy, "kms:Decrypt").map((s) => s.Resource)).to.deep.equal([`arn:aws:kms:us-east-1:111111111111:key/${key.id}`]);
-        const bucket = only(both, T.bucket);
+        const bucket = only(both, T.bucket, "sessions-archive");
         expect(allowing(policy, "s3:PutObject").map((s) => s.Resource)).to.deep.equal([`arn:aws:s3:::${bucket.name}/session-transcripts/*`]);
         expect(allowing(policy, "s3:GetEncryptionConfiguration").map((s) => s.Resource)).to.deep.equal([`arn:aws:s3:::${bucket.name}`]);
     });
@@ -434,17 +434,17 @@ describe("yours stack: Session Manager preferences", () => {
 
     it("with an S3 archive, makes the bucket private, encrypted and TLS-only, and names it in the preferences", async () => {
         const archived = await yours({ "sessions.s3Archive": true });
-        const bucket = only(archived, T.bucket);
-        expect(only(archived, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).to.include({
+        const bucket = only(archived, T.bucket, "sessions-archive");
+        expect(only(archived, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sessions-archive").inputs).to.include({
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
         });
-        expect(only(archived, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).to.deep.equal([
-            { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
-        ]);
-        const tls = statementsOf(only(archived, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        expect(
+            only(archived, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sessions-archive").inputs.rules,
+        ).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+        const tls = statementsOf(only(archived, "aws:s3/bucketPolicy:BucketPolicy", "sessions-archive-tls-only").inputs.policy);
         expect(tls).to.deep.equal([
             {
                 Sid: "DenyInsecureTransport",
@@ -460,7 +460,7 @@ describe("yours stack: Session Manager preferences", () => {
 
     it("with an S3 archive, keeps every version of a transcript and locks each one (GOVERNANCE, 365 days unless configured)", async () => {
         const archived = await yours({ "sessions.s3Archive": true });
-        const bucket = only(archived, T.bucket);
+        const bucket = only(archived, T.bucket, "sessions-archive");
         expect(only(archived, "aws:s3/bucketVersioning:BucketVersioning").inputs).to.deep.equal({
             bucket: bucket.id,
             versioningConfiguration: { status: "Enabled" },
@@ -472,6 +472,75 @@ describe("yours stack: Session Manager preferences", () => {
         expect(only(strict, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.rule).to.deep.equal({
             defaultRetention: { mode: "COMPLIANCE", days: 2557 },
         });
+    });
+
+    it("with an S3 archive, moves transcripts to colder storage, expires them only when asked and never before their lock ends", async () => {
+        const archived = await yours({ "sessions.s3Archive": true });
+        const bucket = only(archived, T.bucket, "sessions-archive");
+        const lifecycle = only(archived, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "sessions-archive");
+        expect(lifecycle.inputs).to.deep.equal({
+            bucket: bucket.id,
+            rules: [
+                {
+                    id: "transcripts",
+                    status: "Enabled",
+                    filter: { prefix: "session-transcripts/" },
+                    transitions: [{ days: 90, storageClass: "GLACIER_IR" }],
+                    noncurrentVersionExpiration: { noncurrentDays: 365 },
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+            ],
+        });
+        const configured = await yours({
+            "sessions.s3Archive": true,
+            "sessions.archiveRetentionDays": 400,
+            "sessions.archiveTransitionDays": 30,
+            "sessions.archiveTransitionStorageClass": "STANDARD_IA",
+            "sessions.archiveExpirationDays": 2557,
+        });
+        const rule = only(configured, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "sessions-archive").inputs.rules[0];
+        expect([rule.transitions, rule.expiration, rule.noncurrentVersionExpiration]).to.deep.equal([
+            [{ days: 30, storageClass: "STANDARD_IA" }],
+            { days: 2557 },
+            { noncurrentDays: 400 },
+        ]);
+        // The access logs expire with the transcripts.
+        expect(only(configured, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "sessions-archive-access-logs").inputs.rules).to.deep.equal(
+            [{ id: "access-logs", status: "Enabled", filter: { prefix: "archive-access/" }, expiration: { days: 2557 } }],
+        );
+    });
+
+    it("with an S3 archive, logs every request on it to a private bucket that only S3's log delivery for that archive may write", async () => {
+        const archived = await yours({ "sessions.s3Archive": true });
+        const archive = only(archived, T.bucket, "sessions-archive");
+        const logs = only(archived, T.bucket, "sessions-archive-access-logs");
+        expect(only(archived, "aws:s3/bucketLogging:BucketLogging").inputs).to.deep.equal({
+            bucket: archive.id,
+            targetBucket: logs.id,
+            targetPrefix: "archive-access/",
+        });
+        expect(only(archived, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sessions-archive-access-logs").inputs).to.include({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        expect(
+            only(archived, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sessions-archive-access-logs").inputs
+                .rules,
+        ).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+        const policy = JSON.parse(only(archived, "aws:s3/bucketPolicy:BucketPolicy", "sessions-archive-access-logs").inputs.policy);
+        expect(policy.Statement[1]).to.deep.equal({
+            Sid: "ServerAccessLogsOfTheArchiveOnly",
+            Effect: "Allow",
+            Principal: { Service: "logging.s3.amazonaws.com" },
+            Action: "s3:PutObject",
+            Resource: `arn:aws:s3:::${logs.name}/archive-access/*`,
+            Condition: { ArnLike: { "aws:SourceArn": `arn:aws:s3:::${archive.name}` }, StringEquals: { "aws:SourceAccount": "111111111111" } },
+        });
+        expect(only(archived, "aws:s3/bucketLogging:BucketLogging").dependencies).to.include(
+            only(archived, "aws:s3/bucketPolicy:BucketPolicy", "sessions-archive-access-logs").urn,
+        );
     });
 
     it("creates the preferences document by default, and deletes it with the stack", () => {

@@ -2,7 +2,8 @@
 // another, values that must agree. Each returns every problem found, by key path.
 
 import { DEFAULT_AVAILABILITY_ZONE_COUNT, DEFAULT_OS_USER, DEFAULT_VPC_CIDR, defaultGrantRoleName } from "../../components/constants";
-import { ROLE_NAME, arnAccount, partnerPrincipalProblem, subnetSplitProblem } from "../../components/rules";
+import { ROLE_NAME, archiveLifecycleProblems, arnAccount, partnerPrincipalProblem, subnetSplitProblem } from "../../components/rules";
+import { DEFAULT_ARCHIVE_RETENTION_DAYS, DEFAULT_ARCHIVE_STORAGE_CLASS, DEFAULT_ARCHIVE_TRANSITION_DAYS } from "../../components/session-preferences";
 import type { ConfigIssue } from "./errors";
 import type { RawConfig } from "./read";
 import type { ParsedTheir, ParsedYours } from "./schema";
@@ -115,6 +116,17 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
         });
     }
     issues.push(...networkIssues(parsed));
+    // The archive's lifecycle, by the rule the component applies too.
+    const sessions = parsed.sessions ?? {};
+    if (sessions.s3Archive) {
+        for (const { argument, problem } of archiveLifecycleProblems({
+            retentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
+            transitionDays: sessions.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,
+            storageClass: sessions.archiveTransitionStorageClass ?? DEFAULT_ARCHIVE_STORAGE_CLASS,
+            expirationDays: sessions.archiveExpirationDays,
+        }))
+            issues.push({ path: `sessions.${argument}`, message: problem });
+    }
     return issues;
 }
 

@@ -19,7 +19,13 @@ import {
     defaultGrantRoleName,
 } from "../../components/constants";
 import { arnAccount, utcTimestamp } from "../../components/rules";
-import { ArchiveRetentionMode, DEFAULT_ARCHIVE_RETENTION_DAYS } from "../../components/session-preferences";
+import {
+    type ArchiveStorageClass,
+    ArchiveRetentionMode,
+    DEFAULT_ARCHIVE_RETENTION_DAYS,
+    DEFAULT_ARCHIVE_STORAGE_CLASS,
+    DEFAULT_ARCHIVE_TRANSITION_DAYS,
+} from "../../components/session-preferences";
 import { grantRoleNames, theirCrossFieldIssues, yoursCrossFieldIssues } from "./cross-field";
 import { ConfigError } from "./errors";
 import { parseWith, readRawConfig } from "./read";
@@ -60,6 +66,9 @@ export function loadYoursSettings(): YoursSettings {
             s3Archive: sessions.s3Archive ?? false,
             archiveRetentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
             archiveRetentionMode: (sessions.archiveRetentionMode as ArchiveRetentionMode | undefined) ?? ArchiveRetentionMode.GOVERNANCE,
+            archiveTransitionDays: sessions.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,
+            archiveTransitionStorageClass: (sessions.archiveTransitionStorageClass as ArchiveStorageClass | undefined) ?? DEFAULT_ARCHIVE_STORAGE_CLASS,
+            archiveExpirationDays: sessions.archiveExpirationDays,
             shellProfile: sessions.shellProfile,
             adoptExistingPreferences: sessions.adoptExistingPreferences ?? false,
         },

@@ -6,6 +6,7 @@ import { z } from "zod";
 import {
     ACCESS_TAG_KEY,
     ACCOUNT_ID,
+    ARCHIVE_LIFECYCLE_DAYS,
     ARCHIVE_RETENTION_DAYS,
     EXTERNAL_ID,
     GROUP_NAME,
@@ -30,7 +31,7 @@ import {
     textRule,
     type Rule,
 } from "../../components/rules";
-import { ARCHIVE_RETENTION_MODE } from "../../components/session-preferences";
+import { ARCHIVE_RETENTION_MODE, ARCHIVE_STORAGE_CLASS } from "../../components/session-preferences";
 
 function accepting(accepted: string, secret = false) {
     return {
@@ -151,6 +152,9 @@ const sessionsSchema = record(
         s3Archive: flag().optional(),
         archiveRetentionDays: number(ARCHIVE_RETENTION_DAYS).optional(),
         archiveRetentionMode: text(ARCHIVE_RETENTION_MODE as Rule<string>).optional(),
+        archiveTransitionDays: number(ARCHIVE_LIFECYCLE_DAYS).optional(),
+        archiveTransitionStorageClass: text(ARCHIVE_STORAGE_CLASS as Rule<string>).optional(),
+        archiveExpirationDays: number(ARCHIVE_LIFECYCLE_DAYS).optional(),
         shellProfile: record(
             {
                 linux: z.string(accepting("shell commands as a string")).min(1).optional(),

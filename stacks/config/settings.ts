@@ -3,7 +3,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import type { ShellProfile } from "../../components/documents";
-import type { ArchiveRetentionMode } from "../../components/session-preferences";
+import type { ArchiveRetentionMode, ArchiveStorageClass } from "../../components/session-preferences";
 
 /** One third party granted access in your account. */
 export interface PartnerSettings {
@@ -71,6 +71,10 @@ export interface YoursSettings {
         s3Archive: boolean;
         archiveRetentionDays: number;
         archiveRetentionMode: ArchiveRetentionMode;
+        archiveTransitionDays: number;
+        archiveTransitionStorageClass: ArchiveStorageClass;
+        /** Days after which archived transcripts expire; absent: kept. */
+        archiveExpirationDays?: number;
         shellProfile?: ShellProfile;
         adoptExistingPreferences: boolean;
     };

@@ -2,6 +2,7 @@
 // post's own test plan and the attacks a least-privilege grant must refuse. Each is
 // decided by evaluating the policies the programs really produced.
 
+import { preferencesOf } from "../review/facts";
 import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constants";
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";
@@ -130,8 +131,9 @@ export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, pictu
             picture.resourcePolicies.filter((r) => r.kind === "kms-key"),
             "session key",
         ).arn,
+        // The bucket the preferences archive to (the archive's access logs have a bucket of their own).
         archiveBucketArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "s3-bucket"),
+            picture.resourcePolicies.filter((r) => r.kind === "s3-bucket" && r.arn.endsWith(`:::${preferencesOf(yours)?.s3BucketName}`)),
             "archive bucket",
         ).arn,
         aliceSecretArn: one(picture.secrets, "secret holding alice's key").arn,

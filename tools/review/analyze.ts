@@ -412,6 +412,25 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
                 message:
                     "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
             });
+        const archive = main.resources.find(
+            (r) => r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && r.name.endsWith("-archive"),
+        );
+        const lock = main.resources.find((r) => r.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
+        const logging = main.resources.find((r) => r.type === "aws:s3/bucketLogging:BucketLogging");
+        if (archive !== undefined) {
+            const rule = archive.inputs.rules?.[0] ?? {};
+            const retention = lock?.inputs.rule?.defaultRetention;
+            const transition = rule.transitions?.[0];
+            findings.push({
+                severity: "info",
+                message:
+                    `Archived transcripts are locked ${retention?.days ?? "?"} days (${retention?.mode ?? "no lock"}), move to ${transition?.storageClass ?? "no other class"}` +
+                    `${transition ? ` after ${transition.days} days` : ""}, and ${rule.expiration?.days !== undefined ? `expire after ${rule.expiration.days} days` : "are kept until you delete them"}; ` +
+                    (logging !== undefined
+                        ? `every request on the archive is logged (S3 server access logs, prefix ${logging.inputs.targetPrefix}).`
+                        : "requests on the archive are not logged."),
+            });
+        }
         if (!document.importId) {
             findings.push({
                 severity: "info",
