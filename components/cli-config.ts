@@ -1,7 +1,8 @@
 // The AWS CLI configuration a third party's people use: pure text built from the
 // role ARNs and the external id. The CLI cannot set a source identity from a config
 // file, so the jump profile gets its credentials from `aws sts assume-role
-// --source-identity` through credential_process; the identity then follows the chain.
+// --source-identity` through credential_process; the identity then follows the chain. With
+// MFA required, that call signs with a session token the person got with an MFA code.
 
 import { ROLE_CHAIN_SESSION_SECONDS, SESSION_PREFERENCES_DOCUMENT } from "./constants";
 
@@ -25,6 +26,11 @@ export interface CliConfigArgs {
     /** Instance tag key the owner grants access by. */
     accessTagKey: string;
     people: CliPerson[];
+    /**
+     * When the jump role requires MFA: each person's MFA device is `<mfaDevicePrefix><name>`
+     * (e.g. "arn:aws:iam::222222222222:mfa/"), and the sign-in lasts `maxAgeSeconds`.
+     */
+    mfa?: { mfaDevicePrefix: string; maxAgeSeconds: number };
 }
 
 /** AWS CLI profile names allow letters, digits and _ . - */
@@ -49,13 +55,17 @@ export function awsCliConfig(args: CliConfigArgs): string {
     ];
     for (const person of args.people) {
         const jump = `${sessionProfileName(args.partnerName, person)}-jump`;
+        // With MFA, the jump step signs with the person's MFA session instead of the long-term keys:
+        // credential_process cannot prompt, so the code is given once per sign-in, beforehand.
+        const signedIn = args.mfa === undefined ? person.credentialsProfile : `${sessionProfileName(args.partnerName, person)}-mfa`;
         lines.push(
             "",
             `# ${person.name}: credentials come from the profile "${person.credentialsProfile}".`,
             ...person.credentialsHint.map((line) => `# ${line}`),
+            ...(args.mfa === undefined ? [] : mfaSignInHint(person, signedIn, args.mfa).map((line) => `# ${line}`)),
             `[profile ${jump}]`,
             `region = ${args.region}`,
-            `credential_process = aws sts assume-role --profile ${person.credentialsProfile} --role-arn ${args.jumpRoleArn} --role-session-name ${person.name} --source-identity ${person.name} --output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
+            `credential_process = aws sts assume-role --profile ${signedIn} --role-arn ${args.jumpRoleArn} --role-session-name ${person.name} --source-identity ${person.name} --output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
             "",
             `[profile ${sessionProfileName(args.partnerName, person)}]`,
             `region = ${args.region}`,
@@ -67,6 +77,17 @@ export function awsCliConfig(args: CliConfigArgs): string {
         );
     }
     return `${lines.join("\n")}\n`;
+}
+
+// The MFA sign-in: a session token from the person's keys and MFA code, stored as the profile the jump step uses.
+function mfaSignInHint(person: CliPerson, profile: string, mfa: NonNullable<CliConfigArgs["mfa"]>): string[] {
+    return [
+        `The jump role requires MFA: ${person.name} signs in with the MFA device ${mfa.mfaDevicePrefix}${person.name} (valid ${mfa.maxAgeSeconds / 3600} h),`,
+        `replacing 123456 with the current code:`,
+        `  aws sts get-session-token --profile ${person.credentialsProfile} --serial-number ${mfa.mfaDevicePrefix}${person.name} --token-code 123456 \\`,
+        `    --duration-seconds ${mfa.maxAgeSeconds} --output text --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' \\`,
+        `    | { read -r k s t; aws configure set aws_access_key_id "$k" --profile ${profile}; aws configure set aws_secret_access_key "$s" --profile ${profile}; aws configure set aws_session_token "$t" --profile ${profile}; }`,
+    ];
 }
 
 /** The blog's command listing the instances the partner may use, with a profile. */

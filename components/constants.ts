@@ -44,6 +44,9 @@ export const DEFAULT_JUMP_ROLE_NAME = "3P_IAM_Assume_Role";
 /** Default name of the third party's IAM group whose members may assume the jump role. */
 export const DEFAULT_REMOTE_ACCESS_GROUP = "GroupRemoteAccess";
 
+/** How recent a person's MFA sign-in must be to assume the jump role, when MFA is required: 12 hours, a working day. */
+export const DEFAULT_MFA_MAX_AGE_SECONDS = 43_200;
+
 /** The default grant role name for a partner. */
 export function defaultGrantRoleName(partnerName: string): string {
     return `${GRANT_ROLE_NAME_PREFIX}${partnerName}`;

@@ -422,11 +422,22 @@ function boundName(binding: SessionNameBinding): string {
  * SSO role keeps working). They may assume it and set a source identity; nothing else.
  * The source identity and the role session name must be the caller's own name (see
  * "Monitor and control actions taken with assumed roles" in the IAM User Guide), so
- * alice cannot appear in CloudTrail, or in Session Manager, as bob.
+ * alice cannot appear in CloudTrail, or in Session Manager, as bob. With MFA required, the
+ * caller's credentials must come from an MFA sign-in no older than the maximum age.
  */
-export function jumpRoleTrustPolicy(partition: string, accountId: string, principalArns: string[], binding: SessionNameBinding): PolicyDocument {
+export function jumpRoleTrustPolicy(
+    partition: string,
+    accountId: string,
+    principalArns: string[],
+    binding: SessionNameBinding,
+    /** When set, the caller must have signed in with MFA at most this many seconds ago. */
+    mfaMaxAgeSeconds?: number,
+): PolicyDocument {
     const principal = { AWS: accountRootArn(partition, accountId) };
-    const narrowed = { ArnEquals: { "aws:PrincipalArn": principalArns } };
+    const mfa: Record<string, Record<string, string>> = mfaMaxAgeSeconds === undefined
+        ? {}
+        : { Bool: { "aws:MultiFactorAuthPresent": "true" }, NumericLessThan: { "aws:MultiFactorAuthAge": String(mfaMaxAgeSeconds) } };
+    const narrowed: Record<string, Record<string, string | string[]>> = { ArnEquals: { "aws:PrincipalArn": principalArns }, ...mfa };
     const name = boundName(binding);
     return policy(
         {

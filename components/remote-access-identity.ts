@@ -4,10 +4,10 @@
 
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
+import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_MFA_MAX_AGE_SECONDS, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
 import { checkedInput, optionalBoundary, requireEach, requireValid } from "./guard";
 import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
-import { EXTERNAL_ID, GROUP_NAME, PARTNER_NAME, PERSON_NAME, ROLE_ARN, ROLE_NAME, arnAccount, secretProblem } from "./rules";
+import { EXTERNAL_ID, GROUP_NAME, MFA_MAX_AGE_SECONDS, mfaProblems, PARTNER_NAME, PERSON_NAME, ROLE_ARN, ROLE_NAME, arnAccount, secretProblem } from "./rules";
 import { scopeFor } from "./scope";
 import { componentType, withFormerType } from "./type-tokens";
 
@@ -39,6 +39,14 @@ export interface RemoteAccessIdentityArgs {
      * role session after it.
      */
     federatedPrincipalArn?: pulumi.Input<string>;
+    /**
+     * Require each IAM user to have signed in with MFA (credentials from `aws sts
+     * get-session-token` with the user's MFA device) to assume the jump role. Users only: a
+     * federated principal's MFA is its identity provider's to enforce.
+     */
+    requireMfa?: boolean;
+    /** With `requireMfa`: how recent the MFA sign-in must be, in seconds (900-129600). Default 43200 (12 hours). */
+    mfaMaxAgeSeconds?: number;
     /** Name of the remote-access group. Default `GroupRemoteAccess`. */
     groupName?: string;
     /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
@@ -85,6 +93,13 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             PERSON_NAME.problem,
         );
         if (args.groupName !== undefined) requireValid(this, "groupName", args.groupName, GROUP_NAME.problem);
+        for (const { argument, problem } of mfaProblems({
+            requireMfa: args.requireMfa ?? false,
+            mfaMaxAgeSeconds: args.mfaMaxAgeSeconds,
+            federated: args.federatedPrincipalArn !== undefined,
+        }))
+            requireValid(this, argument, undefined, () => problem);
+        const mfaMaxAgeSeconds = requireValid(this, "mfaMaxAgeSeconds", args.mfaMaxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS, MFA_MAX_AGE_SECONDS.problem);
         const jumpRoleName = requireValid(this, "jumpRoleName", args.jumpRoleName ?? DEFAULT_JUMP_ROLE_NAME, ROLE_NAME.problem);
         const grantRoleArn = checkedInput(this, "grantRoleArn", args.grantRoleArn, ROLE_ARN.problem);
         const externalId = args.externalId === undefined ? undefined : checkedInput(this, "externalId", args.externalId, secretProblem(EXTERNAL_ID));
@@ -113,7 +128,9 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 name: jumpRoleName,
                 description: `Assumes ${args.partnerName}'s Session Manager grant role in the instance owner's account`,
                 assumeRolePolicy: pulumi.jsonStringify(
-                    pulumi.all([scope, pulumi.all(principalArns)]).apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding)),
+                    pulumi
+                        .all([scope, pulumi.all(principalArns)])
+                        .apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding, args.requireMfa ? mfaMaxAgeSeconds : undefined)),
                 ),
                 maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
                 permissionsBoundary,

@@ -167,6 +167,30 @@ export const MAX_SESSION_DURATION_MINUTES = integerRule(1, 1440, "minutes");
 /** Days an archived transcript is locked (S3 Object Lock default retention). */
 export const ARCHIVE_RETENTION_DAYS = integerRule(1, 36_500, "days");
 
+/** How recent a person's MFA sign-in must be to assume the jump role: the span of a GetSessionToken session, 15 minutes to 36 hours. */
+export const MFA_MAX_AGE_SECONDS = integerRule(900, 129_600, "seconds");
+
+/** MFA settings as a whole: required of IAM users only, and a maximum age only with MFA required. */
+export function mfaProblems(settings: {
+    requireMfa: boolean;
+    mfaMaxAgeSeconds?: number;
+    federated: boolean;
+}): Array<{ argument: "requireMfa" | "mfaMaxAgeSeconds"; problem: string }> {
+    const problems: Array<{ argument: "requireMfa" | "mfaMaxAgeSeconds"; problem: string }> = [];
+    if (settings.requireMfa && settings.federated)
+        problems.push({
+            argument: "requireMfa",
+            problem:
+                "is true with federatedPrincipalArn; accepted: MFA required of IAM users only (a federated principal's identity provider enforces its own MFA, see docs/partners.md)",
+        });
+    if (!settings.requireMfa && settings.mfaMaxAgeSeconds !== undefined)
+        problems.push({
+            argument: "mfaMaxAgeSeconds",
+            problem: "is set without MFA required; accepted: MFA required (requireMfa, or mfa.required in the stack config) with it, or neither",
+        });
+    return problems;
+}
+
 /** Days after which an archived transcript moves to a colder storage class, or expires. */
 export const ARCHIVE_LIFECYCLE_DAYS = integerRule(1, 36_500, "days");
 

@@ -45,6 +45,8 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         federatedPrincipalArn: settings.federatedPrincipalArn,
         groupName: settings.groupName,
         jumpRoleName: settings.jumpRoleName,
+        requireMfa: settings.mfaMaxAgeSeconds !== undefined,
+        mfaMaxAgeSeconds: settings.mfaMaxAgeSeconds,
         permissionsBoundary: settings.permissionsBoundaryArn,
     });
 
@@ -96,6 +98,10 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
                               externalId,
                               accessTagKey: settings.accessTagKey,
                               people: persons,
+                              mfa:
+                                  settings.mfaMaxAgeSeconds === undefined
+                                      ? undefined
+                                      : { mfaDevicePrefix: `arn:${partition}:iam::${accountId}:mfa/`, maxAgeSeconds: settings.mfaMaxAgeSeconds },
                           }),
                 ),
         ),

@@ -76,6 +76,18 @@ const cases: Case[] = [
         argument: "archiveExpirationDays",
     },
     {
+        what: "RemoteAccessIdentity: MFA required of a federated principal (its identity provider's to enforce)",
+        stack: "their" as const,
+        build: () =>
+            new RemoteAccessIdentity("r", {
+                ...identityArgs,
+                users: undefined,
+                federatedPrincipalArn: "arn:aws:iam::222222222222:role/AWSReservedSSO_Vendor",
+                requireMfa: true,
+            }),
+        argument: "requireMfa",
+    },
+    {
         what: "RemoteAccessIdentity: a permissions boundary that is not a managed policy ARN",
         stack: "their" as const,
         build: () => new RemoteAccessIdentity("r", { ...identityArgs, permissionsBoundary: "boundary" }),

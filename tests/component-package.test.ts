@@ -69,6 +69,8 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "externalId",
             "users",
             "federatedPrincipalArn",
+            "requireMfa",
+            "mfaMaxAgeSeconds",
             "groupName",
             "jumpRoleName",
             "permissionsBoundary",

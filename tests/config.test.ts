@@ -320,6 +320,26 @@ const catalogue: BadConfig[] = [
     { title: "their: typo in a user key", stack: "their", set: { "users[0].nmae": "bob" }, key: "users[0].nmae", says: /unknown key/ },
     { title: "their: a yours-side key", stack: "their", set: { partners: [] }, key: "partners", says: /unknown key/ },
     {
+        title: "their: MFA required of a federated principal",
+        stack: "their",
+        set: { users: undefined, federatedPrincipalArn: "arn:aws:iam::222222222222:role/AWSReservedSSO_Vendor", "mfa.required": true },
+        key: "mfa.required",
+        says: /identity provider/,
+    },
+    {
+        title: "their: MFA maximum age without MFA required",
+        stack: "their",
+        set: { "mfa.maxAgeSeconds": 3600 },
+        key: "mfa.maxAgeSeconds",
+        says: /MFA required/,
+    },
+    {
+        title: "their: MFA maximum age shorter than a session token lasts",
+        stack: "their",
+        set: { "mfa.required": true, "mfa.maxAgeSeconds": 60 },
+        key: "mfa.maxAgeSeconds",
+    },
+    {
         title: "archive expiring before its lock ends",
         stack: "yours",
         set: { "sessions.s3Archive": true, "sessions.archiveExpirationDays": 100 },

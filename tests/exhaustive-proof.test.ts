@@ -110,6 +110,28 @@ describe("exhaustive proof of access", () => {
             expect(summary(proof)).to.deep.equal([]);
         });
 
+        it("the their stack requiring MFA: its people assume the jump role only signed in with MFA, and a trust that forgets it is caught", async () => {
+            const configFile = changedFixture("their", (config) => (config["third-party-ssm-access:mfa"] = { required: true }));
+            const runs = await runForReview({ stack: "their", configFile });
+            const proof = await proveAccess(runs, AT);
+            expect(summary(proof)).to.deep.equal([]);
+            expect(proof.spec.rules.map((r) => r.says)).to.include(
+                "user/alice (in Third_Party_A's account 222222222222, whatever its administrator lets them do) may assume the jump role 3P_IAM_Assume_Role, each person with their own name as source identity, signed in with MFA within 43200 seconds",
+            );
+            const forgetful = copyOf(runs);
+            const jump = forgetful.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === "3P_IAM_Assume_Role")!;
+            const trust = JSON.parse(jump.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement) {
+                delete statement.Condition.Bool;
+                delete statement.Condition.NumericLessThan;
+            }
+            jump.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const unintended = (await proveAccess(forgetful, AT)).findings
+                .filter((f) => f.kind === "unintended")
+                .map((f) => `${f.access!.variant} ${f.access!.action}`);
+            expect(unintended).to.include("without MFA sts:AssumeRole");
+        });
+
         it("reads the intended access in plain terms, from the config", () => {
             const says = fullProof.spec.rules.map((r) => r.says);
             expect(says).to.include(

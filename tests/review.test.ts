@@ -96,6 +96,16 @@ describe("access review", () => {
         expect(sample.findings.some((f) => f.message.includes("permissions boundary"))).to.equal(false);
     });
 
+    it("says whether the partner's jump role requires MFA", async () => {
+        const mfa = await review("their", (config) => (config[`${PROJECT}:mfa`] = { required: true, maxAgeSeconds: 3600 }));
+        expect(mfa.findings.map((f) => f.message)).to.include(
+            "The jump role 3P_IAM_Assume_Role requires an MFA sign-in within 3600 seconds of whoever assumes it.",
+        );
+        expect(sample.findings.map((f) => f.message)).to.include(
+            "The jump role 3P_IAM_Assume_Role does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).",
+        );
+    });
+
     it("says how long archived transcripts are kept and that requests on the archive are logged", async () => {
         const archived = await review("yours", (config) => {
             config[`${PROJECT}:sessions`].s3Archive = true;

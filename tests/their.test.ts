@@ -221,6 +221,26 @@ describe("their stack: what the identities allow", () => {
         expect(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs).to.include({ name: "3P_IAM_Assume_Role", maxSessionDuration: 3600 });
     });
 
+    it("with MFA required: the jump role's trust asks for a recent MFA sign-in, and the CLI profile signs the jump step with one", async () => {
+        const mfa = await their({ set: { "mfa.required": true, "mfa.maxAgeSeconds": 28800 } });
+        const trust = statementsOf(only(mfa, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
+        for (const statement of trust)
+            expect(statement.Condition).to.deep.include({
+                Bool: { "aws:MultiFactorAuthPresent": "true" },
+                NumericLessThan: { "aws:MultiFactorAuthAge": "28800" },
+            });
+        const text = (await resolve(mfa.outputs.awsCliConfig as string)).value;
+        expect(text).to.include(
+            "aws sts get-session-token --profile third_party_a-alice-keys --serial-number arn:aws:iam::222222222222:mfa/alice --token-code 123456",
+        );
+        expect(text).to.include("--duration-seconds 28800");
+        // The jump step (with the source identity) signs with the MFA session, not the long-term keys.
+        expect(text).to.include("credential_process = aws sts assume-role --profile third_party_a-alice-mfa --role-arn");
+        // Without it, nothing about MFA.
+        expect(statementsOf(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy)[0].Condition).to.not.have.property("Bool");
+        expect((await resolve(run.outputs.awsCliConfig as string)).value).to.not.include("get-session-token");
+    });
+
     it("rotates an access key by bumping its serial: a new key resource replaces the old", async () => {
         const rotated = await their({ set: { "users[0].accessKeySerial": 2 } });
         expect(ofType(run, "aws:iam/accessKey:AccessKey").map((k) => k.name)).to.deep.equal(["remote-access-alice-key-1"]);

@@ -2,7 +2,7 @@
 // another, values that must agree. Each returns every problem found, by key path.
 
 import { DEFAULT_AVAILABILITY_ZONE_COUNT, DEFAULT_OS_USER, DEFAULT_VPC_CIDR, defaultGrantRoleName } from "../../components/constants";
-import { ROLE_NAME, archiveLifecycleProblems, arnAccount, partnerPrincipalProblem, subnetSplitProblem } from "../../components/rules";
+import { ROLE_NAME, archiveLifecycleProblems, arnAccount, mfaProblems, partnerPrincipalProblem, subnetSplitProblem } from "../../components/rules";
 import { DEFAULT_ARCHIVE_RETENTION_DAYS, DEFAULT_ARCHIVE_STORAGE_CLASS, DEFAULT_ARCHIVE_TRANSITION_DAYS } from "../../components/session-preferences";
 import type { ConfigIssue } from "./errors";
 import type { RawConfig } from "./read";
@@ -168,6 +168,12 @@ export function theirCrossFieldIssues(parsed: ParsedTheir, raw: RawConfig): Conf
     if (users.length > 0 && parsed.federatedPrincipalArn !== undefined) {
         issues.push({ path: "federatedPrincipalArn", message: "is set together with users; accepted: either IAM users or one federated principal, not both" });
     }
+    for (const { argument, problem } of mfaProblems({
+        requireMfa: parsed.mfa?.required ?? false,
+        mfaMaxAgeSeconds: parsed.mfa?.maxAgeSeconds,
+        federated: parsed.federatedPrincipalArn !== undefined,
+    }))
+        issues.push({ path: argument === "requireMfa" ? "mfa.required" : "mfa.maxAgeSeconds", message: problem });
     if (users.length === 0 && parsed.federatedPrincipalArn === undefined) {
         issues.push({
             path: "users",

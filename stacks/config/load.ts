@@ -11,6 +11,7 @@ import {
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_JUMP_ROLE_NAME,
     DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_MFA_MAX_AGE_SECONDS,
     DEFAULT_MAX_SESSION_DURATION_MINUTES,
     DEFAULT_OS_USER,
     DEFAULT_REMOTE_ACCESS_GROUP,
@@ -116,6 +117,7 @@ export function loadTheirSettings(): TheirSettings {
         federatedPrincipalArn: parsed.federatedPrincipalArn,
         accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
         yoursRegion: parsed.yoursRegion,
+        mfaMaxAgeSeconds: parsed.mfa?.required ? (parsed.mfa.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };
 }

@@ -108,6 +108,8 @@ export interface TheirSettings {
     accessTagKey: string;
     /** Region of the owner's instances; default this stack's region. */
     yoursRegion?: string;
+    /** Users must have signed in with MFA, at most this many seconds ago, to assume the jump role; absent: MFA not required. */
+    mfaMaxAgeSeconds?: number;
     /** Managed policy set as the permissions boundary of every role the stack creates. */
     permissionsBoundaryArn?: string;
 }

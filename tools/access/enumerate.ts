@@ -22,6 +22,7 @@ export type Variant =
     | "with its credentials used away from its instance"
     | "without the external id"
     | "without a source identity"
+    | "without MFA"
     | "once its account's administrator widens its own policies";
 
 /** The variant for a principal of another account (a partner's): its administrator may give it any permission. */
@@ -97,10 +98,11 @@ function requestFor(
         variant === WIDENED_BY_ITS_ADMINISTRATOR ? partnerControlled(subject.key, picture.principals.find((p) => p.arn === subject.key)?.tags) : undefined;
     const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
     if (userName !== undefined) {
-        // A person names the next session, and its source identity, after itself.
+        // A person names the next session, and its source identity, after itself; signs in with MFA a minute ago, unless asked without.
         const identity: Record<string, string> = variant === "without a source identity" ? {} : { "sts:SourceIdentity": userName };
+        const mfa: Record<string, string> = variant === "without MFA" ? {} : { "aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "60" };
         const principal = widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key);
-        return { ...base, principal, context: { ...context, ...identity, "sts:RoleSessionName": userName } };
+        return { ...base, principal, context: { ...context, ...identity, ...mfa, "sts:RoleSessionName": userName } };
     }
     if ("created" in subject.principal && widened === undefined) {
         const principal = picture.principals.find((p) => p.arn === subject.key)!;
@@ -128,6 +130,8 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
     if (principal !== undefined && picture.instances.some((i) => i.roleArn === principal.arn))
         variants.push("with its credentials used away from its instance");
     if (action.toLowerCase() === "sts:assumerole") {
+        // A person's long-term keys, used without an MFA sign-in.
+        if (subject.key.includes(":user/")) variants.push("without MFA");
         const requires = universe.assumeRequirements.get(resource.arn);
         if (requires?.externalId) variants.push("without the external id");
         if (requires?.sourceIdentity) variants.push("without a source identity");

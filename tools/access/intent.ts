@@ -154,7 +154,8 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
         whoLabel: `${p.name}'s principals`,
         actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
         on: [{ what: `role ${p.grantRoleName}`, arns: [grant] }],
-        alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, ...(p.requireSourceIdentity ? [] : (["without a source identity"] as Variant[]))],
+        // MFA is the partner's side to require (its jump role), not your grant's.
+        alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, "without MFA", ...(p.requireSourceIdentity ? [] : (["without a source identity"] as Variant[]))],
         until,
     });
     return rules;
@@ -268,12 +269,13 @@ function theirRules(t: SystemSettings["their"][number]): IntendedAccess[] {
         {
             says:
                 `${people.map((p) => p.split(":").pop()).join(", ")} (in ${t.partnerName}'s account ${t.account}, whatever its administrator lets them do) ` +
-                `may assume the jump role ${t.jumpRoleName}${t.users.length > 0 ? ", each person with their own name as source identity" : ""}`,
+                `may assume the jump role ${t.jumpRoleName}${t.users.length > 0 ? ", each person with their own name as source identity" : ""}` +
+                (t.mfaMaxAgeSeconds !== undefined ? `, signed in with MFA within ${t.mfaMaxAgeSeconds} seconds` : ""),
             who: people,
             whoLabel: `${t.partnerName}'s people`,
             actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
             on: [{ what: `role ${t.jumpRoleName}`, arns: [jump] }],
-            alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR],
+            alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, ...(t.mfaMaxAgeSeconds === undefined ? (["without MFA"] as Variant[]) : [])],
         },
     ];
 }

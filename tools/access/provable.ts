@@ -32,6 +32,8 @@ const MODELLED_KEYS = new Set(
         "sts:SourceIdentity",
         "sts:RoleSessionName",
         "ssm:SessionDocumentAccessCheck",
+        "aws:MultiFactorAuthPresent",
+        "aws:MultiFactorAuthAge",
     ].map((k) => k.toLowerCase()),
 );
 

@@ -6,6 +6,7 @@
 
 import { proveAccess, type ProofFinding } from "../access/proof";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import { asList } from "../../components/policies";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY } from "../iam/probes";
@@ -443,6 +444,25 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             severity: "info",
             message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
         });
+    }
+    // MFA of the partner's people, read off its jump roles' trust (a their stack's, or the one it references).
+    for (const role of picture.principals.filter(
+        (p) => p.kind === "role" && (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) && !grants.includes(p),
+    )) {
+        const assume = (role.trustPolicy?.Statement ?? []).find((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
+        const maxAge = assume?.Condition?.NumericLessThan?.["aws:MultiFactorAuthAge"];
+        const present = assume?.Condition?.Bool?.["aws:MultiFactorAuthPresent"] === "true";
+        findings.push(
+            present
+                ? {
+                      severity: "info",
+                      message: `The jump role ${role.name} requires an MFA sign-in${maxAge ? ` within ${maxAge} seconds` : ""} of whoever assumes it.`,
+                  }
+                : {
+                      severity: "info",
+                      message: `The jump role ${role.name} does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).`,
+                  },
+        );
     }
     // Permissions boundaries: their text is in the owner's account, so they are named, not evaluated (they can only narrow).
     const roles = main.resources.filter((r) => r.type === "aws:iam/role:Role");
