@@ -214,6 +214,35 @@ export function sessionKeyPolicy(args: SessionKeyPolicyArgs): PolicyDocument {
     return policy(...statements);
 }
 
+/** The statements of the session key policy a key of your own needs (the account's own administration left to its owner). */
+export function sessionKeyPolicyStatements(args: SessionKeyPolicyArgs): PolicyDocument {
+    return policy(...sessionKeyPolicy(args).Statement.filter((s) => s.Sid !== "AccountAdministersKey"));
+}
+
+/** The statements an archive bucket of your own needs: TLS only, and the instance roles writing transcripts (needed when it is in another account). */
+export function archiveBucketPolicyStatements(args: { partition: string; bucketName: string; keyPrefix: string; instanceRoleArns: string[] }): PolicyDocument {
+    const bucketArn = `arn:${args.partition}:s3:::${args.bucketName}`;
+    const statements = [...tlsOnlyBucketPolicy(args.partition, args.bucketName).Statement];
+    if (args.instanceRoleArns.length > 0)
+        statements.push(
+            {
+                Sid: "InstanceRolesArchiveTranscripts",
+                Effect: "Allow",
+                Principal: { AWS: args.instanceRoleArns },
+                Action: "s3:PutObject",
+                Resource: `${bucketArn}/${args.keyPrefix}*`,
+            },
+            {
+                Sid: "InstanceRolesCheckArchiveEncryption",
+                Effect: "Allow",
+                Principal: { AWS: args.instanceRoleArns },
+                Action: "s3:GetEncryptionConfiguration",
+                Resource: bucketArn,
+            },
+        );
+    return policy(...statements);
+}
+
 /** Bucket policy refusing every request not made over TLS. */
 export function tlsOnlyBucketPolicy(partition: string, bucketName: string): PolicyDocument {
     const bucketArn = `arn:${partition}:s3:::${bucketName}`;

@@ -167,6 +167,68 @@ export const MAX_SESSION_DURATION_MINUTES = integerRule(1, 1440, "minutes");
 /** Days an archived transcript is locked (S3 Object Lock default retention). */
 export const ARCHIVE_RETENTION_DAYS = integerRule(1, 36_500, "days");
 
+/** A KMS key by ARN (single- or multi-Region key). */
+export const KMS_KEY_ARN = textRule(
+    new RegExp(
+        `^arn:${PARTITION}:kms:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\\d:\\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
+    ),
+    'a KMS key ARN, e.g. "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+);
+
+/** A key must be in the log group's region: CloudWatch Logs uses keys of its own region only. */
+export function kmsKeyRegionProblem(keyArn: string, region: string): string | undefined {
+    const keyRegion = keyArn.split(":")[3];
+    return keyRegion === region
+        ? undefined
+        : `got a key in ${keyRegion}; accepted: a key in ${region}, this stack's region (CloudWatch Logs uses keys of its own region only)`;
+}
+
+/** An S3 bucket name (general purpose buckets). */
+export const BUCKET_NAME = textRule(
+    /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+);
+
+/** The archive settings that apply only to a bucket the component creates. */
+export const CREATED_ARCHIVE_SETTINGS = [
+    "archiveRetentionDays",
+    "archiveRetentionMode",
+    "archiveTransitionDays",
+    "archiveTransitionStorageClass",
+    "archiveExpirationDays",
+] as const;
+
+/**
+ * A key or bucket of your own, with the switches it implies: each problem with the argument
+ * it belongs to. `settingsGiven` lists which of CREATED_ARCHIVE_SETTINGS were set.
+ */
+export function bringYourOwnProblems(args: {
+    kmsEncryption?: boolean;
+    existingKey: boolean;
+    s3Archive?: boolean;
+    existingBucket: boolean;
+    settingsGiven: string[];
+}): Array<{ argument: string; problem: string }> {
+    const problems: Array<{ argument: string; problem: string }> = [];
+    if (args.existingKey && args.kmsEncryption === false)
+        problems.push({
+            argument: "kmsEncryption",
+            problem: "is false with a key of your own; accepted: true, or left out (a key of your own turns encryption on)",
+        });
+    if (args.existingBucket && args.s3Archive === false)
+        problems.push({
+            argument: "s3Archive",
+            problem: "is false with a bucket of your own; accepted: true, or left out (a bucket of your own turns the archive on)",
+        });
+    if (args.existingBucket)
+        for (const setting of args.settingsGiven)
+            problems.push({
+                argument: setting,
+                problem: "is set with a bucket of your own; accepted: left out (the lock, lifecycle and logging of your bucket are yours to set on it)",
+            });
+    return problems;
+}
+
 /** How recent a person's MFA sign-in must be to assume the jump role: the span of a GetSessionToken session, 15 minutes to 36 hours. */
 export const MFA_MAX_AGE_SECONDS = integerRule(900, 129_600, "seconds");
 

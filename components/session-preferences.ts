@@ -7,13 +7,26 @@ import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, DEFAULT_MAX_SESSION_DURATION_MINUTES, SESSION_PREFERENCES_DOCUMENT } from "./constants";
 import { sessionPreferencesDocument, type ShellProfile } from "./documents";
-import { accessLogBucketPolicy, sessionKeyPolicy, sessionLoggingPolicy, tlsOnlyBucketPolicy, type AwsScope } from "./policies";
+import {
+    accessLogBucketPolicy,
+    archiveBucketPolicyStatements,
+    sessionKeyPolicy,
+    sessionKeyPolicyStatements,
+    sessionLoggingPolicy,
+    tlsOnlyBucketPolicy,
+    type AwsScope,
+} from "./policies";
 import { checkedInput, requireValid } from "./guard";
 import {
     ACCESS_TAG_KEY,
     ARCHIVE_LIFECYCLE_DAYS,
     ARCHIVE_RETENTION_DAYS,
     archiveLifecycleProblems,
+    BUCKET_NAME,
+    bringYourOwnProblems,
+    CREATED_ARCHIVE_SETTINGS,
+    KMS_KEY_ARN,
+    kmsKeyRegionProblem,
     IDLE_TIMEOUT_MINUTES,
     LOG_GROUP_NAME,
     LOG_RETENTION,
@@ -82,6 +95,17 @@ export interface SessionPreferencesArgs {
     kmsEncryption?: boolean;
     /** Also archive transcripts to a new S3 bucket (encrypted, private, TLS only, versioned, with Object Lock). */
     s3Archive?: boolean;
+    /**
+     * Encrypt with a KMS key of your own (in this region) instead of creating one; turns
+     * encryption on. Its key policy needs the statements of output `kmsKeyPolicyStatements`.
+     */
+    existingKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Archive to a bucket of your own instead of creating one; turns the archive on. Its
+     * lock, lifecycle, encryption and access logs are its owner's; its policy should carry the
+     * statements of output `archiveBucketPolicyStatements`.
+     */
+    existingArchiveBucketName?: pulumi.Input<string>;
     /** Days each archived transcript is locked against overwriting and deletion (Object Lock default retention). Default 365. */
     archiveRetentionDays?: pulumi.Input<number>;
     /**
@@ -127,8 +151,12 @@ export class SessionPreferences extends pulumi.ComponentResource {
     public readonly kmsKeyArn?: pulumi.Output<string>;
     /** Name of the S3 archive bucket, when `s3Archive` is on. */
     public readonly archiveBucketName?: pulumi.Output<string>;
-    /** Name of the bucket receiving the archive's server access logs (every request on the archive), when `s3Archive` is on. */
+    /** Name of the bucket receiving the archive's server access logs (every request on the archive), when this component creates the archive. */
     public readonly archiveAccessLogBucketName?: pulumi.Output<string>;
+    /** With `existingKmsKeyArn`: the key policy statements (JSON policy document) its owner must add. */
+    public readonly kmsKeyPolicyStatements?: pulumi.Output<string>;
+    /** With `existingArchiveBucketName`: the bucket policy statements (JSON policy document) its owner should add. */
+    public readonly archiveBucketPolicyStatements?: pulumi.Output<string>;
     /** JSON policy an instance role needs for the SSM agent to deliver session logs. */
     public readonly instancePolicy: pulumi.Output<string>;
 
@@ -196,8 +224,28 @@ export class SessionPreferences extends pulumi.ComponentResource {
         if (typeof archiveRetentionDays === "number") checkLifecycle(archiveRetentionDays);
         const checkedLifecycle = pulumi.output(archiveRetentionDays).apply(checkLifecycle);
 
+        // A key or bucket of your own: checked now (plain) or when it resolves, before anything is fed from it.
+        for (const { argument, problem } of bringYourOwnProblems({
+            kmsEncryption: args.kmsEncryption,
+            existingKey: args.existingKmsKeyArn !== undefined,
+            s3Archive: args.s3Archive,
+            existingBucket: args.existingArchiveBucketName !== undefined,
+            settingsGiven: CREATED_ARCHIVE_SETTINGS.filter((setting) => args[setting] !== undefined),
+        }))
+            requireValid(this, argument, undefined, () => problem);
+        const existingKeyArn =
+            args.existingKmsKeyArn === undefined
+                ? undefined
+                : pulumi
+                      .all([scope, checkedInput(this, "existingKmsKeyArn", args.existingKmsKeyArn, KMS_KEY_ARN.problem)])
+                      .apply(([s, arn]) => requireValid(this, "existingKmsKeyArn", arn, (value) => kmsKeyRegionProblem(value, s.region)));
+        const existingBucketName =
+            args.existingArchiveBucketName === undefined
+                ? undefined
+                : pulumi.output(checkedInput(this, "existingArchiveBucketName", args.existingArchiveBucketName, BUCKET_NAME.problem));
+
         let key: aws.kms.Key | undefined;
-        if (args.kmsEncryption) {
+        if (args.kmsEncryption && existingKeyArn === undefined) {
             key = new aws.kms.Key(
                 `${name}-key`,
                 {
@@ -218,15 +266,16 @@ export class SessionPreferences extends pulumi.ComponentResource {
             new aws.kms.Alias(`${name}-key`, { name: `alias/${name}-sessions`, targetKeyId: key.keyId }, parent);
         }
 
+        const sessionKeyArn: pulumi.Output<string> | undefined = existingKeyArn ?? key?.arn;
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-log-group`,
-            { name: logGroupName, retentionInDays: logRetentionDays, kmsKeyId: key?.arn, tags: args.tags },
+            { name: logGroupName, retentionInDays: logRetentionDays, kmsKeyId: sessionKeyArn, tags: args.tags },
             parent,
         );
 
         let bucket: aws.s3.Bucket | undefined;
         let accessLogBucket: aws.s3.Bucket | undefined;
-        if (args.s3Archive) {
+        if (args.s3Archive && existingBucketName === undefined) {
             bucket = new aws.s3.Bucket(`${name}-archive`, { forceDestroy: false, tags: args.tags }, parent);
             new aws.s3.BucketPublicAccessBlock(
                 `${name}-archive`,
@@ -338,8 +387,9 @@ export class SessionPreferences extends pulumi.ComponentResource {
             );
         }
 
+        const archiveBucketName: pulumi.Output<string> | undefined = existingBucketName ?? bucket?.bucket;
         const content = pulumi
-            .all([logGroupName, defaultOsUser, idleTimeoutMinutes, maxSessionDurationMinutes, args.shellProfile, key?.arn, bucket?.bucket])
+            .all([logGroupName, defaultOsUser, idleTimeoutMinutes, maxSessionDurationMinutes, args.shellProfile, sessionKeyArn, archiveBucketName])
             .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyId, bucketName]) =>
                 JSON.stringify(
                     sessionPreferencesDocument({
@@ -366,7 +416,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
         );
 
         this.instancePolicy = pulumi.jsonStringify(
-            pulumi.all([scope, logGroup.name, key?.arn, bucket?.bucket]).apply(([s, logGroupName, sessionKeyArn, bucketName]) =>
+            pulumi.all([scope, logGroup.name, sessionKeyArn, archiveBucketName]).apply(([s, logGroupName, sessionKeyArn, bucketName]) =>
                 sessionLoggingPolicy({
                     scope: s,
                     logGroupName,
@@ -386,8 +436,25 @@ export class SessionPreferences extends pulumi.ComponentResource {
         this.logGroupName = logGroup.name;
         this.logGroupArn = logGroup.arn;
         this.documentName = document.name;
-        this.kmsKeyArn = key?.arn;
-        this.archiveBucketName = bucket?.bucket;
+        this.kmsKeyArn = sessionKeyArn;
+        this.archiveBucketName = archiveBucketName;
+        // What the owner of a key or bucket of your own must apply for sessions to work.
+        if (existingKeyArn !== undefined)
+            this.kmsKeyPolicyStatements = pulumi.jsonStringify(
+                pulumi
+                    .all([scope, logGroupName, instanceRoleArns])
+                    .apply(([s, logGroupName, instanceArns]) =>
+                        sessionKeyPolicyStatements({ scope: s, logGroupName, instanceRoleArns: instanceArns, sessionRoleTagKey: args.sessionRoleTagKey }),
+                    ),
+            );
+        if (existingBucketName !== undefined)
+            this.archiveBucketPolicyStatements = pulumi.jsonStringify(
+                pulumi
+                    .all([scope, existingBucketName, instanceRoleArns])
+                    .apply(([s, bucketName, instanceArns]) =>
+                        archiveBucketPolicyStatements({ partition: s.partition, bucketName, keyPrefix: ARCHIVE_KEY_PREFIX, instanceRoleArns: instanceArns }),
+                    ),
+            );
         this.archiveAccessLogBucketName = accessLogBucket?.bucket;
         this.registerOutputs({
             logGroupName: this.logGroupName,
@@ -396,6 +463,8 @@ export class SessionPreferences extends pulumi.ComponentResource {
             kmsKeyArn: this.kmsKeyArn,
             archiveBucketName: this.archiveBucketName,
             archiveAccessLogBucketName: this.archiveAccessLogBucketName,
+            kmsKeyPolicyStatements: this.kmsKeyPolicyStatements,
+            archiveBucketPolicyStatements: this.archiveBucketPolicyStatements,
             instancePolicy: this.instancePolicy,
         });
     }

@@ -2,6 +2,7 @@
 
 import * as aws from "../components/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { kmsKeyRegionProblem } from "../components/rules";
 import { REGISTRATION_BATCH, yieldToEventLoop } from "../components/batches";
 import { ManagedInstances } from "../components/managed-instances";
 import { MetadataGuard } from "../components/metadata-guard";
@@ -61,6 +62,10 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             }
         }),
     );
+    if (settings.sessions.existingKmsKeyArn !== undefined) {
+        const problem = kmsKeyRegionProblem(settings.sessions.existingKmsKeyArn, scope.region);
+        if (problem !== undefined) issues.push({ path: "sessions.kmsKeyArn", message: problem });
+    }
     if (issues.length > 0) throw new ConfigError(issues);
 
     const network = buildsNetwork
@@ -100,11 +105,18 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         shellProfile: settings.sessions.shellProfile,
         kmsEncryption: settings.sessions.kmsEncryption,
         s3Archive: settings.sessions.s3Archive,
-        archiveRetentionDays: settings.sessions.archiveRetentionDays,
-        archiveRetentionMode: settings.sessions.archiveRetentionMode,
-        archiveTransitionDays: settings.sessions.archiveTransitionDays,
-        archiveTransitionStorageClass: settings.sessions.archiveTransitionStorageClass,
-        archiveExpirationDays: settings.sessions.archiveExpirationDays,
+        existingKmsKeyArn: settings.sessions.existingKmsKeyArn,
+        existingArchiveBucketName: settings.sessions.existingArchiveBucketName,
+        // The lock and lifecycle of a bucket this stack creates; a bucket of your own keeps its own.
+        ...(settings.sessions.existingArchiveBucketName === undefined
+            ? {
+                  archiveRetentionDays: settings.sessions.archiveRetentionDays,
+                  archiveRetentionMode: settings.sessions.archiveRetentionMode,
+                  archiveTransitionDays: settings.sessions.archiveTransitionDays,
+                  archiveTransitionStorageClass: settings.sessions.archiveTransitionStorageClass,
+                  archiveExpirationDays: settings.sessions.archiveExpirationDays,
+              }
+            : {}),
         adoptExistingDocument: settings.sessions.adoptExistingPreferences,
         instanceRoleArns: instances === undefined ? [] : [instances.roleArn],
         sessionRoleTagKey: settings.accessTagKey,
@@ -152,6 +164,9 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         sessionPreferencesDocument: preferences.documentName,
         sessionKmsKeyArn: preferences.kmsKeyArn ?? null,
         sessionArchiveBucket: preferences.archiveBucketName ?? null,
+        // With a key or bucket of your own: the policy statements their owner must apply.
+        sessionKeyPolicyStatements: preferences.kmsKeyPolicyStatements ?? null,
+        archiveBucketPolicyStatements: preferences.archiveBucketPolicyStatements ?? null,
         // Attach this to the roles of instances this stack does not create, so they can log sessions.
         instanceLoggingPolicy: preferences.instancePolicy,
         osUserDocumentName: osUsers.documentName,

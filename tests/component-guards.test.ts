@@ -76,6 +76,16 @@ const cases: Case[] = [
         argument: "archiveExpirationDays",
     },
     {
+        what: "SessionPreferences: a key of your own that is not a key ARN",
+        build: () => new SessionPreferences("s", { ...preferencesArgs, existingKmsKeyArn: "alias/sessions" }),
+        argument: "existingKmsKeyArn",
+    },
+    {
+        what: "SessionPreferences: a bucket of your own with an Object Lock setting it would ignore",
+        build: () => new SessionPreferences("s", { ...preferencesArgs, existingArchiveBucketName: "acme-session-archive", archiveRetentionDays: 30 }),
+        argument: "archiveRetentionDays",
+    },
+    {
         what: "RemoteAccessIdentity: MFA required of a federated principal (its identity provider's to enforce)",
         stack: "their" as const,
         build: () =>

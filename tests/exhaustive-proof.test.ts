@@ -132,6 +132,22 @@ describe("exhaustive proof of access", () => {
             expect(unintended).to.include("without MFA sts:AssumeRole");
         });
 
+        it("with a key and a bucket of your own: the same, the key's use intended, and the review names both", async () => {
+            const keyArn = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+            const configFile = changedFixture("yours", (config) => {
+                config["third-party-ssm-access:sessions"].kmsKeyArn = keyArn;
+                config["third-party-ssm-access:sessions"].archiveBucketName = "acme-session-archive";
+            });
+            const runs = await runForReview({ stack: "yours", configFile });
+            const proof = await proveAccess(runs, AT);
+            expect(summary(proof)).to.deep.equal([]);
+            expect(proof.spec.rules.map((r) => r.says)).to.include("Third_Party_A may encrypt its session data with the session key");
+            expect(proof.model.allowed.some((a) => a.action === "s3:PutObject" && a.resource.startsWith("arn:aws:s3:::acme-session-archive/"))).to.equal(true);
+            const messages = (await analyze(runs, AT)).findings.map((f) => f.message);
+            expect(messages.some((m) => m.startsWith(`Session data is encrypted with a key of your own, ${keyArn}`))).to.equal(true);
+            expect(messages.some((m) => m.startsWith("Transcripts are archived to a bucket of your own, acme-session-archive"))).to.equal(true);
+        });
+
         it("reads the intended access in plain terms, from the config", () => {
             const says = fullProof.spec.rules.map((r) => r.says);
             expect(says).to.include(

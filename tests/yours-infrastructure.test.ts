@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { OS_USER_NAME_PATTERN } from "../components/constants";
 import { metadataGuardDocument, metadataGuardUserData } from "../components/metadata-guard-scripts";
 import { asList, instanceAgentPolicy, instanceCredentialsPerimeterPolicy, statementsOf, type AwsScope } from "../components/policies";
-import { ofType, only, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
+import { ofType, only, resolve, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -541,6 +541,42 @@ describe("yours stack: Session Manager preferences", () => {
         expect(only(archived, "aws:s3/bucketLogging:BucketLogging").dependencies).to.include(
             only(archived, "aws:s3/bucketPolicy:BucketPolicy", "sessions-archive-access-logs").urn,
         );
+    });
+
+    it("with a key and a bucket of your own: creates neither, uses both, and prints the policy statements their owner must apply", async () => {
+        const keyArn = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        const own = await yours({ "sessions.kmsKeyArn": keyArn, "sessions.archiveBucketName": "acme-session-archive" });
+        expect(own.error).to.equal(undefined);
+        for (const type of [
+            "aws:kms/key:Key",
+            T.bucket,
+            "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+            "aws:s3/bucketLogging:BucketLogging",
+        ])
+            expect(ofType(own, type), type).to.deep.equal([]);
+        expect(only(own, "aws:cloudwatch/logGroup:LogGroup", "sessions-log-group").inputs.kmsKeyId).to.equal(keyArn);
+        expect(preferencesContent(own).inputs).to.include({ kmsKeyId: keyArn, s3BucketName: "acme-session-archive", s3KeyPrefix: "session-transcripts/" });
+        // The instances may write there, and decrypt with it.
+        const logging = statementsOf(only(own, "aws:iam/rolePolicy:RolePolicy", "sessions-instance-logging-1").inputs.policy);
+        expect(logging.some((s) => asList(s.Resource).includes(keyArn))).to.equal(true);
+        expect(logging.some((s) => asList(s.Resource).includes("arn:aws:s3:::acme-session-archive/session-transcripts/*"))).to.equal(true);
+        // What the key's and the bucket's owner must apply.
+        const keyStatements = statementsOf((await resolve(own.outputs.sessionKeyPolicyStatements as string)).value);
+        expect(keyStatements.map((s) => s.Sid)).to.deep.equal([
+            "CloudWatchLogsUsesKeyForSessionLogGroup",
+            "InstanceRolesDecryptSessionData",
+            "SessionRolesGenerateDataKeys",
+        ]);
+        const bucketStatements = statementsOf((await resolve(own.outputs.archiveBucketPolicyStatements as string)).value);
+        expect(bucketStatements.map((s) => s.Sid)).to.deep.equal([
+            "DenyInsecureTransport",
+            "InstanceRolesArchiveTranscripts",
+            "InstanceRolesCheckArchiveEncryption",
+        ]);
+        // And the KMS endpoint the encrypted sessions need.
+        expect(ofType(own, "aws:ec2/vpcEndpoint:VpcEndpoint").some((e) => String(e.inputs.serviceName).endsWith(".kms"))).to.equal(true);
+        const plain = await yours();
+        expect([plain.outputs.sessionKeyPolicyStatements, plain.outputs.archiveBucketPolicyStatements]).to.deep.equal([null, null]);
     });
 
     it("creates the preferences document by default, and deletes it with the stack", () => {

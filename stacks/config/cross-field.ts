@@ -2,7 +2,16 @@
 // another, values that must agree. Each returns every problem found, by key path.
 
 import { DEFAULT_AVAILABILITY_ZONE_COUNT, DEFAULT_OS_USER, DEFAULT_VPC_CIDR, defaultGrantRoleName } from "../../components/constants";
-import { ROLE_NAME, archiveLifecycleProblems, arnAccount, mfaProblems, partnerPrincipalProblem, subnetSplitProblem } from "../../components/rules";
+import {
+    CREATED_ARCHIVE_SETTINGS,
+    ROLE_NAME,
+    archiveLifecycleProblems,
+    arnAccount,
+    bringYourOwnProblems,
+    mfaProblems,
+    partnerPrincipalProblem,
+    subnetSplitProblem,
+} from "../../components/rules";
 import { DEFAULT_ARCHIVE_RETENTION_DAYS, DEFAULT_ARCHIVE_STORAGE_CLASS, DEFAULT_ARCHIVE_TRANSITION_DAYS } from "../../components/session-preferences";
 import type { ConfigIssue } from "./errors";
 import type { RawConfig } from "./read";
@@ -116,9 +125,17 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
         });
     }
     issues.push(...networkIssues(parsed));
-    // The archive's lifecycle, by the rule the component applies too.
+    // A key or bucket of your own, and the archive's lifecycle, by the rules the component applies too.
     const sessions = parsed.sessions ?? {};
-    if (sessions.s3Archive) {
+    for (const { argument, problem } of bringYourOwnProblems({
+        kmsEncryption: sessions.kmsEncryption,
+        existingKey: sessions.kmsKeyArn !== undefined,
+        s3Archive: sessions.s3Archive,
+        existingBucket: sessions.archiveBucketName !== undefined,
+        settingsGiven: CREATED_ARCHIVE_SETTINGS.filter((setting) => sessions[setting] !== undefined),
+    }))
+        issues.push({ path: `sessions.${argument}`, message: problem });
+    if (sessions.s3Archive && sessions.archiveBucketName === undefined) {
         for (const { argument, problem } of archiveLifecycleProblems({
             retentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
             transitionDays: sessions.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,

@@ -63,8 +63,11 @@ export function loadYoursSettings(): YoursSettings {
             defaultOsUser: sessions.defaultOsUser ?? DEFAULT_OS_USER,
             idleTimeoutMinutes: sessions.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES,
             maxSessionDurationMinutes: sessions.maxSessionDurationMinutes ?? DEFAULT_MAX_SESSION_DURATION_MINUTES,
-            kmsEncryption: sessions.kmsEncryption ?? false,
-            s3Archive: sessions.s3Archive ?? false,
+            // A key or bucket of your own turns encryption or the archive on.
+            kmsEncryption: sessions.kmsEncryption ?? sessions.kmsKeyArn !== undefined,
+            s3Archive: sessions.s3Archive ?? sessions.archiveBucketName !== undefined,
+            existingKmsKeyArn: sessions.kmsKeyArn,
+            existingArchiveBucketName: sessions.archiveBucketName,
             archiveRetentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
             archiveRetentionMode: (sessions.archiveRetentionMode as ArchiveRetentionMode | undefined) ?? ArchiveRetentionMode.GOVERNANCE,
             archiveTransitionDays: sessions.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,

@@ -8,6 +8,8 @@ import {
     ACCOUNT_ID,
     ARCHIVE_LIFECYCLE_DAYS,
     ARCHIVE_RETENTION_DAYS,
+    BUCKET_NAME,
+    KMS_KEY_ARN,
     EXTERNAL_ID,
     GROUP_NAME,
     IDLE_TIMEOUT_MINUTES,
@@ -156,6 +158,8 @@ const sessionsSchema = record(
         archiveTransitionDays: number(ARCHIVE_LIFECYCLE_DAYS).optional(),
         archiveTransitionStorageClass: text(ARCHIVE_STORAGE_CLASS as Rule<string>).optional(),
         archiveExpirationDays: number(ARCHIVE_LIFECYCLE_DAYS).optional(),
+        kmsKeyArn: text(KMS_KEY_ARN).optional(),
+        archiveBucketName: text(BUCKET_NAME).optional(),
         shellProfile: record(
             {
                 linux: z.string(accepting("shell commands as a string")).min(1).optional(),

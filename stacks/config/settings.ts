@@ -75,6 +75,10 @@ export interface YoursSettings {
         archiveTransitionStorageClass: ArchiveStorageClass;
         /** Days after which archived transcripts expire; absent: kept. */
         archiveExpirationDays?: number;
+        /** A KMS key of your own to encrypt with, instead of a new one. */
+        existingKmsKeyArn?: string;
+        /** A bucket of your own to archive to, instead of a new one. */
+        existingArchiveBucketName?: string;
         shellProfile?: ShellProfile;
         adoptExistingPreferences: boolean;
     };

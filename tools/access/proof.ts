@@ -7,7 +7,8 @@
 // access that ends (a partner's expiry) must be refused just after its end. What the model
 // cannot evaluate (provable.ts) is a finding too, never a silent pass.
 
-import { runProgram } from "../mock-engine";
+import * as pulumi from "@pulumi/pulumi";
+import { resolve, runProgram } from "../mock-engine";
 import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
 import { preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns, StackSource } from "../review/stacks";
@@ -72,12 +73,46 @@ function wiringOf(runs: ReviewRuns, prepared: PreparedSide, their: SystemSetting
         region: yoursRun.region,
         instanceRoles: [...new Set(picture.instances.map((i) => i.roleArn).filter((r): r is string => r !== undefined))],
         flowLogs: flowLog ? { roleArn: flowLog.inputs.iamRoleArn, logGroupArn: flowLog.inputs.logDestination } : undefined,
-        sessionKeyArn: keyId && picture.resourcePolicies.find((r) => r.kind === "kms-key" && (r.arn === keyId || r.arn.endsWith(`/${keyId}`)))?.arn,
+        // The preferences name the key by ARN, whether the stack created it or it is a key of your own.
+        sessionKeyArn: keyId?.startsWith("arn:")
+            ? keyId
+            : keyId && picture.resourcePolicies.find((r) => r.kind === "kms-key" && r.arn.endsWith(`/${keyId}`))?.arn,
         archive: bucket
             ? { bucketArn: `arn:${yoursRun.partition}:s3:::${bucket}`, prefix: String(preferences.s3KeyPrefix ?? "").replace(/\/$/, "") }
             : undefined,
         jumpRoles: new Map(their.map((t) => [t.partnerName, `arn:${t.partition}:iam::${t.account}:role/${t.jumpRoleName}`])),
     };
+}
+
+/**
+ * A key or bucket of your own has its policy outside the stack: the model takes it to be
+ * exactly the statements the stack prints for its owner (outputs sessionKeyPolicyStatements,
+ * archiveBucketPolicyStatements), so the proof holds those to the intent like any other.
+ */
+async function assumeOwnersApplyTheStatements(runs: ReviewRuns, prepared: PreparedSide): Promise<void> {
+    const yoursRun = yoursRunOf([runs.main, ...runs.referenced]);
+    if (yoursRun === undefined) return;
+    const preferences = preferencesOf(yoursRun) ?? {};
+    const printed = async (output: string) => {
+        const value = yoursRun.outputs[output];
+        return typeof value === "string" || pulumi.Output.isInstance(value) ? ((await resolve(value as pulumi.Input<string>)).value as string | null) : null;
+    };
+    const keyStatements = await printed("sessionKeyPolicyStatements");
+    if (keyStatements && typeof preferences.kmsKeyId === "string")
+        prepared.picture.resourcePolicies.push({
+            arn: preferences.kmsKeyId,
+            accountId: preferences.kmsKeyId.split(":")[4],
+            kind: "kms-key",
+            document: JSON.parse(keyStatements),
+        });
+    const bucketStatements = await printed("archiveBucketPolicyStatements");
+    if (bucketStatements && typeof preferences.s3BucketName === "string")
+        prepared.picture.resourcePolicies.push({
+            arn: `arn:${yoursRun.partition}:s3:::${preferences.s3BucketName}`,
+            accountId: yoursRun.account,
+            kind: "s3-bucket",
+            document: JSON.parse(bucketStatements),
+        });
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -104,6 +139,7 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
         if (found.their) settings.their.push(found.their);
     }
     const prepared = await prepareSide(runs);
+    await assumeOwnersApplyTheStatements(runs, prepared);
     const wiring = wiringOf(runs, prepared, settings.their);
     const spec = intendedAccess(settings, wiring);
     const universe = new AccessUniverse([prepared], at);

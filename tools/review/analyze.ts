@@ -413,6 +413,20 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
                 message:
                     "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
             });
+        // A key or bucket of your own: its policy is not in the stack, so its owner applies what the stack needs.
+        if (inputs.kmsKeyId && !main.resources.some((r) => r.type === "aws:kms/key:Key"))
+            findings.push({
+                severity: "info",
+                message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
+            });
+        if (
+            inputs.s3BucketName &&
+            !main.resources.some((r) => r.type === "aws:s3/bucket:Bucket" && r.inputs.bucket === undefined && r.name.endsWith("-archive"))
+        )
+            findings.push({
+                severity: "info",
+                message: `Transcripts are archived to a bucket of your own, ${inputs.s3BucketName}: its lock, lifecycle, encryption and access logs are yours; stack output archiveBucketPolicyStatements holds the statements its policy should carry.`,
+            });
         const archive = main.resources.find(
             (r) => r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && r.name.endsWith("-archive"),
         );
