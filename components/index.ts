@@ -15,6 +15,7 @@ export * from "./os-user-provisioning";
 export * from "./metadata-guard";
 export * from "./third-party-grant";
 export * from "./remote-access-identity";
+export * from "./session-alerts";
 export * from "./cli-config";
 // The rules components and the stack config check values with, for your own checks.
 export * as rules from "./rules";

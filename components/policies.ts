@@ -243,6 +243,51 @@ export function archiveBucketPolicyStatements(args: { partition: string; bucketN
     return policy(...statements);
 }
 
+/**
+ * Key policy of the alert topic's key: the account administers it; EventBridge (for rules
+ * of this account only) may generate data keys and decrypt, which publishing to an
+ * encrypted topic needs. Nobody else uses it.
+ */
+export function alertKeyPolicy(scope: AwsScope): PolicyDocument {
+    const account = accountRootArn(scope.partition, scope.accountId);
+    return policy(
+        { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: account }, Action: KEY_ADMINISTRATION_ACTIONS, Resource: "*" },
+        {
+            Sid: "EventBridgeRulesOfThisAccountEncrypt",
+            Effect: "Allow",
+            Principal: { Service: servicePrincipal("events", scope.dnsSuffix) },
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": scope.accountId } },
+        },
+    );
+}
+
+/** Topic policy of the alert topic: only EventBridge rules of this account may publish; nothing over plain HTTP. */
+export function alertTopicPolicy(scope: AwsScope, topicArn: string): PolicyDocument {
+    return policy(
+        {
+            Sid: "OnlyEventBridgeRulesOfThisAccountPublish",
+            Effect: "Allow",
+            Principal: { Service: servicePrincipal("events", scope.dnsSuffix) },
+            Action: "sns:Publish",
+            Resource: topicArn,
+            Condition: {
+                ArnLike: { "aws:SourceArn": `arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/*` },
+                StringEquals: { "aws:SourceAccount": scope.accountId },
+            },
+        },
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "sns:Publish",
+            Resource: topicArn,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+    );
+}
+
 /** Bucket policy refusing every request not made over TLS. */
 export function tlsOnlyBucketPolicy(partition: string, bucketName: string): PolicyDocument {
     const bucketArn = `arn:${partition}:s3:::${bucketName}`;

@@ -229,6 +229,12 @@ export function bringYourOwnProblems(args: {
     return problems;
 }
 
+/** An email address subscribed to alerts. */
+export const ALERT_EMAIL = textRule(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address, e.g. "security@example.com"');
+
+/** An HTTPS endpoint subscribed to alerts (SNS delivers over HTTPS only to these). */
+export const ALERT_HTTPS_ENDPOINT = textRule(/^https:\/\/[^\s/]+(\/\S*)?$/, 'an https:// URL, e.g. "https://hooks.example.com/sns"');
+
 /** How recent a person's MFA sign-in must be to assume the jump role: the span of a GetSessionToken session, 15 minutes to 36 hours. */
 export const MFA_MAX_AGE_SECONDS = integerRule(900, 129_600, "seconds");
 

@@ -8,6 +8,7 @@ import { ManagedInstances } from "../components/managed-instances";
 import { MetadataGuard } from "../components/metadata-guard";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
 import { PrivateSsmNetwork } from "../components/private-ssm-network";
+import { SessionAlerts } from "../components/session-alerts";
 import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
 import type { AwsScope } from "../components/policies";
@@ -150,6 +151,15 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             }),
         );
     }
+    // Alerts on every session and every AssumeRole of a grant role, allowed or refused.
+    const alerts = settings.alerts.enabled
+        ? new SessionAlerts("alerts", {
+              scope,
+              grantRoleArns: grants.map((grant) => grant.roleArn),
+              emailAddresses: settings.alerts.emails,
+              httpsEndpoints: settings.alerts.httpsEndpoints,
+          })
+        : undefined;
     const instanceIdsFor = (partnerName: string) => settings.instances.filter((i) => i.partner === partnerName).map((i) => instances!.instanceIds[i.name]);
 
     return {
@@ -161,6 +171,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         instanceIds: instances?.instanceIds ?? {},
         instanceRoleName: instances?.roleName ?? null,
         sessionLogGroupName: preferences.logGroupName,
+        alertTopicArn: alerts?.topicArn ?? null,
         sessionPreferencesDocument: preferences.documentName,
         sessionKmsKeyArn: preferences.kmsKeyArn ?? null,
         sessionArchiveBucket: preferences.archiveBucketName ?? null,

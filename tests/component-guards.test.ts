@@ -10,6 +10,7 @@ import {
     OsUserProvisioning,
     PrivateSsmNetwork,
     RemoteAccessIdentity,
+    SessionAlerts,
     SessionPreferences,
     ThirdPartyGrant,
     type ArchiveRetentionMode,
@@ -74,6 +75,11 @@ const cases: Case[] = [
         what: "SessionPreferences: an archive expiring before its transcripts' lock ends",
         build: () => new SessionPreferences("s", { ...preferencesArgs, s3Archive: true, archiveRetentionDays: 365, archiveExpirationDays: 30 }),
         argument: "archiveExpirationDays",
+    },
+    {
+        what: "SessionAlerts: an email subscription that is no address",
+        build: () => new SessionAlerts("a", { grantRoleArns: [], emailAddresses: ["security"] }),
+        argument: "emailAddresses[0]",
     },
     {
         what: "SessionPreferences: a key of your own that is not a key ARN",

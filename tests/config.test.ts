@@ -339,6 +339,21 @@ const catalogue: BadConfig[] = [
         set: { "mfa.required": true, "mfa.maxAgeSeconds": 60 },
         key: "mfa.maxAgeSeconds",
     },
+    { title: "alert email that is no address", stack: "yours", set: { "alerts.emails": ["security"] }, key: "alerts.emails[0]", says: /email address/ },
+    {
+        title: "alert endpoint over plain http",
+        stack: "yours",
+        set: { "alerts.httpsEndpoints": ["http://hooks.example.com"] },
+        key: "alerts.httpsEndpoints[0]",
+        says: /https/,
+    },
+    {
+        title: "alert subscriptions with alerts off",
+        stack: "yours",
+        set: { "alerts.enabled": false, "alerts.emails": ["security@example.com"] },
+        key: "alerts.emails",
+        says: /alerts on/,
+    },
     {
         title: "a key of your own with encryption switched off",
         stack: "yours",

@@ -68,6 +68,12 @@ function widen(runs: ReviewRuns, role: string, statement: { Action: string | str
     });
 }
 
+// The subjects the proof found allowed `action` by the mutation's statement, nobody having intended it.
+const caughtBy = (proof: AccessProof, action: string) =>
+    proof.findings
+        .filter((f) => f.kind === "unintended" && f.access!.action === action && f.access!.allowedBy.includes(MUTATION))
+        .map((f) => f.access!.subject);
+
 // The unintended accesses the proof found that the mutation's statement allows.
 const caught = (proof: AccessProof) =>
     proof.findings
@@ -266,6 +272,19 @@ describe("exhaustive proof of access", () => {
                 statement.Action = ["kms:GenerateDataKey", "kms:Decrypt"];
             key.inputs.policy = JSON.stringify(document);
             expect(caught(await proveAccess(changed, AT))).to.include("kms:Decrypt KMS key sessions-key-id");
+        });
+
+        it("an alert topic open to anyone: every subject may publish forged alerts", async () => {
+            const changed = copyOf(full);
+            const topicPolicy = changed.main.resources.find((r) => r.type === "aws:sns/topicPolicy:TopicPolicy")!;
+            const document = JSON.parse(topicPolicy.inputs.policy);
+            document.Statement.push({ Sid: MUTATION, Effect: "Allow", Principal: "*", Action: "sns:Publish", Resource: topicPolicy.inputs.arn });
+            topicPolicy.inputs.policy = JSON.stringify(document);
+            const subjects = new Set(caughtBy(await proveAccess(changed, AT), "sns:Publish"));
+            expect(subjects).to.include("anonymous");
+            expect(subjects).to.include("arn:aws:iam::999999999999:role/outsider");
+            // As built, nobody may.
+            expect(whoCan(fullProof.universe, fullProof.model.allowed, topicPolicy.inputs.arn)).to.deep.equal([]);
         });
 
         it("reading every parameter, added to the grant in the component's code (the program itself changed)", async () => {

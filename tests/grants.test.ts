@@ -236,7 +236,7 @@ describe("grants: permissions policy", () => {
                 .filter((a) => a.startsWith("kms:")),
         ).to.deep.equal([]);
         const encrypted = await yours({ "sessions.kmsEncryption": true });
-        const key = only(encrypted, "aws:kms/key:Key");
+        const key = only(encrypted, "aws:kms/key:Key", "sessions-key");
         const kms = statementsOf(permissionsOf(encrypted, "Third_Party_A")).filter((s) => asList(s.Action).some((a) => a.startsWith("kms:")));
         expect(kms).to.deep.equal([
             { Sid: "EncryptSessionData", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: `arn:aws:kms:us-east-1:111111111111:key/${key.id}` },

@@ -304,8 +304,8 @@ describe("IAM proof", () => {
         it("lints every kind of document: trust, identity, key and bucket policies", () => {
             const kinds = new Set(world.picture.principals.flatMap((p) => [p.trustPolicy ? "trust" : "", ...p.policies.map((x) => x.kind)]));
             expect([...kinds].filter(Boolean)).to.include.members(["trust", "inline", "group-inline"]);
-            // The archive's and its access logs' bucket policies.
-            expect(world.picture.resourcePolicies.map((r) => r.kind)).to.have.members(["kms-key", "s3-bucket", "s3-bucket"]);
+            // The session and alert keys, the archive's and its access logs' bucket policies, the alert topic's policy.
+            expect(world.picture.resourcePolicies.map((r) => r.kind)).to.have.members(["kms-key", "kms-key", "s3-bucket", "s3-bucket", "sns-topic"]);
         });
 
         it("can fail: reports a missing action, a foreign condition key, a resource of the wrong type, and a wildcard-only action scoped", async () => {

@@ -96,6 +96,14 @@ describe("access review", () => {
         expect(sample.findings.some((f) => f.message.includes("permissions boundary"))).to.equal(false);
     });
 
+    it("says what raises an alert and who is subscribed, and warns with alerts off", async () => {
+        expect(sample.findings.map((f) => `${f.severity}: ${f.message}`)).to.include(
+            "warning: Every StartSession, ResumeSession and TerminateSession, and every AssumeRole of a grant role (refused ones included), is published to an encrypted SNS topic (output alertTopicArn), as CloudTrail records them: a trail logging management events in us-east-1 is needed. Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints).",
+        );
+        const off = await review("yours", (config) => (config[`${PROJECT}:alerts`] = { enabled: false }));
+        expect(off.findings.map((f) => f.message)).to.include("No alerts on sessions or grant-role AssumeRole calls (alerts.enabled is false).");
+    });
+
     it("says whether the partner's jump role requires MFA", async () => {
         const mfa = await review("their", (config) => (config[`${PROJECT}:mfa`] = { required: true, maxAgeSeconds: 3600 }));
         expect(mfa.findings.map((f) => f.message)).to.include(
@@ -242,8 +250,14 @@ describe("access review", () => {
         const none = await review("yours", (config) => {
             delete config[`${PROJECT}:instances`];
         });
-        expect(none.cost.lines.map((l) => l.item)).to.deep.equal([]);
-        expect(none.cost.totalMonthly).to.equal(0);
+        // The alert topic's key is all that is billed by the month; with alerts off, nothing is.
+        expect(none.cost.lines.map((l) => `${l.item} x ${l.quantity}`)).to.deep.equal(["KMS customer-managed key x 1"]);
+        expect(none.cost.totalMonthly).to.equal(1);
+        const quiet = await review("yours", (config) => {
+            delete config[`${PROJECT}:instances`];
+            config[`${PROJECT}:alerts`] = { enabled: false };
+        });
+        expect(quiet.cost.totalMonthly).to.equal(0);
         expect(none.findings.map((f) => f.message)).to.include(
             "No network is built (no instances): the grants apply to instances you tag yourself, and there are no endpoint charges.",
         );

@@ -334,7 +334,7 @@ describe("yours stack: session logging permissions of the instance role", () => 
     it("adds kms:Decrypt on the session key, and S3 writes under the archive prefix, when used", async () => {
         const both = await yours({ "sessions.kmsEncryption": true, "sessions.s3Archive": true });
         const policy = instanceLoggingPolicy(both);
-        const key = only(both, T.key);
+        const key = only(both, T.key, "sessions-key");
         expect(allowing(policy, "kms:Decrypt").map((s) => s.Resource)).to.deep.equal([`arn:aws:kms:us-east-1:111111111111:key/${key.id}`]);
         const bucket = only(both, T.bucket, "sessions-archive");
         expect(allowing(policy, "s3:PutObject").map((s) => s.Resource)).to.deep.equal([`arn:aws:s3:::${bucket.name}/session-transcripts/*`]);
@@ -406,14 +406,14 @@ describe("yours stack: Session Manager preferences", () => {
 
     it("with encryption on, encrypts the log group and session data with one key and says so consistently", async () => {
         const encrypted = await yours({ "sessions.kmsEncryption": true });
-        const keyArn = `arn:aws:kms:us-east-1:111111111111:key/${only(encrypted, T.key).id}`;
+        const keyArn = `arn:aws:kms:us-east-1:111111111111:key/${only(encrypted, T.key, "sessions-key").id}`;
         expect(only(encrypted, T.logGroup, "sessions-log-group").inputs.kmsKeyId).to.equal(keyArn);
         expect(preferencesContent(encrypted).inputs).to.include({ cloudWatchEncryptionEnabled: true, kmsKeyId: keyArn });
     });
 
     it("writes a key policy: logs for this log group only, instance role decrypt, tagged grant roles data keys, no usage by the account at large", async () => {
         const encrypted = await yours({ "sessions.kmsEncryption": true });
-        const key = only(encrypted, T.key);
+        const key = only(encrypted, T.key, "sessions-key");
         expect(key.inputs.enableKeyRotation).to.equal(true);
         const policy: string = key.inputs.policy;
         const logs = allowing(policy, "kms:GenerateDataKey").find((s) => (s.Principal as any)?.Service);
@@ -547,12 +547,9 @@ describe("yours stack: Session Manager preferences", () => {
         const keyArn = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         const own = await yours({ "sessions.kmsKeyArn": keyArn, "sessions.archiveBucketName": "acme-session-archive" });
         expect(own.error).to.equal(undefined);
-        for (const type of [
-            "aws:kms/key:Key",
-            T.bucket,
-            "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
-            "aws:s3/bucketLogging:BucketLogging",
-        ])
+        // No key of its own for sessions (the alert topic has one), no bucket, lock or access logs.
+        expect(ofType(own, "aws:kms/key:Key").map((k) => k.name)).to.deep.equal(["alerts-key"]);
+        for (const type of [T.bucket, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws:s3/bucketLogging:BucketLogging"])
             expect(ofType(own, type), type).to.deep.equal([]);
         expect(only(own, "aws:cloudwatch/logGroup:LogGroup", "sessions-log-group").inputs.kmsKeyId).to.equal(keyArn);
         expect(preferencesContent(own).inputs).to.include({ kmsKeyId: keyArn, s3BucketName: "acme-session-archive", s3KeyPrefix: "session-transcripts/" });
@@ -680,5 +677,81 @@ describe("yours stack: partitions and component structure", () => {
                 expect(resource.name.startsWith(`${parent!.name}-`), `${resource.name} is named from ${parent!.name}`).to.equal(true);
             }
         });
+    });
+});
+
+describe("yours stack: alerts on access", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours({ "alerts.emails": ["security@example.com"], "alerts.httpsEndpoints": ["https://hooks.example.com/sns"] })));
+
+    it("encrypts the topic with a key of its own that only EventBridge, for this account, may use", () => {
+        const key = only(run, "aws:kms/key:Key", "alerts-key");
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        const use = statementsOf(key.inputs.policy).filter((s) => s.Sid !== "AccountAdministersKey");
+        expect(use).to.deep.equal([
+            {
+                Sid: "EventBridgeRulesOfThisAccountEncrypt",
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+            },
+        ]);
+        expect(only(run, "aws:sns/topic:Topic").inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:111111111111:key/${key.id}`);
+    });
+
+    it("lets only EventBridge rules of this account publish to the topic, over TLS", () => {
+        const topic = only(run, "aws:sns/topic:Topic");
+        const policy = statementsOf(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+        const allows = policy.filter((s) => s.Effect === "Allow");
+        expect(allows).to.have.length(1);
+        expect(allows[0]).to.deep.include({ Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish" });
+        expect(allows[0].Condition).to.deep.equal({
+            ArnLike: { "aws:SourceArn": "arn:aws:events:us-east-1:111111111111:rule/*" },
+            StringEquals: { "aws:SourceAccount": "111111111111" },
+        });
+        expect(asList(allows[0].Resource)).to.deep.equal([only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn]);
+        expect(topic.name).to.equal("alerts-topic");
+    });
+
+    it("alerts on every session call and every AssumeRole of a grant role, refused ones included, naming who, as whom and where", async () => {
+        const pattern = JSON.parse(only(run, "aws:cloudwatch/eventRule:EventRule").inputs.eventPattern);
+        expect(pattern["detail-type"]).to.deep.equal(["AWS API Call via CloudTrail"]);
+        expect(pattern.detail.$or).to.deep.equal([
+            { eventSource: ["ssm.amazonaws.com"], eventName: ["StartSession", "ResumeSession", "TerminateSession"] },
+            {
+                eventSource: ["sts.amazonaws.com"],
+                eventName: ["AssumeRole"],
+                requestParameters: { roleArn: [{ prefix: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_" }] },
+            },
+        ]);
+        // No errorCode filter: a refused AssumeRole alerts too. A grant with a role name of its own is listed exactly.
+        expect(JSON.stringify(pattern)).to.not.include("errorCode");
+        const named = await yours({ "partners[1].roleName": "VendorBSessions" });
+        expect(JSON.parse(only(named, "aws:cloudwatch/eventRule:EventRule").inputs.eventPattern).detail.$or[1].requestParameters.roleArn).to.deep.equal([
+            { prefix: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_" },
+            "arn:aws:iam::111111111111:role/VendorBSessions",
+        ]);
+        const target = only(run, "aws:cloudwatch/eventTarget:EventTarget");
+        expect(target.inputs.arn).to.equal(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn);
+        expect(target.inputs.inputTransformer.inputPaths).to.include({
+            caller: "$.detail.userIdentity.arn",
+            sessionSourceIdentity: "$.detail.userIdentity.sessionContext.sourceIdentity",
+            instance: "$.detail.requestParameters.target",
+            error: "$.detail.errorCode",
+        });
+    });
+
+    it("subscribes the addresses and endpoints the config lists, and builds nothing with alerts off", async () => {
+        expect(ofType(run, "aws:sns/topicSubscription:TopicSubscription").map((s) => `${s.inputs.protocol} ${s.inputs.endpoint}`)).to.deep.equal([
+            "email security@example.com",
+            "https https://hooks.example.com/sns",
+        ]);
+        expect((await resolve(run.outputs.alertTopicArn as string)).value).to.equal(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn);
+        const off = await yours({ "alerts.enabled": false });
+        for (const type of ["aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"])
+            expect(ofType(off, type), type).to.deep.equal([]);
+        expect(off.outputs.alertTopicArn).to.equal(null);
     });
 });

@@ -443,6 +443,9 @@ class RecordingMocks implements pulumi.runtime.Mocks {
         }
         if (type === "aws:secretsmanager/secret:Secret") return `arn:${partition}:secretsmanager:${region}:${account}:secret:${physicalName}-AbCdEf`;
         if (type === "aws:cloudwatch/logGroup:LogGroup") return `arn:${partition}:logs:${region}:${account}:log-group:${physicalName}`;
+        // SNS topics and EventBridge rules as AWS names them.
+        if (type === "aws:sns/topic:Topic") return `arn:${partition}:sns:${region}:${account}:${physicalName}`;
+        if (type === "aws:cloudwatch/eventRule:EventRule") return `arn:${partition}:events:${region}:${account}:rule/${physicalName}`;
         return `arn:${partition}:${service}:${region}:${account}:${kind}/${id}`;
     }
 

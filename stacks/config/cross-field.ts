@@ -125,6 +125,13 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
         });
     }
     issues.push(...networkIssues(parsed));
+    if (parsed.alerts?.enabled === false)
+        for (const key of ["emails", "httpsEndpoints"] as const)
+            if ((parsed.alerts[key] ?? []).length > 0)
+                issues.push({
+                    path: `alerts.${key}`,
+                    message: "is set with alerts.enabled false; accepted: alerts on (the default) with subscriptions, or neither",
+                });
     // A key or bucket of your own, and the archive's lifecycle, by the rules the component applies too.
     const sessions = parsed.sessions ?? {};
     for (const { argument, problem } of bringYourOwnProblems({

@@ -95,6 +95,7 @@ export function loadYoursSettings(): YoursSettings {
             revokeSessionsIssuedBefore: optionalUtc(p.revokeSessionsIssuedBefore),
             requireSourceIdentity: p.requireSourceIdentity ?? true,
         })),
+        alerts: { enabled: parsed.alerts?.enabled ?? true, emails: parsed.alerts?.emails ?? [], httpsEndpoints: parsed.alerts?.httpsEndpoints ?? [] },
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };
 }

@@ -6,6 +6,8 @@ import { z } from "zod";
 import {
     ACCESS_TAG_KEY,
     ACCOUNT_ID,
+    ALERT_EMAIL,
+    ALERT_HTTPS_ENDPOINT,
     ARCHIVE_LIFECYCLE_DAYS,
     ARCHIVE_RETENTION_DAYS,
     BUCKET_NAME,
@@ -181,6 +183,14 @@ export const yoursSchema = record(
         sessions: sessionsSchema.optional(),
         instances: list(instanceSchema, "instances").optional(),
         partners: list(partnerSchema, "partners").optional(),
+        alerts: record(
+            {
+                enabled: flag().optional(),
+                emails: list(text(ALERT_EMAIL), "email addresses").optional(),
+                httpsEndpoints: list(text(ALERT_HTTPS_ENDPOINT), "https:// URLs").optional(),
+            },
+            "alert settings",
+        ).optional(),
         permissionsBoundaryArn: text(POLICY_ARN).optional(),
     },
     "your account's settings",

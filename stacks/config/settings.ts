@@ -84,6 +84,8 @@ export interface YoursSettings {
     };
     instances: InstanceSettings[];
     partners: PartnerSettings[];
+    /** Alerts on sessions and grant-role AssumeRole calls (on by default), and who is subscribed. */
+    alerts: { enabled: boolean; emails: string[]; httpsEndpoints: string[] };
     /** Managed policy set as the permissions boundary of every role the stack creates. */
     permissionsBoundaryArn?: string;
 }

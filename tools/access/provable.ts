@@ -55,6 +55,7 @@ const READ_POLICY_INPUTS: Record<string, string[]> = {
     "aws:s3/bucketPolicy:BucketPolicy": ["policy"],
     "aws:secretsmanager/secret:Secret": ["policy"],
     "aws:secretsmanager/secretPolicy:SecretPolicy": ["policy"],
+    "aws:sns/topicPolicy:TopicPolicy": ["policy"],
 };
 
 /** Grants of access that are not policy documents: whoever they name gets in without the model seeing it. */

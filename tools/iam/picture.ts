@@ -71,7 +71,7 @@ export interface ResourcePolicy {
     /** The resource it governs, e.g. the key ARN; bucket policies cover the bucket and its objects. */
     arn: string;
     accountId: string;
-    kind: "kms-key" | "s3-bucket" | "secret";
+    kind: "kms-key" | "s3-bucket" | "secret" | "sns-topic";
     document: PolicyDocument;
 }
 
@@ -309,6 +309,14 @@ function addRun(picture: IamPicture, run: ProgramRun, guard: GuardScripts): void
         for (const policy of policies.filter((p) => typeof p === "string"))
             picture.resourcePolicies.push({ arn, accountId: account, kind: "secret", document: parse(policy) });
     }
+    // SNS topic policies, by the topic ARN they name.
+    for (const topicPolicy of of("aws:sns/topicPolicy:TopicPolicy"))
+        picture.resourcePolicies.push({
+            arn: String(topicPolicy.inputs.arn),
+            accountId: account,
+            kind: "sns-topic",
+            document: parse(topicPolicy.inputs.policy),
+        });
 }
 
 // State Manager targets: "tag-key" (any value) or "tag:<key>" (listed values).

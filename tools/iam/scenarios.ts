@@ -127,8 +127,9 @@ export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, pictu
             picture.logGroups.filter((g) => g.name === logGroupName),
             "audit log group",
         ).arn,
+        // The key the preferences encrypt with (the alert topic has a key of its own).
         sessionKeyArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "kms-key"),
+            picture.resourcePolicies.filter((r) => r.kind === "kms-key" && r.arn === preferencesOf(yours)?.kmsKeyId),
             "session key",
         ).arn,
         // The bucket the preferences archive to (the archive's access logs have a bucket of their own).

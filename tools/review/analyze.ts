@@ -414,7 +414,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
                     "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
             });
         // A key or bucket of your own: its policy is not in the stack, so its owner applies what the stack needs.
-        if (inputs.kmsKeyId && !main.resources.some((r) => r.type === "aws:kms/key:Key"))
+        if (inputs.kmsKeyId && !picture.resourcePolicies.some((r) => r.kind === "kms-key" && r.arn === inputs.kmsKeyId))
             findings.push({
                 severity: "info",
                 message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
@@ -458,6 +458,22 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             severity: "info",
             message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
         });
+    }
+    // Alerts: what raises one and who hears it.
+    const alertRule = main.resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && String(r.inputs.eventPattern).includes("StartSession"));
+    if (alertRule !== undefined) {
+        const subscriptions = main.resources
+            .filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")
+            .map((r) => `${r.inputs.protocol} ${r.inputs.endpoint}`);
+        findings.push({
+            severity: subscriptions.length > 0 ? "info" : "warning",
+            message:
+                "Every StartSession, ResumeSession and TerminateSession, and every AssumeRole of a grant role (refused ones included), is published to an encrypted SNS topic " +
+                `(output alertTopicArn), as CloudTrail records them: a trail logging management events in ${main.region} is needed. ` +
+                (subscriptions.length > 0 ? `Subscribed: ${subscriptions.join(", ")}.` : "Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints)."),
+        });
+    } else if (main.outputs.grants !== undefined) {
+        findings.push({ severity: "warning", message: "No alerts on sessions or grant-role AssumeRole calls (alerts.enabled is false)." });
     }
     // MFA of the partner's people, read off its jump roles' trust (a their stack's, or the one it references).
     for (const role of picture.principals.filter(

@@ -1,0 +1,129 @@
+// Alerts on access: every session started, resumed or ended, and every attempt to assume a
+// grant role (allowed or refused), as CloudTrail records them in this account and region,
+// published to an SNS topic encrypted with a key of its own, which only EventBridge rules
+// of this account may publish to. Subscriptions (email, HTTPS) are the caller's.
+
+import * as aws from "./aws";
+import * as pulumi from "@pulumi/pulumi";
+import { GRANT_ROLE_NAME_PREFIX } from "./constants";
+import { requireEach } from "./guard";
+import { alertKeyPolicy, alertTopicPolicy, type AwsScope } from "./policies";
+import { ALERT_EMAIL, ALERT_HTTPS_ENDPOINT } from "./rules";
+import { scopeFor } from "./scope";
+import { componentType } from "./type-tokens";
+
+export interface SessionAlertsArgs {
+    /** ARNs of the grant roles whose AssumeRole (allowed or refused) raises an alert. Roles named with the default prefix are matched by it. */
+    grantRoleArns: pulumi.Input<pulumi.Input<string>[]>;
+    /** Email addresses subscribed to the alerts (each confirms by the link AWS sends). */
+    emailAddresses?: string[];
+    /** HTTPS endpoints subscribed to the alerts (a chat webhook bridge, a SIEM); each must confirm the subscription. */
+    httpsEndpoints?: string[];
+    /** Account, region and partition of this component's provider, when the caller already has them; looked up otherwise. */
+    scope?: pulumi.Input<AwsScope>;
+    /** Tags for every resource that takes them. */
+    tags?: Record<string, string>;
+}
+
+/** Session Manager events that raise an alert. */
+export const ALERTED_SESSION_EVENTS = ["StartSession", "ResumeSession", "TerminateSession"] as const;
+
+/**
+ * The EventBridge pattern: Session Manager's session calls, and AssumeRole of a grant role
+ * (a refused one included: CloudTrail records it with an errorCode). Default-named grant
+ * roles are matched by one prefix, so the pattern does not grow with partners.
+ */
+export function alertEventPattern(partition: string, accountId: string, grantRoleArns: string[]): Record<string, unknown> {
+    const prefix = `arn:${partition}:iam::${accountId}:role/${GRANT_ROLE_NAME_PREFIX}`;
+    const others = [...new Set(grantRoleArns.filter((arn) => !arn.startsWith(prefix)))].sort();
+    return {
+        source: ["aws.ssm", "aws.sts"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        detail: {
+            $or: [
+                { eventSource: ["ssm.amazonaws.com"], eventName: [...ALERTED_SESSION_EVENTS] },
+                { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole"], requestParameters: { roleArn: [{ prefix }, ...others] } },
+            ],
+        },
+    };
+}
+
+/** What each alert says: who (the role session names partner and person), what, on which instance or role, and whether it was refused. */
+export const ALERT_INPUT_PATHS = {
+    time: "$.time",
+    event: "$.detail.eventName",
+    caller: "$.detail.userIdentity.arn",
+    sessionSourceIdentity: "$.detail.userIdentity.sessionContext.sourceIdentity",
+    requestedSourceIdentity: "$.detail.requestParameters.sourceIdentity",
+    instance: "$.detail.requestParameters.target",
+    session: "$.detail.requestParameters.sessionId",
+    role: "$.detail.requestParameters.roleArn",
+    error: "$.detail.errorCode",
+    region: "$.region",
+};
+export const ALERT_INPUT_TEMPLATE =
+    '"<time> <event> by <caller> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role> in <region>; error: <error>"';
+
+/** The alert topic, its key, and the rule feeding it. */
+export class SessionAlerts extends pulumi.ComponentResource {
+    /** ARN of the SNS topic alerts are published to: subscribe chat or paging to it. */
+    public readonly topicArn: pulumi.Output<string>;
+    /** ARN of the KMS key the topic is encrypted with. */
+    public readonly keyArn: pulumi.Output<string>;
+    /** Name of the EventBridge rule. */
+    public readonly ruleName: pulumi.Output<string>;
+
+    constructor(name: string, args: SessionAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(componentType("SessionAlerts"), name, {}, opts);
+        const parent = { parent: this };
+        const scope = scopeFor(this, args.scope);
+        // The same rules the stack config applies, so the component is safe however it is called.
+        requireEach(this, (i) => `emailAddresses[${i}]`, args.emailAddresses, ALERT_EMAIL.problem);
+        requireEach(this, (i) => `httpsEndpoints[${i}]`, args.httpsEndpoints, ALERT_HTTPS_ENDPOINT.problem);
+
+        const key = new aws.kms.Key(
+            `${name}-key`,
+            {
+                description: "Encrypts the session alert topic",
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: pulumi.jsonStringify(scope.apply(alertKeyPolicy)),
+                tags: args.tags,
+            },
+            parent,
+        );
+        const topic = new aws.sns.Topic(`${name}-topic`, { kmsMasterKeyId: key.arn, tags: args.tags }, parent);
+        new aws.sns.TopicPolicy(
+            `${name}-topic`,
+            { arn: topic.arn, policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn]).apply(([s, arn]) => alertTopicPolicy(s, arn))) },
+            parent,
+        );
+        const rule = new aws.cloudwatch.EventRule(
+            `${name}-rule`,
+            {
+                description: "Session Manager sessions and grant-role AssumeRole calls, from CloudTrail",
+                eventPattern: pulumi.jsonStringify(
+                    pulumi.all([scope, args.grantRoleArns]).apply(([s, arns]) => alertEventPattern(s.partition, s.accountId, arns)),
+                ),
+                tags: args.tags,
+            },
+            parent,
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-to-topic`,
+            { rule: rule.name, arn: topic.arn, inputTransformer: { inputPaths: ALERT_INPUT_PATHS, inputTemplate: ALERT_INPUT_TEMPLATE } },
+            parent,
+        );
+        (args.emailAddresses ?? []).forEach(
+            (address, i) => new aws.sns.TopicSubscription(`${name}-email-${i + 1}`, { topic: topic.arn, protocol: "email", endpoint: address }, parent),
+        );
+        (args.httpsEndpoints ?? []).forEach(
+            (endpoint, i) => new aws.sns.TopicSubscription(`${name}-https-${i + 1}`, { topic: topic.arn, protocol: "https", endpoint }, parent),
+        );
+
+        this.topicArn = topic.arn;
+        this.keyArn = key.arn;
+        this.ruleName = rule.name;
+        this.registerOutputs({ topicArn: this.topicArn, keyArn: this.keyArn, ruleName: this.ruleName });
+    }
+}
