@@ -263,17 +263,17 @@ export function alertKeyPolicy(scope: AwsScope): PolicyDocument {
     );
 }
 
-/** Topic policy of the alert topic: only EventBridge rules of this account may publish; nothing over plain HTTP. */
-export function alertTopicPolicy(scope: AwsScope, topicArn: string): PolicyDocument {
+/** Topic policy of the alert topic: only its EventBridge rule may publish (not another rule, nor a custom bus's); nothing over plain HTTP. */
+export function alertTopicPolicy(scope: AwsScope, topicArn: string, ruleArn: string): PolicyDocument {
     return policy(
         {
-            Sid: "OnlyEventBridgeRulesOfThisAccountPublish",
+            Sid: "OnlyTheAlertRulePublishes",
             Effect: "Allow",
             Principal: { Service: servicePrincipal("events", scope.dnsSuffix) },
             Action: "sns:Publish",
             Resource: topicArn,
             Condition: {
-                ArnLike: { "aws:SourceArn": `arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/*` },
+                ArnEquals: { "aws:SourceArn": ruleArn },
                 StringEquals: { "aws:SourceAccount": scope.accountId },
             },
         },

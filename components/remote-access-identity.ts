@@ -51,7 +51,7 @@ export interface RemoteAccessIdentityArgs {
     groupName?: string;
     /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
     jumpRoleName?: string;
-    /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
+    /** ARN of a managed policy set as the permissions boundary of every role and IAM user this component creates: the most any of them may do, whatever its own policies say. */
     permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
     scope?: pulumi.Input<AwsScope>;
@@ -117,7 +117,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                           ),
                       );
 
-        const iamUsers = users.map((user) => new aws.iam.User(`${name}-${user.name}`, { name: user.name, tags: args.tags }, parent));
+        const iamUsers = users.map((user) => new aws.iam.User(`${name}-${user.name}`, { name: user.name, permissionsBoundary, tags: args.tags }, parent));
         const principalArns: pulumi.Input<string>[] = federatedPrincipalArn !== undefined ? [federatedPrincipalArn] : iamUsers.map((u) => u.arn);
         // IAM users are bound to their own user name; federated sessions to the source identity their identity provider set.
         const binding: SessionNameBinding = iamUsers.length > 0 ? "iam-user-name" : "upstream-source-identity";

@@ -1,7 +1,7 @@
 // Alerts on access: every session started, resumed or ended, and every attempt to assume a
 // grant role (allowed or refused), as CloudTrail records them in this account and region,
-// published to an SNS topic encrypted with a key of its own, which only EventBridge rules
-// of this account may publish to. Subscriptions (email, HTTPS) are the caller's.
+// published to an SNS topic encrypted with a key of its own, which only this component's
+// EventBridge rule may publish to. Subscriptions (email, HTTPS) are the caller's.
 
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -53,6 +53,8 @@ export const ALERT_INPUT_PATHS = {
     time: "$.time",
     event: "$.detail.eventName",
     caller: "$.detail.userIdentity.arn",
+    // From another account, the owner's copy of the event names only the caller's account.
+    callerAccount: "$.detail.userIdentity.accountId",
     sessionSourceIdentity: "$.detail.userIdentity.sessionContext.sourceIdentity",
     requestedSourceIdentity: "$.detail.requestParameters.sourceIdentity",
     instance: "$.detail.requestParameters.target",
@@ -62,7 +64,7 @@ export const ALERT_INPUT_PATHS = {
     region: "$.region",
 };
 export const ALERT_INPUT_TEMPLATE =
-    '"<time> <event> by <caller> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role> in <region>; error: <error>"';
+    '"<time> <event> by <caller> of account <callerAccount> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role> in <region>; error: <error>"';
 
 /** The alert topic, its key, and the rule feeding it. */
 export class SessionAlerts extends pulumi.ComponentResource {
@@ -93,19 +95,24 @@ export class SessionAlerts extends pulumi.ComponentResource {
             parent,
         );
         const topic = new aws.sns.Topic(`${name}-topic`, { kmsMasterKeyId: key.arn, tags: args.tags }, parent);
-        new aws.sns.TopicPolicy(
-            `${name}-topic`,
-            { arn: topic.arn, policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn]).apply(([s, arn]) => alertTopicPolicy(s, arn))) },
-            parent,
-        );
         const rule = new aws.cloudwatch.EventRule(
             `${name}-rule`,
             {
                 description: "Session Manager sessions and grant-role AssumeRole calls, from CloudTrail",
+                // AssumeRole is a read-only management event: a rule merely ENABLED never sees it.
+                state: "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
                 eventPattern: pulumi.jsonStringify(
                     pulumi.all([scope, args.grantRoleArns]).apply(([s, arns]) => alertEventPattern(s.partition, s.accountId, arns)),
                 ),
                 tags: args.tags,
+            },
+            parent,
+        );
+        new aws.sns.TopicPolicy(
+            `${name}-topic`,
+            {
+                arn: topic.arn,
+                policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn, rule.arn]).apply(([s, arn, ruleArn]) => alertTopicPolicy(s, arn, ruleArn))),
             },
             parent,
         );

@@ -349,6 +349,9 @@ export class SessionPreferences extends pulumi.ComponentResource {
                 { bucket: accessLogBucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
                 parent,
             );
+            // Versioned, so a deleted or overwritten log is kept as an older version (S3 refuses access
+            // logs into a bucket with a default Object Lock retention, so no lock here).
+            new aws.s3.BucketVersioning(`${name}-archive-access-logs`, { bucket: accessLogBucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
             // SSE-S3: server access logs cannot be delivered to a bucket whose default encryption is SSE-KMS.
             new aws.s3.BucketServerSideEncryptionConfiguration(
                 `${name}-archive-access-logs`,

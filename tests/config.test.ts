@@ -536,8 +536,9 @@ describe("config validation: sample stacks and accepted forms", () => {
         expect(settings.partners.map((p) => p.accountId)).to.deep.equal(["222222222222", "012345678901"]);
     });
 
-    it("sets a permissions boundary on every role each stack creates, and none without one", async () => {
-        const roles = (run: Awaited<ReturnType<typeof runProgram>>) => run.resources.filter((r) => r.type === "aws:iam/role:Role");
+    it("sets a permissions boundary on every role (and IAM user) each stack creates, and none without one", async () => {
+        const roles = (run: Awaited<ReturnType<typeof runProgram>>) =>
+            run.resources.filter((r) => r.type === "aws:iam/role:Role" || r.type === "aws:iam/user:User");
         for (const [stack, boundary] of [
             ["yours", "arn:aws:iam::111111111111:policy/ThirdPartyAccessBoundary"],
             ["their", "arn:aws:iam::aws:policy/PowerUserAccess"],

@@ -461,13 +461,13 @@ describe("yours stack: Session Manager preferences", () => {
     it("with an S3 archive, keeps every version of a transcript and locks each one (GOVERNANCE, 365 days unless configured)", async () => {
         const archived = await yours({ "sessions.s3Archive": true });
         const bucket = only(archived, T.bucket, "sessions-archive");
-        expect(only(archived, "aws:s3/bucketVersioning:BucketVersioning").inputs).to.deep.equal({
+        expect(only(archived, "aws:s3/bucketVersioning:BucketVersioning", "sessions-archive").inputs).to.deep.equal({
             bucket: bucket.id,
             versioningConfiguration: { status: "Enabled" },
         });
         const lock = only(archived, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
         expect(lock.inputs).to.deep.equal({ bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 365 } } });
-        expect(lock.dependencies).to.include(only(archived, "aws:s3/bucketVersioning:BucketVersioning").urn);
+        expect(lock.dependencies).to.include(only(archived, "aws:s3/bucketVersioning:BucketVersioning", "sessions-archive").urn);
         const strict = await yours({ "sessions.s3Archive": true, "sessions.archiveRetentionDays": 2557, "sessions.archiveRetentionMode": "COMPLIANCE" });
         expect(only(strict, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs.rule).to.deep.equal({
             defaultRetention: { mode: "COMPLIANCE", days: 2557 },
@@ -518,6 +518,10 @@ describe("yours stack: Session Manager preferences", () => {
             bucket: archive.id,
             targetBucket: logs.id,
             targetPrefix: "archive-access/",
+        });
+        // A deleted or overwritten log stays as an older version.
+        expect(only(archived, "aws:s3/bucketVersioning:BucketVersioning", "sessions-archive-access-logs").inputs.versioningConfiguration).to.deep.equal({
+            status: "Enabled",
         });
         expect(only(archived, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sessions-archive-access-logs").inputs).to.include({
             blockPublicAcls: true,
@@ -707,8 +711,9 @@ describe("yours stack: alerts on access", () => {
         const allows = policy.filter((s) => s.Effect === "Allow");
         expect(allows).to.have.length(1);
         expect(allows[0]).to.deep.include({ Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish" });
+        // This component's rule only: not another rule of the account, nor one on a custom bus.
         expect(allows[0].Condition).to.deep.equal({
-            ArnLike: { "aws:SourceArn": "arn:aws:events:us-east-1:111111111111:rule/*" },
+            ArnEquals: { "aws:SourceArn": "arn:aws:events:us-east-1:111111111111:rule/alerts-rule" },
             StringEquals: { "aws:SourceAccount": "111111111111" },
         });
         expect(asList(allows[0].Resource)).to.deep.equal([only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn]);
@@ -716,7 +721,10 @@ describe("yours stack: alerts on access", () => {
     });
 
     it("alerts on every session call and every AssumeRole of a grant role, refused ones included, naming who, as whom and where", async () => {
-        const pattern = JSON.parse(only(run, "aws:cloudwatch/eventRule:EventRule").inputs.eventPattern);
+        const rule = only(run, "aws:cloudwatch/eventRule:EventRule");
+        // AssumeRole is a read-only management event: only this state lets the rule see it.
+        expect(rule.inputs.state).to.equal("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS");
+        const pattern = JSON.parse(rule.inputs.eventPattern);
         expect(pattern["detail-type"]).to.deep.equal(["AWS API Call via CloudTrail"]);
         expect(pattern.detail.$or).to.deep.equal([
             { eventSource: ["ssm.amazonaws.com"], eventName: ["StartSession", "ResumeSession", "TerminateSession"] },
@@ -737,6 +745,8 @@ describe("yours stack: alerts on access", () => {
         expect(target.inputs.arn).to.equal(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn);
         expect(target.inputs.inputTransformer.inputPaths).to.include({
             caller: "$.detail.userIdentity.arn",
+            callerAccount: "$.detail.userIdentity.accountId",
+            requestedSourceIdentity: "$.detail.requestParameters.sourceIdentity",
             sessionSourceIdentity: "$.detail.userIdentity.sessionContext.sourceIdentity",
             instance: "$.detail.requestParameters.target",
             error: "$.detail.errorCode",
