@@ -1,7 +1,7 @@
 // The part of @pulumi/aws this library uses, imported service by service. The package's
 // root declares every AWS service (some 2,700 declaration files), and type-checking,
 // linting, building and the component schema inference would read them all for the
-// ten services used here. Import `aws` from this module, not from "@pulumi/aws".
+// few services used here. Import `aws` from this module, not from "@pulumi/aws".
 
 // At run time the root module is still loaded, as before: it registers the `aws`
 // provider package with the SDK (for provider references the engine hands back). A

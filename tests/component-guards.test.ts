@@ -87,6 +87,16 @@ const cases: Case[] = [
         argument: "existingKmsKeyArn",
     },
     {
+        what: "SessionPreferences: a key of your own in another region (CloudWatch Logs uses keys of its own region only)",
+        build: () =>
+            new SessionPreferences("s", {
+                ...preferencesArgs,
+                existingKmsKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            }).kmsKeyArn,
+        later: true,
+        argument: "existingKmsKeyArn",
+    },
+    {
         what: "SessionPreferences: a bucket of your own with an Object Lock setting it would ignore",
         build: () => new SessionPreferences("s", { ...preferencesArgs, existingArchiveBucketName: "acme-session-archive", archiveRetentionDays: 30 }),
         argument: "archiveRetentionDays",

@@ -290,6 +290,10 @@ describe("access review", () => {
         expect(their.side).to.equal("their");
         expect(their.partners.map((p) => p.name)).to.deep.equal(["Third_Party_A"]);
         expect(allowed(their)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice"]);
+        // Its own jump role only: another partner's grant (in the picture through the yours stack) is no jump role.
+        expect(their.findings.map((f) => f.message).filter((m) => m.startsWith("The jump role"))).to.deep.equal([
+            "The jump role 3P_IAM_Assume_Role does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).",
+        ]);
     });
 
     it("as a command: Markdown on stdout, progress on stderr, JSON with --format json", async () => {

@@ -534,6 +534,8 @@ describe("yours stack: Session Manager preferences", () => {
                 .rules,
         ).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
         const policy = JSON.parse(only(archived, "aws:s3/bucketPolicy:BucketPolicy", "sessions-archive-access-logs").inputs.policy);
+        expect(policy.Statement).to.have.length(2);
+        expect(policy.Statement[0]).to.deep.include({ Sid: "DenyInsecureTransport", Effect: "Deny", Action: "s3:*" });
         expect(policy.Statement[1]).to.deep.equal({
             Sid: "ServerAccessLogsOfTheArchiveOnly",
             Effect: "Allow",
@@ -705,11 +707,21 @@ describe("yours stack: alerts on access", () => {
         expect(only(run, "aws:sns/topic:Topic").inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:111111111111:key/${key.id}`);
     });
 
-    it("lets only EventBridge rules of this account publish to the topic, over TLS", () => {
+    it("lets only its own EventBridge rule publish to the topic, over TLS", () => {
         const topic = only(run, "aws:sns/topic:Topic");
         const policy = statementsOf(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.policy);
         const allows = policy.filter((s) => s.Effect === "Allow");
         expect(allows).to.have.length(1);
+        expect(policy.filter((s) => s.Effect === "Deny")).to.deep.equal([
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sns:Publish",
+                Resource: only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn,
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ]);
         expect(allows[0]).to.deep.include({ Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish" });
         // This component's rule only: not another rule of the account, nor one on a custom bus.
         expect(allows[0].Condition).to.deep.equal({

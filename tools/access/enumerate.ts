@@ -3,9 +3,10 @@
 // content, and the trust, key and bucket policies of the side), every resource the action
 // may name, evaluated with the IAM policy evaluator under the context the subject really
 // signs with, and under the variants that matter: in another region; an instance role's
-// credentials used away from its instance; assuming a role without its external id, or
-// without a source identity. Actions no Allow statement admits are implicitly denied and
-// need no evaluation. The result is the set of allowed requests.
+// credentials used away from its instance; assuming a role without its external id,
+// without a source identity, or (a person) without an MFA sign-in. Actions no Allow
+// statement admits are implicitly denied and need no evaluation. The result is the set of
+// allowed requests.
 
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";

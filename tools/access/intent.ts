@@ -16,8 +16,6 @@ export interface IntendedResources {
     what: string;
     /** ARN patterns (IAM wildcards * and ?); "*" for actions that take no resource. */
     arns: string[];
-    /** The resource types of AWS's authorization data it is, when the ARN alone does not say. */
-    types?: string[];
     /** A tag the resource carries. */
     tag?: { key: string; value: string };
     /** Only sessions the principal started itself. */
@@ -28,9 +26,8 @@ export interface IntendedResources {
 export interface IntendedAccess {
     /** The sentence a reviewer reads. */
     says: string;
-    /** The principals it is for, by ARN, and in words. */
+    /** The principals it is for, by ARN (the sentence names them in words). */
     who: string[];
-    whoLabel: string;
     actions: string[];
     on: IntendedResources[];
     /** The ways it may also be asked besides the usual one (see Variant). */
@@ -93,14 +90,12 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
     const grant = `arn:${w.partition}:iam::${w.account}:role/${p.grantRoleName}`;
     const until = p.expiresAt;
     const ending = until ? `, until ${until}` : "";
-    const whoLabel = `${p.name} (through its grant role ${p.grantRoleName})`;
     const instances = (type: string) => arn(w, type === "instance" ? "ec2" : "ssm", w.region, w.account, `${type}/*`);
     const tagged = `instances of account ${w.account} tagged ${s.accessTagKey}=${p.name} in ${w.region}`;
     const rules: IntendedAccess[] = [
         {
             says: `${p.name} may start sessions on ${tagged}, as ${p.osUser}, with ${SESSION_PREFERENCES_DOCUMENT}${ending}`,
             who: [grant],
-            whoLabel,
             actions: ["ssm:StartSession"],
             on: [
                 { what: tagged, arns: [instances("instance"), instances("managed-instance")], tag: { key: s.accessTagKey, value: p.name } },
@@ -112,7 +107,6 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
         {
             says: `${p.name} may resume and end the sessions it started itself${ending}`,
             who: [grant],
-            whoLabel,
             actions: ["ssm:ResumeSession", "ssm:TerminateSession"],
             on: [{ what: "sessions it started itself", arns: [arn(w, "ssm", w.region, w.account, "session/*")], ownSessionsOnly: true }],
             alsoWhen: [],
@@ -121,7 +115,6 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
         {
             says: `${p.name} may list the instances of account ${w.account} in ${w.region} and their connection status${ending}`,
             who: [grant],
-            whoLabel,
             actions: ["ec2:DescribeInstances", "ssm:DescribeInstanceProperties", "ssm:GetConnectionStatus"],
             on: [
                 { what: "*", arns: ["*"] },
@@ -138,7 +131,6 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
         rules.push({
             says: `${p.name} may encrypt its session data with the session key${ending}`,
             who: [grant],
-            whoLabel,
             actions: ["kms:GenerateDataKey"],
             on: [{ what: "the session key", arns: [w.sessionKeyArn] }],
             alsoWhen: [],
@@ -151,7 +143,6 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
             `${principals.join(" and ")} (of ${p.name}'s account ${p.accountId}, whatever its administrator lets them do) may assume ` +
             `${p.grantRoleName} with ${p.name}'s external id${p.requireSourceIdentity ? " and a source identity" : ""}${ending}`,
         who: principals,
-        whoLabel: `${p.name}'s principals`,
         actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
         on: [{ what: `role ${p.grantRoleName}`, arns: [grant] }],
         // MFA is the partner's side to require (its jump role), not your grant's.
@@ -175,7 +166,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         {
             says: `${whoLabel} may exchange Session Manager and Run Command messages (its agent's channels), in any region`,
             who,
-            whoLabel,
             actions: MESSAGING_ACTIONS,
             on: [{ what: "*", arns: ["*"] }],
             alsoWhen: [...ANY_REGION, ...away],
@@ -183,7 +173,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         {
             says: `${whoLabel} may register and report an instance of account ${w.account} in ${w.region} (the agent's inventory and compliance calls)`,
             who,
-            whoLabel,
             actions: ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:PutComplianceItems"],
             on: [anyInstance],
             alsoWhen: away,
@@ -191,7 +180,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         {
             says: `${whoLabel} may read and report the State Manager associations that create the OS users and close the metadata service: list associations (in any region), describe and report them, and read SSM documents of account ${w.account} in ${w.region}`,
             who,
-            whoLabel,
             actions: [
                 "ssm:ListAssociations",
                 "ssm:DescribeAssociation",
@@ -206,7 +194,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         {
             says: `${whoLabel} may write session transcripts to log group ${group} (create and write its streams, find it)`,
             who,
-            whoLabel,
             actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
             on: [
                 { what: "*", arns: ["*"] },
@@ -222,7 +209,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         rules.push({
             says: `${whoLabel} may decrypt session data with the session key`,
             who,
-            whoLabel,
             actions: ["kms:Decrypt"],
             on: [{ what: "the session key", arns: [w.sessionKeyArn] }],
             alsoWhen: away,
@@ -231,7 +217,6 @@ function instanceRoleRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
         rules.push({
             says: `${whoLabel} may archive transcripts under ${w.archive.prefix}/ in the session archive bucket (write only), and check the bucket's encryption`,
             who,
-            whoLabel,
             actions: ["s3:PutObject", "s3:GetEncryptionConfiguration"],
             on: [{ what: "the archive bucket and its transcripts", arns: [w.archive.bucketArn, `${w.archive.bucketArn}/${w.archive.prefix}/*`] }],
             alsoWhen: away,
@@ -247,7 +232,6 @@ function flowLogRules(w: Wiring): IntendedAccess[] {
         {
             says: `${whoLabel} may write the VPC's flow logs to their log group (create and write its streams, find it)`,
             who: [roleArn],
-            whoLabel,
             actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
             on: [
                 { what: "*", arns: ["*"] },
@@ -272,7 +256,6 @@ function theirRules(t: SystemSettings["their"][number]): IntendedAccess[] {
                 `may assume the jump role ${t.jumpRoleName}${t.users.length > 0 ? ", each person with their own name as source identity" : ""}` +
                 (t.mfaMaxAgeSeconds !== undefined ? `, signed in with MFA within ${t.mfaMaxAgeSeconds} seconds` : ""),
             who: people,
-            whoLabel: `${t.partnerName}'s people`,
             actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
             on: [{ what: `role ${t.jumpRoleName}`, arns: [jump] }],
             alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, ...(t.mfaMaxAgeSeconds === undefined ? (["without MFA"] as Variant[]) : [])],
@@ -301,7 +284,6 @@ export function intendedAccess(settings: SystemSettings, wiring: Wiring): Intend
 export function covers(on: IntendedResources, access: AllowedAccess): boolean {
     if (on.arns.length === 1 && on.arns[0] === "*") return access.resource === "*";
     if (access.resource === "*") return false;
-    if (on.types !== undefined && !on.types.includes(access.resourceType)) return false;
     if (!on.arns.some((p) => iamWildcard(p).test(access.resource))) return false;
     if (on.tag !== undefined && access.resourceTags?.[on.tag.key] !== on.tag.value) return false;
     if (on.ownSessionsOnly && access.resourceLabel !== OWN_SESSION_LABEL) return false;

@@ -7,7 +7,8 @@ import { createHash } from "crypto";
 import { managedPolicySnapshot } from "../iam/aws-managed-policies";
 import * as path from "path";
 import { buildIamPicture, guardScriptsOf, type GuardScripts, type IamPicture } from "../iam/picture";
-import { PROJECT_ROOT, type ProgramRun } from "../mock-engine";
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_ROOT, resolve, type ProgramRun } from "../mock-engine";
 import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns } from "../review/stacks";
 import { enumerateSide, type AllowedAccess } from "./enumerate";
@@ -46,7 +47,10 @@ export interface PreparedSide {
     guard: GuardScripts;
 }
 
-/** Builds the side's picture, with the AWS managed policies this project has a snapshot of evaluated by content. */
+/**
+ * Builds the side's picture, with the AWS managed policies this project has a snapshot of
+ * evaluated by content, and a key or bucket of your own under the statements printed for it.
+ */
 export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardOf(PROJECT_ROOT)): Promise<PreparedSide> {
     const picture = buildIamPicture([runs.main, ...runs.referenced], guard);
     for (const principal of picture.principals) {
@@ -55,7 +59,39 @@ export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardO
             if (snapshot) principal.policies.push({ name: snapshot.name, document: snapshot.document, kind: "managed" });
         }
     }
+    await assumeOwnersApplyTheStatements(runs, picture);
     return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main), guard };
+}
+
+/**
+ * A key or bucket of your own has its policy outside the stack: the model takes it to be
+ * exactly the statements the stack prints for its owner (outputs sessionKeyPolicyStatements,
+ * archiveBucketPolicyStatements), so the proof holds those to the intent like any other.
+ */
+async function assumeOwnersApplyTheStatements(runs: ReviewRuns, picture: IamPicture): Promise<void> {
+    const yoursRun = yoursRunOf([runs.main, ...runs.referenced]);
+    if (yoursRun === undefined) return;
+    const preferences = preferencesOf(yoursRun) ?? {};
+    const printed = async (output: string) => {
+        const value = yoursRun.outputs[output];
+        return typeof value === "string" || pulumi.Output.isInstance(value) ? ((await resolve(value as pulumi.Input<string>)).value as string | null) : null;
+    };
+    const keyStatements = await printed("sessionKeyPolicyStatements");
+    if (keyStatements && typeof preferences.kmsKeyId === "string")
+        picture.resourcePolicies.push({
+            arn: preferences.kmsKeyId,
+            accountId: preferences.kmsKeyId.split(":")[4],
+            kind: "kms-key",
+            document: JSON.parse(keyStatements),
+        });
+    const bucketStatements = await printed("archiveBucketPolicyStatements");
+    if (bucketStatements && typeof preferences.s3BucketName === "string")
+        picture.resourcePolicies.push({
+            arn: `arn:${yoursRun.partition}:s3:::${preferences.s3BucketName}`,
+            accountId: yoursRun.account,
+            kind: "s3-bucket",
+            document: JSON.parse(bucketStatements),
+        });
 }
 
 /**

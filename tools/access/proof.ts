@@ -7,8 +7,7 @@
 // access that ends (a partner's expiry) must be refused just after its end. What the model
 // cannot evaluate (provable.ts) is a finding too, never a silent pass.
 
-import * as pulumi from "@pulumi/pulumi";
-import { resolve, runProgram } from "../mock-engine";
+import { runProgram } from "../mock-engine";
 import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
 import { preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns, StackSource } from "../review/stacks";
@@ -24,8 +23,6 @@ export interface ProofFinding {
     message: string;
     /** The allowed request, for unintended and outlasting access. */
     access?: AllowedAccess;
-    /** The rule, for missing and outlasting access. */
-    rule?: string;
 }
 
 export interface AccessProof {
@@ -84,37 +81,6 @@ function wiringOf(runs: ReviewRuns, prepared: PreparedSide, their: SystemSetting
     };
 }
 
-/**
- * A key or bucket of your own has its policy outside the stack: the model takes it to be
- * exactly the statements the stack prints for its owner (outputs sessionKeyPolicyStatements,
- * archiveBucketPolicyStatements), so the proof holds those to the intent like any other.
- */
-async function assumeOwnersApplyTheStatements(runs: ReviewRuns, prepared: PreparedSide): Promise<void> {
-    const yoursRun = yoursRunOf([runs.main, ...runs.referenced]);
-    if (yoursRun === undefined) return;
-    const preferences = preferencesOf(yoursRun) ?? {};
-    const printed = async (output: string) => {
-        const value = yoursRun.outputs[output];
-        return typeof value === "string" || pulumi.Output.isInstance(value) ? ((await resolve(value as pulumi.Input<string>)).value as string | null) : null;
-    };
-    const keyStatements = await printed("sessionKeyPolicyStatements");
-    if (keyStatements && typeof preferences.kmsKeyId === "string")
-        prepared.picture.resourcePolicies.push({
-            arn: preferences.kmsKeyId,
-            accountId: preferences.kmsKeyId.split(":")[4],
-            kind: "kms-key",
-            document: JSON.parse(keyStatements),
-        });
-    const bucketStatements = await printed("archiveBucketPolicyStatements");
-    if (bucketStatements && typeof preferences.s3BucketName === "string")
-        prepared.picture.resourcePolicies.push({
-            arn: `arn:${yoursRun.partition}:s3:::${preferences.s3BucketName}`,
-            accountId: yoursRun.account,
-            kind: "s3-bucket",
-            document: JSON.parse(bucketStatements),
-        });
-}
-
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function describe(universe: AccessUniverse, access: AllowedAccess): string {
@@ -139,7 +105,6 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
         if (found.their) settings.their.push(found.their);
     }
     const prepared = await prepareSide(runs);
-    await assumeOwnersApplyTheStatements(runs, prepared);
     const wiring = wiringOf(runs, prepared, settings.their);
     const spec = intendedAccess(settings, wiring);
     const universe = new AccessUniverse([prepared], at);
@@ -174,7 +139,6 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
             findings.push({
                 kind: "outlasts",
                 access,
-                rule: rules[0].says,
                 message: `${describe(universe, access)} is still allowed at ${after}, after its end (${end}); ${byStatements(access)}`,
             });
     }
@@ -189,7 +153,6 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
                 if (!found)
                     findings.push({
                         kind: "missing",
-                        rule: rule.says,
                         message: `${who} is meant to be able to ${action} (${rule.says}), and is refused on every resource the rule covers`,
                     });
             }

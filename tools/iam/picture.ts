@@ -64,6 +64,10 @@ export interface PictureBucket {
     accountId: string;
     versioned: boolean;
     objectLock?: { mode: string; days: number };
+    /** Its first lifecycle rule: when objects move to a colder class, and when they expire. */
+    lifecycle?: { transition?: { days: number; storageClass: string }; expirationDays?: number };
+    /** The key prefix its server access logs are delivered under, when requests on it are logged. */
+    accessLogPrefix?: string;
 }
 
 /** A resource policy (KMS key policy, S3 bucket policy). */
@@ -261,11 +265,20 @@ function addRun(picture: IamPicture, run: ProgramRun, guard: GuardScripts): void
         const versioning = of("aws:s3/bucketVersioning:BucketVersioning").find((v) => v.inputs.bucket === id);
         const lock = of("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").find((l) => l.inputs.bucket === id);
         const retention = lock?.inputs.objectLockEnabled === "Enabled" ? lock.inputs.rule?.defaultRetention : undefined;
+        const rule = of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => l.inputs.bucket === id)?.inputs.rules?.[0];
+        const logging = of("aws:s3/bucketLogging:BucketLogging").find((l) => l.inputs.bucket === id);
         picture.buckets.push({
             arn: `arn:${partition}:s3:::${bucketName(bucket)}`,
             accountId: account,
             versioned: versioning?.inputs.versioningConfiguration?.status === "Enabled",
             objectLock: retention ? { mode: String(retention.mode), days: Number(retention.days) } : undefined,
+            lifecycle: rule
+                ? {
+                      transition: rule.transitions?.[0] && { days: Number(rule.transitions[0].days), storageClass: String(rule.transitions[0].storageClass) },
+                      expirationDays: rule.expiration?.days,
+                  }
+                : undefined,
+            accessLogPrefix: logging?.inputs.targetPrefix,
         });
     }
     for (const policy of of("aws:s3/bucketPolicy:BucketPolicy")) {

@@ -7,6 +7,7 @@
 import { proveAccess, type ProofFinding } from "../access/proof";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { asList } from "../../components/policies";
+import { componentType } from "../../components/type-tokens";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY } from "../iam/probes";
@@ -419,30 +420,24 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
                 severity: "info",
                 message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
             });
-        if (
-            inputs.s3BucketName &&
-            !main.resources.some((r) => r.type === "aws:s3/bucket:Bucket" && r.inputs.bucket === undefined && r.name.endsWith("-archive"))
-        )
+        // The archive as the preferences name it: one this stack creates (its lock, lifecycle and logging), or one of your own.
+        const archive = inputs.s3BucketName ? picture.buckets.find((b) => b.arn === `arn:${main.partition}:s3:::${inputs.s3BucketName}`) : undefined;
+        if (inputs.s3BucketName && archive === undefined)
             findings.push({
                 severity: "info",
                 message: `Transcripts are archived to a bucket of your own, ${inputs.s3BucketName}: its lock, lifecycle, encryption and access logs are yours; stack output archiveBucketPolicyStatements holds the statements its policy should carry.`,
             });
-        const archive = main.resources.find(
-            (r) => r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" && r.name.endsWith("-archive"),
-        );
-        const lock = main.resources.find((r) => r.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
-        const logging = main.resources.find((r) => r.type === "aws:s3/bucketLogging:BucketLogging");
         if (archive !== undefined) {
-            const rule = archive.inputs.rules?.[0] ?? {};
-            const retention = lock?.inputs.rule?.defaultRetention;
-            const transition = rule.transitions?.[0];
+            const { objectLock, lifecycle, accessLogPrefix } = archive;
+            const transition = lifecycle?.transition;
             findings.push({
                 severity: "info",
                 message:
-                    `Archived transcripts are locked ${retention?.days ?? "?"} days (${retention?.mode ?? "no lock"}), move to ${transition?.storageClass ?? "no other class"}` +
-                    `${transition ? ` after ${transition.days} days` : ""}, and ${rule.expiration?.days !== undefined ? `expire after ${rule.expiration.days} days` : "are kept until you delete them"}; ` +
-                    (logging !== undefined
-                        ? `every request on the archive is logged (S3 server access logs, prefix ${logging.inputs.targetPrefix}).`
+                    `Archived transcripts are ${objectLock ? `locked ${objectLock.days} days (${objectLock.mode})` : "not locked"}, ` +
+                    `${transition ? `move to ${transition.storageClass} after ${transition.days} days` : "stay in their storage class"}, ` +
+                    `and ${lifecycle?.expirationDays !== undefined ? `expire after ${lifecycle.expirationDays} days` : "are kept until you delete them"}; ` +
+                    (accessLogPrefix !== undefined
+                        ? `every request on the archive is logged (S3 server access logs, prefix ${accessLogPrefix}).`
                         : "requests on the archive are not logged."),
             });
         }
@@ -460,8 +455,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         });
     }
     // Alerts: what raises one and who hears it.
-    const alertRule = main.resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && String(r.inputs.eventPattern).includes("StartSession"));
-    if (alertRule !== undefined) {
+    if (main.resources.some((r) => r.type === componentType("SessionAlerts"))) {
         const subscriptions = main.resources
             .filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")
             .map((r) => `${r.inputs.protocol} ${r.inputs.endpoint}`);
@@ -477,7 +471,11 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
     }
     // MFA of the partner's people, read off its jump roles' trust (a their stack's, or the one it references).
     for (const role of picture.principals.filter(
-        (p) => p.kind === "role" && (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) && !grants.includes(p),
+        (p) =>
+            p.kind === "role" &&
+            (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) &&
+            // Every partner's grant, not only the reviewed one: a their stack's review sees the others too.
+            !grantsOf(picture, accessTagKey).includes(p),
     )) {
         const assume = (role.trustPolicy?.Statement ?? []).find((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
         const maxAge = assume?.Condition?.NumericLessThan?.["aws:MultiFactorAuthAge"];
