@@ -69,6 +69,8 @@ export function awsCliConfig(args: CliConfigArgs): string {
             "",
             `[profile ${sessionProfileName(args.partnerName, person)}]`,
             `region = ${args.region}`,
+            // The grant is issued only by this region's STS endpoint (its trust checks aws:RequestedRegion).
+            "sts_regional_endpoints = regional",
             `role_arn = ${args.grantRoleArn}`,
             `source_profile = ${jump}`,
             `external_id = ${args.externalId}`,

@@ -2,10 +2,9 @@
 // As name, created only once the metadata guard is in place, and refused rather than
 // used when the name belongs to a privileged account.
 
+import { envVarParameter, readParameter, readParameterPowerShell } from "./command-parameters";
 import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS } from "./constants";
 import { MACOS_METADATA_GUARD_INSTALL, METADATA_GUARD_INSTALL } from "./metadata-guard-scripts";
-// OS-user provisioning: one unprivileged user per Run As name, refused rather than used
-// when the name belongs to a privileged account.
 
 /**
  * The reserved names as the alternatives of a shell `case` pattern. Each one must match
@@ -35,9 +34,9 @@ interface UserPlatform {
 }
 
 /**
- * The provisioning script of one platform. The `{{ userName }}` parameter is assigned in
- * single quotes and `allowedPattern` forbids quotes, so the value never reaches the shell
- * as code. A missing user is created; an existing one is checked and never changed: a
+ * The provisioning script of one platform. The `userName` parameter arrives as an
+ * environment variable (command-parameters.ts), never as script text, and `allowedPattern`
+ * admits only a Linux user name besides. A missing user is created; an existing one is checked and never changed: a
  * privileged account is refused (exit 1, naming the user and the reason), not silently
  * stripped of its rights, which could break whatever else uses it. The same checks run on
  * a user the script has just created, so a sudoers rule that happens to match it (say
@@ -48,7 +47,7 @@ interface UserPlatform {
 function osUserScript(platform: UserPlatform): string[] {
     return [
         "set -eu",
-        "user='{{ userName }}'",
+        readParameter("user", "userName"),
         "created=no",
         "remove_created_user() {",
         ...platform.remove,
@@ -183,7 +182,7 @@ const MACOS_CREATE_USER = guardedUserScript(MACOS_METADATA_GUARD_INSTALL, {
 // Run As does not exist on Windows: sessions there run as ssm-user, a local administrator.
 // Failing the step makes the association report the instance instead of skipping it quietly.
 const WINDOWS_REFUSE = [
-    "$user = '{{ userName }}'",
+    readParameterPowerShell("user", "userName"),
     '[Console]::Error.WriteLine("Run As is Linux and macOS only: this Windows instance gets no OS user $user, and Session Manager sessions on it run as ssm-user, a local administrator. Do not open Windows instances to third parties.")',
     "exit 1",
 ];
@@ -201,11 +200,7 @@ export function createOsUserDocument() {
         description:
             "Closes the instance metadata service to non-root users, then creates an unprivileged OS user for Session Manager Run As if it does not exist; refuses reserved names and privileged accounts. Managed by Pulumi (third-party-ssm-access).",
         parameters: {
-            userName: {
-                type: "String",
-                description: "OS user to create; never root or an administrator.",
-                allowedPattern: OS_USER_NAME_PATTERN,
-            },
+            userName: envVarParameter("OS user to create; never root or an administrator.", OS_USER_NAME_PATTERN),
         },
         mainSteps: [
             {

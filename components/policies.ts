@@ -244,24 +244,33 @@ export function archiveBucketPolicyStatements(args: { partition: string; bucketN
 }
 
 /**
- * Key policy of the alert topic's key: the account administers it; EventBridge (for rules
- * of this account only) may generate data keys and decrypt, which publishing to an
- * encrypted topic needs. Nobody else uses it.
+ * Key policy of the alert topic's key: the account administers it; EventBridge may generate
+ * data keys and decrypt, which publishing to an encrypted topic needs, for the alert topic
+ * only. Nobody else uses it.
+ *
+ * The EventBridge statement must not carry `aws:SourceAccount` or `aws:SourceArn`: the SNS
+ * Developer Guide ("Enable compatibility between event sources from AWS services and
+ * encrypted topics") says they are not supported for EventBridge-to-encrypted-topic, so KMS
+ * refuses and the rule's publish fails silently (landing-zone-accelerator-on-aws issue 407).
+ * SNS sends the topic's ARN as encryption context (`aws:sns:topicArn`), which scopes it instead.
  */
-export function alertKeyPolicy(scope: AwsScope): PolicyDocument {
+export function alertKeyPolicy(scope: AwsScope, topicArn: string): PolicyDocument {
     const account = accountRootArn(scope.partition, scope.accountId);
     return policy(
         { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: account }, Action: KEY_ADMINISTRATION_ACTIONS, Resource: "*" },
         {
-            Sid: "EventBridgeRulesOfThisAccountEncrypt",
+            Sid: EVENTBRIDGE_ENCRYPTS_ALERTS_SID,
             Effect: "Allow",
             Principal: { Service: servicePrincipal("events", scope.dnsSuffix) },
             Action: ["kms:GenerateDataKey", "kms:Decrypt"],
             Resource: "*",
-            Condition: { StringEquals: { "aws:SourceAccount": scope.accountId } },
+            Condition: { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": topicArn } },
         },
     );
 }
+
+/** Sid of the alert key statement that lets EventBridge encrypt for the alert topic. */
+export const EVENTBRIDGE_ENCRYPTS_ALERTS_SID = "EventBridgeEncryptsForTheAlertTopic";
 
 /** Topic policy of the alert topic: only its EventBridge rule may publish (not another rule, nor a custom bus's); nothing over plain HTTP. */
 export function alertTopicPolicy(scope: AwsScope, topicArn: string, ruleArn: string): PolicyDocument {
@@ -321,6 +330,11 @@ export function accessLogBucketPolicy(args: { scope: AwsScope; logBucketName: st
 /** Inputs of a grant role's trust policy. */
 export interface GrantTrustPolicyArgs {
     partition: string;
+    /**
+     * The region whose STS endpoint alone may issue the grant's credentials: the one where the
+     * alert rule listens (CloudTrail records a call to a regional STS endpoint in that region only).
+     */
+    region: string;
     /** The partner's account: the principal, narrowed by `principalArns`. */
     partnerAccountId: string;
     /** The partner's principals allowed to assume the grant (its jump role). */
@@ -351,11 +365,20 @@ const principalTag = (key: string) => "${aws:PrincipalTag/" + key + "}";
  * With a source identity required, the role session name must equal it: the session
  * id Session Manager derives from `${aws:userid}` (ROLEID:session-name) then names the
  * person CloudTrail names, and ending or resuming "own" sessions means that person's.
+ *
+ * Only the STS endpoint of `region` may issue the credentials (`aws:RequestedRegion`):
+ * CloudTrail records a call to a regional STS endpoint in that endpoint's region
+ * ("Logging IAM and AWS STS API calls with AWS CloudTrail", IAM User Guide), and an
+ * EventBridge rule sees only its own region's events, so an AssumeRole through another
+ * region would succeed with no alert. The global endpoint counts as us-east-1.
  */
 export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
     // Global keys only on SetSourceIdentity: sts:ExternalId is documented for AssumeRole alone,
     // and SetSourceIdentity grants nothing without a successful AssumeRole.
-    const narrowed: Record<string, Record<string, string | string[]>> = { ArnEquals: { "aws:PrincipalArn": args.principalArns } };
+    const narrowed: Record<string, Record<string, string | string[]>> = {
+        ArnEquals: { "aws:PrincipalArn": args.principalArns },
+        StringEquals: { "aws:RequestedRegion": args.region },
+    };
     if (args.expiresAt !== undefined) narrowed.DateLessThan = { "aws:CurrentTime": args.expiresAt };
     const principal = { AWS: accountRootArn(args.partition, args.partnerAccountId) };
     const identity: Record<string, Record<string, string>> = args.requireSourceIdentity
@@ -367,7 +390,7 @@ export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
             Effect: "Allow",
             Principal: principal,
             Action: "sts:AssumeRole",
-            Condition: { ...identity, ...narrowed },
+            Condition: { ...narrowed, ...identity, StringEquals: { ...identity.StringEquals, ...narrowed.StringEquals } },
         },
         { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: narrowed },
     );

@@ -83,18 +83,20 @@ export class SessionAlerts extends pulumi.ComponentResource {
         requireEach(this, (i) => `emailAddresses[${i}]`, args.emailAddresses, ALERT_EMAIL.problem);
         requireEach(this, (i) => `httpsEndpoints[${i}]`, args.httpsEndpoints, ALERT_HTTPS_ENDPOINT.problem);
 
+        // The key's policy names the topic, which needs the key first: the policy is a resource of
+        // its own, set once the topic exists (until then the key has AWS's default policy, the
+        // account's alone, and nothing is encrypted with it).
         const key = new aws.kms.Key(
             `${name}-key`,
-            {
-                description: "Encrypts the session alert topic",
-                enableKeyRotation: true,
-                deletionWindowInDays: 30,
-                policy: pulumi.jsonStringify(scope.apply(alertKeyPolicy)),
-                tags: args.tags,
-            },
+            { description: "Encrypts the session alert topic", enableKeyRotation: true, deletionWindowInDays: 30, tags: args.tags },
             parent,
         );
         const topic = new aws.sns.Topic(`${name}-topic`, { kmsMasterKeyId: key.arn, tags: args.tags }, parent);
+        new aws.kms.KeyPolicy(
+            `${name}-key`,
+            { keyId: key.id, policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn]).apply(([s, topicArn]) => alertKeyPolicy(s, topicArn))) },
+            parent,
+        );
         const rule = new aws.cloudwatch.EventRule(
             `${name}-rule`,
             {

@@ -119,6 +119,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
             JSON.stringify(
                 grantTrustPolicy({
                     partition: s.partition,
+                    region: s.region,
                     partnerAccountId: accountId,
                     principalArns: arns,
                     externalId: id,

@@ -349,8 +349,8 @@ describe("component package (components/)", () => {
 
         // Resources features added after the move: the archive's lifecycle, and its server access
         // logs (bucket, public access block, ownership, versioning, encryption, policy, logging).
-        // And the alerts (component, key, topic, topic policy, rule, target).
-        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 6, "yours-kms-archive": 8 + 6 };
+        // And the alerts (component, key, key policy, topic, topic policy, rule, target).
+        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7, "yours-kms-archive": 8 + 7 };
 
         for (const [variant, options] of Object.entries(variants)) {
             it(`${variant}: every former URN is a resource of today's program or one of its aliases, and the components carry the new tokens`, async () => {

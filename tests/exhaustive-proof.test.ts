@@ -330,6 +330,19 @@ describe("exhaustive proof of access", () => {
             );
         });
 
+        it("a trust that no longer names the region: AssumeRole through another region's STS endpoint, where no alert rule listens", async () => {
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement) delete statement.Condition?.StringEquals?.["aws:RequestedRegion"];
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const proof = await proveAccess(changed, AT);
+            const unintended = proof.findings.filter((f) => f.kind === "unintended").map((f) => `${f.access!.variant} ${f.access!.action} ${f.access!.resource}`);
+            expect(unintended).to.include(`through another region's STS endpoint sts:AssumeRole arn:aws:iam::111111111111:role/${GRANT_A}`);
+            // Only the widened grant: the other partner's trust still names the region.
+            expect(unintended.filter((u) => u.includes("SSMStartSession_IAM_Role_Third_Party_B"))).to.deep.equal([]);
+        });
+
         it("an instance whose metadata service answers a partner's shell: the partner holds the instance role", async () => {
             const changed = copyOf(full);
             for (const instance of changed.main.resources.filter((r) => r.type === "aws:ec2/instance:Instance")) instance.inputs.userData = "#!/bin/bash\n";

@@ -89,10 +89,12 @@ describe("grants: trust policy", () => {
         expect(idA).to.match(/^[A-Za-z0-9]{40}$/);
         expect(idA).to.not.equal(idB);
         expect(assumeStatement(run, "Third_Party_A").Condition!.StringEquals).to.deep.equal({
+            "aws:RequestedRegion": "us-east-1",
             "sts:ExternalId": idA,
             "sts:RoleSessionName": "${aws:SourceIdentity}",
         });
         expect(assumeStatement(run, "Third_Party_B").Condition!.StringEquals).to.deep.equal({
+            "aws:RequestedRegion": "us-east-1",
             "sts:ExternalId": idB,
             "sts:RoleSessionName": "${aws:SourceIdentity}",
         });
@@ -113,6 +115,13 @@ describe("grants: trust policy", () => {
         expect(assumeStatement(relaxed, "Third_Party_A").Condition!.Null).to.equal(undefined);
         expect(assumeStatement(relaxed, "Third_Party_A").Condition!.StringEquals).to.not.have.property("sts:RoleSessionName");
         expect(trustOf(relaxed, "Third_Party_A").map((s) => s.Action)).to.include("sts:SetSourceIdentity");
+    });
+
+    it("lets only the stack region's STS endpoint issue the grant, where the alert rule sees the call, on every trust statement", async () => {
+        for (const partner of ["Third_Party_A", "Third_Party_B"])
+            for (const statement of trustOf(run, partner)) expect(statement.Condition!.StringEquals).to.have.property("aws:RequestedRegion", "us-east-1");
+        const elsewhere = await yours({ "aws:region": "eu-west-1" });
+        expect(assumeStatement(elsewhere, "Third_Party_A").Condition!.StringEquals).to.have.property("aws:RequestedRegion", "eu-west-1");
     });
 
     it("refuses AssumeRole after a configured expiry, on every trust statement", async () => {

@@ -25,6 +25,7 @@ import {
     metadataGuardDocument,
     metadataGuardUserData,
 } from "../components/metadata-guard-scripts";
+import { MIN_AGENT_FOR_ENV_VAR_PARAMETERS, parameterVariable } from "../components/command-parameters";
 import { createOsUserDocument } from "../components/os-user-document";
 
 // ---------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class Sandbox {
     }
 
     /** Runs `text` as a script file with `shell`; PATH is the sandbox's bin only, system directories are the sandbox's. */
-    run(text: string, shell = "/bin/bash"): Result {
+    run(text: string, shell = "/bin/bash", parameters: Record<string, string> = {}): Result {
         const before = fs.readFileSync(this.log, "utf8").length;
         const file = path.join(this.dir, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
         fs.writeFileSync(
@@ -288,6 +289,8 @@ class Sandbox {
                 TMPDIR: this.dir,
                 HOME: this.dir,
                 LANG: "C",
+                // Document parameters, as the SSM agent passes them (interpolationType ENV_VAR).
+                ...Object.fromEntries(Object.entries(parameters).map(([name, value]) => [parameterVariable(name), value])),
             },
         });
         const calls = fs
@@ -302,10 +305,9 @@ class Sandbox {
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
     }
 
-    /** Runs document lines, with `{{ userName }}` replaced as SSM does. */
+    /** Runs document lines with the `userName` parameter, as the SSM agent does: an environment variable. */
     runLines(lines: readonly string[], userName?: string, shell?: string): Result {
-        const text = lines.map((l) => (userName === undefined ? l : l.split("{{ userName }}").join(userName))).join("\n") + "\n";
-        return this.run(text, shell);
+        return this.run(lines.join("\n") + "\n", shell, userName === undefined ? {} : { userName });
     }
 }
 
@@ -542,16 +544,26 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         }
     });
 
-    it("keeps the parameter inert: single-quoted everywhere, and allowedPattern forbids quotes", () => {
+    it("keeps the parameter inert: an environment variable, never script text, and allowedPattern forbids quotes", () => {
         const pattern = new RegExp(userDocument.parameters.userName.allowedPattern);
-        expect(userDocument.parameters.userName.allowedPattern).to.equal(OS_USER_NAME_PATTERN);
-        for (const step of userDocument.mainSteps) {
-            const text = step.inputs.runCommand.join("\n");
-            const uses = text.match(/.?\{\{ ?userName ?\}\}.?/g) ?? [];
-            expect(uses, step.name).to.have.length(1);
-            expect(uses[0], step.name).to.equal("'{{ userName }}'");
-        }
+        expect(userDocument.parameters.userName).to.include({ allowedPattern: OS_USER_NAME_PATTERN, interpolationType: "ENV_VAR" });
+        for (const step of userDocument.mainSteps) expect(step.inputs.runCommand.join("\n"), step.name).to.not.include("{{");
         for (const bad of ["a'b", 'a"b', "a b", "a$b", "a`b", "a\\b", "a;b"]) expect(pattern.test(bad), bad).to.equal(false);
+    });
+
+    it("runs nothing a hostile name carries, even one the pattern would have refused (the measured injection of issue 23)", () => {
+        // Pasted into `user='{{ userName }}'`, this wrote the file (with the root shell's builtins).
+        const hostile = "x'; echo pwned > pwned2; echo '";
+        const sandbox = new Sandbox(LINUX_FAKES);
+        const r = sandbox.runLines(LINUX, hostile);
+        expect(fs.readdirSync(sandbox.dir).filter((f) => f.includes("pwned")), outputOf(r)).to.deep.equal([]);
+    });
+
+    it("stops, naming the agent version, when the agent does not pass the parameter as an environment variable", () => {
+        const r = new Sandbox(LINUX_FAKES).runLines(LINUX);
+        expect(r.status, outputOf(r)).to.not.equal(0);
+        expect(r.stderr).to.include(`SSM Agent ${MIN_AGENT_FOR_ENV_VAR_PARAMETERS} or later`);
+        expect(userCommandsOf(r)).to.deep.equal([]);
     });
 
     it("runs under a POSIX sh (dash) too, whichever shell the agent picks", function () {
@@ -658,7 +670,7 @@ describe("instance scripts: OS-user document on Windows", () => {
         const lines = step.inputs.runCommand;
         // No pwsh here: check that the script is straight-line (no branch can skip the exit)
         // and ends by failing, after writing the message to the error stream.
-        expect(lines.join("\n").replace("'{{ userName }}'", "''")).to.not.match(/\b(if|try|trap|return|throw)\b|[{}]/i);
+        expect(lines.join("\n")).to.not.match(/\b(if|try|trap|return|throw)\b|[{}]/i);
         expect(lines[lines.length - 1]).to.equal("exit 1");
         const message = lines.find((l) => l.includes("[Console]::Error.WriteLine("))!;
         expect(message).to.include("Run As is Linux and macOS only: this Windows instance gets no OS user $user");

@@ -2,6 +2,7 @@
 // Manager preferences, checked on the inputs the real program registers under mocks.
 
 import { expect } from "chai";
+import { readParameter } from "../components/command-parameters";
 import { OS_USER_NAME_PATTERN } from "../components/constants";
 import { metadataGuardDocument, metadataGuardUserData } from "../components/metadata-guard-scripts";
 import { asList, instanceAgentPolicy, instanceCredentialsPerimeterPolicy, statementsOf, type AwsScope } from "../components/policies";
@@ -644,7 +645,7 @@ describe("yours stack: OS-user provisioning", () => {
             const lines: string[] = command.mainSteps.find((s: any) => s.precondition.StringEquals[1] === platform).inputs.runCommand;
             expect(install[0], `${platform}: stops at the first failure`).to.equal("set -eu");
             expect(lines.slice(0, install.length), platform).to.deep.equal(install);
-            expect(lines.indexOf("user='{{ userName }}'"), `${platform}: the user comes after`).to.be.greaterThan(install.length);
+            expect(lines.indexOf(readParameter("user", "userName")), `${platform}: the user comes after`).to.be.greaterThan(install.length);
         }
     });
 
@@ -690,21 +691,27 @@ describe("yours stack: alerts on access", () => {
     let run: ProgramRun;
     before(async () => (run = await yours({ "alerts.emails": ["security@example.com"], "alerts.httpsEndpoints": ["https://hooks.example.com/sns"] })));
 
-    it("encrypts the topic with a key of its own that only EventBridge, for this account, may use", () => {
+    it("encrypts the topic with a key of its own that only EventBridge, for that topic, may use, without a source condition KMS would refuse", () => {
         const key = only(run, "aws:kms/key:Key", "alerts-key");
         expect(key.inputs.enableKeyRotation).to.equal(true);
-        const use = statementsOf(key.inputs.policy).filter((s) => s.Sid !== "AccountAdministersKey");
+        const topic = only(run, "aws:sns/topic:Topic");
+        expect(topic.inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:111111111111:key/${key.id}`);
+        // The policy names the topic, so it is set once the topic exists, on this key.
+        const keyPolicy = only(run, "aws:kms/keyPolicy:KeyPolicy", "alerts-key");
+        expect(keyPolicy.inputs.keyId).to.equal(key.id);
+        expect(key.inputs.policy).to.equal(undefined);
+        const use = statementsOf(keyPolicy.inputs.policy).filter((s) => s.Sid !== "AccountAdministersKey");
+        // No aws:SourceAccount / aws:SourceArn: unsupported for EventBridge-to-encrypted-topic (SNS Developer Guide).
         expect(use).to.deep.equal([
             {
-                Sid: "EventBridgeRulesOfThisAccountEncrypt",
+                Sid: "EventBridgeEncryptsForTheAlertTopic",
                 Effect: "Allow",
                 Principal: { Service: "events.amazonaws.com" },
                 Action: ["kms:GenerateDataKey", "kms:Decrypt"],
                 Resource: "*",
-                Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+                Condition: { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:us-east-1:111111111111:alerts-topic" } },
             },
         ]);
-        expect(only(run, "aws:sns/topic:Topic").inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:111111111111:key/${key.id}`);
     });
 
     it("lets only its own EventBridge rule publish to the topic, over TLS", () => {

@@ -2,7 +2,8 @@
 // policy of that side could allow it (its identity policies, AWS managed policies by
 // content, and the trust, key and bucket policies of the side), every resource the action
 // may name, evaluated with the IAM policy evaluator under the context the subject really
-// signs with, and under the variants that matter: in another region; an instance role's
+// signs with, and under the variants that matter: in another region (or, assuming a role,
+// through another region's STS endpoint); an instance role's
 // credentials used away from its instance; assuming a role without its external id,
 // without a source identity, or (a person) without an MFA sign-in. Actions no Allow
 // statement admits are implicitly denied and need no evaluation. The result is the set of
@@ -20,11 +21,18 @@ import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource }
 export type Variant =
     | ""
     | "in another region"
+    | "through another region's STS endpoint"
     | "with its credentials used away from its instance"
     | "without the external id"
     | "without a source identity"
     | "without MFA"
     | "once its account's administrator widens its own policies";
+
+/**
+ * An AssumeRole sent to another region's STS endpoint: CloudTrail records it in that region,
+ * out of sight of an alert rule in the stack's region (see grantTrustPolicy).
+ */
+export const ANOTHER_STS_REGION: Variant = "through another region's STS endpoint";
 
 /** The variant for a principal of another account (a partner's): its administrator may give it any permission. */
 export const WIDENED_BY_ITS_ADMINISTRATOR: Variant = "once its account's administrator widens its own policies";
@@ -86,7 +94,7 @@ function requestFor(
     const lower = action.toLowerCase();
     const context: Record<string, string> = {};
     if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
-    if (variant === "in another region") context["aws:RequestedRegion"] = otherRegion;
+    if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = otherRegion;
     // Assuming a role: present the external id its trust requires, as the intended caller does.
     const target = picture.principals.find((p) => p.kind === "role" && p.arn === resource.arn);
     const externalId = target ? trustFacts(target).externalIds[0] : undefined;
@@ -133,6 +141,7 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
     if (action.toLowerCase() === "sts:assumerole") {
         // A person's long-term keys, used without an MFA sign-in.
         if (subject.key.includes(":user/")) variants.push("without MFA");
+        variants.push(ANOTHER_STS_REGION);
         const requires = universe.assumeRequirements.get(resource.arn);
         if (requires?.externalId) variants.push("without the external id");
         if (requires?.sourceIdentity) variants.push("without a source identity");

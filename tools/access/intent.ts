@@ -8,7 +8,7 @@
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import type { PartnerSettings, TheirSettings, YoursSettings } from "../../stacks/config";
 import { iamWildcard } from "./wildcards";
-import { OWN_SESSION_LABEL, WIDENED_BY_ITS_ADMINISTRATOR, type AllowedAccess, type Variant } from "./enumerate";
+import { ANOTHER_STS_REGION, OWN_SESSION_LABEL, WIDENED_BY_ITS_ADMINISTRATOR, type AllowedAccess, type Variant } from "./enumerate";
 
 /** Which resources an intended access covers. */
 export interface IntendedResources {
@@ -258,7 +258,8 @@ function theirRules(t: SystemSettings["their"][number]): IntendedAccess[] {
             who: people,
             actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
             on: [{ what: `role ${t.jumpRoleName}`, arns: [jump] }],
-            alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, ...(t.mfaMaxAgeSeconds === undefined ? (["without MFA"] as Variant[]) : [])],
+            // The partner's own account: which STS endpoint its people use is its business (your grant refuses all but one).
+            alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, ANOTHER_STS_REGION, ...(t.mfaMaxAgeSeconds === undefined ? (["without MFA"] as Variant[]) : [])],
         },
     ];
 }

@@ -255,7 +255,14 @@ function addRun(picture: IamPicture, run: ProgramRun, guard: GuardScripts): void
             arn: `arn:${partition}:kms:${region}:${account}:key/${key.id}`,
             accountId: account,
             kind: "kms-key",
-            document: parse(key.inputs.policy),
+            // Without a policy AWS gives the key its default one: the account, through IAM, may do anything with it.
+            document:
+                key.inputs.policy === undefined
+                    ? {
+                          Version: "2012-10-17",
+                          Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: "kms:*", Resource: "*" }],
+                      }
+                    : parse(key.inputs.policy),
         });
     }
     const buckets = new Map(of("aws:s3/bucket:Bucket").map((b) => [b.id, b]));
