@@ -64,6 +64,17 @@ export const RESERVED_OS_USERS = ["root", "ec2-user", "ssm-user", "ubuntu", "adm
 export const OS_USER_NAME_PATTERN = "^[a-z_][a-z0-9_-]{0,31}$";
 
 /**
+ * Partners' OS users come from a namespace the program owns: their names begin with this
+ * prefix (the blog's do too). Session Manager's Run As needs only that the user exists, so a
+ * name someone else created (a privileged account) would be used as it is; in the namespace,
+ * every user is this program's, and offboarding may end any of them not granted any more.
+ */
+export const PARTNER_OS_USER_PREFIX = "os_user_";
+
+/** A partner's OS user: the namespace prefix, then 1-24 of a-z 0-9 _ - (32 characters at most, as Linux allows). */
+export const PARTNER_OS_USER_PATTERN = `^${PARTNER_OS_USER_PREFIX}[a-z0-9_-]{1,24}$`;
+
+/**
  * Longest session of a role assumed by another role (role chaining): AWS caps it at one
  * hour, and asking for more fails. The jump role, the grant role and the CLI profiles use it.
  */

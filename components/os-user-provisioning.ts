@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createOsUserDocument } from "./os-user-document";
 import { componentType, withFormerType } from "./type-tokens";
 import { checkedInput } from "./guard";
-import { ACCESS_TAG_KEY, OS_USER } from "./rules";
+import { ACCESS_TAG_KEY, DEFAULT_RUN_AS_USER } from "./rules";
 
 /** State Manager re-applies the associations this often, restoring a deleted user. */
 export const OS_USER_REAPPLY_SCHEDULE = "rate(1 day)";
@@ -34,7 +34,7 @@ export class OsUserProvisioning extends pulumi.ComponentResource {
         super(componentType("OsUserProvisioning"), name, {}, withFormerType("OsUserProvisioning", "sessions", opts));
         // The same rules the stack config applies, so the component is safe however it is called.
         const accessTagKey = checkedInput(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
-        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, OS_USER.problem);
+        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, DEFAULT_RUN_AS_USER.problem);
         const document = new aws.ssm.Document(
             `${name}-create-os-user`,
             { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(createOsUserDocument(), null, 2), tags: args.tags },

@@ -720,9 +720,24 @@ export function awsOwnedAgentBuckets(scope: AwsScope): string[] {
 /**
  * Policy of the S3 gateway endpoint: principals of this account on buckets of this
  * account, and anyone reading the AWS-owned buckets the agent and the package manager
- * need. Nothing else passes, so no bucket of another account is reachable from the VPC.
+ * need. Nothing else passes, so no bucket of another account is reachable from the VPC,
+ * except a session archive of your own (`archive`), which may be in another account (a
+ * log-archive account): principals of this account may write transcripts there, nothing more.
  */
-export function s3GatewayEndpointPolicy(scope: AwsScope): PolicyDocument {
+export function s3GatewayEndpointPolicy(scope: AwsScope, archive?: { bucketName: string; keyPrefix: string }): PolicyDocument {
+    const bucketArn = archive && `arn:${scope.partition}:s3:::${archive.bucketName}`;
+    const archiveStatements: PolicyStatement[] = bucketArn
+        ? [
+              {
+                  Sid: "PrincipalsOfThisAccountArchiveTranscripts",
+                  Effect: "Allow",
+                  Principal: "*",
+                  Action: ["s3:PutObject", "s3:GetEncryptionConfiguration"],
+                  Resource: [bucketArn, `${bucketArn}/${archive!.keyPrefix}*`],
+                  Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId } },
+              },
+          ]
+        : [];
     return policy(
         {
             Sid: "OnlyPrincipalsOfThisAccountOnItsBuckets",
@@ -733,5 +748,6 @@ export function s3GatewayEndpointPolicy(scope: AwsScope): PolicyDocument {
             Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId, "aws:ResourceAccount": scope.accountId } },
         },
         { Sid: "ReadAwsOwnedAgentAndPackageBuckets", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: awsOwnedAgentBuckets(scope) },
+        ...archiveStatements,
     );
 }

@@ -8,9 +8,10 @@ import { subnetCidrs } from "./cidr";
 import { DEFAULT_LOG_RETENTION_DAYS } from "./constants";
 import { flowLogDeliveryPolicy, interfaceEndpointPolicy, s3GatewayEndpointPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
 import { scopeFor } from "./scope";
+import { ARCHIVE_KEY_PREFIX } from "./session-preferences";
 import { componentType, withFormerType } from "./type-tokens";
 import { checkedInput, optionalBoundary, requireValid } from "./guard";
-import { LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
+import { BUCKET_NAME, LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
 export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "logs"] as const;
@@ -24,6 +25,12 @@ export interface PrivateSsmNetworkArgs {
     availabilityZones: pulumi.Input<string>[];
     /** Also create the `kms` interface endpoint, needed when session data is KMS-encrypted. */
     kmsEndpoint?: boolean;
+    /**
+     * Name of a session archive bucket of your own (`SessionPreferences`' existingArchiveBucketName),
+     * which may be in another account: the S3 endpoint then lets this account's principals write
+     * transcripts there, and nothing else of it.
+     */
+    archiveBucketName?: string;
     /** Days the VPC flow logs are kept (a CloudWatch Logs retention value). */
     flowLogRetentionDays?: pulumi.Input<number>;
     /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
@@ -67,6 +74,8 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
 
         // The same rules the stack config applies, so the component is safe however it is called.
         requireValid(this, "vpcCidr", args.vpcCidr, VPC_CIDR.problem);
+        if (args.archiveBucketName !== undefined) requireValid(this, "archiveBucketName", args.archiveBucketName, BUCKET_NAME.problem);
+        const archive = args.archiveBucketName === undefined ? undefined : { bucketName: args.archiveBucketName, keyPrefix: ARCHIVE_KEY_PREFIX };
         requireValid(this, "availabilityZones", args.availabilityZones, (zones) => subnetSplitProblem(args.vpcCidr, zones.length));
         const flowLogRetentionDays = checkedInput(this, "flowLogRetentionDays", args.flowLogRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION.problem);
 
@@ -94,7 +103,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                 serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.s3`,
                 vpcEndpointType: "Gateway",
                 routeTableIds: [routeTable.id],
-                policy: pulumi.jsonStringify(scope.apply(s3GatewayEndpointPolicy)),
+                policy: pulumi.jsonStringify(scope.apply((s) => s3GatewayEndpointPolicy(s, archive))),
                 tags: tagged("s3"),
             },
             parent,

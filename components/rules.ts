@@ -4,7 +4,7 @@
 // component used from another project, or another language, guards itself.
 
 import { parseCidr, subnetPrefix } from "./cidr";
-import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS, RUN_AS_TAG_KEY } from "./constants";
+import { OS_USER_NAME_PATTERN, PARTNER_OS_USER_PATTERN, PARTNER_OS_USER_PREFIX, RESERVED_OS_USERS, RUN_AS_TAG_KEY } from "./constants";
 
 /** A rule on one value: what it accepts, in words, and what is wrong with a value (undefined when accepted). */
 export interface Rule<T> {
@@ -66,14 +66,37 @@ export const OS_USER = textRule(
     (name) => ((RESERVED_OS_USERS as readonly string[]).includes(name) ? "which has root or sudo on common AMIs" : undefined),
 );
 
+/**
+ * A partner's Run As user: in the program's namespace (PARTNER_OS_USER_PREFIX), so it is never
+ * an account something else created; Session Manager would run as that account, privileged or not.
+ */
+export const PARTNER_OS_USER = textRule(
+    new RegExp(PARTNER_OS_USER_PATTERN),
+    `a Linux user name in this program's namespace: "${PARTNER_OS_USER_PREFIX}" then 1-24 lowercase letters, digits, _ and - (e.g. "${PARTNER_OS_USER_PREFIX}a_alice")`,
+);
+
+/** The Run As user of principals without a Run As tag: unprivileged, and outside the partners' namespace, which offboarding manages. */
+export const DEFAULT_RUN_AS_USER = textRule(new RegExp(OS_USER_NAME_PATTERN), OS_USER.accepted + `, not beginning with "${PARTNER_OS_USER_PREFIX}"`, (name) =>
+    OS_USER.problem(name) !== undefined
+        ? "which has root or sudo on common AMIs"
+        : name.startsWith(PARTNER_OS_USER_PREFIX)
+          ? `which is in the partners' namespace (offboarding ends any user there that no partner is granted)`
+          : undefined,
+);
+
 /** IAM role names: 1-64 characters. */
 export const ROLE_NAME = textRule(/^[\w+=,.@-]{1,64}$/, "an IAM role name: 1-64 characters of letters, digits and _ + = , . @ -");
 
 /** IAM group names: 1-128 characters. */
 export const GROUP_NAME = textRule(/^[\w+=,.@-]{1,128}$/, "an IAM group name: 1-128 letters, digits and _ + = , . @ -");
 
-/** IAM user names of the partner's people; at least 2 characters because the name is also the source identity (2-64). */
-export const PERSON_NAME = textRule(/^[\w+=,.@-]{2,64}$/, "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = , . @ -");
+/**
+ * IAM user names of the partner's people; at least 2 characters because the name is also the
+ * source identity (2-64). No comma, though IAM allows one: the name is the role session name,
+ * and Session Manager tags a session with its session id only when the id has no comma, so
+ * that person could not end or resume their own sessions.
+ */
+export const PERSON_NAME = textRule(/^[\w+=.@-]{2,64}$/, "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = . @ - (no comma)");
 
 /** A rule's check whose message never shows the value: for secrets, which must not reach a log. */
 export function secretProblem<T>(rule: Rule<T>): (value: T) => string | undefined {

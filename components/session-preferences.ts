@@ -31,7 +31,7 @@ import {
     LOG_GROUP_NAME,
     LOG_RETENTION,
     MAX_SESSION_DURATION_MINUTES,
-    OS_USER,
+    DEFAULT_RUN_AS_USER,
     oneOfRule,
 } from "./rules";
 import { scopeFor } from "./scope";
@@ -169,7 +169,7 @@ export class SessionPreferences extends pulumi.ComponentResource {
         // The same rules the stack config applies, so the component is safe however it is called.
         const logGroupName = checkedInput(this, "logGroupName", args.logGroupName, LOG_GROUP_NAME.problem);
         const logRetentionDays = checkedInput(this, "logRetentionDays", args.logRetentionDays, LOG_RETENTION.problem);
-        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, OS_USER.problem);
+        const defaultOsUser = checkedInput(this, "defaultOsUser", args.defaultOsUser, DEFAULT_RUN_AS_USER.problem);
         const idleTimeoutMinutes = checkedInput(
             this,
             "idleTimeoutMinutes",

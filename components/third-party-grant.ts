@@ -13,7 +13,7 @@ import {
     ACCESS_TAG_KEY,
     ACCOUNT_ID,
     EXTERNAL_ID,
-    OS_USER,
+    PARTNER_OS_USER,
     PARTNER_NAME,
     ROLE_NAME,
     TIMESTAMP,
@@ -36,7 +36,7 @@ export interface ThirdPartyGrantArgs {
     partnerAccountId: pulumi.Input<string>;
     /** Principals in the partner's account that may assume the grant: its jump role ARN(s). */
     principalArns: pulumi.Input<pulumi.Input<string>[]>;
-    /** OS user the partner's sessions run as (the role's `SSMSessionRunAs` tag). */
+    /** OS user the partner's sessions run as (the role's `SSMSessionRunAs` tag), in the program's namespace: it begins `os_user_`. */
     osUser: pulumi.Input<string>;
     /** Grant role name. Default `SSMStartSession_IAM_Role_<partnerName>`. */
     roleName?: string;
@@ -89,7 +89,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         requireValid(this, args.roleName === undefined ? "partnerName (in the default roleName)" : "roleName", roleName, ROLE_NAME.problem);
         const expiresAt = optionalInstant(this, "expiresAt", args.expiresAt);
         const revokeSessionsIssuedBefore = optionalInstant(this, "revokeSessionsIssuedBefore", args.revokeSessionsIssuedBefore);
-        const osUser = checkedInput(this, "osUser", args.osUser, OS_USER.problem);
+        const osUser = checkedInput(this, "osUser", args.osUser, PARTNER_OS_USER.problem);
         const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
         const partnerAccountId = checkedInput(this, "partnerAccountId", args.partnerAccountId, ACCOUNT_ID.problem);
         const checkPrincipals = (accountId: string, arns: string[]): string[] => {

@@ -75,6 +75,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
               vpcCidr: settings.network.vpcCidr,
               availabilityZones: zones.names.slice(0, zoneCount),
               kmsEndpoint: settings.sessions.kmsEncryption,
+              // A bucket of your own may be in another account (a log archive): the S3 endpoint must let transcripts through.
+              archiveBucketName: settings.sessions.existingArchiveBucketName,
               flowLogRetentionDays: settings.network.flowLogRetentionDays,
               permissionsBoundary: settings.permissionsBoundaryArn,
           })

@@ -121,6 +121,11 @@ const cases: Case[] = [
     },
     { what: "ThirdPartyGrant: a Run As user with root or sudo", build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "root" }), argument: "osUser" },
     {
+        what: "ThirdPartyGrant: a Run As user outside the program's namespace (an account something else may have created)",
+        build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "deploy" }),
+        argument: "osUser",
+    },
+    {
         what: "ThirdPartyGrant: a privileged Run As user that arrives as an Output",
         build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: pulumi.output("ec2-user") }).roleArn,
         later: true,

@@ -140,7 +140,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
         outputs: ["topicArn", "keyArn", "ruleName"],
     },
     PrivateSsmNetwork: {
-        inputs: ["vpcCidr", "availabilityZones", "kmsEndpoint", "flowLogRetentionDays", "permissionsBoundary", "scope", "tags"],
+        inputs: ["vpcCidr", "availabilityZones", "kmsEndpoint", "archiveBucketName", "flowLogRetentionDays", "permissionsBoundary", "scope", "tags"],
         required: ["availabilityZones", "vpcCidr"],
         outputs: ["vpcId", "subnetIds", "routeTableId", "instanceSecurityGroupId", "endpointSecurityGroupId", "interfaceEndpointServices", "flowLogGroupName"],
     },
@@ -300,7 +300,7 @@ describe("component package (components/)", () => {
         it("refuses a privileged OS user with a ResourceError naming the argument, before the grant role exists", async () => {
             const refused = await runProgram(construct({ osUser: "root" }));
             expect(refused.error).to.be.instanceOf(pulumi.ResourceError);
-            expect(String((refused.error as Error).message)).to.match(/^osUser: got "root", which has root or sudo/);
+            expect(String((refused.error as Error).message)).to.match(/^osUser: got "root"; accepted: a Linux user name in this program.s namespace/);
             expect(refused.resources.filter((r: RecordedResource) => r.type === "aws:iam/role:Role")).to.deep.equal([]);
         });
     });

@@ -141,6 +141,23 @@ describe("yours stack: private network", () => {
         expect(asList(awsOwned.Resource).every((r) => r.startsWith("arn:aws:s3:::") && r.endsWith("/*") && r.includes("us-east-1"))).to.equal(true);
     });
 
+    it("lets this account's principals write transcripts to an archive bucket of your own, which may be in another account, and nothing else of it", async () => {
+        const own = await yours({ "sessions.archiveBucketName": "log-archive-transcripts" });
+        const gateway = ofType(own, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+        const archive = statementsOf(gateway.inputs.policy).filter((s) => s.Sid === "PrincipalsOfThisAccountArchiveTranscripts");
+        // No aws:ResourceAccount: the bucket's account is not known, and the first statement would refuse another account's.
+        expect(archive).to.deep.equal([
+            {
+                Sid: "PrincipalsOfThisAccountArchiveTranscripts",
+                Effect: "Allow",
+                Principal: "*",
+                Action: ["s3:PutObject", "s3:GetEncryptionConfiguration"],
+                Resource: ["arn:aws:s3:::log-archive-transcripts", "arn:aws:s3:::log-archive-transcripts/session-transcripts/*"],
+                Condition: { StringEquals: { "aws:PrincipalAccount": "111111111111" } },
+            },
+        ]);
+    });
+
     it("adds an S3 gateway endpoint on the private route table", () => {
         const gateway = ofType(run, T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Gateway");
         expect(gateway.map((e) => e.inputs.serviceName)).to.deep.equal(["com.amazonaws.us-east-1.s3"]);

@@ -1,7 +1,7 @@
 // Rules between keys, which no single key's schema can check: uniqueness, one source or
 // another, values that must agree. Each returns every problem found, by key path.
 
-import { DEFAULT_AVAILABILITY_ZONE_COUNT, DEFAULT_OS_USER, DEFAULT_VPC_CIDR, defaultGrantRoleName } from "../../components/constants";
+import { DEFAULT_AVAILABILITY_ZONE_COUNT, DEFAULT_VPC_CIDR, defaultGrantRoleName } from "../../components/constants";
 import {
     CREATED_ARCHIVE_SETTINGS,
     ROLE_NAME,
@@ -79,15 +79,7 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
             message: `gives the grant role name "${roleNames[index]}", already used by partners[${first}] (IAM role names ignore case); accepted: a role name unique in the account`,
         });
     }
-    const defaultOsUser = parsed.sessions?.defaultOsUser ?? DEFAULT_OS_USER;
-    partners.forEach((partner, index) => {
-        if (partner.osUser === defaultOsUser) {
-            issues.push({
-                path: `partners[${index}].osUser`,
-                message: `got "${partner.osUser}", which is also sessions.defaultOsUser, the user every session without a Run As tag runs as (your own staff's included); accepted: an OS user of this partner's own`,
-            });
-        }
-    });
+    // A partner's OS user never equals the default Run As user: the rules keep them in separate namespaces.
     for (const { index, first } of duplicates(partners, (p) => p.osUser)) {
         issues.push({
             path: `partners[${index}].osUser`,

@@ -20,7 +20,8 @@ import {
     LOG_GROUP_NAME,
     LOG_RETENTION,
     MAX_SESSION_DURATION_MINUTES,
-    OS_USER,
+    PARTNER_OS_USER,
+    DEFAULT_RUN_AS_USER,
     PARTNER_NAME,
     PERSON_NAME,
     PRINCIPAL_ARN,
@@ -111,7 +112,7 @@ const partnerSchema = record(
     {
         name: text(PARTNER_NAME),
         accountId: text(ACCOUNT_ID),
-        osUser: text(OS_USER),
+        osUser: text(PARTNER_OS_USER),
         roleName: text(ROLE_NAME).optional(),
         jumpRoleName: text(ROLE_NAME).optional(),
         theirStack: text(STACK_NAME).optional(),
@@ -150,7 +151,7 @@ const sessionsSchema = record(
     {
         logGroupName: text(LOG_GROUP_NAME).optional(),
         logRetentionDays: number(LOG_RETENTION).optional(),
-        defaultOsUser: text(OS_USER).optional(),
+        defaultOsUser: text(DEFAULT_RUN_AS_USER).optional(),
         idleTimeoutMinutes: number(IDLE_TIMEOUT_MINUTES).optional(),
         maxSessionDurationMinutes: number(MAX_SESSION_DURATION_MINUTES).optional(),
         kmsEncryption: flag().optional(),
