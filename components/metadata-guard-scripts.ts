@@ -26,7 +26,30 @@ export const METADATA_GUARD_PATHS = {
     script: "/usr/local/sbin/imds-guard",
     unit: "/etc/systemd/system/imds-guard.service",
     agentDropIn: "/etc/systemd/system/amazon-ssm-agent.service.d/10-imds-guard.conf",
+    reapplyService: "/etc/systemd/system/imds-guard-reapply.service",
+    reapplyTimer: "/etc/systemd/system/imds-guard-reapply.timer",
 } as const;
+
+/**
+ * The firewall services whose start, reload or stop drops every rule, the guard's included
+ * (`flush ruleset` in nftables.conf, iptables-restore, firewalld's iptables backend): measured
+ * on a real kernel, a flush lets a non-root user reach the metadata service. A drop-in on each
+ * re-applies the guard as the service's own last step. systemd ignores drop-ins of units that
+ * do not exist, so one list serves Amazon Linux, RHEL, Debian and Ubuntu.
+ */
+export const FIREWALL_SERVICES = ["nftables.service", "iptables.service", "ip6tables.service", "firewalld.service", "netfilter-persistent.service", "ufw.service"] as const;
+
+/** Where the drop-in re-applying the guard after a firewall service's start, reload and stop goes. */
+export function firewallDropInPath(service: (typeof FIREWALL_SERVICES)[number]): string {
+    return `/etc/systemd/system/${service}.d/50-imds-guard.conf`;
+}
+
+/**
+ * How often the re-apply timer puts back a guard that something else removed (a flush by
+ * hand, firewall-cmd --reload with the iptables backend, iptables-restore): the longest a
+ * flush outside the firewall services leaves the metadata service open.
+ */
+export const METADATA_GUARD_REAPPLY_SECONDS = 30;
 
 const { ipv4, ipv6 } = INSTANCE_METADATA_ADDRESSES;
 const table = `inet ${METADATA_GUARD_NFT_TABLE}`;
@@ -59,8 +82,11 @@ function writeFile(path: string, delimiter: string, lines: readonly string[], mo
 export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "set -eu",
     "# Closes the EC2 instance metadata service to every local user but root. Managed by Pulumi (third-party-ssm-access).",
+    "# With the argument reapply (the timer, the firewall services' drop-ins) it reports only what it had to put back.",
     `ipv4='${ipv4}'`,
     `ipv6='${ipv6}'`,
+    'mode="${1:-apply}"',
+    'say() { if [ "$mode" != reapply ]; then echo "$@"; fi; }',
     "have_nft() { command -v nft >/dev/null 2>&1; }",
     "have_iptables() { command -v iptables >/dev/null 2>&1 && command -v ip6tables >/dev/null 2>&1; }",
     'missing=""',
@@ -80,6 +106,7 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "  fi",
     "fi",
     "if have_nft; then",
+    `  if [ "$mode" = reapply ] && ! nft list table ${table} >/dev/null 2>&1; then echo "imds-guard: table ${table} was gone (a firewall reload or flush): putting it back"; fi`,
     "  ruleset=$(mktemp)",
     `  trap 'rm -f "$ruleset"' EXIT`,
     "  # One nft -f is one transaction. The bare table line creates the table when missing, so the",
@@ -96,13 +123,13 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "}",
     "NFT_RULESET",
     '  nft -f "$ruleset"',
-    `  echo "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
+    `  say "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
     "elif have_iptables; then",
     "  # No nft: -C first, so a second run adds nothing. Inserted at the top of OUTPUT rather than",
     "  # appended, so that an ACCEPT earlier in the chain cannot let the traffic through.",
     "  guard() {",
     '    if "$1" -w -C OUTPUT -d "$2" -m owner ! --uid-owner 0 -j REJECT 2>/dev/null; then',
-    '      echo "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
+    '      say "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
     "    else",
     '      "$1" -w -I OUTPUT 1 -d "$2" -m owner ! --uid-owner 0 -j REJECT',
     '      echo "imds-guard: $1 now rejects traffic to $2 for every user but root (UID 0)"',
@@ -144,6 +171,47 @@ const METADATA_GUARD_UNIT = [
 
 const METADATA_GUARD_UNIT_NAME = fileNameOf(METADATA_GUARD_PATHS.unit);
 
+// Re-applies the guard after a firewall service's start (ExecStartPost), reload (a second
+// ExecReload runs after the service's own) and stop (ExecStopPost): each flushes every rule.
+// "-" so that a failing guard never fails the firewall service itself; the timer retries.
+const FIREWALL_DROP_IN = [
+    "# Managed by Pulumi (third-party-ssm-access). This service's start, reload and stop flush every",
+    "# rule, the instance metadata guard's included: put the guard back as its last step.",
+    "[Service]",
+    `ExecStartPost=-${METADATA_GUARD_PATHS.script} reapply`,
+    `ExecReload=-${METADATA_GUARD_PATHS.script} reapply`,
+    `ExecStopPost=-${METADATA_GUARD_PATHS.script} reapply`,
+];
+
+// Puts the guard back whatever removed it, outside the firewall services (a flush by hand,
+// firewall-cmd --reload with the iptables backend): one atomic nft transaction, quiet unless
+// the guard had gone.
+const REAPPLY_SERVICE = [
+    "# Managed by Pulumi (third-party-ssm-access). Puts the instance metadata guard back if anything removed it.",
+    "[Unit]",
+    "Description=Re-apply the instance metadata guard",
+    "DefaultDependencies=no",
+    "After=local-fs.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${METADATA_GUARD_PATHS.script} reapply`,
+];
+
+const REAPPLY_TIMER = [
+    "# Managed by Pulumi (third-party-ssm-access).",
+    "[Unit]",
+    `Description=Re-apply the instance metadata guard every ${METADATA_GUARD_REAPPLY_SECONDS} seconds`,
+    "",
+    "[Timer]",
+    `OnActiveSec=${METADATA_GUARD_REAPPLY_SECONDS}s`,
+    `OnUnitActiveSec=${METADATA_GUARD_REAPPLY_SECONDS}s`,
+    "AccuracySec=1s",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+];
+
 // After every reboot the SSM agent starts only once the guard has run, so no session (and
 // no State Manager run) begins on an instance whose metadata service is still open. Wants=
 // pulls the guard in even where its unit is not enabled; After= orders the agent behind it.
@@ -161,10 +229,11 @@ const SSM_AGENT_DROP_IN = [
 
 /**
  * The Linux installer (`set -eu`, so any failure stops it): writes the guard, its systemd
- * unit and the SSM agent drop-in, reloads systemd, enables the unit (the guard then runs at
- * every boot before the network, and before the agent), and runs the guard now. It runs the
- * guard itself rather than `systemctl start`: its output lands in the caller's log (cloud-init,
- * State Manager), its failure fails the caller, and no job is queued while boot is under way.
+ * unit, the SSM agent drop-in, the firewall services' drop-ins and the re-apply timer, reloads
+ * systemd, enables the unit (the guard then runs at every boot before the network, and before
+ * the agent) and the timer, and runs the guard now. It runs the guard itself rather than
+ * `systemctl start`: its output lands in the caller's log (cloud-init, State Manager), its
+ * failure fails the caller, and no job is queued while boot is under way.
  */
 export const METADATA_GUARD_INSTALL: readonly string[] = [
     "set -eu",
@@ -173,8 +242,15 @@ export const METADATA_GUARD_INSTALL: readonly string[] = [
     ...writeFile(METADATA_GUARD_PATHS.unit, "IMDS_GUARD_UNIT", METADATA_GUARD_UNIT, "0644"),
     `mkdir -p ${directoryOf(METADATA_GUARD_PATHS.agentDropIn)}`,
     ...writeFile(METADATA_GUARD_PATHS.agentDropIn, "IMDS_GUARD_AGENT_DROP_IN", SSM_AGENT_DROP_IN, "0644"),
+    ...FIREWALL_SERVICES.flatMap((service) => [
+        `mkdir -p ${directoryOf(firewallDropInPath(service))}`,
+        ...writeFile(firewallDropInPath(service), "IMDS_GUARD_FIREWALL_DROP_IN", FIREWALL_DROP_IN, "0644"),
+    ]),
+    ...writeFile(METADATA_GUARD_PATHS.reapplyService, "IMDS_GUARD_REAPPLY_SERVICE", REAPPLY_SERVICE, "0644"),
+    ...writeFile(METADATA_GUARD_PATHS.reapplyTimer, "IMDS_GUARD_REAPPLY_TIMER", REAPPLY_TIMER, "0644"),
     "systemctl daemon-reload",
     `systemctl enable ${METADATA_GUARD_UNIT_NAME}`,
+    `systemctl enable --now ${fileNameOf(METADATA_GUARD_PATHS.reapplyTimer)}`,
     METADATA_GUARD_PATHS.script,
 ];
 
@@ -210,9 +286,12 @@ export const MACOS_METADATA_GUARD_PATHS = {
 export const MACOS_METADATA_GUARD_SCRIPT: readonly string[] = [
     "set -eu",
     "# Closes the EC2 instance metadata service to every local user but root (pf). Managed by Pulumi (third-party-ssm-access).",
+    "# With the argument reapply (the LaunchDaemon, every interval) it reports only failures.",
     `ipv4='${ipv4}'`,
     `ipv6='${ipv6}'`,
     `anchor='${MACOS_METADATA_GUARD_PF_ANCHOR}'`,
+    'mode="${1:-apply}"',
+    'say() { if [ "$mode" != reapply ]; then echo "$@"; fi; }',
     "rules=$(mktemp)",
     `trap 'rm -f "$rules"' EXIT`,
     `cat > "$rules" <<'PF_RULES'`,
@@ -237,14 +316,14 @@ export const MACOS_METADATA_GUARD_SCRIPT: readonly string[] = [
     '# its -E token cannot turn pf off, and answers "pf already enabled" (exit 1), which is fine.',
     "# Only pfctl -d turns pf off; the next run turns it back on.",
     "if enabled=$(pfctl -e 2>&1); then",
-    '  echo "imds-guard: pf enabled"',
+    '  say "imds-guard: pf enabled"',
     "else",
     '  case "$enabled" in',
     '    *"already enabled"*) ;;',
     '    *) echo "imds-guard: FAILED: pfctl -e: $enabled, so the instance metadata service ($ipv4, $ipv6) stays open to every local user." >&2; exit 1;;',
     "  esac",
     "fi",
-    'echo "imds-guard: loaded pf anchor $anchor: TCP to $ipv4 and $ipv6 is blocked for every user but root (UID 0)"',
+    'say "imds-guard: loaded pf anchor $anchor: TCP to $ipv4 and $ipv6 is blocked for every user but root (UID 0)"',
 ];
 
 // launchd loads every plist in /Library/LaunchDaemons at boot; RunAtLoad runs the guard
@@ -261,9 +340,13 @@ const MACOS_LAUNCH_DAEMON = [
     "    <key>ProgramArguments</key>",
     "    <array>",
     `        <string>${MACOS_METADATA_GUARD_PATHS.script}</string>`,
+    "        <string>reapply</string>",
     "    </array>",
     "    <key>RunAtLoad</key>",
     "    <true/>",
+    "    <!-- Puts the rules back if a reload of /etc/pf.conf or pfctl -F dropped them. -->",
+    "    <key>StartInterval</key>",
+    `    <integer>${METADATA_GUARD_REAPPLY_SECONDS}</integer>`,
     "    <key>StandardOutPath</key>",
     "    <string>/var/log/imds-guard.log</string>",
     "    <key>StandardErrorPath</key>",
@@ -273,9 +356,9 @@ const MACOS_LAUNCH_DAEMON = [
 ];
 
 /**
- * The macOS installer (`set -eu`): writes the guard and its LaunchDaemon, and runs the guard
- * now. It does not `launchctl bootstrap` the daemon: launchd loads it at the next boot, and
- * loading it now would only run the guard a second time (and fail once it is loaded).
+ * The macOS installer (`set -eu`): writes the guard and its LaunchDaemon, (re)loads the daemon
+ * so its re-apply interval runs from now on rather than from the next boot (bootout first:
+ * bootstrap refuses a loaded label, and the plist may have changed), and runs the guard now.
  * launchd orders nothing: after a reboot the SSM agent's daemon may start before this one.
  */
 export const MACOS_METADATA_GUARD_INSTALL: readonly string[] = [
@@ -283,6 +366,8 @@ export const MACOS_METADATA_GUARD_INSTALL: readonly string[] = [
     `mkdir -p ${directoryOf(MACOS_METADATA_GUARD_PATHS.script)}`,
     ...writeFile(MACOS_METADATA_GUARD_PATHS.script, "IMDS_GUARD_SCRIPT", ["#!/bin/sh", ...MACOS_METADATA_GUARD_SCRIPT], "0755"),
     ...writeFile(MACOS_METADATA_GUARD_PATHS.launchDaemon, "IMDS_GUARD_LAUNCH_DAEMON", MACOS_LAUNCH_DAEMON, "0644"),
+    `launchctl bootout system/${MACOS_METADATA_GUARD_LABEL} 2>/dev/null || true`,
+    `launchctl bootstrap system ${MACOS_METADATA_GUARD_PATHS.launchDaemon}`,
     MACOS_METADATA_GUARD_PATHS.script,
 ];
 

@@ -555,6 +555,28 @@ export function jumpRoleTrustPolicy(
     );
 }
 
+/**
+ * Resource policy of a secret holding an IAM user's access key: every principal but the
+ * account root and the named administrators is refused every action on it. Within one
+ * account an identity policy alone (the managed SecretsManagerReadWrite, say) reads a secret
+ * that has no resource policy ("Authentication and access control for AWS Secrets Manager");
+ * only an explicit deny keeps a colleague from reading alice's key and acting, and being
+ * recorded, as alice. The root is never refused, so the account can always mend the policy.
+ */
+export function credentialSecretPolicy(partition: string, accountId: string, administratorArns: string[]): PolicyDocument {
+    return policy({
+        Sid: CREDENTIAL_ADMINISTRATORS_ONLY_SID,
+        Effect: "Deny",
+        Principal: "*",
+        Action: "secretsmanager:*",
+        Resource: "*",
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": [...new Set([accountRootArn(partition, accountId), ...administratorArns])] } },
+    });
+}
+
+/** Sid of the statement refusing a stored key to everyone but its administrators. */
+export const CREDENTIAL_ADMINISTRATORS_ONLY_SID = "OnlyTheCredentialAdministrators";
+
 /** Conditions on the caller's side of an AssumeRole: an external id, and how the session is named. */
 export interface AssumeOneRoleConditions {
     /** Only with this external id. */

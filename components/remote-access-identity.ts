@@ -6,8 +6,20 @@ import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_JUMP_ROLE_NAME, DEFAULT_MFA_MAX_AGE_SECONDS, DEFAULT_REMOTE_ACCESS_GROUP, ROLE_CHAIN_SESSION_SECONDS } from "./constants";
 import { checkedInput, optionalBoundary, requireEach, requireValid } from "./guard";
-import { assumeOneRolePolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
-import { EXTERNAL_ID, GROUP_NAME, MFA_MAX_AGE_SECONDS, mfaProblems, PARTNER_NAME, PERSON_NAME, ROLE_ARN, ROLE_NAME, arnAccount, secretProblem } from "./rules";
+import { assumeOneRolePolicy, credentialSecretPolicy, jumpRoleTrustPolicy, type AwsScope, type SessionNameBinding } from "./policies";
+import {
+    EXTERNAL_ID,
+    GROUP_NAME,
+    MFA_MAX_AGE_SECONDS,
+    mfaProblems,
+    PARTNER_NAME,
+    PERSON_NAME,
+    ROLE_ARN,
+    ROLE_NAME,
+    arnAccount,
+    PRINCIPAL_ARN,
+    secretProblem,
+} from "./rules";
 import { scopeFor } from "./scope";
 import { componentType, withFormerType } from "./type-tokens";
 
@@ -41,10 +53,17 @@ export interface RemoteAccessIdentityArgs {
     federatedPrincipalArn?: pulumi.Input<string>;
     /**
      * Require each IAM user to have signed in with MFA (credentials from `aws sts
-     * get-session-token` with the user's MFA device) to assume the jump role. Users only: a
-     * federated principal's MFA is its identity provider's to enforce.
+     * get-session-token` with the user's MFA device) to assume the jump role. Default true with
+     * users: long-term keys alone must not open a shell. Users only: a federated principal's MFA
+     * is its identity provider's to enforce.
      */
     requireMfa?: boolean;
+    /**
+     * IAM roles or users of this account who may read and manage the secrets holding the users'
+     * access keys, besides the principal deploying the stack and the account root. Everyone else
+     * is refused by each secret's resource policy, whatever their own permissions.
+     */
+    credentialAdministratorArns?: pulumi.Input<string>[];
     /** With `requireMfa`: how recent the MFA sign-in must be, in seconds (900-129600). Default 43200 (12 hours). */
     mfaMaxAgeSeconds?: number;
     /** Name of the remote-access group. Default `GroupRemoteAccess`. */
@@ -71,6 +90,8 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
     public readonly credentialSecretArns: Record<string, pulumi.Output<string>>;
     /** Policy a federated principal's permission set needs (JSON), when federation is used. */
     public readonly federatedPrincipalPolicy?: pulumi.Output<string>;
+    /** Who may read the stored access keys, besides the account root: the named administrators and the principal that deployed the stack. */
+    public readonly credentialAdministratorArns?: pulumi.Output<string[]>;
 
     constructor(name: string, args: RemoteAccessIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("RemoteAccessIdentity"), name, {}, withFormerType("RemoteAccessIdentity", "identity", opts));
@@ -93,8 +114,9 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             PERSON_NAME.problem,
         );
         if (args.groupName !== undefined) requireValid(this, "groupName", args.groupName, GROUP_NAME.problem);
+        const requireMfa = args.requireMfa ?? args.federatedPrincipalArn === undefined;
         for (const { argument, problem } of mfaProblems({
-            requireMfa: args.requireMfa ?? false,
+            requireMfa,
             mfaMaxAgeSeconds: args.mfaMaxAgeSeconds,
             federated: args.federatedPrincipalArn !== undefined,
         }))
@@ -130,7 +152,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 assumeRolePolicy: pulumi.jsonStringify(
                     pulumi
                         .all([scope, pulumi.all(principalArns)])
-                        .apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding, args.requireMfa ? mfaMaxAgeSeconds : undefined)),
+                        .apply(([s, arns]) => jumpRoleTrustPolicy(s.partition, s.accountId, arns, binding, requireMfa ? mfaMaxAgeSeconds : undefined)),
                 ),
                 maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
                 permissionsBoundary,
@@ -154,6 +176,11 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
 
         this.credentialSecretArns = {};
         if (iamUsers.length > 0) {
+            const administrators = credentialAdministrators(this, args.credentialAdministratorArns, scope);
+            this.credentialAdministratorArns = administrators;
+            const secretPolicy = pulumi.jsonStringify(
+                pulumi.all([scope, administrators]).apply(([s, arns]) => credentialSecretPolicy(s.partition, s.accountId, arns)),
+            );
             const group = new aws.iam.Group(`${name}-group`, { name: args.groupName ?? DEFAULT_REMOTE_ACCESS_GROUP }, parent);
             new aws.iam.GroupPolicy(`${name}-group-assume-jump`, { group: group.name, policy: mayAssumeJumpRole }, parent);
             // Exclusive membership: the group holds exactly these users.
@@ -168,10 +195,16 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                     { description: `Access key of IAM user ${user.name} (remote access to ${args.partnerName}'s grant)`, tags: args.tags },
                     parent,
                 );
+                // The policy before the key: the key is never stored where a colleague could read it.
+                const policy = new aws.secretsmanager.SecretPolicy(
+                    `${name}-${user.name}-access-key`,
+                    { secretArn: secret.arn, policy: secretPolicy, blockPublicPolicy: true },
+                    parent,
+                );
                 new aws.secretsmanager.SecretVersion(
                     `${name}-${user.name}-access-key`,
                     { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ AccessKeyId: key.id, SecretAccessKey: key.secret })) },
-                    parent,
+                    { parent: this, dependsOn: [policy] },
                 );
                 this.credentialSecretArns[user.name] = secret.arn;
             });
@@ -187,6 +220,29 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             groupName: this.groupName,
             credentialSecretArns: this.credentialSecretArns,
             federatedPrincipalPolicy: this.federatedPrincipalPolicy,
+            credentialAdministratorArns: this.credentialAdministratorArns,
         });
     }
+
+}
+
+/**
+ * Who may read and manage the stored access keys: the named administrators (checked: roles or
+ * users of this account) and the principal deploying the stack, as IAM's aws:PrincipalArn names
+ * it (a role session's role, path included), so the next deployment may still manage the secrets
+ * it refuses to everyone else.
+ */
+function credentialAdministrators(component: pulumi.Resource, named: pulumi.Input<string>[] | undefined, scope: pulumi.Output<AwsScope>): pulumi.Output<string[]> {
+    const caller = aws.getCallerIdentityOutput({}, { parent: component });
+    const deployer = aws.iam.getSessionContextOutput({ arn: caller.arn }, { parent: component }).issuerArn;
+    return pulumi.all([scope, pulumi.all(named ?? []), deployer]).apply(([s, arns, deployerArn]) => {
+        arns.forEach((arn, index) =>
+            requireValid(component, `credentialAdministratorArns[${index}]`, arn, (value) => {
+                const problem = PRINCIPAL_ARN.problem(value);
+                if (problem !== undefined) return problem;
+                return arnAccount(value) === s.accountId ? undefined : `got "${value}" in account ${arnAccount(value)}; accepted: a role or user of this account ${s.accountId}`;
+            }),
+        );
+        return [...new Set([...arns, deployerArn])];
+    });
 }

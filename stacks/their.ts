@@ -30,6 +30,15 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
             message: `got "${settings.federatedPrincipalArn}"; accepted: a role in this stack's account ${accountId}, partition ${partition}`,
         });
     }
+    settings.credentialAdministratorArns.forEach((arn, index) => {
+        if (!arn.startsWith(`arn:${partition}:iam::${accountId}:`))
+            issues.push({
+                path: `credentialAdministrators[${index}]`,
+                message: `got "${arn}"; accepted: a role or user of this stack's account ${accountId}, partition ${partition}`,
+            });
+    });
+    if (settings.credentialAdministratorArns.length > 0 && settings.users.length === 0)
+        issues.push({ path: "credentialAdministrators", message: "is set without users; accepted: administrators of the users' stored keys, with users only" });
     if (settings.grantRoleArn !== undefined && settings.grantRoleArn.split(":")[1] !== partition) {
         issues.push({ path: "grantRoleArn", message: `got "${settings.grantRoleArn}"; accepted: a role in this stack's partition, ${partition}` });
     }
@@ -47,6 +56,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         jumpRoleName: settings.jumpRoleName,
         requireMfa: settings.mfaMaxAgeSeconds !== undefined,
         mfaMaxAgeSeconds: settings.mfaMaxAgeSeconds,
+        credentialAdministratorArns: settings.credentialAdministratorArns,
         permissionsBoundary: settings.permissionsBoundaryArn,
     });
 
@@ -58,7 +68,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
                       name: u.name,
                       credentialsProfile: `${base}-${u.name}-keys`,
                       credentialsHint: [
-                          `An administrator of this account reads ${u.name}'s access key (group members cannot):`,
+                          `A credential administrator (credentialAdministrators, or whoever deploys this stack) reads ${u.name}'s access key; nobody else can:`,
                           `  aws secretsmanager get-secret-value --secret-id ${secretArns[u.name]} --query SecretString --output text`,
                           `then ${u.name} stores it once: aws configure --profile ${base}-${u.name}-keys`,
                       ],
@@ -82,6 +92,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         groupName: identity.groupName ?? null,
         userNames: settings.users.map((u) => u.name),
         credentialSecretArns: identity.credentialSecretArns,
+        credentialAdministratorArns: identity.credentialAdministratorArns ?? [],
         federatedPrincipalPolicy: identity.federatedPrincipalPolicy ?? null,
         // Secret: it contains the external id.
         awsCliConfig: pulumi.secret(

@@ -70,6 +70,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "users",
             "federatedPrincipalArn",
             "requireMfa",
+            "credentialAdministratorArns",
             "mfaMaxAgeSeconds",
             "groupName",
             "jumpRoleName",
@@ -78,7 +79,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "tags",
         ],
         required: ["grantRoleArn", "partnerName"],
-        outputs: ["jumpRoleArn", "jumpRoleName", "groupName", "credentialSecretArns", "federatedPrincipalPolicy"],
+        outputs: ["jumpRoleArn", "jumpRoleName", "groupName", "credentialSecretArns", "federatedPrincipalPolicy", "credentialAdministratorArns"],
     },
     SessionPreferences: {
         inputs: [
@@ -349,8 +350,9 @@ describe("component package (components/)", () => {
 
         // Resources features added after the move: the archive's lifecycle, and its server access
         // logs (bucket, public access block, ownership, versioning, encryption, policy, logging).
-        // And the alerts (component, key, key policy, topic, topic policy, rule, target).
-        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7, "yours-kms-archive": 8 + 7 };
+        // And the alerts (component, key, key policy, topic, topic policy, rule, target); on their
+        // side, the resource policy of the secret holding the user's key.
+        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7, "yours-kms-archive": 8 + 7, their: 1 };
 
         for (const [variant, options] of Object.entries(variants)) {
             it(`${variant}: every former URN is a resource of today's program or one of its aliases, and the components carry the new tokens`, async () => {

@@ -341,9 +341,9 @@ const catalogue: BadConfig[] = [
         says: /identity provider/,
     },
     {
-        title: "their: MFA maximum age without MFA required",
+        title: "their: MFA maximum age with MFA switched off",
         stack: "their",
-        set: { "mfa.maxAgeSeconds": 3600 },
+        set: { "mfa.maxAgeSeconds": 3600, "mfa.required": false },
         key: "mfa.maxAgeSeconds",
         says: /MFA required/,
     },

@@ -125,6 +125,25 @@ describe("IAM proof", () => {
             expect(failing).to.include.members(["jump-wrong-external-id", "jump-no-external-id"]);
         });
 
+        it("dropping the region from the trust lets the grant be assumed through another region's STS endpoint, where no alert rule listens", async () => {
+            const failing = await failingAfter(widened(world.picture, world.grantA.arn, { trust: withoutCondition("aws:RequestedRegion") }));
+            expect(failing).to.include.members(["jump-assumes-grant-through-another-region"]);
+        });
+
+        it("dropping MFA from the jump role's trust lets alice's long-term key alone in", async () => {
+            const withoutMfa = (s: PolicyStatement) => withoutCondition("aws:MultiFactorAuthAge")(withoutCondition("aws:MultiFactorAuthPresent")(s));
+            const failing = await failingAfter(widened(world.picture, world.jumpRoleA.arn, { trust: withoutMfa }));
+            expect(failing).to.include.members(["alice-assumes-jump-role-without-mfa"]);
+        });
+
+        it("dropping the stored keys' resource policy lets a colleague with Secrets Manager rights read alice's key and act as alice", async () => {
+            const copy: IamPicture = JSON.parse(JSON.stringify(world.picture));
+            copy.resourcePolicies = copy.resourcePolicies.filter((r) => r.kind !== "secret");
+            const failing = await failingAfter(copy);
+            expect(failing).to.include.members(["colleague-reads-alice-stored-key"]);
+            expect(failing).to.not.include("credential-administrator-reads-alice-stored-key");
+        });
+
         it("dropping the principal narrowing lets anyone in the partner's account in", async () => {
             const failing = await failingAfter(widened(world.picture, world.grantA.arn, { trust: withoutCondition("aws:PrincipalArn") }));
             expect(failing).to.include.members(["other-principal-in-partner-account"]);
@@ -304,8 +323,8 @@ describe("IAM proof", () => {
         it("lints every kind of document: trust, identity, key and bucket policies", () => {
             const kinds = new Set(world.picture.principals.flatMap((p) => [p.trustPolicy ? "trust" : "", ...p.policies.map((x) => x.kind)]));
             expect([...kinds].filter(Boolean)).to.include.members(["trust", "inline", "group-inline"]);
-            // The session and alert keys, the archive's and its access logs' bucket policies, the alert topic's policy.
-            expect(world.picture.resourcePolicies.map((r) => r.kind)).to.have.members(["kms-key", "kms-key", "s3-bucket", "s3-bucket", "sns-topic"]);
+            // The session and alert keys, the archive's and its access logs' bucket policies, the alert topic's policy, the stored key's secret.
+            expect(world.picture.resourcePolicies.map((r) => r.kind)).to.have.members(["kms-key", "kms-key", "s3-bucket", "s3-bucket", "sns-topic", "secret"]);
         });
 
         it("can fail: reports a missing action, a foreign condition key, a resource of the wrong type, and a wildcard-only action scoped", async () => {

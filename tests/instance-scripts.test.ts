@@ -21,7 +21,10 @@ import {
     METADATA_GUARD_INSTALL,
     METADATA_GUARD_NFT_TABLE,
     METADATA_GUARD_PATHS,
+    METADATA_GUARD_REAPPLY_SECONDS,
     METADATA_GUARD_SCRIPT,
+    FIREWALL_SERVICES,
+    firewallDropInPath,
     metadataGuardDocument,
     metadataGuardUserData,
 } from "../components/metadata-guard-scripts";
@@ -73,8 +76,14 @@ rm -f "$FAKE_STATE/users/$name"`,
 if [ -f "$FAKE_STATE/sudo/$4" ]; then cat "$FAKE_STATE/sudo/$4"; exit 0; fi
 echo "User $4 is not allowed to run sudo on fakehost."; exit 1`,
     // nft -f FILE: keeps a copy of every ruleset it is given, in order; fails if $FAKE_STATE/nft-fails exists.
+    // nft list table T: succeeds once a ruleset was loaded and no flush came since; nft flush ruleset: drops it.
     nft: `
-[ "$1" = -f ] || { echo "fake nft: unexpected $*" >&2; exit 2; }
+case "$1" in
+  list) [ -f "$FAKE_STATE/nft-count" ] && [ ! -f "$FAKE_STATE/nft-flushed" ] && exit 0; echo "Error: No such file or directory" >&2; exit 1;;
+  flush) : > "$FAKE_STATE/nft-flushed"; exit 0;;
+  -f) rm -f "$FAKE_STATE/nft-flushed";;
+  *) echo "fake nft: unexpected $*" >&2; exit 2;;
+esac
 [ -f "$FAKE_STATE/nft-fails" ] && { echo "Error: Could not process rule: Operation not supported" >&2; exit 1; }
 n=0; [ -f "$FAKE_STATE/nft-count" ] && n=$(cat "$FAKE_STATE/nft-count")
 n=$((n + 1)); echo "$n" > "$FAKE_STATE/nft-count"
@@ -103,6 +112,7 @@ else
   echo "Error: Failed to download metadata for repo 'amazonlinux': Cannot download repomd.xml" >&2; exit 1
 fi`,
     systemctl: "exit 0",
+    launchctl: "exit 0",
     // macOS: dscl . -list /Users UniqueID, dscl . -create /Users/NAME [key value], dscl . -delete /Users/NAME.
     dscl: `
 if [ "$2" = -list ]; then
@@ -318,7 +328,7 @@ function realTool(tool: string): string {
 }
 
 /** Commands the metadata guard installers call, as opposed to the user look-ups and changes. */
-const GUARD_COMMANDS = ["nft", "iptables", "ip6tables", "dnf", "yum", "systemctl", "pfctl"];
+const GUARD_COMMANDS = ["nft", "iptables", "ip6tables", "dnf", "yum", "systemctl", "pfctl", "launchctl"];
 
 const commandsOf = (r: Result) => r.calls.map((c) => c.command);
 const userCommandsOf = (r: Result) => commandsOf(r).filter((c) => !GUARD_COMMANDS.includes(c));
@@ -333,7 +343,7 @@ const LINUX = stepNamed("createLinuxUser").inputs.runCommand;
 const MACOS = stepNamed("createMacOsUser").inputs.runCommand;
 // The guard installers need nft and systemctl (Linux) or pfctl (macOS).
 const LINUX_FAKES = ["id", "useradd", "userdel", "sudo", "nft", "systemctl"];
-const MACOS_FAKES = ["id", "sudo", "dscl", "dseditgroup", "createhomedir", "pfctl"];
+const MACOS_FAKES = ["id", "sudo", "dscl", "dseditgroup", "createhomedir", "pfctl", "launchctl"];
 
 const SUDO_LIST = (user: string) =>
     [
@@ -377,7 +387,7 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         expect(r.status, outputOf(r)).to.equal(0);
         const commands = commandsOf(r);
         const firstUserCommand = commands.findIndex((c) => !GUARD_COMMANDS.includes(c));
-        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal(["systemctl", "systemctl", "nft"]);
+        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal(["systemctl", "systemctl", "systemctl", "nft"]);
         expect(
             commands.slice(firstUserCommand).filter((c) => GUARD_COMMANDS.includes(c)),
             "nothing of the guard after",
@@ -608,7 +618,7 @@ describe("instance scripts: OS-user provisioning (macOS step, with fake dscl)", 
         const commands = commandsOf(r);
         const firstUserCommand = commands.findIndex((c) => !GUARD_COMMANDS.includes(c));
         expect(firstUserCommand).to.be.greaterThan(0);
-        expect(commands.slice(0, firstUserCommand).every((c) => c === "pfctl")).to.equal(true);
+        expect(commands.slice(0, firstUserCommand).every((c) => c === "pfctl" || c === "launchctl")).to.equal(true);
         expect(commands.slice(firstUserCommand)).to.not.include("pfctl");
         expect(sb.pfAnchorLoads()).to.have.length(1);
         expect(fs.existsSync(sb.path(MACOS_METADATA_GUARD_PATHS.launchDaemon)), "the LaunchDaemon is written").to.equal(true);
@@ -1041,8 +1051,12 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
                 .filter((f) => f.includes(".new."));
             expect(leftovers, "no staging file left behind").to.deep.equal([]);
 
-            expect(r.calls.filter((c) => c.command === "systemctl").map((c) => c.args)).to.deep.equal([["daemon-reload"], ["enable", unitName]]);
-            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal(["systemctl", "systemctl", "nft"]);
+            expect(r.calls.filter((c) => c.command === "systemctl").map((c) => c.args)).to.deep.equal([
+                ["daemon-reload"],
+                ["enable", unitName],
+                ["enable", "--now", path.basename(METADATA_GUARD_PATHS.reapplyTimer)],
+            ]);
+            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal(["systemctl", "systemctl", "systemctl", "nft"]);
             expect(sb.nftLoads(), "the guard ran once, now").to.have.length(1);
             expect(r.stdout).to.include(`loaded nftables table ${TABLE}`);
 
@@ -1053,6 +1067,38 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
             expect(applyNft(applyNft(new Map(), sb.nftLoads()[0]), sb.nftLoads()[1])).to.deep.equal(applyNft(new Map(), sb.nftLoads()[0]));
         });
     }
+
+    it("puts the guard back after every firewall reload: drop-ins on the firewall services and a timer run it, quietly unless it had gone", () => {
+        const { sb, r } = runLinuxInstall(`${METADATA_GUARD_INSTALL.join("\n")}\n`);
+        expect(r.status, outputOf(r)).to.equal(0);
+        const reapply = `${METADATA_GUARD_PATHS.script} reapply`;
+        const installed = sb.path(METADATA_GUARD_PATHS.script);
+        for (const service of FIREWALL_SERVICES) {
+            const dropIn = parseUnit(fs.readFileSync(sb.path(firewallDropInPath(service)), "utf8"));
+            // "-": a failing guard never fails the firewall service; a second ExecReload runs after the service's own.
+            const step = [`-${installed}`, "reapply"];
+            expect(dropIn.Service, service).to.deep.equal({ ExecStartPost: step, ExecReload: step, ExecStopPost: step });
+        }
+        expect(FIREWALL_SERVICES).to.include.members(["nftables.service", "iptables.service", "ip6tables.service", "firewalld.service"]);
+        const timer = parseUnit(fs.readFileSync(sb.path(METADATA_GUARD_PATHS.reapplyTimer), "utf8"));
+        expect(timer.Timer.OnUnitActiveSec).to.deep.equal([`${METADATA_GUARD_REAPPLY_SECONDS}s`]);
+        expect(timer.Install.WantedBy).to.deep.equal(["timers.target"]);
+        const service = parseUnit(fs.readFileSync(sb.path(METADATA_GUARD_PATHS.reapplyService), "utf8"));
+        expect(service.Service).to.deep.include({ Type: ["oneshot"], ExecStart: [installed, "reapply"] });
+        expect(service.Service.RemainAfterExit, "a timer can start it again and again").to.equal(undefined);
+
+        // The guard in place: the timer's run re-loads it atomically and says nothing.
+        const quiet = sb.run(`${reapply}\n`);
+        expect(quiet.status, outputOf(quiet)).to.equal(0);
+        expect(quiet.stdout).to.equal("");
+        // A flush (nft flush ruleset, a reload of nftables.service): the next run puts it back and says so.
+        sb.run("nft flush ruleset\n");
+        const back = sb.run(`${reapply}\n`);
+        expect(back.status, outputOf(back)).to.equal(0);
+        expect(back.stdout).to.include(`table ${TABLE} was gone (a firewall reload or flush): putting it back`);
+        expect(sb.nftLoads(), "installed, quiet run, after the flush").to.have.length(3);
+        expect(applyNft(new Map(), sb.nftLoads()[2])).to.deep.equal(applyNft(new Map(), sb.nftLoads()[0]));
+    });
 
     it("fails when the guard fails (user data and document alike)", () => {
         for (const text of [metadataGuardUserData(), `${METADATA_GUARD_INSTALL.join("\n")}\n`]) {
@@ -1098,7 +1144,7 @@ const pfRules = (text: string) =>
 
 describe("instance scripts: metadata guard on macOS (pf)", () => {
     it("loads an anchor under com.apple/* whose rules block both addresses for every user but root, and enables pf", () => {
-        const sb = new Sandbox(["pfctl"]).pfBooted();
+        const sb = new Sandbox(["pfctl", "launchctl"]).pfBooted();
         const r = sb.run(MACOS_GUARD);
         expect(r.status, outputOf(r)).to.equal(0);
         const loads = sb.pfAnchorLoads();
@@ -1123,7 +1169,7 @@ describe("instance scripts: metadata guard on macOS (pf)", () => {
     });
 
     it("run again, replaces the anchor's rules with the same ones and accepts that pf is already enabled", () => {
-        const sb = new Sandbox(["pfctl"]).pfBooted();
+        const sb = new Sandbox(["pfctl", "launchctl"]).pfBooted();
         expect(sb.run(MACOS_GUARD).status).to.equal(0);
         const again = sb.run(MACOS_GUARD);
         expect(again.status, outputOf(again)).to.equal(0);
@@ -1133,7 +1179,7 @@ describe("instance scripts: metadata guard on macOS (pf)", () => {
     });
 
     it("loads /etc/pf.conf itself when the main ruleset does not evaluate com.apple/* yet (early boot)", () => {
-        const sb = new Sandbox(["pfctl"]);
+        const sb = new Sandbox(["pfctl", "launchctl"]);
         const r = sb.run(MACOS_GUARD);
         expect(r.status, outputOf(r)).to.equal(0);
         expect(r.calls.map((c) => c.args.join(" "))).to.deep.equal([
@@ -1147,13 +1193,13 @@ describe("instance scripts: metadata guard on macOS (pf)", () => {
     });
 
     it("fails when the main ruleset still does not evaluate com.apple/* (an edited pf.conf), when pfctl refuses the rules, or pf cannot be enabled", () => {
-        const edited = new Sandbox(["pfctl"]).flag("pf-conf-edited");
+        const edited = new Sandbox(["pfctl", "launchctl"]).flag("pf-conf-edited");
         const e = edited.run(MACOS_GUARD);
         expect(e.status, outputOf(e)).to.equal(1);
         expect(e.stderr).to.match(/imds-guard: FAILED: the main pf ruleset does not evaluate anchor com\.apple\/\*/);
         expect(edited.pfEnabled()).to.equal(false);
 
-        const refused = new Sandbox(["pfctl"]).pfBooted().flag("pfctl-fails");
+        const refused = new Sandbox(["pfctl", "launchctl"]).pfBooted().flag("pfctl-fails");
         const f = refused.run(MACOS_GUARD);
         expect(f.status, outputOf(f)).to.not.equal(0);
         expect(f.stdout).to.not.include("loaded");
@@ -1164,7 +1210,7 @@ describe("instance scripts: metadata guard on macOS (pf)", () => {
 
     it("runs under a POSIX sh (dash)", function () {
         if (!fs.existsSync("/bin/dash")) this.skip();
-        const sb = new Sandbox(["pfctl"]).pfBooted();
+        const sb = new Sandbox(["pfctl", "launchctl"]).pfBooted();
         const r = sb.run(MACOS_GUARD, "/bin/dash");
         expect(r.status, outputOf(r)).to.equal(0);
         expect(sb.pfAnchorLoads()).to.have.length(1);
@@ -1173,7 +1219,7 @@ describe("instance scripts: metadata guard on macOS (pf)", () => {
 
 describe("instance scripts: metadata guard installer (macOS): script and LaunchDaemon", () => {
     it("writes the guard byte for byte and a LaunchDaemon that runs it at every boot (RunAtLoad), then runs it", () => {
-        const sb = new Sandbox(["pfctl"]).pfBooted();
+        const sb = new Sandbox(["pfctl", "launchctl"]).pfBooted();
         const r = sb.runLines(MACOS_METADATA_GUARD_INSTALL);
         expect(r.status, outputOf(r)).to.equal(0);
 
@@ -1188,7 +1234,12 @@ describe("instance scripts: metadata guard installer (macOS): script and LaunchD
         const value = (key: string) => plist.match(new RegExp(`<key>${key}</key>\\s*(<true/>|<false/>|<string>[^<]*</string>|<array>[\\s\\S]*?</array>)`))?.[1];
         expect(value("Label")).to.equal(`<string>${MACOS_METADATA_GUARD_LABEL}</string>`);
         expect(value("RunAtLoad")).to.equal("<true/>");
-        expect(value("ProgramArguments")!.replace(/\s+/g, "")).to.equal(`<array><string>${installed}</string></array>`);
+        expect(value("ProgramArguments")!.replace(/\s+/g, "")).to.equal(`<array><string>${installed}</string><string>reapply</string></array>`);
+        // Loaded now, so the re-apply interval runs before the next boot (bootout first: bootstrap refuses a loaded label).
+        expect(r.calls.filter((c) => c.command === "launchctl").map((c) => c.args)).to.deep.equal([
+            ["bootout", `system/${MACOS_METADATA_GUARD_LABEL}`],
+            ["bootstrap", "system", plistFile],
+        ]);
 
         expect(sb.pfAnchorLoads(), "the guard ran once, now").to.have.length(1);
         expect(r.stdout).to.include(`loaded pf anchor ${MACOS_METADATA_GUARD_PF_ANCHOR}`);
@@ -1198,7 +1249,7 @@ describe("instance scripts: metadata guard installer (macOS): script and LaunchD
     it("the LaunchDaemon is a valid property list (python3 plistlib); skipped without python3", function () {
         const python = spawnSync("python3", ["-c", "import plistlib"], { encoding: "utf8" });
         if (python.status !== 0) this.skip();
-        const sb = new Sandbox(["pfctl"]).pfBooted();
+        const sb = new Sandbox(["pfctl", "launchctl"]).pfBooted();
         expect(sb.runLines(MACOS_METADATA_GUARD_INSTALL).status).to.equal(0);
         const parsed = spawnSync(
             "python3",
@@ -1209,11 +1260,13 @@ describe("instance scripts: metadata guard installer (macOS): script and LaunchD
         const plist = JSON.parse(parsed.stdout);
         expect(plist.Label).to.equal(MACOS_METADATA_GUARD_LABEL);
         expect(plist.RunAtLoad).to.equal(true);
-        expect(plist.ProgramArguments).to.deep.equal([sb.path(MACOS_METADATA_GUARD_PATHS.script)]);
+        expect(plist.ProgramArguments).to.deep.equal([sb.path(MACOS_METADATA_GUARD_PATHS.script), "reapply"]);
+        // A reload of /etc/pf.conf or pfctl -F drops the anchor's rules: launchd puts them back within the interval.
+        expect(plist.StartInterval).to.equal(METADATA_GUARD_REAPPLY_SECONDS);
     });
 
     it("fails when the guard fails", () => {
-        const sb = new Sandbox(["pfctl"]).flag("pf-conf-edited");
+        const sb = new Sandbox(["pfctl", "launchctl"]).flag("pf-conf-edited");
         const r = sb.runLines(MACOS_METADATA_GUARD_INSTALL);
         expect(r.status, outputOf(r)).to.not.equal(0);
         expect(r.stderr).to.match(/imds-guard: FAILED/);

@@ -104,13 +104,18 @@ describe("access review", () => {
         expect(off.findings.map((f) => f.message)).to.include("No alerts on sessions or grant-role AssumeRole calls (alerts.enabled is false).");
     });
 
-    it("says whether the partner's jump role requires MFA", async () => {
-        const mfa = await review("their", (config) => (config[`${PROJECT}:mfa`] = { required: true, maxAgeSeconds: 3600 }));
+    it("says whether the partner's jump role requires MFA, and warns when its IAM users opted out", async () => {
+        const mfa = await review("their", (config) => (config[`${PROJECT}:mfa`] = { maxAgeSeconds: 3600 }));
         expect(mfa.findings.map((f) => f.message)).to.include(
             "The jump role 3P_IAM_Assume_Role requires an MFA sign-in within 3600 seconds of whoever assumes it.",
         );
+        // The default for IAM users.
         expect(sample.findings.map((f) => f.message)).to.include(
-            "The jump role 3P_IAM_Assume_Role does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).",
+            "The jump role 3P_IAM_Assume_Role requires an MFA sign-in within 43200 seconds of whoever assumes it.",
+        );
+        const optedOut = await review("their", (config) => (config[`${PROJECT}:mfa`] = { required: false }));
+        expect(optedOut.findings.map((f) => `${f.severity}: ${f.message}`)).to.include(
+            "warning: The jump role 3P_IAM_Assume_Role does not require MFA of the IAM users it trusts (mfa.required is false on its their stack): a leaked access key alone opens a shell.",
         );
     });
 
@@ -292,7 +297,7 @@ describe("access review", () => {
         expect(allowed(their)).to.deep.equal(["Third_Party_A -> instance-third-party-a as os_user_a_alice"]);
         // Its own jump role only: another partner's grant (in the picture through the yours stack) is no jump role.
         expect(their.findings.map((f) => f.message).filter((m) => m.startsWith("The jump role"))).to.deep.equal([
-            "The jump role 3P_IAM_Assume_Role does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).",
+            "The jump role 3P_IAM_Assume_Role requires an MFA sign-in within 43200 seconds of whoever assumes it.",
         ]);
     });
 

@@ -116,7 +116,7 @@ describe("their stack: the CLI configuration", () => {
         expect(text).to.include("[profile third_party_a-alice-jump]");
         expect(text).to.match(
             new RegExp(
-                `credential_process = aws sts assume-role --profile third_party_a-alice-keys --role-arn ${JUMP_ARN} --role-session-name alice --source-identity alice `,
+                `credential_process = aws sts assume-role --profile third_party_a-alice-mfa --role-arn ${JUMP_ARN} --role-session-name alice --source-identity alice `,
             ),
         );
         const grantProfile = text.slice(text.indexOf("[profile third_party_a-alice]"));
@@ -190,7 +190,12 @@ describe("their stack: what the identities allow", () => {
 
     it("trusts the jump role only to the group's users, each as itself, and lets it assume only the grant role with the external id", () => {
         const trust = statementsOf(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
-        const users = { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:user/alice"] } };
+        // MFA by default for IAM users: long-term keys alone do not open a shell.
+        const users = {
+            ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:user/alice"] },
+            Bool: { "aws:MultiFactorAuthPresent": "true" },
+            NumericLessThan: { "aws:MultiFactorAuthAge": "43200" },
+        };
         expect(trust).to.deep.equal([
             {
                 Sid: "RemoteAccessPrincipalsAssumeAsThemselves",
@@ -221,8 +226,8 @@ describe("their stack: what the identities allow", () => {
         expect(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs).to.include({ name: "3P_IAM_Assume_Role", maxSessionDuration: 3600 });
     });
 
-    it("with MFA required: the jump role's trust asks for a recent MFA sign-in, and the CLI profile signs the jump step with one", async () => {
-        const mfa = await their({ set: { "mfa.required": true, "mfa.maxAgeSeconds": 28800 } });
+    it("with MFA (the default for IAM users): the jump role's trust asks for a recent MFA sign-in, and the CLI profile signs the jump step with one", async () => {
+        const mfa = await their({ set: { "mfa.maxAgeSeconds": 28800 } });
         const trust = statementsOf(only(mfa, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy);
         for (const statement of trust)
             expect(statement.Condition).to.deep.include({
@@ -236,9 +241,42 @@ describe("their stack: what the identities allow", () => {
         expect(text).to.include("--duration-seconds 28800");
         // The jump step (with the source identity) signs with the MFA session, not the long-term keys.
         expect(text).to.include("credential_process = aws sts assume-role --profile third_party_a-alice-mfa --role-arn");
-        // Without it, nothing about MFA.
-        expect(statementsOf(only(run, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy)[0].Condition).to.not.have.property("Bool");
-        expect((await resolve(run.outputs.awsCliConfig as string)).value).to.not.include("get-session-token");
+        // Opted out (mfa.required false): nothing about MFA.
+        const without = await their({ set: { "mfa.required": false } });
+        expect(statementsOf(only(without, "aws:iam/role:Role", "remote-access-jump-role").inputs.assumeRolePolicy)[0].Condition).to.not.have.property("Bool");
+        expect((await resolve(without.outputs.awsCliConfig as string)).value).to.not.include("get-session-token");
+    });
+
+    it("refuses each stored key to everyone but the named administrators, the deploying principal and the account root, before the key is stored", async () => {
+        const admin = "arn:aws:iam::222222222222:role/SecurityAdmin";
+        const named = await their({ set: { credentialAdministrators: [admin] } });
+        const secret = only(named, "aws:secretsmanager/secret:Secret");
+        const policy = only(named, "aws:secretsmanager/secretPolicy:SecretPolicy");
+        expect(policy.inputs).to.include({ secretArn: `arn:aws:secretsmanager:us-east-1:222222222222:secret:${secret.name}-AbCdEf`, blockPublicPolicy: true });
+        expect(statementsOf(policy.inputs.policy)).to.deep.equal([
+            {
+                Sid: "OnlyTheCredentialAdministrators",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "secretsmanager:*",
+                Resource: "*",
+                Condition: {
+                    ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:root", admin, "arn:aws:iam::222222222222:user/mock-deployer"] },
+                },
+            },
+        ]);
+        expect(only(named, "aws:secretsmanager/secretVersion:SecretVersion").dependencies).to.include(policy.urn);
+        expect(await value<string[]>(named.outputs.credentialAdministratorArns)).to.deep.equal([admin, "arn:aws:iam::222222222222:user/mock-deployer"]);
+        // Without any named: the deployer alone (and the root).
+        expect(statementsOf(only(run, "aws:secretsmanager/secretPolicy:SecretPolicy").inputs.policy)[0].Condition).to.deep.equal({
+            ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:root", "arn:aws:iam::222222222222:user/mock-deployer"] },
+        });
+    });
+
+    it("refuses a credential administrator of another account, before any resource", async () => {
+        const refused = await runProgram({ stack: "their", set: { credentialAdministrators: ["arn:aws:iam::999999999999:role/SecurityAdmin"] } });
+        expect(String(refused.error)).to.match(/credentialAdministrators\[0\]: got "arn:aws:iam::999999999999:role\/SecurityAdmin"; accepted: a role or user of this stack's account 222222222222/);
+        expect(refused.resources.filter((r) => r.custom)).to.deep.equal([]);
     });
 
     it("rotates an access key by bumping its serial: a new key resource replaces the old", async () => {

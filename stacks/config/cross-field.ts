@@ -185,7 +185,7 @@ export function theirCrossFieldIssues(parsed: ParsedTheir, raw: RawConfig): Conf
         issues.push({ path: "federatedPrincipalArn", message: "is set together with users; accepted: either IAM users or one federated principal, not both" });
     }
     for (const { argument, problem } of mfaProblems({
-        requireMfa: parsed.mfa?.required ?? false,
+        requireMfa: parsed.mfa?.required ?? parsed.federatedPrincipalArn === undefined,
         mfaMaxAgeSeconds: parsed.mfa?.maxAgeSeconds,
         federated: parsed.federatedPrincipalArn !== undefined,
     }))

@@ -121,7 +121,9 @@ export function loadTheirSettings(): TheirSettings {
         federatedPrincipalArn: parsed.federatedPrincipalArn,
         accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
         yoursRegion: parsed.yoursRegion,
-        mfaMaxAgeSeconds: parsed.mfa?.required ? (parsed.mfa.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
+        // MFA by default for IAM users (opt out with mfa.required: false); a federated principal's identity provider enforces its own.
+        mfaMaxAgeSeconds: (parsed.mfa?.required ?? parsed.federatedPrincipalArn === undefined) ? (parsed.mfa?.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
+        credentialAdministratorArns: parsed.credentialAdministrators ?? [],
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };
 }

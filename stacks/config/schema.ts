@@ -223,6 +223,7 @@ export const theirSchema = record(
         accessTagKey: text(ACCESS_TAG_KEY).optional(),
         yoursRegion: text(REGION).optional(),
         mfa: record({ required: flag().optional(), maxAgeSeconds: number(MFA_MAX_AGE_SECONDS).optional() }, "MFA settings").optional(),
+        credentialAdministrators: list(text(PRINCIPAL_ARN), "IAM role or user ARNs of this account").optional(),
         permissionsBoundaryArn: text(POLICY_ARN).optional(),
     },
     "a third party's settings",

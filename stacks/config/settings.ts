@@ -116,6 +116,8 @@ export interface TheirSettings {
     yoursRegion?: string;
     /** Users must have signed in with MFA, at most this many seconds ago, to assume the jump role; absent: MFA not required. */
     mfaMaxAgeSeconds?: number;
+    /** Who may read the stored access keys besides the deploying principal and the account root. */
+    credentialAdministratorArns: string[];
     /** Managed policy set as the permissions boundary of every role the stack creates. */
     permissionsBoundaryArn?: string;
 }

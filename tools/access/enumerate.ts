@@ -12,7 +12,7 @@
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
-import { chainedAs, REVIEW_IDENTITY, withInstanceCredentials } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { actionsAdmittedBy } from "./actions";
 import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource } from "./universe";
@@ -109,7 +109,7 @@ function requestFor(
     if (userName !== undefined) {
         // A person names the next session, and its source identity, after itself; signs in with MFA a minute ago, unless asked without.
         const identity: Record<string, string> = variant === "without a source identity" ? {} : { "sts:SourceIdentity": userName };
-        const mfa: Record<string, string> = variant === "without MFA" ? {} : { "aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "60" };
+        const mfa: Record<string, string> = variant === "without MFA" ? {} : SIGNED_IN_WITH_MFA;
         const principal = widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key);
         return { ...base, principal, context: { ...context, ...identity, ...mfa, "sts:RoleSessionName": userName } };
     }

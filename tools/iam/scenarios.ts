@@ -7,7 +7,7 @@ import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constant
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";
 import { ANONYMOUS, decide, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
-import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, withInstanceCredentials } from "./probes";
+import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "./probes";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureBucket, type PictureInstance } from "./picture";
 
 export type Expected = "Allowed" | "Denied";
@@ -228,8 +228,21 @@ export const SCENARIOS: Scenario[] = [
     {
         id: "alice-assumes-jump-role",
         group: "Blog test plan",
-        title: "alice assumes her account's jump role, as herself (source identity and session name alice)",
+        title: "alice assumes her account's jump role, as herself (source identity and session name alice), signed in with MFA",
         expected: "Allowed",
+        request: (w) => ({
+            principal: w.alice.arn,
+            sessionName: "alice",
+            action: "sts:AssumeRole",
+            resource: w.jumpRoleA.arn,
+            context: { "sts:SourceIdentity": "alice", "sts:RoleSessionName": "alice", ...SIGNED_IN_WITH_MFA },
+        }),
+    },
+    {
+        id: "alice-assumes-jump-role-without-mfa",
+        group: "Attacks",
+        title: "alice's long-term access key alone (no MFA sign-in) assumes the jump role: MFA is the default for IAM users",
+        expected: "Denied",
         request: (w) => ({
             principal: w.alice.arn,
             sessionName: "alice",
@@ -243,7 +256,12 @@ export const SCENARIOS: Scenario[] = [
         group: "Blog test plan",
         title: "alice sets her source identity on the jump role",
         expected: "Allowed",
-        request: (w) => ({ principal: w.alice.arn, action: "sts:SetSourceIdentity", resource: w.jumpRoleA.arn, context: { "sts:SourceIdentity": "alice" } }),
+        request: (w) => ({
+            principal: w.alice.arn,
+            action: "sts:SetSourceIdentity",
+            resource: w.jumpRoleA.arn,
+            context: { "sts:SourceIdentity": "alice", ...SIGNED_IN_WITH_MFA },
+        }),
     },
     {
         id: "jump-assumes-grant",
@@ -251,6 +269,17 @@ export const SCENARIOS: Scenario[] = [
         title: "the jump role assumes Third_Party_A's grant role with its external id and a source identity",
         expected: "Allowed",
         request: (w) => assumeGrant(w, w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice" }),
+    },
+    {
+        // CloudTrail records a regional AssumeRole in that region only, where no alert rule listens.
+        id: "jump-assumes-grant-through-another-region",
+        group: "Attacks",
+        title: "the jump role assumes Third_Party_A's grant role through another region's STS endpoint, out of the alert rule's sight",
+        expected: "Denied",
+        request: (w) => {
+            const request = assumeGrant(w, w.grantA, { "sts:ExternalId": w.externalIdA, "sts:SourceIdentity": "alice" });
+            return { ...request, context: { ...request.context, "aws:RequestedRegion": anotherRegion(w.picture.region) } };
+        },
     },
     {
         id: "jump-sets-source-identity-on-grant",
@@ -675,6 +704,29 @@ export const SCENARIOS: Scenario[] = [
         request: (w) => ({ principal: w.alice.arn, action: "secretsmanager:GetSecretValue", resource: w.aliceSecretArn }),
     },
     {
+        // Within one account an identity policy alone reads a secret without a resource policy.
+        id: "colleague-reads-alice-stored-key",
+        group: "Attacks",
+        title: "a colleague inside Third_Party_A whose own policies allow every Secrets Manager action reads alice's stored access key",
+        expected: "Denied",
+        request: (w) => ({
+            principal: partnerControlled(`arn:${w.picture.partition}:iam::${w.theirAccount}:role/Developers`),
+            action: "secretsmanager:GetSecretValue",
+            resource: w.aliceSecretArn,
+        }),
+    },
+    {
+        id: "credential-administrator-reads-alice-stored-key",
+        group: "Blog test plan",
+        title: "the principal deploying the their stack (a credential administrator) reads alice's stored access key to hand it over",
+        expected: "Allowed",
+        request: (w) => ({
+            principal: partnerControlled(`arn:${w.picture.partition}:iam::${w.theirAccount}:user/mock-deployer`),
+            action: "secretsmanager:GetSecretValue",
+            resource: w.aliceSecretArn,
+        }),
+    },
+    {
         id: "alice-creates-access-key",
         group: "Attacks",
         title: "alice creates another access key for herself",
@@ -708,7 +760,7 @@ export const SCENARIOS: Scenario[] = [
             sessionName: "alice",
             action: "sts:AssumeRole",
             resource: w.jumpRoleA.arn,
-            context: { "sts:SourceIdentity": "bob", "sts:RoleSessionName": "alice" },
+            context: { "sts:SourceIdentity": "bob", "sts:RoleSessionName": "alice", ...SIGNED_IN_WITH_MFA },
         }),
     },
     {
@@ -721,7 +773,7 @@ export const SCENARIOS: Scenario[] = [
             sessionName: "bob",
             action: "sts:AssumeRole",
             resource: w.jumpRoleA.arn,
-            context: { "sts:SourceIdentity": "alice", "sts:RoleSessionName": "bob" },
+            context: { "sts:SourceIdentity": "alice", "sts:RoleSessionName": "bob", ...SIGNED_IN_WITH_MFA },
         }),
     },
     {
@@ -729,7 +781,12 @@ export const SCENARIOS: Scenario[] = [
         group: "Attacks",
         title: "alice sets the source identity bob on the jump role session",
         expected: "Denied",
-        request: (w) => ({ principal: w.alice.arn, action: "sts:SetSourceIdentity", resource: w.jumpRoleA.arn, context: { "sts:SourceIdentity": "bob" } }),
+        request: (w) => ({
+            principal: w.alice.arn,
+            action: "sts:SetSourceIdentity",
+            resource: w.jumpRoleA.arn,
+            context: { "sts:SourceIdentity": "bob", ...SIGNED_IN_WITH_MFA },
+        }),
     },
     {
         id: "grant-session-named-after-someone-else",

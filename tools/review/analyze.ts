@@ -10,7 +10,7 @@ import { asList } from "../../components/policies";
 import { componentType } from "../../components/type-tokens";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
-import { REVIEW_IDENTITY } from "../iam/probes";
+import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
 import {
@@ -221,14 +221,14 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
                 sessionName: person.name,
                 action: "sts:AssumeRole",
                 resource: principalArn,
-                context: { "sts:SourceIdentity": person.name, "sts:RoleSessionName": person.name },
+                context: { "sts:SourceIdentity": person.name, "sts:RoleSessionName": person.name, ...SIGNED_IN_WITH_MFA },
                 at,
             });
             links.push({
                 from: person.arn,
                 to: principalArn,
                 decision: personDetail.decision,
-                note: `IAM user through its group; source identity and session name "${person.name}", its own user name`,
+                note: `IAM user through its group, signed in with MFA; source identity and session name "${person.name}", its own user name`,
             });
         }
     }
@@ -480,16 +480,23 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         const assume = (role.trustPolicy?.Statement ?? []).find((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
         const maxAge = assume?.Condition?.NumericLessThan?.["aws:MultiFactorAuthAge"];
         const present = assume?.Condition?.Bool?.["aws:MultiFactorAuthPresent"] === "true";
+        // IAM users sign with long-term keys: without MFA, a stolen key alone opens a shell.
+        const trustsUsers = asList(assume?.Condition?.ArnEquals?.["aws:PrincipalArn"] as string | string[] | undefined).some((arn) => arn.includes(":user/"));
         findings.push(
             present
                 ? {
                       severity: "info",
                       message: `The jump role ${role.name} requires an MFA sign-in${maxAge ? ` within ${maxAge} seconds` : ""} of whoever assumes it.`,
                   }
-                : {
-                      severity: "info",
-                      message: `The jump role ${role.name} does not require MFA (set mfa.required on its their stack; a federated principal's identity provider enforces its own).`,
-                  },
+                : trustsUsers
+                  ? {
+                        severity: "warning",
+                        message: `The jump role ${role.name} does not require MFA of the IAM users it trusts (mfa.required is false on its their stack): a leaked access key alone opens a shell.`,
+                    }
+                  : {
+                        severity: "info",
+                        message: `The jump role ${role.name} does not test MFA itself: its federated principal's identity provider enforces its own.`,
+                    },
         );
     }
     // Permissions boundaries: their text is in the owner's account, so they are named, not evaluated (they can only narrow).

@@ -7,7 +7,7 @@
 import { asList, GRANT_FENCE_SID } from "../../components/policies";
 import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal, PictureInstance } from "../iam/picture";
-import { anotherRegion, fromShellOn, invitesTheAccount, metadataGuarded, withInstanceCredentials } from "../iam/probes";
+import { anotherRegion, fromShellOn, invitesTheAccount, metadataGuarded, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
 
 export interface ProtectionCheck {
     /** What the check is about: an instance role, a partner, the network, the archive. */
@@ -221,7 +221,8 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                         action: "sts:AssumeRole",
                         resource: role,
                         at,
-                        context: { "sts:SourceIdentity": "someone-else", "sts:RoleSessionName": "someone-else" },
+                        // Signed in with MFA, as the person would: only the name is wrong.
+                        context: { "sts:SourceIdentity": "someone-else", "sts:RoleSessionName": "someone-else", ...SIGNED_IN_WITH_MFA },
                     },
                 ),
             );
