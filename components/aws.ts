@@ -14,6 +14,7 @@ export * as ec2 from "@pulumi/aws/ec2";
 export * as iam from "@pulumi/aws/iam";
 export * as kms from "@pulumi/aws/kms";
 export * as s3 from "@pulumi/aws/s3";
+export * as scheduler from "@pulumi/aws/scheduler";
 export * as secretsmanager from "@pulumi/aws/secretsmanager";
 export * as sns from "@pulumi/aws/sns";
 export * as ssm from "@pulumi/aws/ssm";

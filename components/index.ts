@@ -16,6 +16,8 @@ export * from "./metadata-guard";
 export * from "./third-party-grant";
 export * from "./remote-access-identity";
 export * from "./session-alerts";
+export * from "./offboarding-documents";
+export * from "./partner-offboarding";
 export * from "./cli-config";
 // The rules components and the stack config check values with, for your own checks.
 export * as rules from "./rules";

@@ -5,6 +5,7 @@
 import { envVarParameter, readParameter, readParameterPowerShell } from "./command-parameters";
 import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS } from "./constants";
 import { MACOS_METADATA_GUARD_INSTALL, METADATA_GUARD_INSTALL } from "./metadata-guard-scripts";
+import { RUN_AS_OS_USER_COMMENT } from "./offboarding-documents";
 
 /**
  * The reserved names as the alternatives of a shell `case` pattern. Each one must match
@@ -117,7 +118,7 @@ function guardedUserScript(guardInstall: readonly string[], platform: UserPlatfo
 
 const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
     // useradd picks a UID from UID_MIN (1000) up and adds no group beyond --gid users.
-    create: ['  useradd --create-home --gid users --shell /bin/bash --comment "Session Manager Run As user" "$user"'],
+    create: [`  useradd --create-home --gid users --shell /bin/bash --comment "${RUN_AS_OS_USER_COMMENT}" "$user"`],
     // -r removes its home directory and mail spool too.
     remove: ['  userdel -r "$user"'],
     minUid: 1000,
@@ -157,7 +158,7 @@ const MACOS_CREATE_USER = guardedUserScript(MACOS_METADATA_GUARD_INSTALL, {
         '  if [ "$uid" -lt 501 ]; then uid=501; fi',
         '  dscl . -create "/Users/$user"',
         '  dscl . -create "/Users/$user" UserShell /bin/zsh',
-        '  dscl . -create "/Users/$user" RealName "Session Manager Run As user"',
+        `  dscl . -create "/Users/$user" RealName "${RUN_AS_OS_USER_COMMENT}"`,
         '  dscl . -create "/Users/$user" UniqueID "$uid"',
         '  dscl . -create "/Users/$user" PrimaryGroupID 20',
         '  dscl . -create "/Users/$user" NFSHomeDirectory "/Users/$user"',

@@ -609,6 +609,29 @@ export function assumeOneRolePolicy(roleArn: string, conditions: AssumeOneRoleCo
 }
 
 /**
+ * Permissions of the role EventBridge Scheduler uses at a partner's end of access: send one
+ * command document (the one ending partners' OS users) to instances carrying the access tag
+ * key, nothing else. Run Command checks `ssm:SendCommand` on each instance a tag target
+ * resolves to ("Restricting Run Command access based on tags", AWS Systems Manager User
+ * Guide); the document takes only names of the partners' namespace. The fence refuses what
+ * a resource policy of the account might offer every principal.
+ */
+export function endAccessSenderPolicy(scope: AwsScope, documentName: string, accessTagKey: string): PolicyDocument {
+    const ssm = `arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}`;
+    return policy(
+        { Sid: "SendTheEndAccessDocument", Effect: "Allow", Action: "ssm:SendCommand", Resource: `${ssm}:document/${documentName}` },
+        {
+            Sid: "ToInstancesOpenToPartners",
+            Effect: "Allow",
+            Action: "ssm:SendCommand",
+            Resource: [`arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:instance/*`, `${ssm}:managed-instance/*`],
+            Condition: { Null: { [`ssm:resourceTag/${accessTagKey}`]: "false" } },
+        },
+        { Sid: GRANT_FENCE_SID, Effect: "Deny", NotAction: "ssm:SendCommand", Resource: "*" },
+    );
+}
+
+/**
  * What the SSM agent on an instance needs, and nothing of AmazonSSMManagedInstanceCore
  * beyond it: register and report the instance, run State Manager associations (the
  * OS-user and metadata-guard documents of this account), and open Session Manager's

@@ -15,6 +15,8 @@ import { componentType } from "./type-tokens";
 export interface SessionAlertsArgs {
     /** ARNs of the grant roles whose AssumeRole (allowed or refused) raises an alert. Roles named with the default prefix are matched by it. */
     grantRoleArns: pulumi.Input<pulumi.Input<string>[]>;
+    /** The command document that ends partners' OS users (`PartnerOffboarding`): every SendCommand of it, at an end of access or by hand, raises an alert too. */
+    endAccessDocumentName?: pulumi.Input<string>;
     /** Email addresses subscribed to the alerts (each confirms by the link AWS sends). */
     emailAddresses?: string[];
     /** HTTPS endpoints subscribed to the alerts (a chat webhook bridge, a SIEM); each must confirm the subscription. */
@@ -33,9 +35,13 @@ export const ALERTED_SESSION_EVENTS = ["StartSession", "ResumeSession", "Termina
  * (a refused one included: CloudTrail records it with an errorCode). Default-named grant
  * roles are matched by one prefix, so the pattern does not grow with partners.
  */
-export function alertEventPattern(partition: string, accountId: string, grantRoleArns: string[]): Record<string, unknown> {
+export function alertEventPattern(partition: string, accountId: string, grantRoleArns: string[], endAccessDocumentName?: string): Record<string, unknown> {
     const prefix = `arn:${partition}:iam::${accountId}:role/${GRANT_ROLE_NAME_PREFIX}`;
     const others = [...new Set(grantRoleArns.filter((arn) => !arn.startsWith(prefix)))].sort();
+    const endOfAccess =
+        endAccessDocumentName === undefined
+            ? []
+            : [{ eventSource: ["ssm.amazonaws.com"], eventName: ["SendCommand"], requestParameters: { documentName: [endAccessDocumentName] } }];
     return {
         source: ["aws.ssm", "aws.sts"],
         "detail-type": ["AWS API Call via CloudTrail"],
@@ -43,6 +49,7 @@ export function alertEventPattern(partition: string, accountId: string, grantRol
             $or: [
                 { eventSource: ["ssm.amazonaws.com"], eventName: [...ALERTED_SESSION_EVENTS] },
                 { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole"], requestParameters: { roleArn: [{ prefix }, ...others] } },
+                ...endOfAccess,
             ],
         },
     };
@@ -60,11 +67,14 @@ export const ALERT_INPUT_PATHS = {
     instance: "$.detail.requestParameters.target",
     session: "$.detail.requestParameters.sessionId",
     role: "$.detail.requestParameters.roleArn",
+    // An end of access: the document ending a partner's OS user, and the comment naming the partner.
+    document: "$.detail.requestParameters.documentName",
+    comment: "$.detail.requestParameters.comment",
     error: "$.detail.errorCode",
     region: "$.region",
 };
 export const ALERT_INPUT_TEMPLATE =
-    '"<time> <event> by <caller> of account <callerAccount> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role> in <region>; error: <error>"';
+    '"<time> <event> by <caller> of account <callerAccount> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role><document> in <region>; <comment>; error: <error>"';
 
 /** The alert topic, its key, and the rule feeding it. */
 export class SessionAlerts extends pulumi.ComponentResource {
@@ -100,11 +110,13 @@ export class SessionAlerts extends pulumi.ComponentResource {
         const rule = new aws.cloudwatch.EventRule(
             `${name}-rule`,
             {
-                description: "Session Manager sessions and grant-role AssumeRole calls, from CloudTrail",
+                description: "Session Manager sessions, grant-role AssumeRole calls and ends of access, from CloudTrail",
                 // AssumeRole is a read-only management event: a rule merely ENABLED never sees it.
                 state: "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
                 eventPattern: pulumi.jsonStringify(
-                    pulumi.all([scope, args.grantRoleArns]).apply(([s, arns]) => alertEventPattern(s.partition, s.accountId, arns)),
+                    pulumi
+                        .all([scope, args.grantRoleArns, args.endAccessDocumentName])
+                        .apply(([s, arns, endDocument]) => alertEventPattern(s.partition, s.accountId, arns, endDocument)),
                 ),
                 tags: args.tags,
             },

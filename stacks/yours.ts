@@ -7,6 +7,7 @@ import { REGISTRATION_BATCH, yieldToEventLoop } from "../components/batches";
 import { ManagedInstances } from "../components/managed-instances";
 import { MetadataGuard } from "../components/metadata-guard";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
+import { PartnerOffboarding } from "../components/partner-offboarding";
 import { PrivateSsmNetwork } from "../components/private-ssm-network";
 import { SessionAlerts } from "../components/session-alerts";
 import { SessionPreferences } from "../components/session-preferences";
@@ -153,11 +154,19 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             }),
         );
     }
-    // Alerts on every session and every AssumeRole of a grant role, allowed or refused.
+    // Ends what a partner still runs when its access ends: at its expiry, and when it leaves this config.
+    const offboarding = new PartnerOffboarding("offboarding", {
+        scope,
+        accessTagKey: settings.accessTagKey,
+        partners: settings.partners.map((p) => ({ partnerName: p.name, osUser: p.osUser, expiresAt: p.expiresAt })),
+        permissionsBoundary: settings.permissionsBoundaryArn,
+    });
+    // Alerts on every session and every AssumeRole of a grant role, allowed or refused, and every end of access.
     const alerts = settings.alerts.enabled
         ? new SessionAlerts("alerts", {
               scope,
               grantRoleArns: grants.map((grant) => grant.roleArn),
+              endAccessDocumentName: offboarding.endDocumentName,
               emailAddresses: settings.alerts.emails,
               httpsEndpoints: settings.alerts.httpsEndpoints,
           })
@@ -183,6 +192,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         // Attach this to the roles of instances this stack does not create, so they can log sessions.
         instanceLoggingPolicy: preferences.instancePolicy,
         osUserDocumentName: osUsers.documentName,
+        // Run it by hand (docs/partners.md) to end a partner's OS user at once: userNames=<its OS user>.
+        endAccessDocumentName: offboarding.endDocumentName,
         // Read by each partner's `their` stack (roleArn, externalId); secret because of the external ids.
         grants: Object.fromEntries(
             grants.map((grant) => [

@@ -519,6 +519,8 @@ describe("exhaustive proof of access", () => {
                 "role instances-role ssm:UpdateAssociationStatus",
                 "role instances-role ssm:UpdateInstanceAssociationStatus",
                 "role instances-role ssm:UpdateInstanceInformation",
+                // At a partner's end of access, the schedule's role sends the document ending its OS user.
+                "role offboarding-scheduler ssm:SendCommand",
                 "role SSMStartSession_IAM_Role_Third_Party_B ssm:GetConnectionStatus",
                 "role SSMStartSession_IAM_Role_Third_Party_B ssm:StartSession",
                 "role SSMStartSession_IAM_Role_Third_Party_A ssm:GetConnectionStatus",

@@ -325,12 +325,17 @@ describe("grants: adding or removing a partner touches no other partner", () => 
 
     // An instance tagged for a partner that is not configured is a config error, so B comes and goes with its instance.
     const ofB = (name: string) => name.startsWith("grant-Third_Party_B") || name === "instances-instance-third-party-b";
+    // The one shared resource a partner changes, on purpose: the list of OS users the instances keep (a removed partner's is ended).
+    const KEEP_LIST = "offboarding-keep-os-users";
+    const kept = (run: ProgramRun) => String(only(run, "aws:ssm/association:Association", KEEP_LIST).inputs.parameters.grantedUsers).split(" ").filter(Boolean);
 
     it("adding partner B (with its instance) leaves every resource and input of partner A (and everything else) unchanged", async () => {
         const onlyA = await yours({ "partners[1]": undefined, "instances[1]": undefined });
         const both = await yours();
         const diff = changes(onlyA, both);
-        expect(diff.changed).to.deep.equal([]);
+        expect(diff.changed).to.deep.equal([KEEP_LIST]);
+        expect(kept(onlyA)).to.deep.equal(["os_user_a_alice"]);
+        expect(kept(both)).to.deep.equal(["os_user_a_alice", "os_user_b_bob"]);
         expect(diff.removed).to.deep.equal([]);
         expect(diff.added.length).to.be.greaterThan(0);
         expect(diff.added.every(ofB), diff.added.join(", ")).to.equal(true);
@@ -340,7 +345,9 @@ describe("grants: adding or removing a partner touches no other partner", () => 
         const both = await yours();
         const onlyA = await yours({ "partners[1]": undefined, "instances[1]": undefined });
         const diff = changes(both, onlyA);
-        expect(diff.changed).to.deep.equal([]);
+        // B's OS user leaves the list the instances keep: State Manager ends it there as the update lands.
+        expect(diff.changed).to.deep.equal([KEEP_LIST]);
+        expect(kept(onlyA)).to.deep.equal(["os_user_a_alice"]);
         expect(diff.added).to.deep.equal([]);
         expect([...new Set(diff.removed.map(ofB))]).to.deep.equal([true]);
         expect(diff.removed).to.include.members([
@@ -353,7 +360,7 @@ describe("grants: adding or removing a partner touches no other partner", () => 
 
     it("adding partner C with `config set --path` adds only C's grant", async () => {
         const diff = changes(await yours(), await yours(partnerC));
-        expect(diff.changed).to.deep.equal([]);
+        expect(diff.changed).to.deep.equal([KEEP_LIST]);
         expect(diff.removed).to.deep.equal([]);
         expect(diff.added).to.include.members(["grant-Third_Party_C", "grant-Third_Party_C-role", "grant-Third_Party_C-session-access"]);
         expect(

@@ -756,7 +756,7 @@ describe("yours stack: alerts on access", () => {
         expect(topic.name).to.equal("alerts-topic");
     });
 
-    it("alerts on every session call and every AssumeRole of a grant role, refused ones included, naming who, as whom and where", async () => {
+    it("alerts on every session call, every AssumeRole of a grant role (refused ones included) and every end of access, naming who, as whom and where", async () => {
         const rule = only(run, "aws:cloudwatch/eventRule:EventRule");
         // AssumeRole is a read-only management event: only this state lets the rule see it.
         expect(rule.inputs.state).to.equal("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS");
@@ -769,6 +769,8 @@ describe("yours stack: alerts on access", () => {
                 eventName: ["AssumeRole"],
                 requestParameters: { roleArn: [{ prefix: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_" }] },
             },
+            // The schedule ending a partner's OS user at its end of access, or anyone running that document by hand.
+            { eventSource: ["ssm.amazonaws.com"], eventName: ["SendCommand"], requestParameters: { documentName: ["offboarding-end-os-users"] } },
         ]);
         // No errorCode filter: a refused AssumeRole alerts too. A grant with a role name of its own is listed exactly.
         expect(JSON.stringify(pattern)).to.not.include("errorCode");
@@ -785,6 +787,8 @@ describe("yours stack: alerts on access", () => {
             requestedSourceIdentity: "$.detail.requestParameters.sourceIdentity",
             sessionSourceIdentity: "$.detail.userIdentity.sessionContext.sourceIdentity",
             instance: "$.detail.requestParameters.target",
+            document: "$.detail.requestParameters.documentName",
+            comment: "$.detail.requestParameters.comment",
             error: "$.detail.errorCode",
         });
     });

@@ -18,6 +18,8 @@ export interface IntendedResources {
     arns: string[];
     /** A tag the resource carries. */
     tag?: { key: string; value: string };
+    /** A tag key the resource carries, whatever its value. */
+    tagKey?: string;
     /** Only sessions the principal started itself. */
     ownSessionsOnly?: boolean;
 }
@@ -52,6 +54,8 @@ export interface Wiring {
     archive?: { bucketArn: string; prefix: string };
     /** The jump role each `their` stack gives its partner (from that stack's config), by partner. */
     jumpRoles: Map<string, string>;
+    /** The role the end-of-access schedules use, and the document it sends. */
+    endOfAccess?: { roleArn: string; documentArn: string };
 }
 
 /** The intended access of a system of stacks. */
@@ -242,6 +246,25 @@ function flowLogRules(w: Wiring): IntendedAccess[] {
     ];
 }
 
+function endOfAccessRules(w: Wiring, s: YoursSettings): IntendedAccess[] {
+    if (w.endOfAccess === undefined) return [];
+    const { roleArn, documentArn } = w.endOfAccess;
+    const instances = (type: string) => arn(w, type === "instance" ? "ec2" : "ssm", w.region, w.account, `${type}/*`);
+    const tagged = `instances of account ${w.account} in ${w.region} carrying the tag key ${s.accessTagKey}`;
+    return [
+        {
+            says: `the end-of-access schedules' role (${roleArn.split("/").pop()}) may send the document ending partners' OS users (${documentArn.split("/").pop()}) to ${tagged}, and nothing else`,
+            who: [roleArn],
+            actions: ["ssm:SendCommand"],
+            on: [
+                { what: `document ${documentArn.split("/").pop()}`, arns: [documentArn] },
+                { what: tagged, arns: [instances("instance"), instances("managed-instance")], tagKey: s.accessTagKey },
+            ],
+            alsoWhen: [],
+        },
+    ];
+}
+
 function theirRules(t: SystemSettings["their"][number]): IntendedAccess[] {
     const jump = `arn:${t.partition}:iam::${t.account}:role/${t.jumpRoleName}`;
     const people = [
@@ -269,7 +292,7 @@ export function intendedAccess(settings: SystemSettings, wiring: Wiring): Intend
     const rules: IntendedAccess[] = [];
     for (const yours of settings.yours) {
         for (const partner of yours.partners) rules.push(...partnerRules(wiring, yours, partner));
-        rules.push(...instanceRoleRules(wiring, yours), ...flowLogRules(wiring));
+        rules.push(...instanceRoleRules(wiring, yours), ...flowLogRules(wiring), ...endOfAccessRules(wiring, yours));
     }
     for (const their of settings.their) rules.push(...theirRules(their));
     return {
@@ -287,6 +310,7 @@ export function covers(on: IntendedResources, access: AllowedAccess): boolean {
     if (access.resource === "*") return false;
     if (!on.arns.some((p) => iamWildcard(p).test(access.resource))) return false;
     if (on.tag !== undefined && access.resourceTags?.[on.tag.key] !== on.tag.value) return false;
+    if (on.tagKey !== undefined && access.resourceTags?.[on.tagKey] === undefined) return false;
     if (on.ownSessionsOnly && access.resourceLabel !== OWN_SESSION_LABEL) return false;
     return true;
 }

@@ -7,7 +7,9 @@
 // access that ends (a partner's expiry) must be refused just after its end. What the model
 // cannot evaluate (provable.ts) is a finding too, never a silent pass.
 
-import { runProgram } from "../mock-engine";
+import { asList } from "../../components/policies";
+import { endOsUsersDocument } from "../../components/offboarding-documents";
+import { runProgram, type ProgramRun } from "../mock-engine";
 import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
 import { preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns, StackSource } from "../review/stacks";
@@ -78,7 +80,18 @@ function wiringOf(runs: ReviewRuns, prepared: PreparedSide, their: SystemSetting
             ? { bucketArn: `arn:${yoursRun.partition}:s3:::${bucket}`, prefix: String(preferences.s3KeyPrefix ?? "").replace(/\/$/, "") }
             : undefined,
         jumpRoles: new Map(their.map((t) => [t.partnerName, `arn:${t.partition}:iam::${t.account}:role/${t.jumpRoleName}`])),
+        endOfAccess: endOfAccessOf(yoursRun, picture),
     };
+}
+
+/** The end-of-access machinery: the role EventBridge Scheduler assumes, and the document ending partners' OS users (by its content). */
+function endOfAccessOf(run: ProgramRun, picture: PreparedSide["picture"]): Wiring["endOfAccess"] {
+    const role = picture.principals.find((p) =>
+        (p.trustPolicy?.Statement ?? []).some((s) => typeof s.Principal === "object" && asList(s.Principal.Service).some((svc) => svc.startsWith("scheduler."))),
+    );
+    const content = JSON.stringify(endOsUsersDocument(), null, 2);
+    const document = picture.documents.find((d) => run.resources.some((r) => r.type === "aws:ssm/document:Document" && r.inputs.content === content && d.name === (r.inputs.name ?? r.name)));
+    return role && document ? { roleArn: role.arn, documentArn: document.arn } : undefined;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

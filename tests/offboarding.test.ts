@@ -1,0 +1,274 @@
+// Ending what runs when a partner's access ends (issue 23, point 3): what the program
+// registers (the schedule at each end of access, the list the instances keep, the role
+// Scheduler uses), the role's permissions decided by IAM evaluation, and the two documents'
+// scripts run for real, as root, against real useradd/usermod/pkill, in a private mount
+// namespace over a copy of /etc (the host's /etc is left byte for byte as it was).
+
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RUN_AS_TAG_KEY } from "../components/constants";
+import { END_OS_USERS_PATTERN, ENDED_OS_USER_COMMENT, GRANTED_OS_USERS_PATTERN, endOsUsersDocument, keepGrantedOsUsersDocument } from "../components/offboarding-documents";
+import { statementsOf } from "../components/policies";
+import { decide } from "../tools/iam/evaluate";
+import { buildIamPicture } from "../tools/iam/picture";
+import { ofType, only, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
+
+const A_ENDS = "2027-03-31T23:59:59Z";
+
+async function yours(set?: Record<string, unknown>): Promise<ProgramRun> {
+    const run = await runProgram({ stack: "yours", set });
+    if (run.error) throw run.error;
+    return run;
+}
+
+describe("offboarding: what the program registers", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours({ "partners[0].expiresAt": A_ENDS })));
+
+    it("schedules, at a partner's end of access, the document ending its OS user on every instance open to partners", async () => {
+        const schedules = ofType(run, "aws:scheduler/schedule:Schedule");
+        // Only the partner with an end: Third_Party_B has none.
+        expect(schedules.map((s) => s.name)).to.deep.equal(["offboarding-end-Third_Party_A"]);
+        const schedule = schedules[0];
+        expect(schedule.inputs).to.deep.include({
+            scheduleExpression: "at(2027-03-31T23:59:59)",
+            scheduleExpressionTimezone: "UTC",
+            flexibleTimeWindow: { mode: "OFF" },
+            groupName: only(run, "aws:scheduler/scheduleGroup:ScheduleGroup").name,
+        });
+        const target = schedule.inputs.target;
+        expect(target.arn).to.equal("arn:aws:scheduler:::aws-sdk:ssm:sendCommand");
+        expect(target.roleArn).to.equal(`arn:aws:iam::111111111111:role/${only(run, "aws:iam/role:Role", "offboarding-scheduler").name}`);
+        expect(JSON.parse(target.input)).to.deep.equal({
+            DocumentName: "offboarding-end-os-users",
+            Targets: [{ Key: "tag-key", Values: ["ExternalAccessGrantedTo"] }],
+            Parameters: { userNames: ["os_user_a_alice"] },
+            Comment: "End of access: Third_Party_A",
+            MaxConcurrency: "100%",
+            MaxErrors: "100%",
+            TimeoutSeconds: 600,
+        });
+        expect((await resolve(run.outputs.endAccessDocumentName as string)).value).to.equal("offboarding-end-os-users");
+    });
+
+    it("keeps on every instance open to partners only the OS users partners hold now, with the end of each, re-applied every 30 minutes", () => {
+        const keep = only(run, "aws:ssm/association:Association", "offboarding-keep-os-users");
+        expect(keep.inputs.targets).to.deep.equal([{ key: "tag-key", values: ["ExternalAccessGrantedTo"] }]);
+        expect(keep.inputs.scheduleExpression).to.equal("rate(30 minutes)");
+        // Third_Party_A's access ends at 2027-03-31T23:59:59Z: 1806537599 seconds after the epoch.
+        expect(keep.inputs.parameters).to.deep.equal({ grantedUsers: `os_user_a_alice@${Date.parse(A_ENDS) / 1000} os_user_b_bob` });
+        expect(keep.inputs.parameters.grantedUsers).to.match(new RegExp(GRANTED_OS_USERS_PATTERN));
+        const document = JSON.parse(only(run, "aws:ssm/document:Document", "offboarding-keep-os-users").inputs.content);
+        expect(document).to.deep.equal(keepGrantedOsUsersDocument());
+        expect(JSON.parse(only(run, "aws:ssm/document:Document", "offboarding-end-os-users").inputs.content)).to.deep.equal(endOsUsersDocument());
+    });
+
+    it("passes both documents' parameters as environment variables, and admits only names of the partners' namespace", () => {
+        for (const document of [endOsUsersDocument(), keepGrantedOsUsersDocument()]) {
+            for (const parameter of Object.values(document.parameters)) expect(parameter.interpolationType).to.equal("ENV_VAR");
+            for (const step of document.mainSteps) expect(step.inputs.runCommand.join("\n")).to.not.include("{{");
+        }
+        const end = new RegExp(END_OS_USERS_PATTERN);
+        for (const bad of ["root", "no_sudo_user", "os_user_a;id", "os_user_a os_user_b ", "", "os_user_"]) expect(end.test(bad), bad).to.equal(false);
+        expect(end.test("os_user_a_alice os_user_b_bob")).to.equal(true);
+        const granted = new RegExp(GRANTED_OS_USERS_PATTERN);
+        for (const good of ["", "os_user_a_alice", "os_user_a_alice@1806537599 os_user_b_bob"]) expect(granted.test(good), good).to.equal(true);
+        for (const bad of ["ec2-user", "os_user_a@soon", "os_user_a@1 root"]) expect(granted.test(bad), bad).to.equal(false);
+    });
+
+    it("lets only schedules of its own group, in this account, assume the scheduler's role", () => {
+        const role = only(run, "aws:iam/role:Role", "offboarding-scheduler");
+        const group = only(run, "aws:scheduler/scheduleGroup:ScheduleGroup");
+        expect(statementsOf(role.inputs.assumeRolePolicy)).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: "scheduler.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": "111111111111" },
+                    ArnLike: { "aws:SourceArn": `arn:aws:scheduler:us-east-1:111111111111:schedule-group/${group.name}` },
+                },
+            },
+        ]);
+    });
+
+    it("removing a partner takes its OS user off the kept list, so State Manager ends it as the update lands", async () => {
+        const without = await yours({ "partners[1]": undefined, "instances[1]": undefined });
+        expect(only(without, "aws:ssm/association:Association", "offboarding-keep-os-users").inputs.parameters.grantedUsers).to.equal("os_user_a_alice");
+        const none = await yours({ partners: [], instances: [] });
+        expect(only(none, "aws:ssm/association:Association", "offboarding-keep-os-users").inputs.parameters.grantedUsers).to.equal("");
+    });
+});
+
+describe("offboarding: the scheduler's role, by IAM evaluation", () => {
+    let run: ProgramRun;
+    let decideAs: (action: string, resource: string, tags?: Record<string, string>) => Promise<string>;
+    before(async () => {
+        run = await yours({ "partners[0].expiresAt": A_ENDS });
+        const picture = buildIamPicture([run]);
+        const role = `arn:aws:iam::111111111111:role/${only(run, "aws:iam/role:Role", "offboarding-scheduler").name}`;
+        decideAs = async (action, resource, tags) => (await decide(picture, { principal: role, sessionName: "scheduler", action, resource, resourceTags: tags })).decision;
+    });
+    const ssm = "arn:aws:ssm:us-east-1:111111111111";
+    const instance = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0";
+
+    it("may send the end document to an instance carrying the access tag key, whatever the partner", async () => {
+        expect(await decideAs("ssm:SendCommand", `${ssm}:document/offboarding-end-os-users`)).to.equal("Allowed");
+        expect(await decideAs("ssm:SendCommand", instance, { ExternalAccessGrantedTo: "Third_Party_B" })).to.equal("Allowed");
+        expect(await decideAs("ssm:SendCommand", `${ssm}:managed-instance/mi-0123456789abcdef0`, { ExternalAccessGrantedTo: "Anyone" })).to.equal("Allowed");
+    });
+
+    it("may not run another document, reach an instance not open to partners, end sessions through the API, or do anything else", async () => {
+        expect(await decideAs("ssm:SendCommand", `${ssm}:document/offboarding-keep-os-users`)).to.not.equal("Allowed");
+        expect(await decideAs("ssm:SendCommand", `arn:aws:ssm:us-east-1::document/AWS-RunShellScript`)).to.not.equal("Allowed");
+        expect(await decideAs("ssm:SendCommand", instance, { Name: "database" })).to.not.equal("Allowed");
+        expect(await decideAs("ssm:SendCommand", instance, { [RUN_AS_TAG_KEY]: "root" })).to.not.equal("Allowed");
+        expect(await decideAs("ssm:TerminateSession", `${ssm}:session/alice-0123456789abcdef0`)).to.not.equal("Allowed");
+        expect(await decideAs("ssm:StartSession", instance, { ExternalAccessGrantedTo: "Third_Party_A" })).to.not.equal("Allowed");
+        expect(await decideAs("iam:PassRole", "arn:aws:iam::111111111111:role/any")).to.not.equal("Allowed");
+    });
+});
+
+// ---------------------------------------------------------------------------------------
+// The scripts on a real kernel: real useradd, usermod, getent, pgrep and pkill.
+
+/** Why the real-system tests cannot run here, or undefined when they can. */
+function realSystemUnavailable(): string | undefined {
+    if (process.platform !== "linux") return "not Linux";
+    if (process.getuid?.() !== 0) return "not root";
+    for (const tool of ["unshare", "useradd", "usermod", "getent", "pgrep", "pkill", "su", "chage"])
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+    if (spawnSync("unshare", ["--mount", "true"]).status !== 0) return "unshare --mount is refused (no mount namespaces)";
+    return undefined;
+}
+
+/** A hash of every file under /etc that user tools touch, to show the host's are left as they were. */
+function etcFingerprint(): string {
+    const hash = crypto.createHash("sha256");
+    for (const file of ["passwd", "shadow", "group", "gshadow"]) {
+        const full = path.join("/etc", file);
+        if (fs.existsSync(full)) hash.update(file).update(fs.readFileSync(full));
+    }
+    return hash.digest("hex");
+}
+
+describe("offboarding: the documents' scripts, run as root on this machine (private /etc)", function () {
+    const why = realSystemUnavailable();
+    let work: string;
+    let hostEtc: string;
+    before(function () {
+        if (why !== undefined) {
+            console.warn(`      SKIPPED: the real-system offboarding tests cannot run here: ${why}`);
+            this.skip();
+        }
+        hostEtc = etcFingerprint();
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "offboarding-"));
+        fs.writeFileSync(path.join(work, "end.sh"), endOsUsersDocument().mainSteps[0].inputs.runCommand.join("\n") + "\n");
+        fs.writeFileSync(path.join(work, "keep.sh"), keepGrantedOsUsersDocument().mainSteps[0].inputs.runCommand.join("\n") + "\n");
+    });
+    after(() => {
+        if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
+        if (hostEtc !== undefined) expect(etcFingerprint(), "the host's /etc is byte for byte as before").to.equal(hostEtc);
+    });
+
+    /**
+     * Runs `steps` (bash) as root in a private mount namespace whose /etc is a copy of the host's,
+     * with `useradd` having made the given users; every process started inside ends with it.
+     */
+    function inPrivateSystem(users: string[], steps: string): { status: number | null; out: string } {
+        const etc = fs.mkdtempSync(path.join(work, "etc-"));
+        const script = [
+            "set -u",
+            `cp -a /etc/. ${etc}/`,
+            `mount --bind ${etc} /etc`,
+            `home=$(mktemp -d ${work}/home-XXXXXX)`,
+            // UIDs no account of the host has: the scripts kill by UID, which is machine-wide.
+            ...users.map((u, i) => `useradd --uid ${FREE_UIDS[i]} --base-dir "$home" --create-home --gid users --comment 'Session Manager Run As user' ${u}`),
+            steps,
+            // Nothing a test started survives it.
+            ...users.map((u) => `pkill -KILL -u ${u} 2>/dev/null || true`),
+        ].join("\n");
+        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
+        return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    }
+
+    // Three UIDs below login.defs' UID_MAX that no account of the host holds.
+    const FREE_UIDS = Array.from({ length: 100 }, (_, i) => 59900 + i)
+        .filter((uid) => spawnSync("getent", ["passwd", String(uid)]).status !== 0)
+        .slice(0, 3);
+
+    const runDocument = (document: string, parameter: string, value: string) => `${parameter}='${value}' sh ${work}/${document}.sh; echo "exit=$?"`;
+
+    it("the end document kills every process of the user, a nohup one included, and expires it without a login shell", () => {
+        const r = inPrivateSystem(
+            ["os_user_a_alice", "os_user_b_bob"],
+            [
+                `su -s /bin/sh os_user_a_alice -c "nohup sleep 600 >/dev/null 2>&1 &"`,
+                `su -s /bin/sh os_user_b_bob -c "nohup sleep 600 >/dev/null 2>&1 &"`,
+                "sleep 0.3",
+                runDocument("end", "SSM_userNames", "os_user_a_alice"),
+                'echo "alice processes: $(pgrep -u os_user_a_alice | wc -l)"',
+                'echo "bob processes: $(pgrep -u os_user_b_bob | wc -l)"',
+                "getent passwd os_user_a_alice",
+                'chage -l os_user_a_alice | grep "Account expires"',
+                // An expired account: su refuses it even for root.
+                'su -s /bin/sh os_user_a_alice -c true 2>/dev/null && echo "su: allowed" || echo "su: refused"',
+            ].join("\n"),
+        );
+        expect(r.out).to.include("exit=0");
+        expect(r.out).to.include("alice processes: 0");
+        expect(r.out, "another partner's user is untouched").to.include("bob processes: 1");
+        expect(r.out).to.match(new RegExp(`os_user_a_alice:x:\\d+:\\d+:${ENDED_OS_USER_COMMENT}:[^:]+:(/usr)?/sbin/nologin`));
+        expect(r.out).to.match(/Account expires\s*:\s*Jan 02, 1970/);
+        expect(r.out).to.include("su: refused");
+    });
+
+    it("the end document refuses names outside the namespace, and a namespace name with a system UID", () => {
+        const r = inPrivateSystem(
+            [],
+            [
+                runDocument("end", "SSM_userNames", "root"),
+                "useradd --system --no-create-home os_user_sys",
+                runDocument("end", "SSM_userNames", "os_user_sys"),
+                "getent passwd root os_user_sys",
+            ].join("\n"),
+        );
+        expect(r.out).to.include("not ending root: only users whose names begin os_user_ are partners'");
+        expect(r.out).to.match(/not ending os_user_sys: UID \d+ is a system account's/);
+        expect(r.out.match(/exit=1/g)).to.have.length(2);
+        expect(r.out, "root untouched").to.match(/^root:x:0:0:[^\n]*:\/bin\/(ba)?sh$/m);
+        expect(r.out).to.not.include(ENDED_OS_USER_COMMENT);
+    });
+
+    it("the kept list ends a removed partner's user and one whose end has passed, keeps the others, and restores one granted again", () => {
+        const r = inPrivateSystem(
+            ["os_user_a_alice", "os_user_b_bob", "os_user_c_carol"],
+            [
+                `su -s /bin/sh os_user_b_bob -c "nohup sleep 600 >/dev/null 2>&1 &"`,
+                "sleep 0.3",
+                // Third_Party_B removed from the config; Third_Party_C's access ended at epoch second 1000.
+                runDocument("keep", "SSM_grantedUsers", "os_user_a_alice os_user_c_carol@1000"),
+                'echo "bob processes: $(pgrep -u os_user_b_bob | wc -l)"',
+                "getent passwd os_user_a_alice os_user_b_bob os_user_c_carol | cut -d: -f1,5",
+                // Bob's partner is back: restored.
+                runDocument("keep", "SSM_grantedUsers", "os_user_a_alice os_user_b_bob"),
+                "getent passwd os_user_b_bob | cut -d: -f1,5,7",
+                // No partner at all: every user of the namespace ends.
+                runDocument("keep", "SSM_grantedUsers", ""),
+                "getent passwd os_user_a_alice os_user_b_bob | cut -d: -f1,5",
+            ].join("\n"),
+        );
+        expect(r.out.match(/exit=0/g), r.out).to.have.length(3);
+        expect(r.out).to.include("bob processes: 0");
+        expect(r.out).to.include("os_user_a_alice:Session Manager Run As user\n");
+        expect(r.out).to.include(`os_user_b_bob:${ENDED_OS_USER_COMMENT}\n`);
+        expect(r.out).to.include(`os_user_c_carol:${ENDED_OS_USER_COMMENT}\n`);
+        expect(r.out).to.include("restored OS user os_user_b_bob: granted again");
+        expect(r.out).to.include("os_user_b_bob:Session Manager Run As user:/bin/bash");
+        expect(r.out).to.include(`os_user_a_alice:${ENDED_OS_USER_COMMENT}\nos_user_b_bob:${ENDED_OS_USER_COMMENT}`);
+    });
+});
