@@ -37,7 +37,14 @@ export const METADATA_GUARD_PATHS = {
  * re-applies the guard as the service's own last step. systemd ignores drop-ins of units that
  * do not exist, so one list serves Amazon Linux, RHEL, Debian and Ubuntu.
  */
-export const FIREWALL_SERVICES = ["nftables.service", "iptables.service", "ip6tables.service", "firewalld.service", "netfilter-persistent.service", "ufw.service"] as const;
+export const FIREWALL_SERVICES = [
+    "nftables.service",
+    "iptables.service",
+    "ip6tables.service",
+    "firewalld.service",
+    "netfilter-persistent.service",
+    "ufw.service",
+] as const;
 
 /** Where the drop-in re-applying the guard after a firewall service's start, reload and stop goes. */
 export function firewallDropInPath(service: (typeof FIREWALL_SERVICES)[number]): string {

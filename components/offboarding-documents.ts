@@ -54,7 +54,7 @@ interface Platform {
 
 const LINUX: Platform = {
     lock: [
-        '  nologin=$(command -v nologin || echo /sbin/nologin)',
+        "  nologin=$(command -v nologin || echo /sbin/nologin)",
         // Expired (1970-01-02): PAM's account check refuses su, cron and sshd. The user has no password to lock.
         `  usermod --expiredate 1 --shell "$nologin" --comment '${ENDED_OS_USER_COMMENT}' "$1"`,
         '  crontab -r -u "$1" 2>/dev/null || true',
@@ -107,7 +107,7 @@ function functions(platform: Platform): string[] {
         "  esac",
         '  if ! uid=$(id -u "$1" 2>/dev/null); then echo "no OS user $1 here"; return 0; fi',
         `  if [ "$uid" -lt ${platform.minUid} ]; then echo "not ending $1: UID $uid is a system account's" >&2; failed=1; return 0; fi`,
-        '  if [ "$(comment_of "$1")" != ' + `'${ENDED_OS_USER_COMMENT}'` + ' ]; then',
+        '  if [ "$(comment_of "$1")" != ' + `'${ENDED_OS_USER_COMMENT}'` + " ]; then",
         '    lock_user "$1"',
         '    echo "ended OS user $1: expired, no login shell, no scheduled job"',
         "  fi",
@@ -173,7 +173,11 @@ function document(description: string, parameter: { name: string; description: s
 export function endOsUsersDocument() {
     return document(
         "Ends partners' OS users on this instance: kills every process they run (their sessions end with their shells) and locks them.",
-        { name: "userNames", description: `Partners' OS users to end (names beginning ${PARTNER_OS_USER_PREFIX}), separated by spaces.`, pattern: END_OS_USERS_PATTERN },
+        {
+            name: "userNames",
+            description: `Partners' OS users to end (names beginning ${PARTNER_OS_USER_PREFIX}), separated by spaces.`,
+            pattern: END_OS_USERS_PATTERN,
+        },
         endListed,
     );
 }

@@ -116,7 +116,9 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
             `${name}-scheduler-sends-end-document`,
             {
                 role: role.name,
-                policy: pulumi.jsonStringify(pulumi.all([scope, endDocument.name]).apply(([s, document]) => endAccessSenderPolicy(s, document, args.accessTagKey))),
+                policy: pulumi.jsonStringify(
+                    pulumi.all([scope, endDocument.name]).apply(([s, document]) => endAccessSenderPolicy(s, document, args.accessTagKey)),
+                ),
             },
             parent,
         );

@@ -223,7 +223,6 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             credentialAdministratorArns: this.credentialAdministratorArns,
         });
     }
-
 }
 
 /**
@@ -232,7 +231,11 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
  * it (a role session's role, path included), so the next deployment may still manage the secrets
  * it refuses to everyone else.
  */
-function credentialAdministrators(component: pulumi.Resource, named: pulumi.Input<string>[] | undefined, scope: pulumi.Output<AwsScope>): pulumi.Output<string[]> {
+function credentialAdministrators(
+    component: pulumi.Resource,
+    named: pulumi.Input<string>[] | undefined,
+    scope: pulumi.Output<AwsScope>,
+): pulumi.Output<string[]> {
     const caller = aws.getCallerIdentityOutput({}, { parent: component });
     const deployer = aws.iam.getSessionContextOutput({ arn: caller.arn }, { parent: component }).issuerArn;
     return pulumi.all([scope, pulumi.all(named ?? []), deployer]).apply(([s, arns, deployerArn]) => {
@@ -240,7 +243,9 @@ function credentialAdministrators(component: pulumi.Resource, named: pulumi.Inpu
             requireValid(component, `credentialAdministratorArns[${index}]`, arn, (value) => {
                 const problem = PRINCIPAL_ARN.problem(value);
                 if (problem !== undefined) return problem;
-                return arnAccount(value) === s.accountId ? undefined : `got "${value}" in account ${arnAccount(value)}; accepted: a role or user of this account ${s.accountId}`;
+                return arnAccount(value) === s.accountId
+                    ? undefined
+                    : `got "${value}" in account ${arnAccount(value)}; accepted: a role or user of this account ${s.accountId}`;
             }),
         );
         return [...new Set([...arns, deployerArn])];

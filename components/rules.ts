@@ -96,7 +96,10 @@ export const GROUP_NAME = textRule(/^[\w+=,.@-]{1,128}$/, "an IAM group name: 1-
  * and Session Manager tags a session with its session id only when the id has no comma, so
  * that person could not end or resume their own sessions.
  */
-export const PERSON_NAME = textRule(/^[\w+=.@-]{2,64}$/, "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = . @ - (no comma)");
+export const PERSON_NAME = textRule(
+    /^[\w+=.@-]{2,64}$/,
+    "an IAM user name that can also be a source identity: 2-64 letters, digits and _ + = . @ - (no comma)",
+);
 
 /** A rule's check whose message never shows the value: for secrets, which must not reach a log. */
 export function secretProblem<T>(rule: Rule<T>): (value: T) => string | undefined {

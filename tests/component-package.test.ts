@@ -119,6 +119,11 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
     },
     OsUserProvisioning: { inputs: ["accessTagKey", "defaultOsUser", "tags"], required: ["accessTagKey", "defaultOsUser"], outputs: ["documentName"] },
     MetadataGuard: { inputs: ["accessTagKey", "tags"], required: ["accessTagKey"], outputs: ["documentName", "associationName"] },
+    PartnerOffboarding: {
+        inputs: ["accessTagKey", "partners", "permissionsBoundary", "scope", "tags"],
+        required: ["accessTagKey", "partners"],
+        outputs: ["endDocumentName", "keepDocumentName", "schedulerRoleArn"],
+    },
     ManagedInstances: {
         inputs: [
             "instances",
@@ -136,7 +141,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
         outputs: ["roleArn", "roleName", "instanceProfileName", "instanceIds", "securityGroupIds"],
     },
     SessionAlerts: {
-        inputs: ["grantRoleArns", "emailAddresses", "httpsEndpoints", "scope", "tags"],
+        inputs: ["grantRoleArns", "endAccessDocumentName", "emailAddresses", "httpsEndpoints", "scope", "tags"],
         required: ["grantRoleArns"],
         outputs: ["topicArn", "keyArn", "ruleName"],
     },
@@ -351,8 +356,9 @@ describe("component package (components/)", () => {
         // Resources features added after the move: the archive's lifecycle, and its server access
         // logs (bucket, public access block, ownership, versioning, encryption, policy, logging).
         // And the alerts (component, key, key policy, topic, topic policy, rule, target); on their
-        // side, the resource policy of the secret holding the user's key.
-        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7, "yours-kms-archive": 8 + 7, their: 1 };
+        // side, the resource policy of the secret holding the user's key. And offboarding (component, two
+        // documents, the kept-users association, the schedule group, the scheduler's role and its policy).
+        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7 + 7, "yours-kms-archive": 8 + 7 + 7, their: 1 };
 
         for (const [variant, options] of Object.entries(variants)) {
             it(`${variant}: every former URN is a resource of today's program or one of its aliases, and the components carry the new tokens`, async () => {
@@ -373,7 +379,7 @@ describe("component package (components/)", () => {
                 for (const component of components) {
                     expect(component.type).to.match(new RegExp(`^${PACKAGE_NAME}:index:`));
                     // Components added after the move have no former token to answer to.
-                    const isNew = component.type === componentType("SessionAlerts");
+                    const isNew = [componentType("SessionAlerts"), componentType("PartnerOffboarding")].includes(component.type);
                     expect(component.aliases.map((a) => a.type)).to.have.length(isNew ? 0 : 1);
                 }
             });

@@ -337,7 +337,9 @@ describe("exhaustive proof of access", () => {
             for (const statement of trust.Statement) delete statement.Condition?.StringEquals?.["aws:RequestedRegion"];
             role.inputs.assumeRolePolicy = JSON.stringify(trust);
             const proof = await proveAccess(changed, AT);
-            const unintended = proof.findings.filter((f) => f.kind === "unintended").map((f) => `${f.access!.variant} ${f.access!.action} ${f.access!.resource}`);
+            const unintended = proof.findings
+                .filter((f) => f.kind === "unintended")
+                .map((f) => `${f.access!.variant} ${f.access!.action} ${f.access!.resource}`);
             expect(unintended).to.include(`through another region's STS endpoint sts:AssumeRole arn:aws:iam::111111111111:role/${GRANT_A}`);
             // Only the widened grant: the other partner's trust still names the region.
             expect(unintended.filter((u) => u.includes("SSMStartSession_IAM_Role_Third_Party_B"))).to.deep.equal([]);

@@ -327,7 +327,10 @@ describe("grants: adding or removing a partner touches no other partner", () => 
     const ofB = (name: string) => name.startsWith("grant-Third_Party_B") || name === "instances-instance-third-party-b";
     // The one shared resource a partner changes, on purpose: the list of OS users the instances keep (a removed partner's is ended).
     const KEEP_LIST = "offboarding-keep-os-users";
-    const kept = (run: ProgramRun) => String(only(run, "aws:ssm/association:Association", KEEP_LIST).inputs.parameters.grantedUsers).split(" ").filter(Boolean);
+    const kept = (run: ProgramRun) =>
+        String(only(run, "aws:ssm/association:Association", KEEP_LIST).inputs.parameters.grantedUsers)
+            .split(" ")
+            .filter(Boolean);
 
     it("adding partner B (with its instance) leaves every resource and input of partner A (and everything else) unchanged", async () => {
         const onlyA = await yours({ "partners[1]": undefined, "instances[1]": undefined });

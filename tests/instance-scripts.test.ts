@@ -566,7 +566,10 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         const hostile = "x'; echo pwned > pwned2; echo '";
         const sandbox = new Sandbox(LINUX_FAKES);
         const r = sandbox.runLines(LINUX, hostile);
-        expect(fs.readdirSync(sandbox.dir).filter((f) => f.includes("pwned")), outputOf(r)).to.deep.equal([]);
+        expect(
+            fs.readdirSync(sandbox.dir).filter((f) => f.includes("pwned")),
+            outputOf(r),
+        ).to.deep.equal([]);
     });
 
     it("stops, naming the agent version, when the agent does not pass the parameter as an environment variable", () => {

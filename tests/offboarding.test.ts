@@ -11,7 +11,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RUN_AS_TAG_KEY } from "../components/constants";
-import { END_OS_USERS_PATTERN, ENDED_OS_USER_COMMENT, GRANTED_OS_USERS_PATTERN, endOsUsersDocument, keepGrantedOsUsersDocument } from "../components/offboarding-documents";
+import {
+    END_OS_USERS_PATTERN,
+    ENDED_OS_USER_COMMENT,
+    GRANTED_OS_USERS_PATTERN,
+    endOsUsersDocument,
+    keepGrantedOsUsersDocument,
+} from "../components/offboarding-documents";
 import { statementsOf } from "../components/policies";
 import { decide } from "../tools/iam/evaluate";
 import { buildIamPicture } from "../tools/iam/picture";
@@ -111,7 +117,8 @@ describe("offboarding: the scheduler's role, by IAM evaluation", () => {
         run = await yours({ "partners[0].expiresAt": A_ENDS });
         const picture = buildIamPicture([run]);
         const role = `arn:aws:iam::111111111111:role/${only(run, "aws:iam/role:Role", "offboarding-scheduler").name}`;
-        decideAs = async (action, resource, tags) => (await decide(picture, { principal: role, sessionName: "scheduler", action, resource, resourceTags: tags })).decision;
+        decideAs = async (action, resource, tags) =>
+            (await decide(picture, { principal: role, sessionName: "scheduler", action, resource, resourceTags: tags })).decision;
     });
     const ssm = "arn:aws:ssm:us-east-1:111111111111";
     const instance = "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0";

@@ -87,7 +87,7 @@ describe("access review", () => {
         const boundary = "arn:aws:iam::111111111111:policy/ThirdPartyAccessBoundary";
         const bounded = await review("yours", (config) => (config[`${PROJECT}:permissionsBoundaryArn`] = boundary));
         expect(bounded.findings.map((f) => f.message)).to.include(
-            `Every role this stack creates (4) has the permissions boundary ${boundary}; its text is not evaluated here, and it can only narrow the access shown.`,
+            `Every role this stack creates (5) has the permissions boundary ${boundary}; its text is not evaluated here, and it can only narrow the access shown.`,
         );
         const configFile = changedFixture("yours", (config) => (config[`${PROJECT}:permissionsBoundaryArn`] = boundary));
         const runs = await runForReview({ stack: "yours", configFile });

@@ -275,7 +275,9 @@ describe("their stack: what the identities allow", () => {
 
     it("refuses a credential administrator of another account, before any resource", async () => {
         const refused = await runProgram({ stack: "their", set: { credentialAdministrators: ["arn:aws:iam::999999999999:role/SecurityAdmin"] } });
-        expect(String(refused.error)).to.match(/credentialAdministrators\[0\]: got "arn:aws:iam::999999999999:role\/SecurityAdmin"; accepted: a role or user of this stack's account 222222222222/);
+        expect(String(refused.error)).to.match(
+            /credentialAdministrators\[0\]: got "arn:aws:iam::999999999999:role\/SecurityAdmin"; accepted: a role or user of this stack's account 222222222222/,
+        );
         expect(refused.resources.filter((r) => r.custom)).to.deep.equal([]);
     });
 

@@ -378,7 +378,13 @@ class RecordingMocks implements pulumi.runtime.Mocks {
                 return { accountId: account, arn: `arn:${partition}:iam::${account}:user/mock-deployer`, userId: "AIDAMOCKDEPLOYER", id: account };
             // An IAM user's ARN is its own issuer (an assumed role's would be its role's).
             case "aws:iam/getSessionContext:getSessionContext":
-                return { id: String(args.inputs.arn), arn: String(args.inputs.arn), issuerArn: String(args.inputs.arn), issuerId: "AIDAMOCKDEPLOYER", issuerName: "mock-deployer" };
+                return {
+                    id: String(args.inputs.arn),
+                    arn: String(args.inputs.arn),
+                    issuerArn: String(args.inputs.arn),
+                    issuerId: "AIDAMOCKDEPLOYER",
+                    issuerName: "mock-deployer",
+                };
             case "aws:index/getRegion:getRegion":
                 return { name: region, region, id: region, endpoint: `ec2.${region}.${dnsSuffix(partition)}`, description: region };
             case "aws:index/getPartition:getPartition":

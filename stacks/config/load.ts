@@ -122,7 +122,8 @@ export function loadTheirSettings(): TheirSettings {
         accessTagKey: parsed.accessTagKey ?? DEFAULT_ACCESS_TAG_KEY,
         yoursRegion: parsed.yoursRegion,
         // MFA by default for IAM users (opt out with mfa.required: false); a federated principal's identity provider enforces its own.
-        mfaMaxAgeSeconds: (parsed.mfa?.required ?? parsed.federatedPrincipalArn === undefined) ? (parsed.mfa?.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
+        mfaMaxAgeSeconds:
+            (parsed.mfa?.required ?? parsed.federatedPrincipalArn === undefined) ? (parsed.mfa?.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
         credentialAdministratorArns: parsed.credentialAdministrators ?? [],
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
     };

@@ -87,10 +87,14 @@ function wiringOf(runs: ReviewRuns, prepared: PreparedSide, their: SystemSetting
 /** The end-of-access machinery: the role EventBridge Scheduler assumes, and the document ending partners' OS users (by its content). */
 function endOfAccessOf(run: ProgramRun, picture: PreparedSide["picture"]): Wiring["endOfAccess"] {
     const role = picture.principals.find((p) =>
-        (p.trustPolicy?.Statement ?? []).some((s) => typeof s.Principal === "object" && asList(s.Principal.Service).some((svc) => svc.startsWith("scheduler."))),
+        (p.trustPolicy?.Statement ?? []).some(
+            (s) => typeof s.Principal === "object" && asList(s.Principal.Service).some((svc) => svc.startsWith("scheduler.")),
+        ),
     );
     const content = JSON.stringify(endOsUsersDocument(), null, 2);
-    const document = picture.documents.find((d) => run.resources.some((r) => r.type === "aws:ssm/document:Document" && r.inputs.content === content && d.name === (r.inputs.name ?? r.name)));
+    const document = picture.documents.find((d) =>
+        run.resources.some((r) => r.type === "aws:ssm/document:Document" && r.inputs.content === content && d.name === (r.inputs.name ?? r.name)),
+    );
     return role && document ? { roleArn: role.arn, documentArn: document.arn } : undefined;
 }
 

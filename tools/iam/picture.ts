@@ -260,7 +260,15 @@ function addRun(picture: IamPicture, run: ProgramRun, guard: GuardScripts): void
                 key.inputs.policy === undefined
                     ? {
                           Version: "2012-10-17",
-                          Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: "kms:*", Resource: "*" }],
+                          Statement: [
+                              {
+                                  Sid: "Enable IAM User Permissions",
+                                  Effect: "Allow",
+                                  Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+                                  Action: "kms:*",
+                                  Resource: "*",
+                              },
+                          ],
                       }
                     : parse(key.inputs.policy),
         });

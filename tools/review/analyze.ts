@@ -4,6 +4,7 @@
 // Everything here is read from what the programs registered, never from config, except
 // the intended access the exhaustive proof holds it against (tools/access/proof.ts).
 
+import { awsBehaviourFindings } from "../access/aws-behaviour";
 import { proveAccess, type ProofFinding } from "../access/proof";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { asList } from "../../components/policies";
@@ -536,6 +537,9 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             message: `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
         });
     }
+    // What AWS does besides evaluating policies: delivery, regions, running sessions, reloads (tools/access/aws-behaviour.ts).
+    for (const { rule, message } of await awsBehaviourFindings([main, ...runs.referenced]))
+        findings.push({ severity: "warning", message: `AWS behaviour: ${rule.title}: ${message}. ${rule.behaviour} (${rule.source})` });
     for (const problem of await lintPicture(picture))
         findings.push({
             severity: "warning",
