@@ -231,7 +231,12 @@ function main(): void {
             value: String(diff.newPartnerCriticalPath),
             met: diff.newPartnerCriticalPath <= 3,
         },
-        { target: `adding one partner to ${DIFF_SIZE} changes no existing resource`, value: `${diff.changedInputs} changed`, met: diff.changedInputs === 0 },
+        // One on purpose: the list of OS users the instances keep, which is how removing a partner ends its user.
+        {
+            target: `adding one partner to ${DIFF_SIZE} changes no existing resource but the kept OS users' list`,
+            value: `${diff.changedInputs} changed (${(diff.changed as string[]).join(", ") || "none"})`,
+            met: (diff.changed as string[]).every((name) => name === "offboarding-keep-os-users"),
+        },
     ];
 
     const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}`;

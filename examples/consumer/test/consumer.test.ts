@@ -47,7 +47,7 @@ describe("example consumer (vendor-shell-access)", () => {
             "vendor-shell-access:vendorName": "Acme_Support",
             "vendor-shell-access:vendorAccountId": "555555555555",
             "vendor-shell-access:vendorJumpRoleArn": "arn:aws:iam::555555555555:role/AcmeSupportJump",
-            "vendor-shell-access:osUser": "acme_support",
+            "vendor-shell-access:osUser": "os_user_acme_support",
         });
         outputs = await import(path.join(__dirname, "..", "index"));
         await new Promise<string>((resolve) => outputs.grantRoleArn.apply(resolve));
@@ -56,7 +56,7 @@ describe("example consumer (vendor-shell-access)", () => {
     it("creates the vendor's grant role, tagged for ABAC and Run As, trusting only the vendor's jump role", () => {
         const role = registered.find((r) => r.type === "aws:iam/role:Role")!;
         expect(role.inputs.name).to.equal("SSMStartSession_IAM_Role_Acme_Support");
-        expect(role.inputs.tags).to.deep.equal({ ExternalAccessGrantedTo: "Acme_Support", SSMSessionRunAs: "acme_support" });
+        expect(role.inputs.tags).to.deep.equal({ ExternalAccessGrantedTo: "Acme_Support", SSMSessionRunAs: "os_user_acme_support" });
         const trust = JSON.parse(plain(role.inputs.assumeRolePolicy));
         expect(trust.Statement[0].Principal).to.deep.equal({ AWS: "arn:aws:iam::555555555555:root" });
         expect(trust.Statement[0].Condition.ArnEquals).to.deep.equal({ "aws:PrincipalArn": ["arn:aws:iam::555555555555:role/AcmeSupportJump"] });
