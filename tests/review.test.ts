@@ -98,7 +98,7 @@ describe("access review", () => {
 
     it("says what raises an alert and who is subscribed, and warns with alerts off", async () => {
         expect(sample.findings.map((f) => `${f.severity}: ${f.message}`)).to.include(
-            "warning: Every StartSession, ResumeSession and TerminateSession, and every AssumeRole of a grant role (refused ones included), is published to an encrypted SNS topic (output alertTopicArn), as CloudTrail records them: a trail logging management events in us-east-1 is needed. Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints).",
+            "warning: Every StartSession, ResumeSession and TerminateSession, every AssumeRole of a grant role (refused ones included; the grants accept only this region's STS endpoint) and every end of access is published to an encrypted SNS topic (output alertTopicArn), as CloudTrail records them: a trail logging management events in us-east-1 is needed. Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints).",
         );
         const off = await review("yours", (config) => (config[`${PROJECT}:alerts`] = { enabled: false }));
         expect(off.findings.map((f) => f.message)).to.include("No alerts on sessions or grant-role AssumeRole calls (alerts.enabled is false).");

@@ -463,7 +463,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         findings.push({
             severity: subscriptions.length > 0 ? "info" : "warning",
             message:
-                "Every StartSession, ResumeSession and TerminateSession, and every AssumeRole of a grant role (refused ones included), is published to an encrypted SNS topic " +
+                "Every StartSession, ResumeSession and TerminateSession, every AssumeRole of a grant role (refused ones included; the grants accept only this region's STS endpoint) and every end of access is published to an encrypted SNS topic " +
                 `(output alertTopicArn), as CloudTrail records them: a trail logging management events in ${main.region} is needed. ` +
                 (subscriptions.length > 0 ? `Subscribed: ${subscriptions.join(", ")}.` : "Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints)."),
         });
