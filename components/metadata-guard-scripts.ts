@@ -52,6 +52,12 @@ export function firewallDropInPath(service: (typeof FIREWALL_SERVICES)[number]):
 }
 
 /**
+ * The most processes one non-root user may run through the SSM agent (RLIMIT_NPROC of the
+ * agent's unit): a partner cannot take every task the agent needs to end the partner's access.
+ */
+export const SESSION_USER_PROCESS_LIMIT = 1024;
+
+/**
  * How often the re-apply timer puts back a guard that something else removed (a flush by
  * hand, firewall-cmd --reload with the iptables backend, iptables-restore): the longest a
  * flush outside the firewall services leaves the metadata service open.
@@ -86,6 +92,20 @@ function writeFile(path: string, delimiter: string, lines: readonly string[], mo
  * repositories are reachable through the VPC's S3 gateway endpoint) and uses nft. If that
  * fails too, it fails: a quiet success would leave the metadata service open.
  */
+/** The guard's nftables ruleset: its own table, replaced in one transaction. */
+const NFT_RULESET = [
+    `table ${table}`,
+    `delete table ${table}`,
+    `table ${table} {`,
+    "    chain output {",
+    "        type filter hook output priority 0; policy accept;",
+    `        meta skuid != 0 ip daddr ${ipv4} counter reject comment "instance metadata: root only"`,
+    `        meta skuid != 0 ip6 daddr ${ipv6} counter reject comment "instance metadata: root only"`,
+    "    }",
+    "}",
+];
+if (NFT_RULESET.some((line) => line.includes("'"))) throw new Error("the nftables ruleset is single-quoted into the guard: it must hold no single quote");
+
 export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "set -eu",
     "# Closes the EC2 instance metadata service to every local user but root. Managed by Pulumi (third-party-ssm-access).",
@@ -114,22 +134,10 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "fi",
     "if have_nft; then",
     `  if [ "$mode" = reapply ] && ! nft list table ${table} >/dev/null 2>&1; then echo "imds-guard: table ${table} was gone (a firewall reload or flush): putting it back"; fi`,
-    "  ruleset=$(mktemp)",
-    `  trap 'rm -f "$ruleset"' EXIT`,
     "  # One nft -f is one transaction. The bare table line creates the table when missing, so the",
-    "  # delete always succeeds; the table is then defined anew. Run twice, one copy remains.",
-    `  cat > "$ruleset" <<'NFT_RULESET'`,
-    `table ${table}`,
-    `delete table ${table}`,
-    `table ${table} {`,
-    "    chain output {",
-    "        type filter hook output priority 0; policy accept;",
-    `        meta skuid != 0 ip daddr ${ipv4} counter reject comment "instance metadata: root only"`,
-    `        meta skuid != 0 ip6 daddr ${ipv6} counter reject comment "instance metadata: root only"`,
-    "    }",
-    "}",
-    "NFT_RULESET",
-    '  nft -f "$ruleset"',
+    "  # delete always succeeds; the table is then defined anew. Run twice, one copy remains. The",
+    "  # ruleset goes through a pipe, never a file: a user who fills /tmp cannot stop a re-apply.",
+    `  printf '%s\\n' ${NFT_RULESET.map((line) => `'${line}'`).join(" ")} | nft -f -`,
     `  say "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
     "elif have_iptables; then",
     "  # No nft: -C first, so a second run adds nothing. Inserted at the top of OUTPUT rather than",
@@ -155,7 +163,7 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
 // when a firewall asks for it (systemd.special(7)). DefaultDependencies=no because the
 // default ordering after sysinit.target would form a cycle on cloud-init images, whose
 // network stage (cloud-init.service) brings the network up before sysinit.target; the guard
-// needs only local file systems (its script, and mktemp's /tmp). WantedBy=multi-user.target,
+// needs only local file systems (its script). WantedBy=multi-user.target,
 // the default target of server AMIs, as nftables.service and firewalld do.
 const METADATA_GUARD_UNIT = [
     "# Managed by Pulumi (third-party-ssm-access). Runs before any network interface is configured;",
@@ -226,13 +234,26 @@ const REAPPLY_TIMER = [
 // (the instance unmanageable, the failure unreported) and every stop or restart of the
 // guard unit would stop the agent too. A failed guard fails its unit, visible in
 // systemctl and the journal, and the guard association re-applies it within 30 minutes.
+//
+// Sessions' shells are children of the agent, so they count against its unit's task limit
+// (TasksMax): a partner who fills it with processes would leave the agent unable to start
+// the very command that ends that partner's access. So the agent's unit has no task limit,
+// and what it starts has a limit per user instead (LimitNPROC, counted per UID; root, the
+// agent and its commands, is exempt).
 const SSM_AGENT_DROP_IN = [
     "# Managed by Pulumi (third-party-ssm-access). The SSM agent starts only after the instance",
-    "# metadata service has been closed to every user but root.",
+    "# metadata service has been closed to every user but root; a session's user cannot exhaust its tasks.",
     "[Unit]",
     `Wants=${METADATA_GUARD_UNIT_NAME}`,
     `After=${METADATA_GUARD_UNIT_NAME}`,
+    "",
+    "[Service]",
+    "TasksMax=infinity",
+    `LimitNPROC=${SESSION_USER_PROCESS_LIMIT}`,
 ];
+
+/** The SSM agent's unit, on Amazon Linux and RPM/DEB installs. */
+const SSM_AGENT_UNIT = "amazon-ssm-agent.service";
 
 /**
  * The Linux installer (`set -eu`, so any failure stops it): writes the guard, its systemd
@@ -258,6 +279,11 @@ export const METADATA_GUARD_INSTALL: readonly string[] = [
     "systemctl daemon-reload",
     `systemctl enable ${METADATA_GUARD_UNIT_NAME}`,
     `systemctl enable --now ${fileNameOf(METADATA_GUARD_PATHS.reapplyTimer)}`,
+    // The agent's new limits take effect when it next starts; a running agent gets them now (the
+    // task limit on its unit, the process limit on its main process, which its children inherit).
+    `systemctl set-property --runtime ${SSM_AGENT_UNIT} TasksMax=infinity 2>/dev/null || true`,
+    `agent=$(systemctl show --property MainPID --value ${SSM_AGENT_UNIT} 2>/dev/null || echo 0)`,
+    `if [ "\${agent:-0}" -gt 0 ] && command -v prlimit >/dev/null 2>&1; then prlimit --pid "$agent" --nproc=${SESSION_USER_PROCESS_LIMIT}:${SESSION_USER_PROCESS_LIMIT} || true; fi`,
     METADATA_GUARD_PATHS.script,
 ];
 
@@ -299,15 +325,9 @@ export const MACOS_METADATA_GUARD_SCRIPT: readonly string[] = [
     `anchor='${MACOS_METADATA_GUARD_PF_ANCHOR}'`,
     'mode="${1:-apply}"',
     'say() { if [ "$mode" != reapply ]; then echo "$@"; fi; }',
-    "rules=$(mktemp)",
-    `trap 'rm -f "$rules"' EXIT`,
-    `cat > "$rules" <<'PF_RULES'`,
-    "# Instance metadata: root only. Managed by Pulumi (third-party-ssm-access).",
-    `block return out quick inet proto tcp from any to ${ipv4} user != 0`,
-    `block return out quick inet6 proto tcp from any to ${ipv6} user != 0`,
-    "PF_RULES",
-    "# pfctl -a ANCHOR -f FILE replaces the anchor's rules in one transaction: run twice, one copy remains.",
-    'pfctl -a "$anchor" -f "$rules"',
+    "# pfctl -a ANCHOR -f - replaces the anchor's rules in one transaction: run twice, one copy remains.",
+    "# The rules go through a pipe, never a file: a user who fills /tmp cannot stop a re-apply.",
+    `printf '%s\\n' '# Instance metadata: root only. Managed by Pulumi (third-party-ssm-access).' 'block return out quick inet proto tcp from any to ${ipv4} user != 0' 'block return out quick inet6 proto tcp from any to ${ipv6} user != 0' | pfctl -a "$anchor" -f -`,
     `evaluates_anchor() { case "$(pfctl -s rules 2>/dev/null || true)" in *'anchor "com.apple/*"'*) return 0;; esac; return 1; }`,
     "if ! evaluates_anchor; then",
     '  echo "imds-guard: the main pf ruleset does not evaluate com.apple/* (not loaded yet at boot, or flushed): loading /etc/pf.conf"',

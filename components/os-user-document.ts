@@ -118,7 +118,9 @@ function guardedUserScript(guardInstall: readonly string[], platform: UserPlatfo
 
 const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
     // useradd picks a UID from UID_MIN (1000) up and adds no group beyond --gid users.
-    create: [`  useradd --create-home --gid users --shell /bin/bash --comment "${RUN_AS_OS_USER_COMMENT}" "$user"`],
+    // No subordinate UIDs or GIDs (which useradd gives where /etc/subuid exists): with them the user
+    // could run processes under other UIDs in a user namespace, out of reach of a kill by its own.
+    create: [`  useradd --create-home --gid users --shell /bin/bash --comment "${RUN_AS_OS_USER_COMMENT}" -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"`],
     // -r removes its home directory and mail spool too.
     remove: ['  userdel -r "$user"'],
     minUid: 1000,

@@ -22,6 +22,7 @@ import {
     METADATA_GUARD_NFT_TABLE,
     METADATA_GUARD_PATHS,
     METADATA_GUARD_REAPPLY_SECONDS,
+    SESSION_USER_PROCESS_LIMIT,
     METADATA_GUARD_SCRIPT,
     FIREWALL_SERVICES,
     firewallDropInPath,
@@ -87,7 +88,7 @@ esac
 [ -f "$FAKE_STATE/nft-fails" ] && { echo "Error: Could not process rule: Operation not supported" >&2; exit 1; }
 n=0; [ -f "$FAKE_STATE/nft-count" ] && n=$(cat "$FAKE_STATE/nft-count")
 n=$((n + 1)); echo "$n" > "$FAKE_STATE/nft-count"
-cp "$2" "$FAKE_STATE/nft-load-$n.nft"`,
+if [ "$2" = - ]; then cat > "$FAKE_STATE/nft-load-$n.nft"; else cp "$2" "$FAKE_STATE/nft-load-$n.nft"; fi`,
     // iptables/ip6tables [-w] -C|-A|-I CHAIN [N] SPEC...: a rule list in $FAKE_STATE/<tool>.rules;
     // -C answers 0 when the rule is there, 1 when not (so 1 the first time, 0 after an insert).
     iptables: `
@@ -141,7 +142,7 @@ case "$1" in
   -a) [ "$3" = -f ] || { echo "fake pfctl: unexpected $*" >&2; exit 2; }
       [ -f "$FAKE_STATE/pfctl-fails" ] && { echo "$4:2: syntax error" >&2; echo "pfctl: Syntax error in config file: pf rules not loaded" >&2; exit 1; }
       n=0; [ -f "$pf/count" ] && n=$(cat "$pf/count"); n=$((n + 1)); echo "$n" > "$pf/count"
-      cp "$4" "$pf/load-$n.conf"; printf '%s' "$2" > "$pf/load-$n.anchor";;
+      if [ "$4" = - ]; then cat > "$pf/load-$n.conf"; else cp "$4" "$pf/load-$n.conf"; fi; printf '%s' "$2" > "$pf/load-$n.anchor";;
   -s) [ "$2" = rules ] || { echo "fake pfctl: unexpected $*" >&2; exit 2; }
       [ -f "$pf/main" ] && cat "$pf/main"; exit 0;;
   -f) [ "$2" = /etc/pf.conf ] || { echo "fake pfctl: unexpected $*" >&2; exit 2; }
@@ -387,7 +388,14 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         expect(r.status, outputOf(r)).to.equal(0);
         const commands = commandsOf(r);
         const firstUserCommand = commands.findIndex((c) => !GUARD_COMMANDS.includes(c));
-        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal(["systemctl", "systemctl", "systemctl", "nft"]);
+        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal([
+            "systemctl",
+            "systemctl",
+            "systemctl",
+            "systemctl",
+            "systemctl",
+            "nft",
+        ]);
         expect(
             commands.slice(firstUserCommand).filter((c) => GUARD_COMMANDS.includes(c)),
             "nothing of the guard after",
@@ -1041,7 +1049,10 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
             // After every reboot the SSM agent starts only once the guard has run.
             expect(METADATA_GUARD_PATHS.agentDropIn).to.equal("/etc/systemd/system/amazon-ssm-agent.service.d/10-imds-guard.conf");
             const dropIn = parseUnit(fs.readFileSync(sb.path(METADATA_GUARD_PATHS.agentDropIn), "utf8"));
-            expect(Object.keys(dropIn), "only [Unit]: nothing else of the agent's unit changes").to.deep.equal(["Unit"]);
+            expect(Object.keys(dropIn)).to.deep.equal(["Unit", "Service"]);
+            // Sessions' shells count against the agent's task limit: a partner filling it would keep the
+            // command ending its access from starting. No task limit on the unit; a process limit per user.
+            expect(dropIn.Service).to.deep.equal({ TasksMax: ["infinity"], LimitNPROC: [String(SESSION_USER_PROCESS_LIMIT)] });
             expect(dropIn.Unit.After).to.deep.equal([unitName]);
             expect(dropIn.Unit.Wants).to.deep.equal([unitName]);
 
@@ -1058,8 +1069,18 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
                 ["daemon-reload"],
                 ["enable", unitName],
                 ["enable", "--now", path.basename(METADATA_GUARD_PATHS.reapplyTimer)],
+                // The agent's task limit lifted, and its main process asked for (none in the sandbox: no limit set).
+                ["set-property", "--runtime", "amazon-ssm-agent.service", "TasksMax=infinity"],
+                ["show", "--property", "MainPID", "--value", "amazon-ssm-agent.service"],
             ]);
-            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal(["systemctl", "systemctl", "systemctl", "nft"]);
+            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal([
+                "systemctl",
+                "systemctl",
+                "systemctl",
+                "systemctl",
+                "systemctl",
+                "nft",
+            ]);
             expect(sb.nftLoads(), "the guard ran once, now").to.have.length(1);
             expect(r.stdout).to.include(`loaded nftables table ${TABLE}`);
 
@@ -1101,6 +1122,15 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
         expect(back.stdout).to.include(`table ${TABLE} was gone (a firewall reload or flush): putting it back`);
         expect(sb.nftLoads(), "installed, quiet run, after the flush").to.have.length(3);
         expect(applyNft(new Map(), sb.nftLoads()[2])).to.deep.equal(applyNft(new Map(), sb.nftLoads()[0]));
+    });
+
+    it("writes no temporary file to load its rules: a user who fills /tmp cannot stop a re-apply", () => {
+        for (const script of [METADATA_GUARD_SCRIPT, MACOS_METADATA_GUARD_SCRIPT]) {
+            const code = script.filter((line) => !line.trim().startsWith("#")).join("\n");
+            expect(code).to.not.match(/mktemp|TMPDIR|\/tmp/);
+        }
+        expect(METADATA_GUARD_SCRIPT.join("\n")).to.include("| nft -f -");
+        expect(MACOS_METADATA_GUARD_SCRIPT.join("\n")).to.include('| pfctl -a "$anchor" -f -');
     });
 
     it("fails when the guard fails (user data and document alike)", () => {

@@ -147,7 +147,7 @@ describe("offboarding: the scheduler's role, by IAM evaluation", () => {
 function realSystemUnavailable(): string | undefined {
     if (process.platform !== "linux") return "not Linux";
     if (process.getuid?.() !== 0) return "not root";
-    for (const tool of ["unshare", "useradd", "usermod", "getent", "pgrep", "pkill", "su", "chage"])
+    for (const tool of ["unshare", "useradd", "usermod", "getent", "pgrep", "pkill", "ps", "su", "chage", "setpriv", "perl"])
         if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
     if (spawnSync("unshare", ["--mount", "true"]).status !== 0) return "unshare --mount is refused (no mount namespaces)";
     return undefined;
@@ -192,12 +192,16 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
             "set -u",
             `cp -a /etc/. ${etc}/`,
             `mount --bind ${etc} /etc`,
+            // Live processes of a user: a killed one whose parent has not reaped it yet is a zombie, not alive.
+            `live() { ps -o stat= -u "$1" 2>/dev/null | grep -vc '^Z'; }`,
+            // Processes of a user born within a second (zombies included): a PID hopper is rarely caught alive, but it leaves new PIDs.
+            `born() { a=$(ps -o pid= -u "$1"); sleep 1; b=$(ps -o pid= -u "$1"); awk 'NR == FNR { seen[$1] = 1; next } !seen[$1]' <(echo "$a") <(echo "$b") | grep -c . || true; }`,
             `home=$(mktemp -d ${work}/home-XXXXXX)`,
             // UIDs no account of the host has: the scripts kill by UID, which is machine-wide.
             ...users.map((u, i) => `useradd --uid ${FREE_UIDS[i]} --base-dir "$home" --create-home --gid users --comment 'Session Manager Run As user' ${u}`),
             steps,
-            // Nothing a test started survives it.
-            ...users.map((u) => `pkill -KILL -u ${u} 2>/dev/null || true`),
+            // Nothing a test started survives it: kill(-1) as each user, which even a PID hopper cannot outrun.
+            ...users.map((_, i) => `setpriv --reuid=${FREE_UIDS[i]} --regid=100 --clear-groups kill -KILL -1 2>/dev/null || true`),
         ].join("\n");
         const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
         return { status: r.status, out: `${r.stdout}${r.stderr}` };
@@ -207,6 +211,11 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
     const FREE_UIDS = Array.from({ length: 100 }, (_, i) => 59900 + i)
         .filter((uid) => spawnSync("getent", ["passwd", String(uid)]).status !== 0)
         .slice(0, 3);
+
+    // A UID no process of the host runs as, and no account holds.
+    const SUBORDINATE_UID = [3987651, 3987652, 3987653].find(
+        (uid) => spawnSync("sh", ["-c", `ps -o pid= -u ${uid} | grep -q . || getent passwd ${uid}`]).status !== 0,
+    );
 
     const runDocument = (document: string, parameter: string, value: string) => `${parameter}='${value}' sh ${work}/${document}.sh; echo "exit=$?"`;
 
@@ -218,8 +227,8 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
                 `su -s /bin/sh os_user_b_bob -c "nohup sleep 600 >/dev/null 2>&1 &"`,
                 "sleep 0.3",
                 runDocument("end", "SSM_userNames", "os_user_a_alice"),
-                'echo "alice processes: $(pgrep -u os_user_a_alice | wc -l)"',
-                'echo "bob processes: $(pgrep -u os_user_b_bob | wc -l)"',
+                'echo "alice processes: $(live os_user_a_alice)"',
+                'echo "bob processes: $(live os_user_b_bob)"',
                 "getent passwd os_user_a_alice",
                 'chage -l os_user_a_alice | grep "Account expires"',
                 // An expired account: su refuses it even for root.
@@ -232,6 +241,45 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
         expect(r.out).to.match(new RegExp(`os_user_a_alice:x:\\d+:\\d+:${ENDED_OS_USER_COMMENT}:[^:]+:(/usr)?/sbin/nologin`));
         expect(r.out).to.match(/Account expires\s*:\s*Jan 02, 1970/);
         expect(r.out).to.include("su: refused");
+    });
+
+    it("the end document kills processes that hop from PID to PID faster than a scan of /proc, every time", () => {
+        // Each process forks and exits at once, so it lives microseconds at each PID (perl is essential on Debian).
+        const hopper = `perl -e 'use POSIX; POSIX::setsid(); for (;;) { my $p = fork(); POSIX::_exit(0) if defined $p && $p > 0; select(undef, undef, undef, 0.001) unless defined $p; }'`;
+        const r = inPrivateSystem(
+            ["os_user_a_alice"],
+            [
+                "for run in 1 2; do",
+                `  usermod --expiredate '' --comment 'Session Manager Run As user' os_user_a_alice`,
+                `  for chain in 1 2 3 4; do setpriv --reuid=${FREE_UIDS[0]} --regid=100 --clear-groups ${hopper} & done`,
+                "  sleep 0.5",
+                "  before=$(born os_user_a_alice)",
+                `  ${runDocument("end", "SSM_userNames", "os_user_a_alice")}`,
+                '  echo "run $run: $before born in a second before, $(born os_user_a_alice) after, $(live os_user_a_alice) alive"',
+                "done",
+            ].join("\n"),
+        );
+        expect(r.out.match(/exit=0/g), r.out).to.have.length(2);
+        for (const run of [1, 2]) expect(r.out, r.out).to.match(new RegExp(`run ${run}: [1-9]\\d* born in a second before, 0 after, 0 alive`));
+    });
+
+    it("the end document kills the user's processes under its subordinate UIDs (a user namespace), and takes the ranges away", () => {
+        const r = inPrivateSystem(
+            ["os_user_a_alice"],
+            [
+                // As newuidmap would map one for the user: a range of /etc/subuid (one UID nothing of the host uses:
+                // the document kills every process in the user's ranges).
+                `echo os_user_a_alice:${SUBORDINATE_UID}:1 >> /etc/subuid`,
+                `setpriv --reuid=${SUBORDINATE_UID} --regid=100 --clear-groups sleep 600 &`,
+                "sleep 0.3",
+                `echo "under subordinate UID: $(live ${SUBORDINATE_UID})"`,
+                runDocument("end", "SSM_userNames", "os_user_a_alice"),
+                `echo "left under subordinate UID: $(live ${SUBORDINATE_UID}); ranges left: $(grep -c os_user_a_alice /etc/subuid)"`,
+            ].join("\n"),
+        );
+        expect(r.out).to.include("under subordinate UID: 1");
+        expect(r.out).to.include("exit=0");
+        expect(r.out).to.include("left under subordinate UID: 0; ranges left: 0");
     });
 
     it("the end document refuses names outside the namespace, and a namespace name with a system UID", () => {
@@ -259,7 +307,7 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
                 "sleep 0.3",
                 // Third_Party_B removed from the config; Third_Party_C's access ended at epoch second 1000.
                 runDocument("keep", "SSM_grantedUsers", "os_user_a_alice os_user_c_carol@1000"),
-                'echo "bob processes: $(pgrep -u os_user_b_bob | wc -l)"',
+                'echo "bob processes: $(live os_user_b_bob)"',
                 "getent passwd os_user_a_alice os_user_b_bob os_user_c_carol | cut -d: -f1,5",
                 // Bob's partner is back: restored.
                 runDocument("keep", "SSM_grantedUsers", "os_user_a_alice os_user_b_bob"),
