@@ -272,8 +272,8 @@ export function alertKeyPolicy(scope: AwsScope, topicArn: string): PolicyDocumen
 /** Sid of the alert key statement that lets EventBridge encrypt for the alert topic. */
 export const EVENTBRIDGE_ENCRYPTS_ALERTS_SID = "EventBridgeEncryptsForTheAlertTopic";
 
-/** Topic policy of the alert topic: only its EventBridge rule may publish (not another rule, nor a custom bus's); nothing over plain HTTP. */
-export function alertTopicPolicy(scope: AwsScope, topicArn: string, ruleArn: string): PolicyDocument {
+/** Topic policy of the alert topic: only its EventBridge rules may publish (not another rule, nor a custom bus's); nothing over plain HTTP. */
+export function alertTopicPolicy(scope: AwsScope, topicArn: string, ruleArn: string | string[]): PolicyDocument {
     return policy(
         {
             Sid: "OnlyTheAlertRulePublishes",
@@ -767,9 +767,11 @@ export function awsOwnedAgentBuckets(scope: AwsScope): string[] {
  * account, and anyone reading the AWS-owned buckets the agent and the package manager
  * need. Nothing else passes, so no bucket of another account is reachable from the VPC,
  * except a session archive of your own (`archive`), which may be in another account (a
- * log-archive account): principals of this account may write transcripts there, nothing more.
+ * log-archive account): principals of this account may write transcripts there, nothing more,
+ * and only while the bucket of that name belongs to that account (default this one), so a
+ * bucket someone creates under the name after yours is gone receives nothing.
  */
-export function s3GatewayEndpointPolicy(scope: AwsScope, archive?: { bucketName: string; keyPrefix: string }): PolicyDocument {
+export function s3GatewayEndpointPolicy(scope: AwsScope, archive?: { bucketName: string; keyPrefix: string; accountId?: string }): PolicyDocument {
     const bucketArn = archive && `arn:${scope.partition}:s3:::${archive.bucketName}`;
     const archiveStatements: PolicyStatement[] = bucketArn
         ? [
@@ -779,7 +781,7 @@ export function s3GatewayEndpointPolicy(scope: AwsScope, archive?: { bucketName:
                   Principal: "*",
                   Action: ["s3:PutObject", "s3:GetEncryptionConfiguration"],
                   Resource: [bucketArn, `${bucketArn}/${archive!.keyPrefix}*`],
-                  Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId } },
+                  Condition: { StringEquals: { "aws:PrincipalAccount": scope.accountId, "aws:ResourceAccount": archive!.accountId ?? scope.accountId } },
               },
           ]
         : [];

@@ -11,7 +11,7 @@ import { scopeFor } from "./scope";
 import { ARCHIVE_KEY_PREFIX } from "./session-preferences";
 import { componentType, withFormerType } from "./type-tokens";
 import { checkedInput, optionalBoundary, requireValid } from "./guard";
-import { BUCKET_NAME, LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
+import { ACCOUNT_ID, BUCKET_NAME, LOG_RETENTION, VPC_CIDR, subnetSplitProblem } from "./rules";
 
 /** Interface endpoints Session Manager needs: the SSM API, its message channels, and CloudWatch Logs for streaming. */
 export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "logs"] as const;
@@ -31,6 +31,8 @@ export interface PrivateSsmNetworkArgs {
      * transcripts there, and nothing else of it.
      */
     archiveBucketName?: string;
+    /** The account owning that bucket (default this account): transcripts reach the bucket of that name only in that account, never one someone else creates under the name. */
+    archiveBucketAccountId?: string;
     /** Days the VPC flow logs are kept (a CloudWatch Logs retention value). */
     flowLogRetentionDays?: pulumi.Input<number>;
     /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
@@ -75,7 +77,11 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
         // The same rules the stack config applies, so the component is safe however it is called.
         requireValid(this, "vpcCidr", args.vpcCidr, VPC_CIDR.problem);
         if (args.archiveBucketName !== undefined) requireValid(this, "archiveBucketName", args.archiveBucketName, BUCKET_NAME.problem);
-        const archive = args.archiveBucketName === undefined ? undefined : { bucketName: args.archiveBucketName, keyPrefix: ARCHIVE_KEY_PREFIX };
+        if (args.archiveBucketAccountId !== undefined) requireValid(this, "archiveBucketAccountId", args.archiveBucketAccountId, ACCOUNT_ID.problem);
+        const archive =
+            args.archiveBucketName === undefined
+                ? undefined
+                : { bucketName: args.archiveBucketName, keyPrefix: ARCHIVE_KEY_PREFIX, accountId: args.archiveBucketAccountId };
         requireValid(this, "availabilityZones", args.availabilityZones, (zones) => subnetSplitProblem(args.vpcCidr, zones.length));
         const flowLogRetentionDays = checkedInput(this, "flowLogRetentionDays", args.flowLogRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION.problem);
 

@@ -17,6 +17,8 @@ export interface SessionAlertsArgs {
     grantRoleArns: pulumi.Input<pulumi.Input<string>[]>;
     /** The command document that ends partners' OS users (`PartnerOffboarding`): every SendCommand of it, at an end of access or by hand, raises an alert too. */
     endAccessDocumentName?: pulumi.Input<string>;
+    /** Command documents whose failed runs raise an alert (`PartnerOffboarding`'s two): an end of access that did not happen must be heard. */
+    failureWatchedDocumentNames?: pulumi.Input<pulumi.Input<string>[]>;
     /** Email addresses subscribed to the alerts (each confirms by the link AWS sends). */
     emailAddresses?: string[];
     /** HTTPS endpoints subscribed to the alerts (a chat webhook bridge, a SIEM); each must confirm the subscription. */
@@ -76,7 +78,38 @@ export const ALERT_INPUT_PATHS = {
 export const ALERT_INPUT_TEMPLATE =
     '"<time> <event> by <caller> of account <callerAccount> (source identity <sessionSourceIdentity><requestedSourceIdentity>) on <instance><session><role><document> in <region>; <comment>; error: <error>"';
 
-/** The alert topic, its key, and the rule feeding it. */
+/** Statuses of a Run Command invocation or a State Manager association run that mean the document did not do its work. */
+export const FAILED_RUN_STATUSES = ["Failed", "TimedOut", "Cancelled"] as const;
+
+/**
+ * The EventBridge pattern of failed runs of the watched documents: a Run Command invocation
+ * (the schedule at an end of access, or one sent by hand) or a State Manager association run
+ * (the kept OS users' list) that failed on an instance. Both are events Systems Manager sends
+ * to EventBridge itself ("Monitoring Systems Manager events with Amazon EventBridge").
+ */
+export function failedRunEventPattern(documentNames: string[]): Record<string, unknown> {
+    return {
+        source: ["aws.ssm"],
+        "detail-type": ["EC2 Command Invocation Status-change Notification", "EC2 State Manager Instance Association State Change"],
+        detail: { "document-name": [...documentNames].sort(), status: [...FAILED_RUN_STATUSES] },
+    };
+}
+
+/** What a failure alert says: which document failed where, and why. */
+export const FAILED_RUN_INPUT_PATHS = {
+    time: "$.time",
+    kind: "$.detail-type",
+    document: "$.detail.document-name",
+    instance: "$.detail.instance-id",
+    status: "$.detail.status",
+    details: "$.detail.status-details",
+    detailed: "$.detail.detailed-status",
+    region: "$.region",
+};
+export const FAILED_RUN_INPUT_TEMPLATE =
+    '"<time> FAILED to end a partner\'s access: document <document> on <instance> in <region>: <status> <details><detailed> (<kind>). End it by hand: docs/partners.md"';
+
+/** The alert topic, its key, and the rules feeding it. */
 export class SessionAlerts extends pulumi.ComponentResource {
     /** ARN of the SNS topic alerts are published to: subscribe chat or paging to it. */
     public readonly topicArn: pulumi.Output<string>;
@@ -122,14 +155,34 @@ export class SessionAlerts extends pulumi.ComponentResource {
             },
             parent,
         );
+        // Runs that failed to end a partner's access: no CloudTrail needed, Systems Manager sends these itself.
+        const failures =
+            args.failureWatchedDocumentNames === undefined
+                ? undefined
+                : new aws.cloudwatch.EventRule(
+                      `${name}-failures`,
+                      {
+                          description: "Failed runs of the documents ending partners' access",
+                          eventPattern: pulumi.jsonStringify(pulumi.output(args.failureWatchedDocumentNames).apply(failedRunEventPattern)),
+                          tags: args.tags,
+                      },
+                      parent,
+                  );
+        const ruleArns = failures === undefined ? pulumi.all([rule.arn]) : pulumi.all([rule.arn, failures.arn]);
         new aws.sns.TopicPolicy(
             `${name}-topic`,
             {
                 arn: topic.arn,
-                policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn, rule.arn]).apply(([s, arn, ruleArn]) => alertTopicPolicy(s, arn, ruleArn))),
+                policy: pulumi.jsonStringify(pulumi.all([scope, topic.arn, ruleArns]).apply(([s, arn, arns]) => alertTopicPolicy(s, arn, arns))),
             },
             parent,
         );
+        if (failures !== undefined)
+            new aws.cloudwatch.EventTarget(
+                `${name}-failures-to-topic`,
+                { rule: failures.name, arn: topic.arn, inputTransformer: { inputPaths: FAILED_RUN_INPUT_PATHS, inputTemplate: FAILED_RUN_INPUT_TEMPLATE } },
+                parent,
+            );
         new aws.cloudwatch.EventTarget(
             `${name}-to-topic`,
             { rule: rule.name, arn: topic.arn, inputTransformer: { inputPaths: ALERT_INPUT_PATHS, inputTemplate: ALERT_INPUT_TEMPLATE } },

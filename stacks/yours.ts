@@ -78,6 +78,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
               kmsEndpoint: settings.sessions.kmsEncryption,
               // A bucket of your own may be in another account (a log archive): the S3 endpoint must let transcripts through.
               archiveBucketName: settings.sessions.existingArchiveBucketName,
+              archiveBucketAccountId: settings.sessions.existingArchiveBucketAccountId,
               flowLogRetentionDays: settings.network.flowLogRetentionDays,
               permissionsBoundary: settings.permissionsBoundaryArn,
           })
@@ -167,6 +168,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
               scope,
               grantRoleArns: grants.map((grant) => grant.roleArn),
               endAccessDocumentName: offboarding.endDocumentName,
+              failureWatchedDocumentNames: [offboarding.endDocumentName, offboarding.keepDocumentName],
               emailAddresses: settings.alerts.emails,
               httpsEndpoints: settings.alerts.httpsEndpoints,
           })

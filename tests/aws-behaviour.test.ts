@@ -67,8 +67,57 @@ describe("AWS behaviour rules", () => {
             (d) => (d.Statement = d.Statement.filter((s) => !s.Principal?.Service)),
         );
         expect(await findingsOf([changed], "eventbridge-encrypted-topic")).to.deep.equal([
-            "topic alerts-topic: its key alerts-key does not let EventBridge (events service principal) use it",
+            "topic alerts-topic: its key alerts-key does not let EventBridge (events service principal) generate data keys and decrypt",
         ]);
+    });
+
+    it("is not fooled by trivially different inputs: wildcard actions, another topic, an allowing operator, a disabled schedule, a Deny", async () => {
+        // A key statement for EventBridge that names another topic, or allows only Decrypt.
+        const otherTopic = copy(yours);
+        changePolicy(only(otherTopic, "aws:kms/keyPolicy:KeyPolicy", "alerts-key"), "policy", (d) => {
+            for (const s of d.Statement.filter((s) => s.Principal?.Service))
+                s.Condition = { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:us-east-1:111111111111:another" } };
+        });
+        expect(await findingsOf([otherTopic], "eventbridge-encrypted-topic")).to.deep.equal([
+            "topic alerts-topic: key alerts-key's statement EventBridgeEncryptsForTheAlertTopic names another topic (arn:aws:sns:us-east-1:111111111111:another)",
+        ]);
+        const decryptOnly = copy(yours);
+        changePolicy(only(decryptOnly, "aws:kms/keyPolicy:KeyPolicy", "alerts-key"), "policy", (d) => {
+            for (const s of d.Statement.filter((s) => s.Principal?.Service)) s.Action = "kms:Decrypt";
+        });
+        expect(await findingsOf([decryptOnly], "eventbridge-encrypted-topic")).to.have.length(1);
+        // A trust allowing sts:* without the region.
+        const wildcard = copy(yours);
+        changePolicy(only(wildcard, "aws:iam/role:Role", "grant-Third_Party_A-role"), "assumeRolePolicy", (d) => {
+            for (const s of d.Statement) {
+                s.Action = "sts:*";
+                delete s.Condition.StringEquals["aws:RequestedRegion"];
+            }
+        });
+        expect(await findingsOf([wildcard], "regional-sts")).to.have.length(1);
+        // A secret "policy" whose condition allows instead of refusing.
+        const allowing = copy(their);
+        changePolicy(only(allowing, "aws:secretsmanager/secretPolicy:SecretPolicy"), "policy", (d) => {
+            for (const s of d.Statement) s.Condition = { ArnEquals: s.Condition.ArnNotEquals };
+        });
+        expect(await findingsOf([allowing], "secrets-same-account")).to.have.length(1);
+        // The end-of-access schedule disabled.
+        const disabled = copy(yours);
+        only(disabled, "aws:scheduler/schedule:Schedule").inputs.state = "DISABLED";
+        expect(await findingsOf([disabled], "sessions-outlive-iam")).to.deep.equal([
+            `Third_Party_A's access ends at ${A_ENDS}, and nothing ends its OS user os_user_a_alice then`,
+        ]);
+        // The kept list applied once, never again.
+        const once = copy(yours);
+        delete only(once, "aws:ssm/association:Association", "offboarding-keep-os-users").inputs.scheduleExpression;
+        expect(await findingsOf([once], "sessions-outlive-iam")).to.deep.equal([
+            "the association keeping the granted OS users runs once, not rate(30 minutes)",
+        ]);
+        // A Deny on the archive in the S3 endpoint's policy.
+        const denied = copy(await run("yours", { "sessions.archiveBucketName": "log-archive-transcripts" }));
+        const gateway = denied.resources.find((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && String(r.inputs.serviceName).endsWith(".s3"))!;
+        changePolicy(gateway, "policy", (d) => d.Statement.push({ Effect: "Deny", Principal: "*", Action: "s3:Put*", Resource: "arn:aws:s3:::log-archive-*" }));
+        expect(await findingsOf([denied], "gateway-endpoint-archive")).to.have.length(1);
     });
 
     it("regions: a grant trust that forgets aws:RequestedRegion", async () => {

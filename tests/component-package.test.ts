@@ -141,12 +141,22 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
         outputs: ["roleArn", "roleName", "instanceProfileName", "instanceIds", "securityGroupIds"],
     },
     SessionAlerts: {
-        inputs: ["grantRoleArns", "endAccessDocumentName", "emailAddresses", "httpsEndpoints", "scope", "tags"],
+        inputs: ["grantRoleArns", "endAccessDocumentName", "failureWatchedDocumentNames", "emailAddresses", "httpsEndpoints", "scope", "tags"],
         required: ["grantRoleArns"],
         outputs: ["topicArn", "keyArn", "ruleName"],
     },
     PrivateSsmNetwork: {
-        inputs: ["vpcCidr", "availabilityZones", "kmsEndpoint", "archiveBucketName", "flowLogRetentionDays", "permissionsBoundary", "scope", "tags"],
+        inputs: [
+            "vpcCidr",
+            "availabilityZones",
+            "kmsEndpoint",
+            "archiveBucketName",
+            "archiveBucketAccountId",
+            "flowLogRetentionDays",
+            "permissionsBoundary",
+            "scope",
+            "tags",
+        ],
         required: ["availabilityZones", "vpcCidr"],
         outputs: ["vpcId", "subnetIds", "routeTableId", "instanceSecurityGroupId", "endpointSecurityGroupId", "interfaceEndpointServices", "flowLogGroupName"],
     },
@@ -358,7 +368,8 @@ describe("component package (components/)", () => {
         // And the alerts (component, key, key policy, topic, topic policy, rule, target); on their
         // side, the resource policy of the secret holding the user's key. And offboarding (component, two
         // documents, the kept-users association, the schedule group, the scheduler's role and its policy).
-        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7 + 7, "yours-kms-archive": 8 + 7 + 7, their: 1 };
+        // The alert on failed runs of those documents (rule, target).
+        const ADDED_SINCE_THE_MOVE: Record<string, number> = { yours: 7 + 7 + 2, "yours-kms-archive": 8 + 7 + 7 + 2, their: 1 };
 
         for (const [variant, options] of Object.entries(variants)) {
             it(`${variant}: every former URN is a resource of today's program or one of its aliases, and the components carry the new tokens`, async () => {

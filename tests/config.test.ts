@@ -187,6 +187,13 @@ const catalogue: BadConfig[] = [
     },
     { title: "their: a user name too short to be a source identity", stack: "their", set: { "users[0].name": "a" }, key: "users[0].name", says: /2-64/ },
     {
+        title: "an archive bucket account without the archive bucket",
+        stack: "yours",
+        set: { "sessions.archiveBucketAccountId": "999999999999" },
+        key: "sessions.archiveBucketAccountId",
+        says: /with that bucket/,
+    },
+    {
         title: "a default Run As user in the partners' namespace (offboarding would end it)",
         stack: "yours",
         set: { "sessions.defaultOsUser": "os_user_everyone" },

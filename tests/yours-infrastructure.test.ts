@@ -142,10 +142,10 @@ describe("yours stack: private network", () => {
     });
 
     it("lets this account's principals write transcripts to an archive bucket of your own, which may be in another account, and nothing else of it", async () => {
-        const own = await yours({ "sessions.archiveBucketName": "log-archive-transcripts" });
+        const own = await yours({ "sessions.archiveBucketName": "log-archive-transcripts", "sessions.archiveBucketAccountId": "999999999999" });
         const gateway = ofType(own, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
         const archive = statementsOf(gateway.inputs.policy).filter((s) => s.Sid === "PrincipalsOfThisAccountArchiveTranscripts");
-        // No aws:ResourceAccount: the bucket's account is not known, and the first statement would refuse another account's.
+        // The bucket's own account: a bucket someone else creates under the name, once yours is gone, receives nothing.
         expect(archive).to.deep.equal([
             {
                 Sid: "PrincipalsOfThisAccountArchiveTranscripts",
@@ -153,9 +153,14 @@ describe("yours stack: private network", () => {
                 Principal: "*",
                 Action: ["s3:PutObject", "s3:GetEncryptionConfiguration"],
                 Resource: ["arn:aws:s3:::log-archive-transcripts", "arn:aws:s3:::log-archive-transcripts/session-transcripts/*"],
-                Condition: { StringEquals: { "aws:PrincipalAccount": "111111111111" } },
+                Condition: { StringEquals: { "aws:PrincipalAccount": "111111111111", "aws:ResourceAccount": "999999999999" } },
             },
         ]);
+        const sameAccount = await yours({ "sessions.archiveBucketName": "log-archive-transcripts" });
+        const statement = statementsOf(ofType(sameAccount, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!.inputs.policy).find(
+            (s) => s.Sid === "PrincipalsOfThisAccountArchiveTranscripts",
+        )!;
+        expect(statement.Condition).to.deep.equal({ StringEquals: { "aws:PrincipalAccount": "111111111111", "aws:ResourceAccount": "111111111111" } });
     });
 
     it("adds an S3 gateway endpoint on the private route table", () => {
@@ -749,7 +754,9 @@ describe("yours stack: alerts on access", () => {
         expect(allows[0]).to.deep.include({ Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish" });
         // This component's rule only: not another rule of the account, nor one on a custom bus.
         expect(allows[0].Condition).to.deep.equal({
-            ArnEquals: { "aws:SourceArn": "arn:aws:events:us-east-1:111111111111:rule/alerts-rule" },
+            ArnEquals: {
+                "aws:SourceArn": ["arn:aws:events:us-east-1:111111111111:rule/alerts-rule", "arn:aws:events:us-east-1:111111111111:rule/alerts-failures"],
+            },
             StringEquals: { "aws:SourceAccount": "111111111111" },
         });
         expect(asList(allows[0].Resource)).to.deep.equal([only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn]);
@@ -757,7 +764,7 @@ describe("yours stack: alerts on access", () => {
     });
 
     it("alerts on every session call, every AssumeRole of a grant role (refused ones included) and every end of access, naming who, as whom and where", async () => {
-        const rule = only(run, "aws:cloudwatch/eventRule:EventRule");
+        const rule = only(run, "aws:cloudwatch/eventRule:EventRule", "alerts-rule");
         // AssumeRole is a read-only management event: only this state lets the rule see it.
         expect(rule.inputs.state).to.equal("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS");
         const pattern = JSON.parse(rule.inputs.eventPattern);
@@ -775,11 +782,10 @@ describe("yours stack: alerts on access", () => {
         // No errorCode filter: a refused AssumeRole alerts too. A grant with a role name of its own is listed exactly.
         expect(JSON.stringify(pattern)).to.not.include("errorCode");
         const named = await yours({ "partners[1].roleName": "VendorBSessions" });
-        expect(JSON.parse(only(named, "aws:cloudwatch/eventRule:EventRule").inputs.eventPattern).detail.$or[1].requestParameters.roleArn).to.deep.equal([
-            { prefix: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_" },
-            "arn:aws:iam::111111111111:role/VendorBSessions",
-        ]);
-        const target = only(run, "aws:cloudwatch/eventTarget:EventTarget");
+        expect(
+            JSON.parse(only(named, "aws:cloudwatch/eventRule:EventRule", "alerts-rule").inputs.eventPattern).detail.$or[1].requestParameters.roleArn,
+        ).to.deep.equal([{ prefix: "arn:aws:iam::111111111111:role/SSMStartSession_IAM_Role_" }, "arn:aws:iam::111111111111:role/VendorBSessions"]);
+        const target = only(run, "aws:cloudwatch/eventTarget:EventTarget", "alerts-to-topic");
         expect(target.inputs.arn).to.equal(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn);
         expect(target.inputs.inputTransformer.inputPaths).to.include({
             caller: "$.detail.userIdentity.arn",
@@ -791,6 +797,18 @@ describe("yours stack: alerts on access", () => {
             comment: "$.detail.requestParameters.comment",
             error: "$.detail.errorCode",
         });
+    });
+
+    it("alerts when a run that should end a partner's access fails on an instance (the schedule's command, the kept list's association)", () => {
+        const rule = only(run, "aws:cloudwatch/eventRule:EventRule", "alerts-failures");
+        expect(JSON.parse(rule.inputs.eventPattern)).to.deep.equal({
+            source: ["aws.ssm"],
+            "detail-type": ["EC2 Command Invocation Status-change Notification", "EC2 State Manager Instance Association State Change"],
+            detail: { "document-name": ["offboarding-end-os-users", "offboarding-keep-os-users"], status: ["Failed", "TimedOut", "Cancelled"] },
+        });
+        const target = only(run, "aws:cloudwatch/eventTarget:EventTarget", "alerts-failures-to-topic");
+        expect(target.inputs.arn).to.equal(only(run, "aws:sns/topicPolicy:TopicPolicy").inputs.arn);
+        expect(target.inputs.inputTransformer.inputTemplate).to.include("FAILED to end a partner's access: document <document> on <instance>");
     });
 
     it("subscribes the addresses and endpoints the config lists, and builds nothing with alerts off", async () => {

@@ -134,6 +134,11 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
         settingsGiven: CREATED_ARCHIVE_SETTINGS.filter((setting) => sessions[setting] !== undefined),
     }))
         issues.push({ path: `sessions.${argument}`, message: problem });
+    if (sessions.archiveBucketAccountId !== undefined && sessions.archiveBucketName === undefined)
+        issues.push({
+            path: "sessions.archiveBucketAccountId",
+            message: "is set without sessions.archiveBucketName; accepted: the account of an archive bucket of your own, with that bucket",
+        });
     if (sessions.s3Archive && sessions.archiveBucketName === undefined) {
         for (const { argument, problem } of archiveLifecycleProblems({
             retentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,

@@ -68,6 +68,7 @@ export function loadYoursSettings(): YoursSettings {
             s3Archive: sessions.s3Archive ?? sessions.archiveBucketName !== undefined,
             existingKmsKeyArn: sessions.kmsKeyArn,
             existingArchiveBucketName: sessions.archiveBucketName,
+            existingArchiveBucketAccountId: sessions.archiveBucketAccountId,
             archiveRetentionDays: sessions.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
             archiveRetentionMode: (sessions.archiveRetentionMode as ArchiveRetentionMode | undefined) ?? ArchiveRetentionMode.GOVERNANCE,
             archiveTransitionDays: sessions.archiveTransitionDays ?? DEFAULT_ARCHIVE_TRANSITION_DAYS,

@@ -163,6 +163,7 @@ const sessionsSchema = record(
         archiveExpirationDays: number(ARCHIVE_LIFECYCLE_DAYS).optional(),
         kmsKeyArn: text(KMS_KEY_ARN).optional(),
         archiveBucketName: text(BUCKET_NAME).optional(),
+        archiveBucketAccountId: text(ACCOUNT_ID).optional(),
         shellProfile: record(
             {
                 linux: z.string(accepting("shell commands as a string")).min(1).optional(),

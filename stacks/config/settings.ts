@@ -79,6 +79,8 @@ export interface YoursSettings {
         existingKmsKeyArn?: string;
         /** A bucket of your own to archive to, instead of a new one. */
         existingArchiveBucketName?: string;
+        /** The account owning that bucket; absent: this stack's account. */
+        existingArchiveBucketAccountId?: string;
         shellProfile?: ShellProfile;
         adoptExistingPreferences: boolean;
     };

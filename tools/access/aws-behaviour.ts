@@ -11,6 +11,8 @@ import { endOsUsersDocument, grantedOsUserEntry, keepGrantedOsUsersDocument } fr
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import { PARTNER_OS_USER } from "../../components/rules";
 import { resolve, type ProgramRun, type RecordedResource } from "../mock-engine";
+import { iamWildcard } from "./wildcards";
+import { KEEP_GRANTED_USERS_SCHEDULE } from "../../components/partner-offboarding";
 
 /** One AWS behaviour a stack must not contradict. */
 export interface AwsBehaviourRule {
@@ -36,6 +38,12 @@ const physical = (r: RecordedResource) => String(r.inputs.name ?? r.name);
 const parse = (json: unknown): PolicyDocument | undefined => (typeof json === "string" ? (JSON.parse(json) as PolicyDocument) : undefined);
 const conditionKeys = (s: PolicyStatement) => Object.values(s.Condition ?? {}).flatMap((keys) => Object.keys(keys).map((k) => k.toLowerCase()));
 const services = (s: PolicyStatement) => (typeof s.Principal === "object" ? asList(s.Principal.Service) : []);
+/** Whether a statement's actions cover `action`, wildcards included (IAM compares actions without case). */
+const covers = (s: PolicyStatement, action: string) =>
+    asList(s.Action).some((a) => iamWildcard(a, true).test(action)) ||
+    (s.NotAction !== undefined && !asList(s.NotAction).some((a) => iamWildcard(a, true).test(action)));
+/** Condition operators that refuse a principal unless it is among the listed ones. */
+const NEGATED_OPERATORS = ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike", "StringNotEqualsIgnoreCase"];
 
 /** The policy a KMS key applies: a KeyPolicy resource's, else the one given on the key. */
 function keyPolicyOf(runs: ProgramRun[], key: RecordedResource): PolicyDocument | undefined {
@@ -51,7 +59,7 @@ function grantRoles(runs: ProgramRun[]): Array<{ run: ProgramRun; resource: Reco
             trust.Statement.some(
                 (s) =>
                     s.Effect === "Allow" &&
-                    asList(s.Action).includes("sts:AssumeRole") &&
+                    covers(s, "sts:AssumeRole") &&
                     typeof s.Principal === "object" &&
                     asList(s.Principal.AWS).some((arn) => arn.split(":")[4] !== run.account),
             ),
@@ -90,8 +98,21 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                 const statements = (keyPolicyOf(runs, key)?.Statement ?? []).filter(
                     (s) => s.Effect === "Allow" && services(s).some((p) => p.startsWith("events.")),
                 );
-                if (statements.length === 0)
-                    problems.push(`topic ${physical(topic)}: its key ${key.name} does not let EventBridge (events service principal) use it`);
+                if (!["kms:GenerateDataKey", "kms:Decrypt"].every((action) => statements.some((s) => covers(s, action))))
+                    problems.push(
+                        `topic ${physical(topic)}: its key ${key.name} does not let EventBridge (events service principal) generate data keys and decrypt`,
+                    );
+                for (const s of statements) {
+                    const named = Object.values(s.Condition ?? {}).flatMap((keys) =>
+                        Object.entries(keys)
+                            .filter(([k]) => k.toLowerCase() === "kms:encryptioncontext:aws:sns:topicarn")
+                            .flatMap(([, v]) => asList(v as string | string[])),
+                    );
+                    if (named.length > 0 && !named.some((v) => iamWildcard(String(v)).test(topicArn)))
+                        problems.push(
+                            `topic ${physical(topic)}: key ${key.name}'s statement ${s.Sid ?? "for EventBridge"} names another topic (${named.join(", ")})`,
+                        );
+                }
                 for (const s of statements.filter((s) => conditionKeys(s).some((k) => k === "aws:sourceaccount" || k === "aws:sourcearn")))
                     problems.push(
                         `topic ${physical(topic)}: key ${key.name}'s statement ${s.Sid ?? "for EventBridge"} conditions on aws:SourceAccount or aws:SourceArn`,
@@ -113,7 +134,7 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
             const problems: string[] = [];
             for (const { run } of alerting)
                 for (const grant of grantRoles([run])) {
-                    const assumes = grant.trust.Statement.filter((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
+                    const assumes = grant.trust.Statement.filter((s) => s.Effect === "Allow" && covers(s, "sts:AssumeRole"));
                     if (!assumes.every((s) => s.Condition?.StringEquals?.["aws:RequestedRegion"] === run.region))
                         problems.push(
                             `grant role ${physical(grant.resource)} may be assumed through another region's STS endpoint than ${run.region}, where the alert rule listens`,
@@ -146,6 +167,10 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                 else {
                     if (!association.inputs.targets?.some((t: { key: string; values: string[] }) => t.key === "tag-key" && t.values.includes(accessTagKey)))
                         problems.push(`the association keeping the granted OS users does not target every instance carrying ${accessTagKey}`);
+                    if (association.inputs.scheduleExpression !== KEEP_GRANTED_USERS_SCHEDULE)
+                        problems.push(
+                            `the association keeping the granted OS users runs ${association.inputs.scheduleExpression ?? "once"}, not ${KEEP_GRANTED_USERS_SCHEDULE}`,
+                        );
                     if ([...kept].sort().join(" ") !== [...expected].sort().join(" "))
                         problems.push(`the instances keep ${kept.join(", ") || "no OS user"}, not the granted ${expected.join(", ") || "none"}`);
                 }
@@ -159,6 +184,10 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                         return (
                             s.inputs.scheduleExpression === at &&
                             s.inputs.scheduleExpressionTimezone === "UTC" &&
+                            s.inputs.state !== "DISABLED" &&
+                            asList(input.Targets).some(
+                                (t: { Key: string; Values: string[] }) => t.Key === "tag-key" && asList(t.Values).includes(accessTagKey),
+                            ) &&
                             String(s.inputs.target?.arn).endsWith(":aws-sdk:ssm:sendCommand") &&
                             endDocuments.includes(input.DocumentName) &&
                             asList(input.Parameters?.userNames).includes(grant.runAsUser)
@@ -206,7 +235,8 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                         .join("\n"),
                 })),
             ].filter(({ text }) => text.includes(`${METADATA_GUARD_PATHS.unit}.new`));
-            const hooks = [...FIREWALL_SERVICES.map(firewallDropInPath), METADATA_GUARD_PATHS.reapplyTimer];
+            const timer = METADATA_GUARD_PATHS.reapplyTimer.split("/").pop()!;
+            const hooks = [...FIREWALL_SERVICES.map(firewallDropInPath), METADATA_GUARD_PATHS.reapplyTimer, `systemctl enable --now ${timer}`];
             return installers.flatMap(({ what, text }) => {
                 const missing = hooks.filter((hook) => !text.includes(hook));
                 return missing.length === 0
@@ -257,8 +287,13 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                         (s) =>
                             s.Effect === "Deny" &&
                             s.Principal === "*" &&
-                            asList(s.Action).some((a) => a === "secretsmanager:*" || a === "secretsmanager:GetSecretValue") &&
-                            conditionKeys(s).includes("aws:principalarn"),
+                            covers(s, "secretsmanager:GetSecretValue") &&
+                            // Refusing every principal but those listed, and on no other condition.
+                            Object.keys(s.Condition ?? {}).length === 1 &&
+                            Object.entries(s.Condition ?? {}).some(
+                                ([operator, keys]) =>
+                                    NEGATED_OPERATORS.includes(operator) && Object.keys(keys).some((k) => k.toLowerCase() === "aws:principalarn"),
+                            ),
                     ),
                 );
                 if (!refusesOthers)
@@ -301,10 +336,17 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                         (s) =>
                             s.Effect === "Allow" &&
                             asList(s.Action).some((a) => a === "*" || a === "s3:*" || a === "s3:PutObject") &&
-                            asList(s.Resource).some((r) => r === "*" || r.startsWith(`arn:${run.partition}:s3:::${bucket}/`)) &&
-                            !conditionKeys(s).includes("aws:resourceaccount"),
+                            // Named explicitly (the bucket's own account in the condition), or everything without an account condition.
+                            (asList(s.Resource).some((r) => r.startsWith(`arn:${run.partition}:s3:::${bucket}/`)) ||
+                                (asList(s.Resource).includes("*") && !conditionKeys(s).includes("aws:resourceaccount"))),
                     );
-                    if (!admits) problems.push(`the S3 gateway endpoint refuses transcripts to ${bucket} when that bucket is in another account`);
+                    const denies = (parse(endpoint.inputs.policy)?.Statement ?? []).some(
+                        (s) =>
+                            s.Effect === "Deny" &&
+                            covers(s, "s3:PutObject") &&
+                            asList(s.Resource).some((r) => iamWildcard(r).test(`arn:${run.partition}:s3:::${bucket}/session-transcripts/x`)),
+                    );
+                    if (!admits || denies) problems.push(`the S3 gateway endpoint refuses transcripts to ${bucket} when that bucket is in another account`);
                 }
             }
             return problems;
