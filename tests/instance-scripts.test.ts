@@ -331,6 +331,9 @@ function realTool(tool: string): string {
 /** Commands the metadata guard installers call, as opposed to the user look-ups and changes. */
 const GUARD_COMMANDS = ["nft", "iptables", "ip6tables", "dnf", "yum", "systemctl", "pfctl", "launchctl"];
 
+/** What the Linux installer runs, in order: systemd set up (reload, the unit, the timer, the agent's limits), then the guard. */
+const INSTALLER_COMMANDS = [...Array(5).fill("systemctl"), "nft"];
+
 const commandsOf = (r: Result) => r.calls.map((c) => c.command);
 const userCommandsOf = (r: Result) => commandsOf(r).filter((c) => !GUARD_COMMANDS.includes(c));
 const outputOf = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
@@ -388,14 +391,7 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         expect(r.status, outputOf(r)).to.equal(0);
         const commands = commandsOf(r);
         const firstUserCommand = commands.findIndex((c) => !GUARD_COMMANDS.includes(c));
-        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal([
-            "systemctl",
-            "systemctl",
-            "systemctl",
-            "systemctl",
-            "systemctl",
-            "nft",
-        ]);
+        expect(commands.slice(0, firstUserCommand), "systemd set up, then the guard loaded").to.deep.equal(INSTALLER_COMMANDS);
         expect(
             commands.slice(firstUserCommand).filter((c) => GUARD_COMMANDS.includes(c)),
             "nothing of the guard after",
@@ -1073,14 +1069,7 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
                 ["set-property", "--runtime", "amazon-ssm-agent.service", "TasksMax=infinity"],
                 ["show", "--property", "MainPID", "--value", "amazon-ssm-agent.service"],
             ]);
-            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal([
-                "systemctl",
-                "systemctl",
-                "systemctl",
-                "systemctl",
-                "systemctl",
-                "nft",
-            ]);
+            expect(commandsOf(r), "systemd set up before the guard runs").to.deep.equal(INSTALLER_COMMANDS);
             expect(sb.nftLoads(), "the guard ran once, now").to.have.length(1);
             expect(r.stdout).to.include(`loaded nftables table ${TABLE}`);
 
