@@ -149,7 +149,8 @@ function realSystemUnavailable(): string | undefined {
     if (process.getuid?.() !== 0) return "not root";
     for (const tool of ["unshare", "useradd", "usermod", "getent", "pgrep", "pkill", "ps", "su", "chage", "setpriv", "perl"])
         if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-    if (spawnSync("unshare", ["--mount", "true"]).status !== 0) return "unshare --mount is refused (no mount namespaces)";
+    if (spawnSync("unshare", ["--mount", "--pid", "--fork", "--mount-proc", "true"]).status !== 0)
+        return "unshare --mount --pid is refused (no mount or PID namespaces)";
     return undefined;
 }
 
@@ -184,7 +185,9 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
 
     /**
      * Runs `steps` (bash) as root in a private mount namespace whose /etc is a copy of the host's,
-     * with `useradd` having made the given users; every process started inside ends with it.
+     * with `useradd` having made the given users; every process started inside ends with it. In a
+     * PID namespace of its own too: the scripts' kills by UID reach only its processes, and its
+     * bash, as PID 1, reaps the dead as an instance's init does (the sandbox's init here does not).
      */
     function inPrivateSystem(users: string[], steps: string): { status: number | null; out: string } {
         const etc = fs.mkdtempSync(path.join(work, "etc-"));
@@ -203,7 +206,10 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
             // Nothing a test started survives it: kill(-1) as each user, which even a PID hopper cannot outrun.
             ...users.map((_, i) => `setpriv --reuid=${FREE_UIDS[i]} --regid=100 --clear-groups kill -KILL -1 2>/dev/null || true`),
         ].join("\n");
-        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
+        const r = spawnSync("unshare", ["--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "bash", "-c", script], {
+            encoding: "utf8",
+            timeout: 60_000,
+        });
         return { status: r.status, out: `${r.stdout}${r.stderr}` };
     }
 
