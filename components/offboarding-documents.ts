@@ -155,7 +155,7 @@ function functions(platform: Platform): string[] {
         "}",
         // Nothing of the user left: several looks, a short pause apart (a zombie is dead, only not yet reaped).
         `alive() { ${platform.alive}; }`,
-        'none_left() { for look in 1 2 3; do if alive "$1"; then return 1; fi; sleep 0.05; done; return 0; }',
+        'none_left() { for look in 1 2 3 4 5; do if alive "$1"; then return 1; fi; sleep 0.1; done; return 0; }',
         "end_user() {",
         '  case "$1" in',
         `    ${PARTNER_OS_USER_PREFIX}*) ;;`,
