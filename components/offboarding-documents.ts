@@ -5,8 +5,9 @@
 // partner's OS user is ended on the instances: every process it runs is killed (which also
 // ends its sessions: when the shell exits, the SSM agent reports the session terminating,
 // amazon-ssm-agent agent/session/shell/shell.go), the account is expired and given no login
-// shell, which refuses su, cron, atd and sshd (it has no password to lock), its scheduled jobs
-// and subordinate IDs are taken away, and setuid files it owns lose the bit. Session Manager's Run As checks only that
+// shell (su refuses an expired account, and so do cron and sshd through PAM's account check;
+// it has no password to lock), its scheduled jobs and subordinate IDs are taken away, and
+// setuid files it owns lose the bit. Session Manager's Run As checks only that
 // the user exists (agent/session/shell/shell_unix.go), so locking does not refuse a session:
 // IAM does that.
 //
@@ -69,7 +70,7 @@ interface Platform {
 const LINUX: Platform = {
     lock: [
         "  nologin=$(command -v nologin || echo /sbin/nologin)",
-        // Expired (1970-01-02): PAM's account check refuses su, cron, atd and sshd. The user has no password to lock.
+        // Expired (1970-01-02): PAM's account check refuses su, cron and sshd. The user has no password to lock.
         `  usermod --expiredate 1 --shell "$nologin" --comment '${ENDED_OS_USER_COMMENT}' "$1" || return 1`,
         // Setuid or setgid files the user owns would let anyone on the instance act as it again.
         '  find / /tmp /var/tmp /dev/shm /home -xdev -type f -user "$(id -u "$1")" \\( -perm -4000 -o -perm -2000 \\) -exec chmod ug-s {} + 2>/dev/null || true',
@@ -229,7 +230,7 @@ function document(description: string, parameter: { name: string; description: s
 /** Command document that ends the listed partners' OS users: the schedule at a partner's end of access runs it, and so can you (docs/partners.md). */
 export function endOsUsersDocument() {
     return document(
-        "Ends partners' OS users on this instance: kills every process they run (their sessions end with their shells) and locks them.",
+        "Ends partners' OS users on this instance: kills every process they run (their sessions end with their shells) and expires their accounts.",
         {
             name: "userNames",
             description: `Partners' OS users to end (names beginning ${PARTNER_OS_USER_PREFIX}), separated by spaces.`,

@@ -15,7 +15,7 @@
 
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedInput, optionalBoundary, requireValid } from "./guard";
+import { optionalBoundary, requireValid } from "./guard";
 import { endOsUsersDocument, grantedOsUserEntry, keepGrantedOsUsersDocument } from "./offboarding-documents";
 import { stateManagerAssociationName } from "./os-user-provisioning";
 import { endAccessSenderPolicy, serviceTrustPolicy, type AwsScope } from "./policies";
@@ -25,6 +25,18 @@ import { componentType } from "./type-tokens";
 
 /** How often State Manager re-applies the list of granted OS users (30 minutes is the shortest rate it accepts). */
 export const KEEP_GRANTED_USERS_SCHEDULE = "rate(30 minutes)";
+
+/**
+ * How far ahead an end must be to get a schedule. Scheduler refuses a one-time schedule whose
+ * time has passed at create (reported by users; its documentation does not say): the margin
+ * covers the time between the program's run and the schedule's creation.
+ */
+export const END_SCHEDULE_LEAD_MS = 10 * 60 * 1000;
+
+/** Whether an end of access gets a one-time schedule: set, and at least END_SCHEDULE_LEAD_MS after `now` (epoch ms). */
+export function needsEndSchedule(expiresAt: string | undefined, now: number): boolean {
+    return expiresAt !== undefined && Date.parse(expiresAt) >= now + END_SCHEDULE_LEAD_MS;
+}
 
 /** A partner whose OS user the instances keep while its access lasts. */
 export interface OffboardedPartner {
@@ -41,6 +53,8 @@ export interface PartnerOffboardingArgs {
     accessTagKey: string;
     /** Every partner granted now. A partner left out has its OS user ended on the instances. */
     partners: OffboardedPartner[];
+    /** The instant the deployment runs, ISO 8601 (default: now): ends sooner than 10 minutes after it get no schedule, the kept list ends them. For tests and reviews of another instant. */
+    now?: string;
     /** ARN of a managed policy set as the permissions boundary of the role this component creates. */
     permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them; looked up otherwise. */
@@ -70,7 +84,8 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
             if (p.expiresAt !== undefined) requireValid(this, `partners[${i}].expiresAt`, p.expiresAt, TIMESTAMP.problem);
         });
         const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
-        const accessTagKey = checkedInput(this, "accessTagKey", args.accessTagKey, ACCESS_TAG_KEY.problem);
+        const accessTagKey = args.accessTagKey;
+        const now = args.now === undefined ? Date.now() : Date.parse(requireValid(this, "now", args.now, TIMESTAMP.problem));
 
         const endDocument = new aws.ssm.Document(
             `${name}-end-os-users`,
@@ -123,7 +138,10 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
             parent,
         );
 
-        for (const partner of args.partners.filter((p) => p.expiresAt !== undefined)) {
+        // A schedule for an end still ahead only: Scheduler refuses a one-time schedule whose time has
+        // passed when it is created, which would fail the deployment that sets an end of now. For an
+        // end that close, the kept list (which carries each end) ends the user as the deploy updates it.
+        for (const partner of args.partners.filter((p) => needsEndSchedule(p.expiresAt, now))) {
             const at = utcTimestamp(partner.expiresAt!);
             new aws.scheduler.Schedule(
                 `${name}-end-${partner.partnerName}`,

@@ -8,7 +8,8 @@ import { AWS_BEHAVIOUR_RULES, awsBehaviourFindings } from "../tools/access/aws-b
 import { only, resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 import { analyze } from "../tools/review/analyze";
 
-const A_ENDS = "2027-03-31T23:59:59Z";
+// Far ahead: a schedule is made only for an end still ahead when the program runs.
+const A_ENDS = "2099-03-31T23:59:59Z";
 
 async function run(stack: "yours" | "their", set?: Record<string, unknown>, stacks = SAMPLE_STACKS): Promise<ProgramRun> {
     const result = await runProgram({ stack, set, stacks });
@@ -139,7 +140,7 @@ describe("AWS behaviour rules", () => {
         const stale = copy(yours);
         only(stale, "aws:ssm/association:Association", "offboarding-keep-os-users").inputs.parameters.grantedUsers += " os_user_z_gone";
         expect(await findingsOf([stale], "sessions-outlive-iam")).to.deep.equal([
-            "the instances keep os_user_a_alice@1806537599, os_user_b_bob, os_user_z_gone, not the granted os_user_a_alice@1806537599, os_user_b_bob",
+            "the instances keep os_user_a_alice@4078684799, os_user_b_bob, os_user_z_gone, not the granted os_user_a_alice@4078684799, os_user_b_bob",
         ]);
         const none = copy(yours);
         none.resources = none.resources.filter((r) => r.name !== "offboarding-keep-os-users" || r.type !== "aws:ssm/association:Association");

@@ -120,7 +120,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
     OsUserProvisioning: { inputs: ["accessTagKey", "defaultOsUser", "tags"], required: ["accessTagKey", "defaultOsUser"], outputs: ["documentName"] },
     MetadataGuard: { inputs: ["accessTagKey", "tags"], required: ["accessTagKey"], outputs: ["documentName", "associationName"] },
     PartnerOffboarding: {
-        inputs: ["accessTagKey", "partners", "permissionsBoundary", "scope", "tags"],
+        inputs: ["accessTagKey", "partners", "now", "permissionsBoundary", "scope", "tags"],
         required: ["accessTagKey", "partners"],
         outputs: ["endDocumentName", "keepDocumentName", "schedulerRoleArn"],
     },

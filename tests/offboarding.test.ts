@@ -23,7 +23,8 @@ import { decide } from "../tools/iam/evaluate";
 import { buildIamPicture } from "../tools/iam/picture";
 import { ofType, only, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
 
-const A_ENDS = "2027-03-31T23:59:59Z";
+// Far ahead: a schedule is made only for an end still ahead when the program runs.
+const A_ENDS = "2099-03-31T23:59:59Z";
 
 async function yours(set?: Record<string, unknown>): Promise<ProgramRun> {
     const run = await runProgram({ stack: "yours", set });
@@ -41,7 +42,7 @@ describe("offboarding: what the program registers", () => {
         expect(schedules.map((s) => s.name)).to.deep.equal(["offboarding-end-Third_Party_A"]);
         const schedule = schedules[0];
         expect(schedule.inputs).to.deep.include({
-            scheduleExpression: "at(2027-03-31T23:59:59)",
+            scheduleExpression: "at(2099-03-31T23:59:59)",
             scheduleExpressionTimezone: "UTC",
             flexibleTimeWindow: { mode: "OFF" },
             groupName: only(run, "aws:scheduler/scheduleGroup:ScheduleGroup").name,
@@ -61,11 +62,38 @@ describe("offboarding: what the program registers", () => {
         expect((await resolve(run.outputs.endAccessDocumentName as string)).value).to.equal("offboarding-end-os-users");
     });
 
+    it("makes no schedule for an end already past or less than 10 minutes ahead (Scheduler would refuse it): the kept list, carrying the end, ends the user as the deploy updates it", async () => {
+        const soon = new Date(Date.now() + 2 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+        const ending = await yours({ "partners[0].expiresAt": soon, "partners[1].expiresAt": "2020-01-01T00:00:00Z" });
+        expect(ofType(ending, "aws:scheduler/schedule:Schedule")).to.deep.equal([]);
+        expect(only(ending, "aws:ssm/association:Association", "offboarding-keep-os-users").inputs.parameters.grantedUsers).to.equal(
+            `os_user_a_alice@${Date.parse(soon) / 1000} os_user_b_bob@1577836800`,
+        );
+        // The component takes the instant to decide from, for reviews of another moment.
+        const offboarding = await runProgram({
+            stack: "yours",
+            program: async () => {
+                const { PartnerOffboarding } = await import("../components/partner-offboarding");
+                new PartnerOffboarding("o", {
+                    accessTagKey: "ExternalAccessGrantedTo",
+                    now: "2027-03-31T23:55:00Z",
+                    partners: [
+                        { partnerName: "Near", osUser: "os_user_near", expiresAt: "2027-03-31T23:59:59Z" },
+                        { partnerName: "Far", osUser: "os_user_far", expiresAt: "2027-04-01T00:05:00Z" },
+                    ],
+                });
+                return {};
+            },
+        });
+        if (offboarding.error) throw offboarding.error;
+        expect(ofType(offboarding, "aws:scheduler/schedule:Schedule").map((s) => s.name)).to.deep.equal(["o-end-Far"]);
+    });
+
     it("keeps on every instance open to partners only the OS users partners hold now, with the end of each, re-applied every 30 minutes", () => {
         const keep = only(run, "aws:ssm/association:Association", "offboarding-keep-os-users");
         expect(keep.inputs.targets).to.deep.equal([{ key: "tag-key", values: ["ExternalAccessGrantedTo"] }]);
         expect(keep.inputs.scheduleExpression).to.equal("rate(30 minutes)");
-        // Third_Party_A's access ends at 2027-03-31T23:59:59Z: 1806537599 seconds after the epoch.
+        // Third_Party_A's access ends at 2099-03-31T23:59:59Z: 4078684799 seconds after the epoch.
         expect(keep.inputs.parameters).to.deep.equal({ grantedUsers: `os_user_a_alice@${Date.parse(A_ENDS) / 1000} os_user_b_bob` });
         expect(keep.inputs.parameters.grantedUsers).to.match(new RegExp(GRANTED_OS_USERS_PATTERN));
         const document = JSON.parse(only(run, "aws:ssm/document:Document", "offboarding-keep-os-users").inputs.content);
@@ -82,7 +110,7 @@ describe("offboarding: what the program registers", () => {
         for (const bad of ["root", "no_sudo_user", "os_user_a;id", "os_user_a os_user_b ", "", "os_user_"]) expect(end.test(bad), bad).to.equal(false);
         expect(end.test("os_user_a_alice os_user_b_bob")).to.equal(true);
         const granted = new RegExp(GRANTED_OS_USERS_PATTERN);
-        for (const good of ["", "os_user_a_alice", "os_user_a_alice@1806537599 os_user_b_bob"]) expect(granted.test(good), good).to.equal(true);
+        for (const good of ["", "os_user_a_alice", "os_user_a_alice@4078684799 os_user_b_bob"]) expect(granted.test(good), good).to.equal(true);
         for (const bad of ["ec2-user", "os_user_a@soon", "os_user_a@1 root"]) expect(granted.test(bad), bad).to.equal(false);
     });
 

@@ -12,7 +12,7 @@ import { asList, type PolicyDocument, type PolicyStatement } from "../../compone
 import { PARTNER_OS_USER } from "../../components/rules";
 import { resolve, type ProgramRun, type RecordedResource } from "../mock-engine";
 import { iamWildcard } from "./wildcards";
-import { KEEP_GRANTED_USERS_SCHEDULE } from "../../components/partner-offboarding";
+import { KEEP_GRANTED_USERS_SCHEDULE, needsEndSchedule } from "../../components/partner-offboarding";
 
 /** One AWS behaviour a stack must not contradict. */
 export interface AwsBehaviourRule {
@@ -177,7 +177,8 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                 const end = JSON.stringify(endOsUsersDocument(), null, 2);
                 const endDocuments = run.resources.filter((r) => r.type === "aws:ssm/document:Document" && r.inputs.content === end).map(physical);
                 const schedules = run.resources.filter((r) => r.type === "aws:scheduler/schedule:Schedule");
-                for (const grant of grants.filter((g) => g.expiresAt !== null)) {
+                // An end already (nearly) past needs none: the kept list, which carries the end, ends it at once.
+                for (const grant of grants.filter((g) => needsEndSchedule(g.expiresAt ?? undefined, Date.now()))) {
                     const at = `at(${grant.expiresAt!.replace(/Z$/, "")})`;
                     const ending = schedules.some((s) => {
                         const input = JSON.parse(String(s.inputs.target?.input ?? "{}"));
