@@ -82,16 +82,6 @@ function writeFile(path: string, delimiter: string, lines: readonly string[], mo
     return [`cat > ${staging} <<'${delimiter}'`, ...lines, delimiter, `chmod ${mode} ${staging}`, `mv -f ${staging} ${path}`];
 }
 
-/**
- * The Linux guard, as shell lines (`set -eu`; installed as a bash script). Run as root.
- * With nft: one table of its own, replaced in one transaction, whose output chain rejects
- * traffic to both addresses from any socket not owned by UID 0. A reject in any base chain
- * is final, so an accept in another table cannot reopen it. Without nft: the same rule with
- * iptables/ip6tables and the owner match, checked with -C before it is inserted. With
- * neither, it installs nftables with the package manager (dnf, or yum; the Amazon Linux
- * repositories are reachable through the VPC's S3 gateway endpoint) and uses nft. If that
- * fails too, it fails: a quiet success would leave the metadata service open.
- */
 /** The guard's nftables ruleset: its own table, replaced in one transaction. */
 const NFT_RULESET = [
     `table ${table}`,
@@ -106,6 +96,17 @@ const NFT_RULESET = [
 ];
 if (NFT_RULESET.some((line) => line.includes("'"))) throw new Error("the nftables ruleset is single-quoted into the guard: it must hold no single quote");
 
+/**
+ * The Linux guard, as shell lines (`set -eu`; installed as a bash script). Run as root.
+ * With nft: one table of its own, replaced in one transaction, whose output chain rejects
+ * traffic to both addresses from any socket not owned by UID 0. A reject in any base chain
+ * is final, so an accept in another table cannot reopen it. Without nft: the same rule with
+ * iptables/ip6tables and the owner match, kept first in OUTPUT (iptables-restore, one
+ * transaction), since there an earlier ACCEPT would win. With neither, it installs
+ * nftables with the package manager (dnf, or yum; the Amazon Linux repositories are
+ * reachable through the VPC's S3 gateway endpoint) and uses nft. If that fails too, it
+ * fails: a quiet success would leave the metadata service open.
+ */
 export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "set -eu",
     "# Closes the EC2 instance metadata service to every local user but root. Managed by Pulumi (third-party-ssm-access).",
@@ -115,13 +116,13 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     'mode="${1:-apply}"',
     'say() { if [ "$mode" != reapply ]; then echo "$@"; fi; }',
     "have_nft() { command -v nft >/dev/null 2>&1; }",
-    "have_iptables() { command -v iptables >/dev/null 2>&1 && command -v ip6tables >/dev/null 2>&1; }",
+    "have_iptables() { for tool in iptables ip6tables iptables-restore ip6tables-restore; do command -v $tool >/dev/null 2>&1 || return 1; done; }",
     'missing=""',
     "if ! have_nft && ! have_iptables; then",
     "  # An image without a firewall tool: install nftables rather than leave the service open.",
     "  if command -v dnf >/dev/null 2>&1; then pm=dnf; elif command -v yum >/dev/null 2>&1; then pm=yum; else pm=''; fi",
     '  if [ -n "$pm" ]; then',
-    '    echo "imds-guard: neither nft nor iptables and ip6tables is installed: running $pm -y install nftables"',
+    '    echo "imds-guard: neither nft nor iptables and ip6tables (with their -restore) is installed: running $pm -y install nftables"',
     '    if "$pm" -y install nftables; then',
     '      echo "imds-guard: $pm -y install nftables succeeded"',
     "    else",
@@ -140,20 +141,29 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     `  printf '%s\\n' ${NFT_RULESET.map((line) => `'${line}'`).join(" ")} | nft -f -`,
     `  say "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
     "elif have_iptables; then",
-    "  # No nft: -C first, so a second run adds nothing. Inserted at the top of OUTPUT rather than",
-    "  # appended, so that an ACCEPT earlier in the chain cannot let the traffic through.",
+    "  # No nft: one owner-match REJECT per address, first in OUTPUT, so that no ACCEPT earlier in the",
+    "  # chain lets the traffic through. When the rule is missing, or another has come above it, its",
+    "  # copies are deleted and it is inserted first in one iptables-restore transaction: there is no",
+    "  # moment without it, and run again (first already) it changes nothing.",
     "  guard() {",
-    '    if "$1" -w -C OUTPUT -d "$2" -m owner ! --uid-owner 0 -j REJECT 2>/dev/null; then',
-    '      say "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
-    "    else",
-    '      "$1" -w -I OUTPUT 1 -d "$2" -m owner ! --uid-owner 0 -j REJECT',
+    '    rule="-d $2 -m owner ! --uid-owner 0 -j REJECT"',
+    '    case "$("$1" -w -S OUTPUT 1 2>/dev/null || true)" in',
+    '      *" -d $2/"*" -m owner ! --uid-owner 0 -j REJECT"*)',
+    '        say "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
+    "        return;;",
+    "    esac",
+    '    copies=$("$1" -w -S OUTPUT | awk -v d=" -d $2/" -v m=" -m owner ! --uid-owner 0 -j REJECT" \'index($0, d) && index($0, m)\' | wc -l)',
+    '    { echo "*filter"; i=0; while [ "$i" -lt "$copies" ]; do echo "-D OUTPUT $rule"; i=$((i + 1)); done; echo "-I OUTPUT 1 $rule"; echo COMMIT; } | "$1-restore" -w --noflush',
+    '    if [ "$copies" -eq 0 ]; then',
     '      echo "imds-guard: $1 now rejects traffic to $2 for every user but root (UID 0)"',
+    "    else",
+    '      echo "imds-guard: $1 rejects traffic to $2 for every user but root (UID 0) first in OUTPUT again: a rule had come above it"',
     "    fi",
     "  }",
     '  guard iptables "$ipv4"',
     '  guard ip6tables "$ipv6"',
     "else",
-    '  echo "imds-guard: FAILED: neither nft nor iptables and ip6tables is installed$missing, so the instance metadata service ($ipv4, $ipv6) stays open to every local user. Install nftables." >&2',
+    '  echo "imds-guard: FAILED: neither nft nor iptables and ip6tables (with their -restore) is installed$missing, so the instance metadata service ($ipv4, $ipv6) stays open to every local user. Install nftables." >&2',
     "  exit 1",
     "fi",
 ];

@@ -89,19 +89,9 @@ esac
 n=0; [ -f "$FAKE_STATE/nft-count" ] && n=$(cat "$FAKE_STATE/nft-count")
 n=$((n + 1)); echo "$n" > "$FAKE_STATE/nft-count"
 if [ "$2" = - ]; then cat > "$FAKE_STATE/nft-load-$n.nft"; else cp "$2" "$FAKE_STATE/nft-load-$n.nft"; fi`,
-    // iptables/ip6tables [-w] -C|-A|-I CHAIN [N] SPEC...: a rule list in $FAKE_STATE/<tool>.rules;
-    // -C answers 0 when the rule is there, 1 when not (so 1 the first time, 0 after an insert).
-    iptables: `
-args=("$@"); [ "\${args[0]}" = -w ] && args=("\${args[@]:1}")
-op=\${args[0]}; chain=\${args[1]}; rest=("\${args[@]:2}")
-if [ "$op" = -I ] && [[ "\${rest[0]}" =~ ^[0-9]+$ ]]; then rest=("\${rest[@]:1}"); fi
-spec="$chain \${rest[*]}"; rules="$FAKE_STATE/\${0##*/}.rules"
-case "$op" in
-  -C) if [ -f "$rules" ]; then while IFS= read -r line; do [ "$line" = "$spec" ] && exit 0; done < "$rules"; fi
-      echo "iptables: Bad rule (does a matching rule exist in that chain?)." >&2; exit 1;;
-  -A|-I) printf '%s\\n' "$spec" >> "$rules";;
-  *) echo "fake iptables: unexpected $*" >&2; exit 2;;
-esac`,
+    // iptables and ip6tables, present but never meant to run here: the guard uses them only with
+    // their -restore tools, and the iptables path runs on a real kernel (metadata-guard-kernel.test.ts).
+    iptables: `echo "fake iptables: unexpected $*" >&2; exit 2`,
     // dnf/yum -y install nftables: "installs" the fake nft of $FAKE_STATE/repository into PATH,
     // or fails as dnf does when no repository answers.
     dnf: `
@@ -269,17 +259,6 @@ class Sandbox {
         return fs.existsSync(path.join(this.state, "pf", "enabled"));
     }
 
-    iptablesRules(tool: "iptables" | "ip6tables"): string[][] {
-        const file = path.join(this.state, `${tool}.rules`);
-        return fs.existsSync(file)
-            ? fs
-                  .readFileSync(file, "utf8")
-                  .trimEnd()
-                  .split("\n")
-                  .map((l) => l.split(" "))
-            : [];
-    }
-
     /** Runs `text` as a script file with `shell`; PATH is the sandbox's bin only, system directories are the sandbox's. */
     run(text: string, shell = "/bin/bash", parameters: Record<string, string> = {}): Result {
         const before = fs.readFileSync(this.log, "utf8").length;
@@ -360,30 +339,6 @@ const SUDO_LIST = (user: string) =>
     ].join("\n");
 
 describe("instance scripts: OS-user provisioning (Linux step, run with bash)", () => {
-    it("creates a missing user with useradd, in no group beyond users, then verifies it", () => {
-        const sb = new Sandbox(LINUX_FAKES);
-        const r = sb.runLines(LINUX, "no_sudo_user");
-        expect(r.status, outputOf(r)).to.equal(0);
-        const useradd = r.calls.filter((c) => c.command === "useradd");
-        expect(useradd, "one useradd").to.have.length(1);
-        const args = useradd[0].args;
-        expect(args[args.length - 1]).to.equal("no_sudo_user");
-        expect(args[args.indexOf("--gid") + 1]).to.equal("users");
-        expect(
-            args.filter((a) => /^(-G|--groups|-a|--append|-o|--non-unique|-u|--uid|-r|--system)$/.test(a)),
-            "no extra group, UID or system account",
-        ).to.deep.equal([]);
-        expect(
-            userCommandsOf(r).filter((c) => !["id", "useradd", "sudo"].includes(c)),
-            "no usermod, gpasswd, userdel or other change",
-        ).to.deep.equal([]);
-        expect(r.calls).to.deep.include({ command: "sudo", args: ["-n", "-l", "-U", "no_sudo_user"] });
-        expect(r.stdout)
-            .to.match(/OS user no_sudo_user created/)
-            .and.match(/no_sudo_user is unprivileged: UID 1001/);
-        expect(sb.exists("no_sudo_user")).to.equal(true);
-    });
-
     it("closes the metadata service first: the step starts with METADATA_GUARD_INSTALL, which runs before any user command", () => {
         expect(LINUX.slice(0, METADATA_GUARD_INSTALL.length)).to.deep.equal([...METADATA_GUARD_INSTALL]);
         const sb = new Sandbox(LINUX_FAKES);
@@ -415,24 +370,6 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
             expect(sb.exists("no_sudo_user"), why).to.equal(false);
             expect(r.stdout, why).to.not.match(/OS user/);
         }
-    });
-
-    it("leaves an existing unprivileged user (UID 1500, own primary group, no sudo) unchanged", () => {
-        const sb = new Sandbox(LINUX_FAKES).user("alice", 1500, ["alice"]);
-        const r = sb.runLines(LINUX, "alice");
-        expect(r.status, outputOf(r)).to.equal(0);
-        expect([...new Set(userCommandsOf(r))].sort(), "only read-only look-ups").to.deep.equal(["id", "sudo"]);
-        expect(r.stdout)
-            .to.match(/alice exists/)
-            .and.match(/alice is unprivileged: UID 1500/);
-    });
-
-    it("refuses an existing user with a UID below 1000, naming it and why", () => {
-        const sb = new Sandbox(LINUX_FAKES).user("daemonish", 999, ["daemonish"]);
-        const r = sb.runLines(LINUX, "daemonish");
-        expect(r.status, outputOf(r)).to.equal(1);
-        expect(r.stderr).to.match(/refusing OS user daemonish: its UID 999 is below 1000/);
-        expect(commandsOf(r)).to.not.include("useradd");
     });
 
     it("refuses an existing user with a UID of 60000 or above (nobody is 65534), and accepts 59999", () => {
@@ -512,21 +449,6 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         expect(r.stdout).to.match(/sudo is not installed/);
     });
 
-    it("refuses a user it has just created when sudoers already grants it rights, and removes it again (userdel -r)", () => {
-        // For example a rule for %users: the new account is checked like any other.
-        const sb = new Sandbox(LINUX_FAKES);
-        fs.writeFileSync(path.join(sb.state, "sudo", "erin"), SUDO_LIST("erin"));
-        const r = sb.runLines(LINUX, "erin");
-        expect(r.status, outputOf(r)).to.equal(1);
-        expect(r.stdout).to.match(/erin created/);
-        expect(r.stderr)
-            .to.match(/refusing OS user erin/)
-            .and.match(/removed OS user erin again/);
-        expect(r.calls.filter((c) => c.command === "userdel")).to.deep.equal([{ command: "userdel", args: ["-r", "erin"] }]);
-        expect(userCommandsOf(r).slice(-1), "removed last, after the refusal").to.deep.equal(["userdel"]);
-        expect(sb.exists("erin"), "Run As cannot use it").to.equal(false);
-    });
-
     it("says so loudly when it cannot remove a user it created and refused", () => {
         const sb = new Sandbox(["id", "useradd", "sudo", "nft", "systemctl"]); // no userdel
         fs.writeFileSync(path.join(sb.state, "sudo", "erin"), SUDO_LIST("erin"));
@@ -563,17 +485,6 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         expect(userDocument.parameters.userName).to.include({ allowedPattern: OS_USER_NAME_PATTERN, interpolationType: "ENV_VAR" });
         for (const step of userDocument.mainSteps) expect(step.inputs.runCommand.join("\n"), step.name).to.not.include("{{");
         for (const bad of ["a'b", 'a"b', "a b", "a$b", "a`b", "a\\b", "a;b"]) expect(pattern.test(bad), bad).to.equal(false);
-    });
-
-    it("runs nothing a hostile name carries, even one the pattern would have refused (the measured injection of issue 23)", () => {
-        // Pasted into `user='{{ userName }}'`, this wrote the file (with the root shell's builtins).
-        const hostile = "x'; echo pwned > pwned2; echo '";
-        const sandbox = new Sandbox(LINUX_FAKES);
-        const r = sandbox.runLines(LINUX, hostile);
-        expect(
-            fs.readdirSync(sandbox.dir).filter((f) => f.includes("pwned")),
-            outputOf(r),
-        ).to.deep.equal([]);
     });
 
     it("stops, naming the agent version, when the agent does not pass the parameter as an environment variable", () => {
@@ -698,170 +609,13 @@ describe("instance scripts: OS-user document on Windows", () => {
 // ---------------------------------------------------------------------------------------
 // The metadata guard
 
-/** A rule of the guard's chain, parsed: the matches it makes and its verdict. */
-interface NftRule {
-    skuid?: { op: "==" | "!="; value: number };
-    daddr?: { family: "ip" | "ip6"; address: string };
-    verdict: "accept" | "drop" | "reject";
-    counter: boolean;
-}
-
-interface NftChain {
-    type: string;
-    hook: string;
-    priority: string;
-    policy: string;
-    rules: NftRule[];
-}
-
-type NftState = Map<string, Map<string, NftChain>>;
-
-function parseRule(text: string): NftRule {
-    const tokens = text.match(/"[^"]*"|\S+/g)!;
-    const rule: Partial<NftRule> = { counter: false };
-    for (let i = 0; i < tokens.length;) {
-        const t = tokens[i];
-        if (t === "meta" && tokens[i + 1] === "skuid") {
-            const op = tokens[i + 2] === "!=" ? "!=" : "==";
-            const value = tokens[i + 2] === "!=" || tokens[i + 2] === "==" ? tokens[i + 3] : tokens[i + 2];
-            rule.skuid = { op, value: Number(value) };
-            i += tokens[i + 2] === "!=" || tokens[i + 2] === "==" ? 4 : 3;
-        } else if ((t === "ip" || t === "ip6") && tokens[i + 1] === "daddr") {
-            rule.daddr = { family: t, address: tokens[i + 2] };
-            i += 3;
-        } else if (t === "counter") {
-            rule.counter = true;
-            i += 1;
-        } else if (t === "accept" || t === "drop" || t === "reject") {
-            rule.verdict = t;
-            i += 1;
-        } else if (t === "comment") {
-            i += 2;
-        } else {
-            throw new Error(`unparsed nft token "${t}" in: ${text}`);
-        }
-    }
-    if (!rule.verdict) throw new Error(`nft rule without verdict: ${text}`);
-    return rule as NftRule;
-}
-
-/**
- * Applies an `nft -f` file to a model of the kernel's tables with nft's semantics for the
- * statements the guard uses: a bare `table` creates (no-op if present), `delete table`
- * fails if absent, `flush table` empties, and a `table { chain { ... } }` block ADDS to an
- * existing table and chain (which is why a re-run without a delete would duplicate rules).
- * Like nft, the file is one transaction: an error leaves the state as it was.
- */
-function applyNft(state: NftState, file: string): NftState {
-    const next: NftState = new Map([...state].map(([t, chains]) => [t, new Map([...chains].map(([c, ch]) => [c, { ...ch, rules: [...ch.rules] }]))]));
-    const lines = file
-        .split("\n")
-        .map((l) => l.replace(/#.*$/, "").trim())
-        .filter((l) => l !== "");
-    let table: string | undefined;
-    let chain: NftChain | undefined;
-    for (const line of lines) {
-        let m: RegExpMatchArray | null;
-        if (chain) {
-            if (line === "}") chain = undefined;
-            else if ((m = line.match(/^type (\S+) hook (\S+) priority (\S+); policy (\S+);$/)))
-                Object.assign(chain, { type: m[1], hook: m[2], priority: m[3], policy: m[4] });
-            else chain.rules.push(parseRule(line));
-        } else if (table) {
-            if (line === "}") table = undefined;
-            else if ((m = line.match(/^chain (\S+) \{$/))) {
-                const chains = next.get(table)!;
-                if (!chains.has(m[1])) chains.set(m[1], { type: "", hook: "", priority: "", policy: "accept", rules: [] });
-                chain = chains.get(m[1]);
-            } else throw new Error(`unparsed nft line in table: ${line}`);
-        } else if ((m = line.match(/^table (\S+ \S+)( \{)?$/))) {
-            if (!next.has(m[1])) next.set(m[1], new Map());
-            if (m[2]) table = m[1];
-        } else if ((m = line.match(/^delete table (\S+ \S+)$/))) {
-            if (!next.delete(m[1])) throw new Error(`Error: No such file or directory: delete table ${m[1]}`);
-        } else if ((m = line.match(/^flush table (\S+ \S+)$/))) {
-            for (const ch of next.get(m[1])?.values() ?? []) ch.rules = [];
-        } else throw new Error(`unparsed nft line: ${line}`);
-    }
-    return next;
-}
-
-/** The verdict the output hook gives a packet from `uid` to `address`, across all tables. */
-function verdictFor(state: NftState, uid: number, address: string): string {
-    const family = address.includes(":") ? "ip6" : "ip";
-    for (const chains of state.values()) {
-        for (const chain of chains.values()) {
-            if (chain.hook !== "output") continue;
-            let verdict = chain.policy;
-            for (const rule of chain.rules) {
-                if (rule.skuid && (rule.skuid.op === "!=" ? uid === rule.skuid.value : uid !== rule.skuid.value)) continue;
-                if (rule.daddr && (rule.daddr.family !== family || rule.daddr.address !== address)) continue;
-                verdict = rule.verdict;
-                break;
-            }
-            // A drop or reject in any base chain is final; an accept only ends this chain.
-            if (verdict !== "accept") return verdict;
-        }
-    }
-    return "accept";
-}
-
 const GUARD = `${METADATA_GUARD_SCRIPT.join("\n")}\n`;
 const TABLE = `inet ${METADATA_GUARD_NFT_TABLE}`;
 const { ipv4: IMDS4, ipv6: IMDS6 } = INSTANCE_METADATA_ADDRESSES;
 
-describe("instance scripts: metadata guard (nftables)", () => {
-    it("loads a table whose output chain rejects both metadata addresses for every UID but 0", () => {
-        const sb = new Sandbox(["nft", "iptables", "ip6tables"]);
-        const r = sb.run(GUARD);
-        expect(r.status, outputOf(r)).to.equal(0);
-        expect(commandsOf(r), "nft preferred; iptables untouched").to.deep.equal(["nft"]);
-        const loads = sb.nftLoads();
-        expect(loads).to.have.length(1);
-        const state = applyNft(new Map(), loads[0]);
-        expect([...state.keys()]).to.deep.equal([TABLE]);
-        const chains = [...state.get(TABLE)!.values()];
-        expect(chains).to.have.length(1);
-        expect(chains[0]).to.include({ type: "filter", hook: "output", policy: "accept" });
-        expect(chains[0].rules).to.have.length(2);
-        for (const rule of chains[0].rules) {
-            expect(rule.skuid, "every rule spares root").to.deep.equal({ op: "!=", value: 0 });
-            expect(rule.verdict).to.be.oneOf(["reject", "drop"]);
-        }
-        expect(chains[0].rules.map((rule) => rule.daddr)).to.have.deep.members([
-            { family: "ip", address: IMDS4 },
-            { family: "ip6", address: IMDS6 },
-        ]);
-        for (const address of [IMDS4, IMDS6]) {
-            expect(verdictFor(state, 0, address), `root to ${address}`).to.equal("accept");
-            for (const uid of [1, 999, 1000, 1500, 65534]) expect(verdictFor(state, uid, address), `UID ${uid} to ${address}`).to.equal("reject");
-        }
-        for (const other of ["169.254.169.253", "169.254.169.123", "10.0.0.1", "fd00:ec2::253"])
-            expect(verdictFor(state, 1500, other), other).to.equal("accept");
-        expect(r.stdout).to.include(`loaded nftables table ${TABLE}`).and.include(IMDS4).and.include(IMDS6);
-    });
-
-    it("run twice (or over a stale copy), leaves exactly one table with one copy of the rules", () => {
-        const sb = new Sandbox(["nft"]);
-        expect(sb.run(GUARD).status).to.equal(0);
-        expect(sb.run(GUARD).status).to.equal(0);
-        const [first, second] = sb.nftLoads();
-        const once = applyNft(new Map(), first);
-        const twice = applyNft(once, second);
-        expect(twice).to.deep.equal(once);
-        expect([...twice.get(TABLE)!.values()].flatMap((c) => c.rules)).to.have.length(2);
-
-        // A stale table (an older rule, an extra chain) is replaced, not added to.
-        const stale = applyNft(
-            new Map(),
-            `table ${TABLE} {\n chain old {\n type filter hook output priority 0; policy accept;\n ip daddr 1.2.3.4 drop\n }\n}\n`,
-        );
-        expect(applyNft(stale, first)).to.deep.equal(once);
-        // Without the delete line, the model shows the duplication the delete prevents.
-        const naive = first.replace(/^delete table .*$/m, "");
-        expect([...applyNft(once, naive).get(TABLE)!.values()][0].rules).to.have.length(4);
-    });
-
+// What the real-kernel test bed (metadata-guard-kernel.test.ts) cannot show: the failure branches,
+// and the dnf and yum paths of Amazon Linux and RHEL.
+describe("instance scripts: metadata guard (nftables refusing its ruleset)", () => {
     it("fails (non-zero) when nft refuses the ruleset", () => {
         const sb = new Sandbox(["nft"]);
         fs.writeFileSync(path.join(sb.state, "nft-fails"), "");
@@ -869,71 +623,9 @@ describe("instance scripts: metadata guard (nftables)", () => {
         expect(r.status, outputOf(r)).to.not.equal(0);
         expect(r.stdout).to.not.include("loaded");
     });
-
-    it("passes the real nft's check mode (nft -c -f); skipped when nft is not installed here", function () {
-        const nft = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].find((p) => fs.existsSync(p));
-        if (!nft) {
-            console.log("      (skipped: nft is not installed on this machine; apt-get install nftables enables this check)");
-            this.skip();
-        }
-        const sb = new Sandbox(["nft"]);
-        expect(sb.run(GUARD).status).to.equal(0);
-        const file = path.join(sb.dir, "loaded.nft");
-        fs.writeFileSync(file, sb.nftLoads()[0]);
-        const check = spawnSync(nft!, ["-c", "-f", file], { encoding: "utf8" });
-        if (check.status !== 0 && /Operation not permitted|Permission denied/.test(check.stderr)) {
-            console.log(`      (skipped: nft -c needs CAP_NET_ADMIN: ${check.stderr.trim()})`);
-            this.skip();
-        }
-        expect(check.status, check.stderr).to.equal(0);
-    });
 });
 
-describe("instance scripts: metadata guard (iptables fallback, installing nftables, and neither)", () => {
-    it("without nft, adds one owner-match REJECT for IPv4 and one for IPv6, only once when run twice", () => {
-        const sb = new Sandbox(["iptables", "ip6tables", "dnf"]);
-        const first = sb.run(GUARD);
-        expect(first.status, outputOf(first)).to.equal(0);
-        expect(
-            first.calls.map((c) => [c.command, c.args[1]]),
-            "iptables there: nothing installed",
-        ).to.deep.equal([
-            ["iptables", "-C"],
-            ["iptables", "-I"],
-            ["ip6tables", "-C"],
-            ["ip6tables", "-I"],
-        ]);
-        const second = sb.run(GUARD);
-        expect(second.status, outputOf(second)).to.equal(0);
-        expect(
-            second.calls.map((c) => [c.command, c.args[1]]),
-            "second run only checks",
-        ).to.deep.equal([
-            ["iptables", "-C"],
-            ["ip6tables", "-C"],
-        ]);
-        expect(second.stdout)
-            .to.match(/iptables already rejects/)
-            .and.match(/ip6tables already rejects/);
-
-        for (const [tool, address] of [
-            ["iptables", IMDS4],
-            ["ip6tables", IMDS6],
-        ] as const) {
-            const rules = sb.iptablesRules(tool);
-            expect(rules, tool).to.have.length(1);
-            const rule = rules[0];
-            expect(rule[0], `${tool} chain`).to.equal("OUTPUT");
-            expect(rule[rule.indexOf("-d") + 1]).to.equal(address);
-            expect(rule[rule.indexOf("-m") + 1]).to.equal("owner");
-            const uidOwner = rule.indexOf("--uid-owner");
-            expect([rule[uidOwner - 1], rule[uidOwner + 1]], "negated: every owner but UID 0").to.deep.equal(["!", "0"]);
-            expect(rule[rule.indexOf("-j") + 1]).to.be.oneOf(["REJECT", "DROP"]);
-        }
-        // Inserted at the top, so an earlier ACCEPT in OUTPUT cannot bypass it; -w waits for the xtables lock.
-        for (const insert of first.calls.filter((c) => c.args[1] === "-I")) expect(insert.args.slice(0, 4)).to.deep.equal(["-w", "-I", "OUTPUT", "1"]);
-    });
-
+describe("instance scripts: metadata guard (installing nftables, and no firewall tool at all)", () => {
     it("with neither nft nor iptables, installs nftables with dnf and loads the table with the nft it installed", () => {
         const sb = new Sandbox(["dnf", "yum"]).repository("nft");
         const r = sb.run(GUARD);
@@ -947,7 +639,7 @@ describe("instance scripts: metadata guard (iptables fallback, installing nftabl
             .and.include("dnf -y install nftables succeeded")
             .and.include(`loaded nftables table ${TABLE}`);
         expect(sb.nftLoads()).to.have.length(1);
-        expect([...applyNft(new Map(), sb.nftLoads()[0]).keys()]).to.deep.equal([TABLE]);
+        expect(sb.nftLoads()[0]).to.include(`table ${TABLE} {`);
 
         // Installed once: the next run finds nft.
         const again = sb.run(GUARD);
@@ -969,17 +661,21 @@ describe("instance scripts: metadata guard (iptables fallback, installing nftabl
         expect(commandsOf(r)).to.deep.equal(["dnf"]);
         expect(r.stderr)
             .to.match(/imds-guard: dnf -y install nftables failed/)
-            .and.match(/imds-guard: FAILED: neither nft nor iptables and ip6tables is installed, and dnf -y install nftables did not provide nft/);
+            .and.match(
+                /imds-guard: FAILED: neither nft nor iptables and ip6tables \(with their -restore\) is installed, and dnf -y install nftables did not provide nft/,
+            );
         expect(r.stderr).to.include(IMDS4).and.include(IMDS6);
         expect(r.stdout).to.not.include("loaded");
     });
 
     it("fails loudly when neither nft nor iptables is installed, nor dnf or yum to install nftables with", () => {
-        for (const fakes of [[], ["iptables"]]) {
+        for (const fakes of [[], ["iptables"], ["iptables", "ip6tables"]]) {
             const sb = new Sandbox(fakes);
             const r = sb.run(GUARD);
             expect(r.status, `${fakes}: ${outputOf(r)}`).to.equal(1);
-            expect(r.stderr).to.match(/imds-guard: FAILED: neither nft nor iptables and ip6tables is installed, and neither dnf nor yum is there/);
+            expect(r.stderr).to.match(
+                /imds-guard: FAILED: neither nft nor iptables and ip6tables \(with their -restore\) is installed, and neither dnf nor yum is there/,
+            );
             expect(r.stderr).to.include(IMDS4).and.include(IMDS6);
             expect(r.calls).to.deep.equal([]);
         }
@@ -1077,7 +773,7 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
             const again = sb.run(text);
             expect(again.status, outputOf(again)).to.equal(0);
             expect(fs.readFileSync(installed, "utf8")).to.equal(`#!/bin/bash\n${GUARD}`);
-            expect(applyNft(applyNft(new Map(), sb.nftLoads()[0]), sb.nftLoads()[1])).to.deep.equal(applyNft(new Map(), sb.nftLoads()[0]));
+            expect(sb.nftLoads()[1], "the same ruleset loaded again").to.equal(sb.nftLoads()[0]);
         });
     }
 
@@ -1104,13 +800,7 @@ describe("instance scripts: metadata guard installer (Linux), its document and t
         const quiet = sb.run(`${reapply}\n`);
         expect(quiet.status, outputOf(quiet)).to.equal(0);
         expect(quiet.stdout).to.equal("");
-        // A flush (nft flush ruleset, a reload of nftables.service): the next run puts it back and says so.
-        sb.run("nft flush ruleset\n");
-        const back = sb.run(`${reapply}\n`);
-        expect(back.status, outputOf(back)).to.equal(0);
-        expect(back.stdout).to.include(`table ${TABLE} was gone (a firewall reload or flush): putting it back`);
-        expect(sb.nftLoads(), "installed, quiet run, after the flush").to.have.length(3);
-        expect(applyNft(new Map(), sb.nftLoads()[2])).to.deep.equal(applyNft(new Map(), sb.nftLoads()[0]));
+        // A flush and the re-apply after it: on a real kernel, in metadata-guard-kernel.test.ts.
     });
 
     it("writes no temporary file to load its rules: a user who fills /tmp cannot stop a re-apply", () => {

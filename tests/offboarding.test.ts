@@ -6,7 +6,6 @@
 
 import { expect } from "chai";
 import { spawnSync } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -22,6 +21,7 @@ import { statementsOf } from "../components/policies";
 import { decide } from "../tools/iam/evaluate";
 import { buildIamPicture } from "../tools/iam/picture";
 import { ofType, only, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
+import { realSystemUnavailable, skipUnlessRealSystem, treeFingerprint } from "./real-system";
 
 // Far ahead: a schedule is made only for an end still ahead when the program runs.
 const A_ENDS = "2099-03-31T23:59:59Z";
@@ -171,44 +171,20 @@ describe("offboarding: the scheduler's role, by IAM evaluation", () => {
 // ---------------------------------------------------------------------------------------
 // The scripts on a real kernel: real useradd, usermod, getent, pgrep and pkill.
 
-/** Why the real-system tests cannot run here, or undefined when they can. */
-function realSystemUnavailable(): string | undefined {
-    if (process.platform !== "linux") return "not Linux";
-    if (process.getuid?.() !== 0) return "not root";
-    for (const tool of ["unshare", "useradd", "usermod", "getent", "pgrep", "pkill", "ps", "su", "chage", "setpriv", "perl"])
-        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-    if (spawnSync("unshare", ["--mount", "--pid", "--fork", "--mount-proc", "true"]).status !== 0)
-        return "unshare --mount --pid is refused (no mount or PID namespaces)";
-    return undefined;
-}
-
-/** A hash of every file under /etc that user tools touch, to show the host's are left as they were. */
-function etcFingerprint(): string {
-    const hash = crypto.createHash("sha256");
-    for (const file of ["passwd", "shadow", "group", "gshadow"]) {
-        const full = path.join("/etc", file);
-        if (fs.existsSync(full)) hash.update(file).update(fs.readFileSync(full));
-    }
-    return hash.digest("hex");
-}
-
 describe("offboarding: the documents' scripts, run as root on this machine (private /etc)", function () {
-    const why = realSystemUnavailable();
+    const why = realSystemUnavailable(["useradd", "usermod", "getent", "pgrep", "pkill", "ps", "su", "chage", "setpriv", "perl"]);
     let work: string;
     let hostEtc: string;
     before(function () {
-        if (why !== undefined) {
-            console.warn(`      SKIPPED: the real-system offboarding tests cannot run here: ${why}`);
-            this.skip();
-        }
-        hostEtc = etcFingerprint();
+        skipUnlessRealSystem(this, "the real-system offboarding tests", why);
+        hostEtc = treeFingerprint("/etc");
         work = fs.mkdtempSync(path.join(os.tmpdir(), "offboarding-"));
         fs.writeFileSync(path.join(work, "end.sh"), endOsUsersDocument().mainSteps[0].inputs.runCommand.join("\n") + "\n");
         fs.writeFileSync(path.join(work, "keep.sh"), keepGrantedOsUsersDocument().mainSteps[0].inputs.runCommand.join("\n") + "\n");
     });
     after(() => {
         if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
-        if (hostEtc !== undefined) expect(etcFingerprint(), "the host's /etc is byte for byte as before").to.equal(hostEtc);
+        if (hostEtc !== undefined) expect(treeFingerprint("/etc"), "the host's /etc is byte for byte as before").to.equal(hostEtc);
     });
 
     /**
