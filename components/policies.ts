@@ -730,7 +730,7 @@ export function instanceCredentialsPerimeterPolicy(): PolicyDocument {
  * applies full access for services that do not support endpoint policies ("Control
  * access to VPC endpoints using endpoint policies", AWS PrivateLink Guide).
  */
-export function interfaceEndpointPolicy(scope: AwsScope): PolicyDocument {
+export function interfaceEndpointPolicy(scope: Pick<AwsScope, "accountId">): PolicyDocument {
     return policy({
         Sid: "OnlyPrincipalsOfThisAccount",
         Effect: "Allow",

@@ -18,6 +18,11 @@ export const SESSION_MANAGER_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2mess
 
 const HTTPS = 443;
 
+/** The name of an AWS service's VPC endpoint service in a region, e.g. `com.amazonaws.us-east-1.ssm`. */
+export function endpointServiceName(scope: Pick<AwsScope, "reverseDnsPrefix" | "region">, service: string): string {
+    return `${scope.reverseDnsPrefix}.${scope.region}.${service}`;
+}
+
 export interface PrivateSsmNetworkArgs {
     /** IPv4 network of the VPC, e.g. "10.24.34.0/23"; split evenly into one private subnet per zone. */
     vpcCidr: string;
@@ -106,7 +111,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
             `${name}-s3`,
             {
                 vpcId: vpc.id,
-                serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.s3`,
+                serviceName: scope.apply((s) => endpointServiceName(s, "s3")),
                 vpcEndpointType: "Gateway",
                 routeTableIds: [routeTable.id],
                 policy: pulumi.jsonStringify(scope.apply((s) => s3GatewayEndpointPolicy(s, archive))),
@@ -171,7 +176,7 @@ export class PrivateSsmNetwork extends pulumi.ComponentResource {
                 `${name}-${service}`,
                 {
                     vpcId: vpc.id,
-                    serviceName: pulumi.interpolate`${scope.reverseDnsPrefix}.${scope.region}.${service}`,
+                    serviceName: scope.apply((s) => endpointServiceName(s, service)),
                     vpcEndpointType: "Interface",
                     privateDnsEnabled: true,
                     subnetIds: subnets.map((s) => s.id),

@@ -40,6 +40,33 @@ import { componentType, withFormerType } from "./type-tokens";
 /** Key prefix of session transcripts in the S3 archive. */
 export const ARCHIVE_KEY_PREFIX = "session-transcripts/";
 
+/** The settings the preferences document is built from, resolved: the `yours` stack outputs them, so the live check can rebuild the document. */
+export interface SessionPreferenceValues {
+    logGroupName: string;
+    runAsDefaultUser: string;
+    idleTimeoutMinutes: number;
+    maxSessionDurationMinutes: number;
+    shellProfile?: ShellProfile;
+    /** The session key, when sessions are encrypted (it encrypts the log group too). */
+    kmsKeyArn?: string;
+    /** The S3 archive bucket, when transcripts are archived. */
+    archiveBucketName?: string;
+}
+
+/** The preferences document for these settings: what the component sends AWS, and what the live check expects AWS's default version to hold. */
+export function sessionPreferencesContent(values: SessionPreferenceValues) {
+    return sessionPreferencesDocument({
+        logGroupName: values.logGroupName,
+        logGroupEncrypted: values.kmsKeyArn !== undefined,
+        runAsDefaultUser: values.runAsDefaultUser,
+        idleTimeoutMinutes: values.idleTimeoutMinutes,
+        maxSessionDurationMinutes: values.maxSessionDurationMinutes,
+        kmsKeyId: values.kmsKeyArn,
+        s3: values.archiveBucketName === undefined ? undefined : { bucketName: values.archiveBucketName, keyPrefix: ARCHIVE_KEY_PREFIX },
+        shellProfile: values.shellProfile,
+    });
+}
+
 /**
  * Object Lock retention modes of the S3 archive: `GOVERNANCE` (principals granted
  * `s3:BypassGovernanceRetention` can still delete) or `COMPLIANCE` (nobody can, the account
@@ -393,17 +420,16 @@ export class SessionPreferences extends pulumi.ComponentResource {
         const archiveBucketName: pulumi.Output<string> | undefined = existingBucketName ?? bucket?.bucket;
         const content = pulumi
             .all([logGroupName, defaultOsUser, idleTimeoutMinutes, maxSessionDurationMinutes, args.shellProfile, sessionKeyArn, archiveBucketName])
-            .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyId, bucketName]) =>
+            .apply(([logGroupName, runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile, kmsKeyArn, archiveBucketName]) =>
                 JSON.stringify(
-                    sessionPreferencesDocument({
+                    sessionPreferencesContent({
                         logGroupName,
-                        logGroupEncrypted: kmsKeyId !== undefined,
                         runAsDefaultUser,
                         idleTimeoutMinutes,
                         maxSessionDurationMinutes,
-                        kmsKeyId,
-                        s3: bucketName === undefined ? undefined : { bucketName, keyPrefix: ARCHIVE_KEY_PREFIX },
                         shellProfile,
+                        kmsKeyArn,
+                        archiveBucketName,
                     }),
                     null,
                     2,

@@ -8,7 +8,7 @@ import { ManagedInstances } from "../components/managed-instances";
 import { MetadataGuard } from "../components/metadata-guard";
 import { OsUserProvisioning } from "../components/os-user-provisioning";
 import { PartnerOffboarding } from "../components/partner-offboarding";
-import { PrivateSsmNetwork } from "../components/private-ssm-network";
+import { endpointServiceName, PrivateSsmNetwork } from "../components/private-ssm-network";
 import { SessionAlerts } from "../components/session-alerts";
 import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
@@ -181,11 +181,23 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         vpcId: network?.vpcId ?? existing?.vpcId ?? null,
         subnetIds: network?.subnetIds ?? existing?.subnetIds ?? [],
         instanceSecurityGroupId: network?.instanceSecurityGroupId ?? instances?.securityGroupIds.apply((ids) => ids[0]) ?? null,
+        // The interface endpoints this stack made in vpcId (none in a network of your own): the live check asks AWS which take a policy.
+        interfaceEndpointServiceNames: network?.interfaceEndpointServices.map((service) => endpointServiceName(scope, service)) ?? [],
         instanceIds: instances?.instanceIds ?? {},
         instanceRoleName: instances?.roleName ?? null,
         sessionLogGroupName: preferences.logGroupName,
         alertTopicArn: alerts?.topicArn ?? null,
+        // The rule feeding the topic on sessions and AssumeRole: its AWS/Events metrics show whether alerts are delivered.
+        alertRuleName: alerts?.ruleName ?? null,
         sessionPreferencesDocument: preferences.documentName,
+        // With the log group, key and bucket: what the preferences document is built from, so the live check can rebuild it
+        // (sessionPreferencesContent) and compare it with the version AWS makes sessions use.
+        sessionPreferenceSettings: {
+            runAsDefaultUser: settings.sessions.defaultOsUser,
+            idleTimeoutMinutes: settings.sessions.idleTimeoutMinutes,
+            maxSessionDurationMinutes: settings.sessions.maxSessionDurationMinutes,
+            shellProfile: settings.sessions.shellProfile ?? null,
+        },
         sessionKmsKeyArn: preferences.kmsKeyArn ?? null,
         sessionArchiveBucket: preferences.archiveBucketName ?? null,
         // With a key or bucket of your own: the policy statements their owner must apply.

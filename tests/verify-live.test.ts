@@ -1,25 +1,38 @@
 // `npm run verify:live` against a mocked AWS SDK (aws-sdk-client-mock): a fake AWS that
 // answers as the deployed stacks are designed to (the partner's person, its jump role,
-// its grant role, the instances), bent per test. Checks the calls made (command inputs
-// and whose credentials signed them), the verdicts drawn from AWS errors, the log
-// stream polling on a fake clock, and the refusal to run against an account the
-// stacks do not allow. Nothing here reaches AWS.
+// its grant role, the instances, the preferences document, the endpoints, the alert
+// rule's metrics), bent per test. Checks the calls made (command inputs and whose
+// credentials signed them), the verdicts drawn from AWS errors, the log stream and
+// alert polling on a fake clock, the metadata probe's answer read from a fake plugin,
+// and the refusal to run against an account the stacks do not allow. Nothing here
+// reaches AWS.
 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, DescribeLogStreamsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { CancelCommandCommand, SendCommandCommand, SSMClient, StartSessionCommand, TerminateSessionCommand } from "@aws-sdk/client-ssm";
+import { DescribeInstancesCommand, DescribeVpcEndpointServicesCommand, DescribeVpcEndpointsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+    CancelCommandCommand,
+    DescribeDocumentCommand,
+    GetDocumentCommand,
+    SendCommandCommand,
+    SSMClient,
+    StartSessionCommand,
+    TerminateSessionCommand,
+} from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
+import { sessionPreferencesDocument } from "../components/documents";
 import { iamUserName } from "../tools/live/accounts";
 import { sdkClients } from "../tools/live/aws";
 import { runLiveCheck, type CliDeps } from "../tools/live/cli";
 import { CHECKS, PORT_FORWARDING_DOCUMENT, RUN_COMMAND_DOCUMENT, type CheckId } from "../tools/live/plan";
-import { findOnPath, spawnPlugin, type PluginSession } from "../tools/live/plugin";
+import { findOnPath, spawnPlugin, type PluginOutcome, type PluginSession } from "../tools/live/plugin";
+import { METADATA_PROBE, PROBE_ANSWER } from "../tools/live/probe";
 import { defaultConfigFile, readStackFacts } from "../tools/live/stacks";
 import { FIXTURES_DIR } from "../tools/mock-engine";
 
@@ -34,6 +47,39 @@ const OTHER = "i-0bbbbbbbbbbbbbbb2";
 const UNTAGGED = "i-0ccccccccccccccc3";
 const TAG = "ExternalAccessGrantedTo";
 const LOG_GROUP = "SSMSessionManager_LogGroup";
+const VPC = "vpc-0123456789abcdef0";
+const ALERT_RULE = "alerts-rule-4f3a2b1";
+const ALERT_TOPIC = `arn:aws:sns:us-east-1:${YOURS}:alerts-topic-9c8d7e6`;
+const PLUGIN = "/usr/local/bin/session-manager-plugin";
+/** The interface endpoints the yours stack makes, and whether AWS says each service supports an endpoint policy. */
+const ENDPOINT_POLICY_SUPPORT: Record<string, boolean> = { ssm: true, ssmmessages: true, ec2messages: false, logs: true };
+const SERVICE_NAMES = Object.keys(ENDPOINT_POLICY_SUPPORT).map((service) => `com.amazonaws.us-east-1.${service}`);
+/** The endpoint policy the program sets where AWS supports one. */
+const PROGRAM_ENDPOINT_POLICY = {
+    Version: "2012-10-17",
+    Statement: [
+        {
+            Sid: "OnlyPrincipalsOfThisAccount",
+            Effect: "Allow",
+            Principal: "*",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringEquals: { "aws:PrincipalAccount": YOURS } },
+        },
+    ],
+};
+/** AWS's default endpoint policy, which it applies where none is given. */
+const FULL_ACCESS_POLICY = { Statement: [{ Effect: "Allow", Principal: "*", Action: "*", Resource: "*" }] };
+/** The preferences document as the yours stack sends it (components/session-preferences.ts), for the fixture's settings. */
+const PREFERENCES = sessionPreferencesDocument({
+    logGroupName: LOG_GROUP,
+    logGroupEncrypted: false,
+    runAsDefaultUser: "no_sudo_user",
+    idleTimeoutMinutes: 20,
+    maxSessionDurationMinutes: 60,
+});
+/** The probe's answer on an instance whose metadata guard rejects the partner's user: echo of the typed line, then the answer. */
+const REFUSED_PROBE_OUTPUT = `\r\nStarting session with SessionId: alice-01abcdef0123456789\r\n$ ${METADATA_PROBE.trim()}\r\nVERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=7 http=000 bytes=0\r\n\r\nExiting session with sessionId: alice-01abcdef0123456789.\r\n`;
 
 /** Access key ids tell the fake AWS who signed a request. */
 const KEY = { yours: "AKIDYOURSADMIN", alice: "AKIDALICE", jump: "ASIAJUMPALICE", grant: "ASIAGRANTALICE" } as const;
@@ -55,6 +101,13 @@ const YOURS_OUTPUTS = {
     accessTagKey: TAG,
     sessionLogGroupName: LOG_GROUP,
     sessionPreferencesDocument: SESSION_PREFERENCES_DOCUMENT,
+    sessionPreferenceSettings: { runAsDefaultUser: "no_sudo_user", idleTimeoutMinutes: 20, maxSessionDurationMinutes: 60, shellProfile: null },
+    sessionKmsKeyArn: null,
+    sessionArchiveBucket: null,
+    alertTopicArn: ALERT_TOPIC,
+    alertRuleName: ALERT_RULE,
+    vpcId: VPC,
+    interfaceEndpointServiceNames: SERVICE_NAMES,
     instanceIds: { "instance-third-party-a": OWN, "instance-third-party-b": OTHER },
     grants: {
         Third_Party_A: {
@@ -99,14 +152,26 @@ class FakeAws {
     readonly ssm = mockClient(SSMClient);
     readonly ec2 = mockClient(EC2Client);
     readonly logs = mockClient(CloudWatchLogsClient);
+    readonly cloudwatch = mockClient(CloudWatchClient);
     override: Override = () => undefined;
     /** Which look at the log group first finds the session's stream (Infinity: never). */
     streamOnLook = 1;
+    /** Which look at the alert rule's metrics first finds the session's alert (Infinity: never), and how many deliveries failed. */
+    alertOnLook = 1;
+    failedInvocations = 0;
+    /** The preferences document's versions: content by version, and which is the default. */
+    documentVersions: Record<string, unknown> = { "1": { ...PREFERENCES, description: "the console's first version" }, "2": PREFERENCES };
+    defaultVersion = "2";
+    /** The interface endpoints in the VPC: service name to policy document (undefined: no endpoint). */
+    endpointPolicies: Record<string, unknown> = Object.fromEntries(
+        SERVICE_NAMES.map((name) => [name, ENDPOINT_POLICY_SUPPORT[name.split(".").pop()!] ? PROGRAM_ENDPOINT_POLICY : FULL_ACCESS_POLICY]),
+    );
     /** Every request, in order: command, input, signer. */
     readonly requests: Array<{ command: string; input: any; signer: string }> = [];
     readonly openSessions = new Set<string>();
     private sessionCount = 0;
     private looks = 0;
+    private metricLooks = 0;
 
     constructor() {
         this.answer(this.sts, GetCallerIdentityCommand, "GetCallerIdentity", (_input, signer) => this.identity(signer));
@@ -130,6 +195,75 @@ class FakeAws {
             this.looks++;
             return { logStreams: this.looks >= this.streamOnLook ? [{ logStreamName: input.logStreamNamePrefix }] : [] };
         });
+        this.answer(this.ssm, DescribeDocumentCommand, "DescribeDocument", (input, signer) => {
+            if (signer !== KEY.yours) throw denied("AccessDeniedException");
+            if (input.Name !== SESSION_PREFERENCES_DOCUMENT) throw awsError("InvalidDocument", "The specified document does not exist.");
+            const latest = String(Math.max(...Object.keys(this.documentVersions).map(Number)));
+            return { Document: { Name: input.Name, DocumentType: "Session", DefaultVersion: this.defaultVersion, LatestVersion: latest } };
+        });
+        this.answer(this.ssm, GetDocumentCommand, "GetDocument", (input, signer) => {
+            if (signer !== KEY.yours) throw denied("AccessDeniedException");
+            const content = this.documentVersions[input.DocumentVersion ?? this.defaultVersion];
+            if (content === undefined) throw awsError("InvalidDocumentVersion", "The document version is not valid or does not exist.");
+            return { Name: input.Name, DocumentVersion: input.DocumentVersion, DocumentFormat: "JSON", Content: JSON.stringify(content, null, 2) };
+        });
+        this.answer(this.ec2, DescribeVpcEndpointServicesCommand, "DescribeVpcEndpointServices", (input, signer) => {
+            if (signer !== KEY.yours) throw awsError("UnauthorizedOperation", "not authorized", 403);
+            const names: string[] = input.ServiceNames;
+            return {
+                ServiceNames: names,
+                ServiceDetails: names.map((name) => ({
+                    ServiceName: name,
+                    ServiceType: [{ ServiceType: "Interface" }],
+                    Owner: "amazon",
+                    VpcEndpointPolicySupported: ENDPOINT_POLICY_SUPPORT[name.split(".").pop()!],
+                })),
+            };
+        });
+        this.answer(this.ec2, DescribeVpcEndpointsCommand, "DescribeVpcEndpoints", (input, signer) => {
+            if (signer !== KEY.yours) throw awsError("UnauthorizedOperation", "not authorized", 403);
+            const vpc = input.Filters?.find((f: { Name: string }) => f.Name === "vpc-id")?.Values?.[0];
+            const endpoints = Object.entries(this.endpointPolicies)
+                .filter(([, policy]) => policy !== undefined)
+                .map(([name, policy], i) => ({
+                    VpcEndpointId: `vpce-0${i}${name.split(".").pop()}`,
+                    VpcEndpointType: "Interface",
+                    VpcId: VPC,
+                    ServiceName: name,
+                    State: "available",
+                    PolicyDocument: JSON.stringify(policy),
+                }));
+            return {
+                VpcEndpoints: [
+                    ...endpoints,
+                    { VpcEndpointId: "vpce-0s3", VpcEndpointType: "Gateway", VpcId: VPC, ServiceName: "com.amazonaws.us-east-1.s3", State: "available" },
+                ].filter((e) => e.VpcId === vpc),
+            };
+        });
+        this.answer(this.cloudwatch, GetMetricDataCommand, "GetMetricData", (input, signer) => {
+            if (signer !== KEY.yours) throw denied("AccessDenied");
+            this.metricLooks++;
+            const arrived = this.metricLooks >= this.alertOnLook;
+            // EventBridge sends each metric only when it is not zero: no data point is an empty result.
+            return {
+                MetricDataResults: input.MetricDataQueries.map((query: any) => {
+                    const rule = query.MetricStat.Metric.Dimensions.find((d: { Name: string }) => d.Name === "RuleName")?.Value;
+                    const value =
+                        rule !== ALERT_RULE || !arrived
+                            ? 0
+                            : query.MetricStat.Metric.MetricName === "Invocations"
+                              ? 1 + this.failedInvocations
+                              : this.failedInvocations;
+                    return {
+                        Id: query.Id,
+                        Label: query.MetricStat.Metric.MetricName,
+                        StatusCode: "Complete",
+                        Timestamps: value ? [input.StartTime] : [],
+                        Values: value ? [value] : [],
+                    };
+                }),
+            };
+        });
     }
 
     /** A session as SSM answers StartSession; opened until terminated. */
@@ -140,7 +274,7 @@ class FakeAws {
     }
 
     restore(): void {
-        for (const mock of [this.sts, this.ssm, this.ec2, this.logs]) mock.restore();
+        for (const mock of [this.sts, this.ssm, this.ec2, this.logs, this.cloudwatch]) mock.restore();
     }
 
     calls(command: string, signer?: string): any[] {
@@ -217,6 +351,9 @@ interface Run {
     sleeps: number[];
 }
 
+/** What the fake session-manager-plugin prints by default: a probe refused, as the metadata guard does. */
+const designedPlugin = async (): Promise<PluginOutcome> => ({ exitCode: 0, timedOut: false, stderr: "", stdout: REFUSED_PROBE_OUTPUT });
+
 /** Runs the CLI against the fake AWS, on a fake clock. */
 async function run(aws: FakeAws, args: string[] = [], deps: Partial<CliDeps> = {}): Promise<Run> {
     const out: string[] = [];
@@ -237,14 +374,14 @@ async function run(aws: FakeAws, args: string[] = [], deps: Partial<CliDeps> = {
             sleeps.push(ms);
             clock += ms;
         },
-        findPlugin: () => undefined,
-        runPlugin: async (_path, session) => {
-            pluginSessions.push(session);
-            return { exitCode: 0, timedOut: false, stderr: "" };
-        },
+        findPlugin: () => PLUGIN,
         stdout: (text) => out.push(text),
         stderr: (text) => err.push(text),
         ...deps,
+        runPlugin: async (pluginPath, session) => {
+            pluginSessions.push(session);
+            return (deps.runPlugin ?? designedPlugin)(pluginPath, session);
+        },
     });
     return { code, stdout: out.join(""), stderr: err.join(""), pulumiCalls, pluginSessions, sleeps };
 }
@@ -272,7 +409,7 @@ describe("verify:live against a mocked AWS", () => {
         it("passes every check and exits 0", () => {
             expect(verdicts(result)).to.deep.equal(Object.fromEntries(Object.keys(CHECKS).map((id) => [id, "pass"])));
             expect(result.code).to.equal(0);
-            expect(result.stdout).to.contain("15 passed, 0 failed, 0 skipped");
+            expect(result.stdout).to.contain("19 passed, 0 failed, 0 skipped");
         });
 
         it("walks the role chain: jump role with the person's source identity, then the grant with the external id", () => {
@@ -313,16 +450,20 @@ describe("verify:live against a mocked AWS", () => {
         });
 
         it("changes nothing that persists: only reads, AssumeRole, and a session it terminates", () => {
-            const commands = new Set(aws.requests.map((r) => r.command));
-            expect([...commands].sort()).to.deep.equal(
-                ["AssumeRole", "DescribeInstances", "DescribeLogStreams", "GetCallerIdentity", "SendCommand", "StartSession", "TerminateSession"].sort(),
-            );
             // The yours profile only reads.
-            expect([...new Set(aws.requests.filter((r) => r.signer === KEY.yours).map((r) => r.command))].sort()).to.deep.equal([
+            const yoursReads = [
+                "DescribeDocument",
                 "DescribeInstances",
                 "DescribeLogStreams",
+                "DescribeVpcEndpointServices",
+                "DescribeVpcEndpoints",
                 "GetCallerIdentity",
-            ]);
+                "GetDocument",
+                "GetMetricData",
+            ];
+            const commands = new Set(aws.requests.map((r) => r.command));
+            expect([...commands].sort()).to.deep.equal([...yoursReads, "AssumeRole", "SendCommand", "StartSession", "TerminateSession"].sort());
+            expect([...new Set(aws.requests.filter((r) => r.signer === KEY.yours).map((r) => r.command))].sort()).to.deep.equal(yoursReads);
         });
 
         it("finds the untagged instance with the yours profile, and reads the log stream as the yours profile", () => {
@@ -397,6 +538,9 @@ describe("verify:live against a mocked AWS", () => {
             expect(row(result, "sessionOwn").detail).to.contain(`TargetNotConnected: ${OWN} is not connected.`);
             expect(aws.calls("TerminateSession")).to.deep.equal([]);
             expect(row(result, "logStream")).to.deep.equal({ verdict: "skipped", detail: "no session was opened, so there is no stream to wait for" });
+            expect(row(result, "metadataRefused")).to.deep.equal({ verdict: "skipped", detail: "no session was opened, so there is no shell to probe from" });
+            expect(row(result, "alertDelivered")).to.deep.equal({ verdict: "skipped", detail: "no session was opened, so there is no alert to wait for" });
+            expect(aws.calls("GetMetricData")).to.deep.equal([]);
             expect(row(result, "sessionOtherPartner").verdict).to.equal("pass");
         });
 
@@ -421,13 +565,23 @@ describe("verify:live against a mocked AWS", () => {
             };
             const result = await run(aws);
             const all = verdicts(result);
-            expect(all.stacksAgree).to.equal("pass");
+            // What the deployment is needs only the yours profile: those checks still run.
+            const independent = ["stacksAgree", "preferencesInEffect", "endpointPolicies"];
+            expect(independent.map((id) => all[id])).to.deep.equal(["pass", "pass", "pass"]);
             expect(all.jumpRole).to.equal("fail");
-            expect(Object.entries(all).filter(([id]) => id !== "stacksAgree" && id !== "jumpRole")).to.satisfy((rows: string[][]) =>
+            expect(Object.entries(all).filter(([id]) => !independent.includes(id) && id !== "jumpRole")).to.satisfy((rows: string[][]) =>
                 rows.every(([, verdict]) => verdict === "skipped"),
             );
             expect(aws.calls("AssumeRole")).to.have.length(1);
-            expect(aws.requests.filter((r) => r.command !== "AssumeRole" && r.command !== "GetCallerIdentity")).to.deep.equal([]);
+            expect(aws.requests.filter((r) => r.signer !== KEY.yours && r.command !== "AssumeRole" && r.command !== "GetCallerIdentity")).to.deep.equal([]);
+            expect([...new Set(aws.requests.filter((r) => r.signer === KEY.yours).map((r) => r.command))].sort()).to.deep.equal([
+                "DescribeDocument",
+                "DescribeVpcEndpointServices",
+                "DescribeVpcEndpoints",
+                "GetCallerIdentity",
+                "GetDocument",
+            ]);
+            expect(result.pluginSessions).to.deep.equal([]);
             expect(result.code).to.equal(1);
         });
 
@@ -458,7 +612,7 @@ describe("verify:live against a mocked AWS", () => {
     describe("the session's log stream", () => {
         it("without session-manager-plugin, no stream within the timeout is skipped (needs the plugin), after a bounded number of looks", async () => {
             aws.streamOnLook = Infinity;
-            const result = await run(aws, ["--log-timeout", "60"]);
+            const result = await run(aws, ["--log-timeout", "60", "--no-plugin"]);
             expect(row(result, "logStream").verdict).to.equal("skipped");
             expect(row(result, "logStream").detail).to.match(
                 /^needs session-manager-plugin: no stream named alice-01abcdef0123456789 in SSMSessionManager_LogGroup after 60 s/,
@@ -467,12 +621,13 @@ describe("verify:live against a mocked AWS", () => {
             expect(aws.calls("DescribeLogStreams", KEY.yours)).to.have.length(13);
             expect(result.sleeps.reduce((a, b) => a + b, 0)).to.equal(60000);
             expect(result.code).to.equal(0);
-            expect(result.stdout).to.contain("14 passed, 0 failed, 1 skipped (skipped: logStream)");
+            expect(result.stdout).to.contain("17 passed, 0 failed, 2 skipped (skipped: metadataRefused; skipped: logStream)");
+            expect(result.pluginSessions).to.deep.equal([]);
         });
 
         it("with session-manager-plugin, the plugin gets the session and the grant's credentials before it is terminated", async () => {
             aws.streamOnLook = 3;
-            const result = await run(aws, [], { findPlugin: () => "/usr/local/bin/session-manager-plugin" });
+            const result = await run(aws);
             expect(result.pluginSessions).to.have.length(1);
             const [session] = result.pluginSessions;
             expect(session).to.include({
@@ -482,7 +637,8 @@ describe("verify:live against a mocked AWS", () => {
                 documentName: SESSION_PREFERENCES_DOCUMENT,
                 region: "us-east-1",
                 endpoint: "https://ssm.us-east-1.amazonaws.com",
-                input: "exit\n",
+                input: METADATA_PROBE,
+                endInputWhen: PROBE_ANSWER,
             });
             expect(session.credentials.accessKeyId).to.equal(KEY.grant);
             expect(aws.calls("TerminateSession")).to.have.length(1);
@@ -493,8 +649,7 @@ describe("verify:live against a mocked AWS", () => {
         it("with session-manager-plugin, no stream within the timeout fails and says how the plugin ended", async () => {
             aws.streamOnLook = Infinity;
             const result = await run(aws, ["--log-timeout", "10"], {
-                findPlugin: () => "/usr/local/bin/session-manager-plugin",
-                runPlugin: async () => ({ exitCode: 255, timedOut: false, stderr: "Cannot perform start session: EOF" }),
+                runPlugin: async () => ({ exitCode: 255, timedOut: false, stderr: "Cannot perform start session: EOF", stdout: "" }),
             });
             expect(row(result, "logStream").verdict).to.equal("fail");
             expect(row(result, "logStream").detail).to.contain("session-manager-plugin exited with 255 (Cannot perform start session: EOF)");
@@ -511,6 +666,318 @@ describe("verify:live against a mocked AWS", () => {
             const result = await run(aws);
             expect(row(result, "logStream").verdict).to.equal("fail");
             expect(row(result, "logStream").detail).to.contain("ResourceNotFoundException: The specified log group does not exist.");
+        });
+    });
+
+    describe("the Session Manager preferences in effect", () => {
+        it("reads the default version's content as the yours profile and finds what the stack sets", async () => {
+            const result = await run(aws);
+            expect(row(result, "preferencesInEffect")).to.deep.equal({
+                verdict: "pass",
+                detail: "version 2 is the default and the latest, and says what this stack sets",
+            });
+            expect(aws.calls("DescribeDocument", KEY.yours)).to.deep.equal([{ Name: SESSION_PREFERENCES_DOCUMENT }]);
+            expect(aws.calls("GetDocument", KEY.yours)).to.deep.equal([{ Name: SESSION_PREFERENCES_DOCUMENT, DocumentVersion: "2", DocumentFormat: "JSON" }]);
+            expect(aws.requests.filter((r) => r.command === "DescribeDocument" || r.command === "GetDocument").every((r) => r.signer === KEY.yours)).to.equal(
+                true,
+            );
+        });
+
+        it("a default version behind the latest fails, names what sessions get, and gives the command making the latest the default", async () => {
+            aws.documentVersions = {
+                "3": { ...PREFERENCES, inputs: { ...PREFERENCES.inputs, runAsDefaultUser: "ssm-user" } },
+                "4": PREFERENCES,
+            };
+            aws.defaultVersion = "3";
+            const result = await run(aws);
+            expect(row(result, "preferencesInEffect")).to.deep.equal({
+                verdict: "fail",
+                detail:
+                    "sessions use version 3, but the latest is 4 (an update that did not become the default, as in pulumi-aws issue 2555); " +
+                    'version 3 differs from what this stack sets: inputs.runAsDefaultUser: AWS has "ssm-user", the program "no_sudo_user"; ' +
+                    "version 4 says what this stack sets: make it the default: aws ssm update-document-default-version --name SSM-SessionManagerRunShell --document-version 4",
+            });
+            expect(aws.calls("GetDocument").map((i) => i.DocumentVersion)).to.deep.equal(["3", "4"]);
+            expect(result.code).to.equal(1);
+        });
+
+        it("a lagging default whose latest version differs too does not suggest making the latest the default", async () => {
+            aws.documentVersions = { "3": PREFERENCES, "4": { ...PREFERENCES, inputs: { ...PREFERENCES.inputs, cloudWatchStreamingEnabled: false } } };
+            aws.defaultVersion = "3";
+            const result = await run(aws);
+            expect(row(result, "preferencesInEffect").verdict).to.equal("fail");
+            expect(row(result, "preferencesInEffect").detail).to.contain(
+                "version 3 says what this stack sets; version 4, not in effect, differs: inputs.cloudWatchStreamingEnabled: AWS has false, the program true",
+            );
+            expect(row(result, "preferencesInEffect").detail).to.not.contain("update-document-default-version");
+        });
+
+        it("content that differs from what the stack sets fails, naming each field", async () => {
+            aws.documentVersions = { "2": { ...PREFERENCES, inputs: { ...PREFERENCES.inputs, runAsEnabled: false, idleSessionTimeout: "60" } } };
+            const result = await run(aws);
+            expect(row(result, "preferencesInEffect")).to.deep.equal({
+                verdict: "fail",
+                detail:
+                    "version 2 is the default and the latest, and differs from what this stack sets: " +
+                    'inputs.runAsEnabled: AWS has false, the program true; inputs.idleSessionTimeout: AWS has "60", the program "20". ' +
+                    "Edited outside Pulumi (the console's Preferences page writes this document), or not deployed: pulumi up",
+            });
+        });
+
+        it("rebuilds what the stack sets from its outputs: an encrypted stack's document must name its key", async () => {
+            const KEY_ARN = `arn:aws:kms:us-east-1:${YOURS}:key/0b6f2c3e-1111-2222-3333-444455556666`;
+            const outputs = { ...YOURS_OUTPUTS, sessionKmsKeyArn: KEY_ARN };
+            const result = await run(aws, [], { pulumi: async (args) => JSON.stringify(args[args.length - 1] === "yours" ? outputs : THEIR_OUTPUTS) });
+            expect(row(result, "preferencesInEffect").verdict).to.equal("fail");
+            expect(row(result, "preferencesInEffect").detail).to.contain(
+                "inputs.cloudWatchEncryptionEnabled: AWS has false, the program true; " + `inputs.kmsKeyId: AWS has "", the program "${KEY_ARN}"`,
+            );
+        });
+
+        it("outputs from before sessionPreferenceSettings: the versions are still compared, the content is skipped, not passed", async () => {
+            const outputs: Record<string, unknown> = { ...YOURS_OUTPUTS };
+            delete outputs.sessionPreferenceSettings;
+            const pulumi = async (args: string[]) => JSON.stringify(args[args.length - 1] === "yours" ? outputs : THEIR_OUTPUTS);
+            const result = await run(aws, [], { pulumi });
+            expect(row(result, "preferencesInEffect")).to.deep.equal({
+                verdict: "skipped",
+                detail:
+                    "version 2 is the default and the latest; its content was not compared: the yours stack has no output sessionPreferenceSettings " +
+                    "(run pulumi up with this version of the program)",
+            });
+            expect(aws.calls("GetDocument")).to.deep.equal([]);
+            aws.defaultVersion = "1";
+            expect(row(await run(aws, [], { pulumi }), "preferencesInEffect").verdict).to.equal("fail");
+        });
+
+        it("an error reading the document fails, naming the call and the error", async () => {
+            aws.override = (command) => {
+                if (command === "DescribeDocument") throw denied("AccessDeniedException");
+                return undefined;
+            };
+            const result = await run(aws);
+            expect(row(result, "preferencesInEffect")).to.deep.equal({
+                verdict: "fail",
+                detail: "ssm:DescribeDocument SSM-SessionManagerRunShell as the yours profile: AccessDeniedException: User is not authorized to perform this action (HTTP 403)",
+            });
+        });
+    });
+
+    describe("the interface endpoints' policies", () => {
+        it("asks AWS which services take a policy, and reports the endpoints that are therefore open", async () => {
+            const result = await run(aws);
+            expect(row(result, "endpointPolicies")).to.deep.equal({
+                verdict: "pass",
+                detail:
+                    `ssm, ssmmessages, logs: only principals of account ${YOURS}; open to principals of any account: ec2messages ` +
+                    "(AWS says these support no endpoint policy, VpcEndpointPolicySupported false; only IAM and the security groups limit them)",
+            });
+            expect(aws.calls("DescribeVpcEndpointServices", KEY.yours)).to.deep.equal([{ ServiceNames: SERVICE_NAMES }]);
+            expect(aws.calls("DescribeVpcEndpoints", KEY.yours)).to.deep.equal([
+                { Filters: [{ Name: "vpc-id", Values: [VPC] }], NextToken: undefined, MaxResults: 1000 },
+            ]);
+        });
+
+        it("an endpoint left with AWS's full-access policy where AWS supports one fails", async () => {
+            aws.endpointPolicies["com.amazonaws.us-east-1.logs"] = FULL_ACCESS_POLICY;
+            const result = await run(aws);
+            expect(row(result, "endpointPolicies").verdict).to.equal("fail");
+            expect(row(result, "endpointPolicies").detail).to.match(
+                /^logs \(vpce-03logs\): AWS's default full-access policy, though AWS says logs supports endpoint policies \(run pulumi up: the program asks AWS at deploy\); open to principals of any account: ec2messages/,
+            );
+        });
+
+        it("the program's policy on a service AWS says takes none fails: it restricts nothing", async () => {
+            aws.endpointPolicies["com.amazonaws.us-east-1.ec2messages"] = PROGRAM_ENDPOINT_POLICY;
+            const result = await run(aws);
+            expect(row(result, "endpointPolicies")).to.deep.equal({
+                verdict: "fail",
+                detail: "ec2messages (vpce-02ec2messages): carries the program's policy, but AWS says ec2messages supports no endpoint policy, so it restricts nothing",
+            });
+        });
+
+        it("another account in the policy, or a missing endpoint, fails and says which", async () => {
+            aws.endpointPolicies["com.amazonaws.us-east-1.ssm"] = {
+                ...PROGRAM_ENDPOINT_POLICY,
+                Statement: [{ ...PROGRAM_ENDPOINT_POLICY.Statement[0], Condition: { StringEquals: { "aws:PrincipalAccount": PARTNER } } }],
+            };
+            aws.endpointPolicies["com.amazonaws.us-east-1.ssmmessages"] = undefined;
+            const result = await run(aws);
+            expect(row(result, "endpointPolicies").detail).to.contain(
+                `ssm (vpce-00ssm): a policy that is not the program's: Statement[0].Condition.StringEquals.aws:PrincipalAccount: AWS has "${PARTNER}", the program "${YOURS}"`,
+            );
+            expect(row(result, "endpointPolicies").detail).to.contain(`ssmmessages: no interface endpoint for com.amazonaws.us-east-1.ssmmessages in ${VPC}`);
+            expect(row(result, "endpointPolicies").verdict).to.equal("fail");
+        });
+
+        it("in a network of your own the stack made no endpoints: skipped, and nothing asked", async () => {
+            const outputs = { ...YOURS_OUTPUTS, interfaceEndpointServiceNames: [] };
+            const result = await run(aws, [], { pulumi: async (args) => JSON.stringify(args[args.length - 1] === "yours" ? outputs : THEIR_OUTPUTS) });
+            expect(row(result, "endpointPolicies")).to.deep.equal({
+                verdict: "skipped",
+                detail: "the yours stack made no interface endpoints (a network of your own, or no instances): none of its to check",
+            });
+            expect(aws.calls("DescribeVpcEndpointServices")).to.deep.equal([]);
+        });
+    });
+
+    describe("the session's alert", () => {
+        it("reads the rule's Invocations and FailedInvocations from the minute the session started, as the yours profile", async () => {
+            const result = await run(aws);
+            expect(row(result, "alertDelivered")).to.deep.equal({
+                verdict: "pass",
+                detail: `rule ${ALERT_RULE}: Invocations 1, FailedInvocations 0 since 2027-01-15T12:00:00.000Z, to ${ALERT_TOPIC}`,
+            });
+            const [query] = aws.calls("GetMetricData", KEY.yours);
+            expect(query.StartTime.toISOString()).to.equal("2027-01-15T12:00:00.000Z");
+            expect(query.EndTime.toISOString()).to.equal("2027-01-15T12:01:00.000Z");
+            expect(query.MetricDataQueries).to.deep.equal(
+                ["Invocations", "FailedInvocations"].map((name, i) => ({
+                    Id: ["invocations", "failed"][i],
+                    MetricStat: {
+                        Metric: { Namespace: "AWS/Events", MetricName: name, Dimensions: [{ Name: "RuleName", Value: ALERT_RULE }] },
+                        Period: 60,
+                        Stat: "Sum",
+                    },
+                    ReturnData: true,
+                })),
+            );
+        });
+
+        it("failed deliveries fail the check, naming the rule and the topic", async () => {
+            aws.failedInvocations = 2;
+            const result = await run(aws);
+            expect(row(result, "alertDelivered").verdict).to.equal("fail");
+            expect(row(result, "alertDelivered").detail).to.match(
+                new RegExp(
+                    `^rule ${ALERT_RULE}: FailedInvocations 2 \\(Invocations 3\\) since 2027-01-15T12:00:00.000Z: EventBridge could not publish to ${ALERT_TOPIC}`,
+                ),
+            );
+            expect(result.code).to.equal(1);
+        });
+
+        it("waits, looking once a minute, for CloudTrail's minutes of delay", async () => {
+            aws.alertOnLook = 4;
+            const result = await run(aws);
+            expect(row(result, "alertDelivered").verdict).to.equal("pass");
+            expect(aws.calls("GetMetricData")).to.have.length(4);
+            expect(result.sleeps).to.deep.equal([60000, 60000, 60000]);
+            expect(aws.calls("GetMetricData")[3].EndTime.toISOString()).to.equal("2027-01-15T12:04:00.000Z");
+        });
+
+        it("nothing within --alert-timeout fails after a bounded number of looks", async () => {
+            aws.alertOnLook = Infinity;
+            const result = await run(aws, ["--alert-timeout", "300"]);
+            expect(row(result, "alertDelivered")).to.deep.equal({
+                verdict: "fail",
+                detail:
+                    `rule ${ALERT_RULE}: no Invocations since 2027-01-15T12:00:00.000Z, 300 s after the session started: no alert went out. ` +
+                    "The rule sees StartSession only through CloudTrail: a trail logging management events in us-east-1 is needed",
+            });
+            // One look at 0 s, then one a minute up to 300 s.
+            expect(aws.calls("GetMetricData")).to.have.length(6);
+            expect(result.sleeps.reduce((a, b) => a + b, 0)).to.equal(300000);
+        });
+
+        it("with alerts off, or before output alertRuleName, it is skipped and reads no metric", async () => {
+            const off = { ...YOURS_OUTPUTS, alertTopicArn: null, alertRuleName: null };
+            const result = await run(aws, [], { pulumi: async (args) => JSON.stringify(args[args.length - 1] === "yours" ? off : THEIR_OUTPUTS) });
+            expect(row(result, "alertDelivered")).to.deep.equal({
+                verdict: "skipped",
+                detail: "alerts are off in the yours stack (alerts.enabled false: output alertTopicArn is null)",
+            });
+            const older: Record<string, unknown> = { ...YOURS_OUTPUTS };
+            delete older.alertRuleName;
+            const before = await run(aws, [], { pulumi: async (args) => JSON.stringify(args[args.length - 1] === "yours" ? older : THEIR_OUTPUTS) });
+            expect(row(before, "alertDelivered").verdict).to.equal("skipped");
+            expect(aws.calls("GetMetricData")).to.deep.equal([]);
+        });
+
+        it("a refused metrics read fails, naming the call", async () => {
+            aws.override = (command) => {
+                if (command === "GetMetricData") throw denied("AccessDenied");
+                return undefined;
+            };
+            const result = await run(aws);
+            expect(row(result, "alertDelivered").detail).to.equal(
+                `cloudwatch:GetMetricData (AWS/Events, rule ${ALERT_RULE}) as the yours profile: AccessDenied: User is not authorized to perform this action (HTTP 403)`,
+            );
+        });
+
+        it("rejects an --alert-timeout out of range", async () => {
+            const result = await run(aws, ["--alert-timeout", "3600"]);
+            expect(result.code).to.equal(2);
+            expect(result.stderr).to.contain("--alert-timeout is seconds, 0 to 1800");
+        });
+    });
+
+    describe("the metadata probe in the partner's session", () => {
+        const answering = (line: string) => async (): Promise<PluginOutcome> => ({
+            exitCode: 0,
+            timedOut: false,
+            stderr: "",
+            stdout: `$ ${METADATA_PROBE.trim()}\r\n${line}\r\n`,
+        });
+
+        it("types the probe and passes when the metadata service refuses the grant's Run As user", async () => {
+            const result = await run(aws);
+            expect(row(result, "metadataRefused")).to.deep.equal({
+                verdict: "pass",
+                detail: "as os_user_a_alice (uid 1001): metadata token request connection refused or not permitted (curl exit 7)",
+            });
+            expect(result.pluginSessions.map((s) => [s.input, s.endInputWhen])).to.deep.equal([[METADATA_PROBE, PROBE_ANSWER]]);
+            // The terminal echoes the typed line: it must not read as an answer.
+            expect(PROBE_ANSWER.test(METADATA_PROBE)).to.equal(false);
+            expect(METADATA_PROBE).to.match(/^c=\$\(curl .* -X PUT .*http:\/\/169\.254\.169\.254\/latest\/api\/token\).* exit\n$/);
+        });
+
+        it("a token coming back fails", async () => {
+            const result = await run(aws, [], { runPlugin: answering("VERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=0 http=200 bytes=56") });
+            expect(row(result, "metadataRefused")).to.deep.equal({
+                verdict: "fail",
+                detail: "os_user_a_alice got a metadata token (HTTP 200, 56 bytes): the metadata guard is not in effect on this instance",
+            });
+            expect(result.code).to.equal(1);
+        });
+
+        it("an answer from the metadata service, even without a token, fails: the guard refuses the connection itself", async () => {
+            const result = await run(aws, [], { runPlugin: answering("VERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=0 http=403 bytes=0") });
+            expect(row(result, "metadataRefused").verdict).to.equal("fail");
+            expect(row(result, "metadataRefused").detail).to.equal(
+                "the metadata service answered HTTP 403 without a token: os_user_a_alice reached it, so the metadata guard is not in effect on this instance",
+            );
+        });
+
+        it("a shell as root, or as another user than the grant's, fails even when refused; a timeout counts as refused", async () => {
+            const root = await run(aws, [], { runPlugin: answering("VERIFYLIVE-IMDSPROBE user=root uid=0 curl=7 http=000 bytes=0") });
+            expect(row(root, "metadataRefused")).to.deep.equal({ verdict: "fail", detail: "the shell runs as root (uid 0)" });
+            const other = await run(aws, [], { runPlugin: answering("VERIFYLIVE-IMDSPROBE user=no_sudo_user uid=1002 curl=28 http=000 bytes=0") });
+            expect(row(other, "metadataRefused")).to.deep.equal({
+                verdict: "fail",
+                detail: "the shell runs as no_sudo_user, not the grant's Run As user os_user_a_alice",
+            });
+        });
+
+        it("no answer in the output fails and says how the plugin ended; curl missing proves nothing and fails", async () => {
+            const eof = await run(aws, [], {
+                runPlugin: async () => ({ exitCode: 255, timedOut: false, stderr: "Cannot perform start session: EOF", stdout: "" }),
+            });
+            expect(row(eof, "metadataRefused")).to.deep.equal({
+                verdict: "fail",
+                detail: "no probe answer in the session's output; session-manager-plugin exited with 255 (Cannot perform start session: EOF)",
+            });
+            const noCurl = await run(aws, [], { runPlugin: answering("VERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=127 http=none bytes=none") });
+            expect(row(noCurl, "metadataRefused").detail).to.equal(
+                "the token request proved nothing: curl is not on the instance, neither a refusal nor a token",
+            );
+        });
+
+        it("without session-manager-plugin it is skipped, not passed", async () => {
+            const result = await run(aws, ["--no-plugin"]);
+            expect(row(result, "metadataRefused")).to.deep.equal({
+                verdict: "skipped",
+                detail: "needs session-manager-plugin: the probe is typed into the session's shell (no session-manager-plugin on PATH, or --no-plugin)",
+            });
         });
     });
 
@@ -629,17 +1096,20 @@ describe("verify:live against a mocked AWS", () => {
             expect([...aws.openSessions]).to.deep.equal([]);
         });
 
-        it("runs session-manager-plugin as the AWS CLI does: the session in an environment variable, the grant's keys, `exit` typed", async () => {
+        it("runs session-manager-plugin as the AWS CLI does: the session in an environment variable, the grant's keys, the probe typed, input open until it answers", async () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-live-plugin-"));
             const seen = path.join(dir, "seen.json");
             const plugin = path.join(dir, "session-manager-plugin");
-            // A stand-in plugin: records its arguments, the variables it was given, and what it was typed.
+            // A stand-in plugin: echoes what it is typed as a terminal does, answers 200 ms later as the shell would, and records
+            // its arguments, the variables it was given, what it was typed, and whether its input ended only after the answer.
             fs.writeFileSync(
                 plugin,
-                `#!/usr/bin/env node\nconst input = require("fs").readFileSync(0, "utf8");\n` +
-                    `require("fs").writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ args: process.argv.slice(2), response: process.env[process.argv[2]], ` +
-                    `key: process.env.AWS_ACCESS_KEY_ID, token: process.env.AWS_SESSION_TOKEN, profile: process.env.AWS_PROFILE ?? null, input }));\n` +
-                    `process.stderr.write("done\\n");\n`,
+                `#!/usr/bin/env node\nlet input = "";\nlet answered = false;\nprocess.stdin.setEncoding("utf8");\n` +
+                    `process.stdin.on("data", (chunk) => {\n  input += chunk;\n  process.stdout.write(chunk.replace(/\\n/g, "\\r\\n"));\n` +
+                    `  setTimeout(() => { answered = true; process.stdout.write("VERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=7 http=000 bytes=0\\r\\n"); }, 200);\n});\n` +
+                    `process.stdin.on("end", () => {\n  require("fs").writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ args: process.argv.slice(2), response: process.env[process.argv[2]], ` +
+                    `key: process.env.AWS_ACCESS_KEY_ID, token: process.env.AWS_SESSION_TOKEN, profile: process.env.AWS_PROFILE ?? null, input, endedAfterAnswer: answered }));\n` +
+                    `  process.stderr.write("done\\n");\n});\n`,
                 { mode: 0o755 },
             );
             expect(findOnPath("session-manager-plugin", dir)).to.equal(plugin);
@@ -655,13 +1125,18 @@ describe("verify:live against a mocked AWS", () => {
                 region: "us-east-1",
                 endpoint: "https://ssm.us-east-1.amazonaws.com",
                 credentials: { accessKeyId: KEY.grant, secretAccessKey: "secret", sessionToken: "token" },
-                input: "exit\n",
+                input: METADATA_PROBE,
+                endInputWhen: PROBE_ANSWER,
                 timeoutMs: 60000,
             }).finally(() => {
                 if (profileBefore === undefined) delete process.env.AWS_PROFILE;
                 else process.env.AWS_PROFILE = profileBefore;
             });
-            expect(outcome).to.deep.equal({ exitCode: 0, timedOut: false, stderr: "done" });
+            expect(outcome).to.include({ exitCode: 0, timedOut: false, stderr: "done" });
+            expect(outcome.stdout).to.match(/bytes=0\r\n$/);
+            expect(outcome.stdout.split("\r\n").filter((line) => PROBE_ANSWER.test(line))).to.deep.equal([
+                "VERIFYLIVE-IMDSPROBE user=os_user_a_alice uid=1001 curl=7 http=000 bytes=0",
+            ]);
             const recorded = JSON.parse(fs.readFileSync(seen, "utf8"));
             expect(recorded.args).to.deep.equal([
                 "AWS_SSM_START_SESSION_RESPONSE_VERIFY_LIVE",
@@ -676,7 +1151,8 @@ describe("verify:live against a mocked AWS", () => {
                 StreamUrl: "wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/alice-0123",
                 TokenValue: "secret-token",
             });
-            expect(recorded).to.include({ key: KEY.grant, token: "token", profile: null, input: "exit\n" });
+            // The plugin ends its session at the end of its input: the input must stay open until the shell has answered.
+            expect(recorded).to.include({ key: KEY.grant, token: "token", profile: null, input: METADATA_PROBE, endedAfterAnswer: true });
             expect(recorded.args.join(" ")).not.to.contain("secret-token");
         });
 

@@ -6,6 +6,7 @@ import { readParameter } from "../components/command-parameters";
 import { OS_USER_NAME_PATTERN } from "../components/constants";
 import { metadataGuardDocument, metadataGuardUserData } from "../components/metadata-guard-scripts";
 import { asList, instanceAgentPolicy, instanceCredentialsPerimeterPolicy, statementsOf, type AwsScope } from "../components/policies";
+import { sessionPreferencesContent, type SessionPreferenceValues } from "../components/session-preferences";
 import { ofType, only, resolve, runProgram, type ProgramRun, type RecordedResource } from "../tools/mock-engine";
 
 const T = {
@@ -129,6 +130,12 @@ describe("yours stack: private network", () => {
                 .map((e) => [e.inputs.serviceName.split(".").pop(), e.inputs.policy !== undefined]),
         );
         expect(policies).to.deep.equal({ ssm: true, ssmmessages: true, ec2messages: false, logs: true });
+    });
+
+    it("outputs the service names of the interface endpoints it made, for the live check to ask AWS about", () => {
+        const interfaces = ofType(run, T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Interface");
+        expect(run.outputs.interfaceEndpointServiceNames).to.deep.equal(interfaces.map((e) => e.inputs.serviceName));
+        expect(run.outputs.interfaceEndpointServiceNames).to.have.length(4);
     });
 
     it("lets through the S3 endpoint only this account's principals on its buckets, and reads of the AWS-owned agent and package buckets", () => {
@@ -292,6 +299,7 @@ describe("yours stack: managed instances", () => {
         expect(ofType(none, T.role).map((r) => r.name)).to.include.members(["grant-Third_Party_A-role", "grant-Third_Party_B-role"]);
         expect(none.outputs.instanceIds).to.deep.equal({});
         expect(none.outputs.vpcId).to.equal(null);
+        expect(none.outputs.interfaceEndpointServiceNames).to.deep.equal([]);
     });
 
     describe("in a network of your own (network.vpcId and network.subnetIds)", () => {
@@ -316,6 +324,8 @@ describe("yours stack: managed instances", () => {
                 ["subnet-0fedcba9876543210", [group.id]],
             ]);
             expect(run.outputs.vpcId).to.equal("vpc-0123456789abcdef0");
+            // The VPC is yours, and so are its endpoints: none of them is this stack's to check.
+            expect(run.outputs.interfaceEndpointServiceNames).to.deep.equal([]);
         });
 
         it("leaves out the credentials perimeter unless the instances reach AWS through that VPC's endpoints (behind a NAT it would refuse the agent)", async () => {
@@ -425,6 +435,37 @@ describe("yours stack: Session Manager preferences", () => {
             maxSessionDuration: "120",
             shellProfile: { linux: "cd ~ && bash", windows: "" },
         });
+    });
+
+    it("outputs what the document is built from: the live check rebuilds exactly the content the stack sends", async () => {
+        const rebuilt = async (stack: ProgramRun) => {
+            const values: SessionPreferenceValues = {
+                ...(stack.outputs.sessionPreferenceSettings as Omit<SessionPreferenceValues, "logGroupName">),
+                logGroupName: (await resolve(stack.outputs.sessionLogGroupName as string)).value,
+                kmsKeyArn: (await resolve(stack.outputs.sessionKmsKeyArn as string | null)).value ?? undefined,
+                archiveBucketName: (await resolve(stack.outputs.sessionArchiveBucket as string | null)).value ?? undefined,
+            };
+            return sessionPreferencesContent({ ...values, shellProfile: values.shellProfile ?? undefined });
+        };
+        expect(await rebuilt(run)).to.deep.equal(preferencesContent(run));
+        const custom = await yours({
+            "sessions.idleTimeoutMinutes": 5,
+            "sessions.maxSessionDurationMinutes": 120,
+            "sessions.shellProfile.linux": "cd ~ && bash",
+            "sessions.defaultOsUser": "session_default",
+            "sessions.kmsEncryption": true,
+            "sessions.s3Archive": true,
+        });
+        expect(custom.outputs.sessionPreferenceSettings).to.deep.equal({
+            runAsDefaultUser: "session_default",
+            idleTimeoutMinutes: 5,
+            maxSessionDurationMinutes: 120,
+            shellProfile: { linux: "cd ~ && bash" },
+        });
+        const content = preferencesContent(custom);
+        expect(content.inputs.kmsKeyId).to.match(/^arn:aws:kms:/);
+        expect(content.inputs.s3BucketName).to.not.equal("");
+        expect(await rebuilt(custom)).to.deep.equal(content);
     });
 
     it("with encryption on, encrypts the log group and session data with one key and says so consistently", async () => {
@@ -821,5 +862,13 @@ describe("yours stack: alerts on access", () => {
         for (const type of ["aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"])
             expect(ofType(off, type), type).to.deep.equal([]);
         expect(off.outputs.alertTopicArn).to.equal(null);
+        expect(off.outputs.alertRuleName).to.equal(null);
+    });
+
+    it("outputs the name of the rule alerting on sessions, whose metrics the live check reads", async () => {
+        const ruleName = (await resolve(run.outputs.alertRuleName as string)).value;
+        expect(ruleName).to.be.a("string").and.not.equal("");
+        expect(ruleName).to.equal(only(run, "aws:cloudwatch/eventTarget:EventTarget", "alerts-to-topic").inputs.rule);
+        expect(ruleName).to.not.equal(only(run, "aws:cloudwatch/eventTarget:EventTarget", "alerts-failures-to-topic").inputs.rule);
     });
 });

@@ -4,6 +4,7 @@
 // environment's default profile, so a stray AWS_PROFILE or AWS_ACCESS_KEY_ID never
 // decides which account is checked.
 
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -27,6 +28,7 @@ export interface AwsClients {
     ssm(region: string, credentials: Credentials | CredentialsProvider): SSMClient;
     ec2(region: string, credentials: Credentials | CredentialsProvider): EC2Client;
     logs(region: string, credentials: Credentials | CredentialsProvider): CloudWatchLogsClient;
+    cloudwatch(region: string, credentials: Credentials | CredentialsProvider): CloudWatchClient;
 }
 
 export const sdkClients: AwsClients = {
@@ -36,6 +38,7 @@ export const sdkClients: AwsClients = {
     ssm: (region, credentials) => new SSMClient({ region, credentials }),
     ec2: (region, credentials) => new EC2Client({ region, credentials }),
     logs: (region, credentials) => new CloudWatchLogsClient({ region, credentials }),
+    cloudwatch: (region, credentials) => new CloudWatchClient({ region, credentials }),
 };
 
 /** The credentials in an AssumeRole answer, or undefined when it has none. */

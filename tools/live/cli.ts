@@ -6,6 +6,7 @@
 // progress to stderr.
 
 import * as fs from "fs";
+import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { accountRefusals, identify, personOf } from "./accounts";
 import { parseArn, sdkClients, type AwsClients } from "./aws";
 import { HelpRequested, parseArgs, USAGE, type LiveOptions } from "./options";
@@ -49,6 +50,9 @@ export const defaultDeps: CliDeps = {
 };
 
 const LOG_POLL_MS = 5000;
+// EventBridge sends its metrics to CloudWatch once a minute: looking more often finds nothing new.
+const ALERT_POLL_MS = 60000;
+// Connecting, the shell starting, the probe (4 s at most) and `exit`.
 const PLUGIN_TIMEOUT_MS = 30000;
 
 /** Runs the live check; returns the exit code (0 all passed, 1 a check failed, 2 nothing checked). */
@@ -68,6 +72,8 @@ export async function runLiveCheck(argv: string[], deps: CliDeps): Promise<numbe
             sleep: deps.sleep,
             logTimeoutMs: options.logTimeoutSeconds * 1000,
             logPollMs: LOG_POLL_MS,
+            alertTimeoutMs: options.alertTimeoutSeconds * 1000,
+            alertPollMs: ALERT_POLL_MS,
             plugin: pluginPath === undefined ? undefined : { path: pluginPath, run: deps.runPlugin, timeoutMs: PLUGIN_TIMEOUT_MS },
             progress: (line) => deps.stderr(`${line}\n`),
         });
@@ -147,6 +153,12 @@ async function prepare(options: LiveOptions, deps: CliDeps): Promise<PlanInput> 
         instance: options.instance,
         otherInstance: options.otherInstance,
         untaggedInstance: options.untaggedInstance,
+        preferencesDocument: yours.sessionPreferencesDocument ?? SESSION_PREFERENCES_DOCUMENT,
+        preferences: yours.sessionPreferences,
+        alertTopicArn: yours.alertTopicArn,
+        alertRuleName: yours.alertRuleName,
+        vpcId: yours.vpcId,
+        interfaceEndpointServiceNames: yours.interfaceEndpointServiceNames,
     };
 }
 

@@ -6,12 +6,15 @@ import { SetupError } from "./stacks";
 export const USAGE = `usage: npm run verify:live -- --yours-profile P --partner-profile Q [options]
 
 Runs the blog post's test plan against the deployed yours and their stacks with the AWS
-SDK: the role chain, a session on the partner's instance (terminated at once), the
-refusals, and the session's log stream. Changes nothing that persists. Refuses to run
+SDK: the preferences in effect, the endpoint policies, the role chain, a session on the
+partner's instance (terminated at once, the metadata probe typed into it), the refusals,
+the session's log stream, and its alert. Changes nothing that persists. Refuses to run
 when a profile's account is not in its stack's aws:allowedAccountIds.
 
   --yours-profile P        AWS profile of the account that owns the instances; used read-only
-                           (sts:GetCallerIdentity, ec2:DescribeInstances, logs:DescribeLogStreams)
+                           (sts:GetCallerIdentity, ec2:DescribeInstances, logs:DescribeLogStreams,
+                           ssm:DescribeDocument, ssm:GetDocument, ec2:DescribeVpcEndpointServices,
+                           ec2:DescribeVpcEndpoints, cloudwatch:GetMetricData)
   --partner-profile Q      AWS profile holding one partner person's own credentials (an IAM user
                            of the remote-access group, or a federated session with --person)
   --partner NAME           the partner as the yours stack names it (default: the their stack's partnerName)
@@ -30,9 +33,12 @@ when a profile's account is not in its stack's aws:allowedAccountIds.
   --other-instance ID      another partner's instance (default: from the other grants, else found by tag)
   --untagged-instance ID   an instance without the access tag (default: found with --yours-profile)
   --log-timeout SECONDS    how long to wait for the session's log stream (default: 60)
+  --alert-timeout SECONDS  how long after the session started to wait for the alert rule's
+                           metrics, looking once a minute (default: 600, at most 1800)
   --session-manager-plugin PATH
                            the plugin that opens the session's data channel (default: session-manager-plugin
-                           on PATH; without it the log stream check is skipped if no stream appears)
+                           on PATH; without it the metadata probe is skipped, and so is the log
+                           stream check if no stream appears)
   --no-plugin              never run session-manager-plugin
   --help                   print this and exit
 
@@ -54,6 +60,7 @@ export interface LiveOptions {
     otherInstance?: string;
     untaggedInstance?: string;
     logTimeoutSeconds: number;
+    alertTimeoutSeconds: number;
     plugin?: string;
     noPlugin: boolean;
 }
@@ -75,6 +82,7 @@ const VALUED = {
     "--other-instance": "otherInstance",
     "--untagged-instance": "untaggedInstance",
     "--log-timeout": "logTimeout",
+    "--alert-timeout": "alertTimeout",
     "--session-manager-plugin": "plugin",
 } as const;
 
@@ -106,6 +114,9 @@ export function parseArgs(argv: string[]): LiveOptions {
     }
     const logTimeoutSeconds = values.logTimeout === undefined ? 60 : Number(values.logTimeout);
     if (!Number.isFinite(logTimeoutSeconds) || logTimeoutSeconds < 0 || logTimeoutSeconds > 900) throw new SetupError("--log-timeout is seconds, 0 to 900");
+    const alertTimeoutSeconds = values.alertTimeout === undefined ? 600 : Number(values.alertTimeout);
+    if (!Number.isFinite(alertTimeoutSeconds) || alertTimeoutSeconds < 0 || alertTimeoutSeconds > 1800)
+        throw new SetupError("--alert-timeout is seconds, 0 to 1800");
     if (noPlugin && values.plugin !== undefined) throw new SetupError("give --session-manager-plugin or --no-plugin, not both");
     const resolved = (file: string | undefined) => (file === undefined ? undefined : path.resolve(file));
     return {
@@ -123,6 +134,7 @@ export function parseArgs(argv: string[]): LiveOptions {
         otherInstance: values.otherInstance,
         untaggedInstance: values.untaggedInstance,
         logTimeoutSeconds,
+        alertTimeoutSeconds,
         plugin: values.plugin,
         noPlugin,
     };

@@ -1,8 +1,10 @@
-// The blog post's test plan, run against deployed stacks with the AWS SDK v3: the role
+// The blog post's test plan, run against deployed stacks with the AWS SDK v3: what the
+// deployment is (the preferences in effect, the endpoint policies AWS applies), the role
 // chain (jump role with a source identity, grant role with the external id), a session
-// on the partner's own instance ended at once, the refusals (another partner's
-// instance, an untagged one, no session document, port forwarding, Run Command, the
-// audit log), and the session's log stream arriving in CloudWatch Logs.
+// on the partner's own instance ended at once with the metadata probe typed into it, the
+// refusals (another partner's instance, an untagged one, no session document, port
+// forwarding, Run Command, the audit log), the session's log stream arriving in
+// CloudWatch Logs, and its alert delivered to the alert topic.
 //
 // It changes nothing that persists: it reads, assumes roles, and opens sessions it
 // terminates itself. A refusal is a pass only when AWS answers AccessDenied(Exception);
@@ -13,8 +15,12 @@ import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sd
 import { CancelCommandCommand, SendCommandCommand, StartSessionCommand, TerminateSessionCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, GetCallerIdentityCommand, type AssumeRoleCommandOutput, type STSClient } from "@aws-sdk/client-sts";
 import { AWS_SESSION_DOCUMENTS, RUN_SHELL_SCRIPT_DOCUMENT, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import type { SessionPreferenceValues } from "../../components/session-preferences";
 import { assumedCredentials, parseArn, type AwsClients, type Credentials, type CredentialsProvider } from "./aws";
-import type { PluginOutcome, PluginRunner } from "./plugin";
+import { CHECKS, type CheckId } from "./checks";
+import { alertDelivered, endpointPolicies, preferencesInEffect, type YoursReader } from "./deployment";
+import { pluginSummary, type PluginOutcome, type PluginRunner } from "./plugin";
+import { judgeProbe, METADATA_PROBE, PROBE_ANSWER } from "./probe";
 import type { GrantOutput } from "./stacks";
 import { describeError, fail, isRefusal, pass, skipped, type CheckResult } from "./verdicts";
 
@@ -26,25 +32,7 @@ export const PORT_FORWARDING_DOCUMENT = AWS_SESSION_DOCUMENTS.portForwarding;
 const CREDENTIALS_SECONDS = 900;
 const SESSION_REASON = "npm run verify:live: started and terminated at once";
 
-/** The rows of the table, in the order they run. */
-export const CHECKS = {
-    stacksAgree: "their stack points at the grant the yours stack made",
-    jumpRole: "jump role assumed with the person's source identity",
-    jumpOtherName: "jump role refused under another session name",
-    grantRole: "grant role assumed with the external id, named after the person",
-    grantNoExternalId: "grant role refused without the external id",
-    grantWrongExternalId: "grant role refused with a wrong external id",
-    listInstances: "partner lists the instances tagged for it",
-    sessionOwn: "session on the partner's instance, terminated at once",
-    sessionOtherPartner: "session refused on another partner's instance",
-    sessionUntagged: "session refused on an untagged instance",
-    sessionNoDocument: "session refused without --document-name",
-    portForwarding: "port forwarding session refused",
-    runCommand: "Run Command refused",
-    grantReadsLogs: "grant refused reading the session log group",
-    logStream: "session's log stream arrives in CloudWatch Logs",
-} as const;
-export type CheckId = keyof typeof CHECKS;
+export { CHECKS, type CheckId } from "./checks";
 
 /** Everything the plan runs against, resolved from the stacks and the profiles. */
 export interface PlanInput {
@@ -70,6 +58,15 @@ export interface PlanInput {
     instance?: string;
     otherInstance?: string;
     untaggedInstance?: string;
+    /** The Session Manager preferences document, and what it should say (undefined when the stack's outputs do not say). */
+    preferencesDocument: string;
+    preferences?: SessionPreferenceValues;
+    /** The alert topic (undefined with alerts off) and the rule feeding it. */
+    alertTopicArn?: string;
+    alertRuleName?: string;
+    /** The VPC and the service names of the interface endpoints the yours stack made there. */
+    vpcId?: string;
+    interfaceEndpointServiceNames?: string[];
 }
 
 export interface PlanDeps {
@@ -80,6 +77,9 @@ export interface PlanDeps {
     /** How long to wait for the session's log stream, and between looks. */
     logTimeoutMs: number;
     logPollMs: number;
+    /** How long after the session started to wait for the alert rule's metrics, and between looks. */
+    alertTimeoutMs: number;
+    alertPollMs: number;
     /** session-manager-plugin to open the session's data channel, when one is used. */
     plugin?: { path: string; run: PluginRunner; timeoutMs: number };
     /** Progress lines (stderr). */
@@ -89,6 +89,8 @@ export interface PlanDeps {
 /** The session the plan opened on the partner's own instance. */
 interface OwnSession {
     id: string;
+    /** When StartSession was sent: alerts are looked for from then. */
+    startedAt: number;
     plugin?: PluginOutcome;
 }
 
@@ -105,6 +107,11 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
     const document = input.grant.sessionDocument ?? SESSION_PREFERENCES_DOCUMENT;
 
     record(stacksAgree(input));
+
+    // What the deployment is, read with the yours profile: needs nothing from the role chain.
+    const yours: YoursReader = { clients, region: input.yoursRegion, credentials: input.yoursCredentials };
+    record(await preferencesInEffect(yours, input.preferencesDocument, input.preferences));
+    record(await endpointPolicies(yours, { accountId: input.yoursAccount, vpcId: input.vpcId, serviceNames: input.interfaceEndpointServiceNames }));
 
     // The role chain, as the partner's AWS CLI profile does it. Each refusal is tried only
     // once the same role was assumed with the right values: STS also answers AccessDenied
@@ -164,6 +171,7 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
     const remaining: CheckId[] = [
         "listInstances",
         "sessionOwn",
+        "metadataRefused",
         "sessionOtherPartner",
         "sessionUntagged",
         "sessionNoDocument",
@@ -171,6 +179,7 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
         "runCommand",
         "grantReadsLogs",
         "logStream",
+        "alertDelivered",
     ];
     if (!grantCredentials) {
         const why = jumpCredentials ? `needs the grant role's credentials (${CHECKS.grantRole}: fail)` : "needs the jump role's credentials";
@@ -191,11 +200,13 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
     let ownRefused = false;
     if (own === undefined) {
         record(needOwn("sessionOwn"));
+        record(needOwn("metadataRefused"));
     } else {
         const opened = await openAndEndOwnSession(input, deps, grantSsm, grantCredentials, own, document);
         record(opened.result);
         session = opened.session;
         ownRefused = opened.refused;
+        record(metadataRefused(input, deps, session));
     }
 
     const yoursEc2 = clients.ec2(input.yoursRegion, input.yoursCredentials);
@@ -262,6 +273,15 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
         session
             ? await logStreamArrives(input, deps, session)
             : skipped("logStream", CHECKS.logStream, "no session was opened, so there is no stream to wait for"),
+    );
+    record(
+        session
+            ? await alertDelivered(
+                  yours,
+                  { now: deps.now, sleep: deps.sleep, timeoutMs: deps.alertTimeoutMs, pollMs: deps.alertPollMs },
+                  { topicArn: input.alertTopicArn, ruleName: input.alertRuleName, sessionStartedAt: session.startedAt },
+              )
+            : skipped("alertDelivered", CHECKS.alertDelivered, "no session was opened, so there is no alert to wait for"),
     );
     return results;
 }
@@ -371,6 +391,7 @@ async function openAndEndOwnSession(
     documentName: string,
 ): Promise<{ result: CheckResult; session?: OwnSession; refused: boolean }> {
     const title = CHECKS.sessionOwn;
+    const startedAt = deps.now();
     let answer;
     try {
         answer = await grantSsm.send(new StartSessionCommand({ Target: target, DocumentName: documentName, Reason: SESSION_REASON }));
@@ -393,22 +414,38 @@ async function openAndEndOwnSession(
                     region: input.yoursRegion,
                     endpoint: ssmEndpoint(grantSsm, input.yoursRegion),
                     credentials: grantCredentials,
-                    // Typed into the partner's shell: ends the session from inside, and gives the transcript a line.
-                    input: "exit\n",
+                    // Typed into the partner's shell: the metadata probe, ending with `exit` (the session ends from inside).
+                    input: METADATA_PROBE,
+                    endInputWhen: PROBE_ANSWER,
                     timeoutMs: deps.plugin.timeoutMs,
                 })
-                .catch((error: unknown) => ({ exitCode: null, timedOut: false, stderr: describeError(error) }));
+                .catch((error: unknown) => ({ exitCode: null, timedOut: false, stderr: describeError(error), stdout: "" }));
         }
     } finally {
         // Whatever happened above: the session must not outlive the check.
         terminated = await terminate(grantSsm, sessionId);
     }
     const pluginNote = outcome ? `; session-manager-plugin ${pluginSummary(outcome)}` : "";
-    const session = { id: sessionId, plugin: outcome };
+    const session = { id: sessionId, startedAt, plugin: outcome };
     if (!terminated.startsWith("terminated")) {
         return { result: fail("sessionOwn", title, `session ${sessionId} on ${target} started${pluginNote}, but ${terminated}`), session, refused: false };
     }
     return { result: pass("sessionOwn", title, `session ${sessionId} on ${target} with ${documentName}${pluginNote}; ${terminated}`), session, refused: false };
+}
+
+/** The metadata probe's verdict: it runs only where session-manager-plugin opened the session's data channel. */
+function metadataRefused(input: PlanInput, deps: PlanDeps, session: OwnSession | undefined): CheckResult {
+    const title = CHECKS.metadataRefused;
+    if (session === undefined) return skipped("metadataRefused", title, "no session was opened, so there is no shell to probe from");
+    if (!deps.plugin) {
+        return skipped(
+            "metadataRefused",
+            title,
+            "needs session-manager-plugin: the probe is typed into the session's shell (no session-manager-plugin on PATH, or --no-plugin)",
+        );
+    }
+    if (!session.plugin) return fail("metadataRefused", title, "ssm:StartSession answered without a stream URL or token: no probe could be typed");
+    return judgeProbe(session.plugin, input.grant.runAsUser);
 }
 
 async function logStreamArrives(input: PlanInput, deps: PlanDeps, session: OwnSession): Promise<CheckResult> {
@@ -554,12 +591,6 @@ function ssmEndpoint(ssm: SSMClient, region: string): string {
         // The plugin then resolves the endpoint itself.
         return "";
     }
-}
-
-function pluginSummary(outcome: PluginOutcome): string {
-    const how = outcome.timedOut ? "was stopped after its timeout" : `exited with ${outcome.exitCode ?? "an error"}`;
-    const stderr = outcome.stderr ? ` (${outcome.stderr.split("\n").pop()})` : "";
-    return `${how}${stderr}`;
 }
 
 /** A role session name that is valid and not the person's own. */

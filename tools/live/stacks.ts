@@ -6,6 +6,7 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { SessionPreferenceValues } from "../../components/session-preferences";
 import { PROJECT, PROJECT_ROOT, readStackConfig } from "../mock-engine";
 
 /** A problem with the command line, the stacks or the accounts: nothing is checked (exit code 2). */
@@ -105,6 +106,8 @@ export interface GrantOutput {
     sessionDocument?: string;
     instanceIds: string[];
     expiresAt?: string;
+    /** The OS user its sessions run as. */
+    runAsUser?: string;
 }
 
 export interface YoursOutputs {
@@ -113,6 +116,17 @@ export interface YoursOutputs {
     sessionLogGroupName: string;
     instanceIds: Record<string, string>;
     grants: Record<string, GrantOutput>;
+    /** The preferences document's name. */
+    sessionPreferencesDocument?: string;
+    /** What the preferences document is built from; undefined when the stack predates output sessionPreferenceSettings. */
+    sessionPreferences?: SessionPreferenceValues;
+    /** The alert topic (undefined with alerts off) and the rule feeding it (undefined when the stack predates output alertRuleName). */
+    alertTopicArn?: string;
+    alertRuleName?: string;
+    /** The VPC the instances are in, when the stack knows one. */
+    vpcId?: string;
+    /** Service names of the interface endpoints the stack made in vpcId ([] in a network of your own); undefined when the stack predates the output. */
+    interfaceEndpointServiceNames?: string[];
 }
 
 export interface TheirOutputs {
@@ -142,6 +156,7 @@ export function parseYoursOutputs(outputs: Record<string, unknown>, stack: strin
             sessionDocument: isText(raw.sessionDocument) ? raw.sessionDocument : undefined,
             instanceIds: texts(raw.instanceIds),
             expiresAt: isText(raw.expiresAt) ? raw.expiresAt : undefined,
+            runAsUser: isText(raw.runAsUser) ? raw.runAsUser : undefined,
         };
     }
     const instanceIds: Record<string, string> = {};
@@ -154,6 +169,44 @@ export function parseYoursOutputs(outputs: Record<string, unknown>, stack: strin
         sessionLogGroupName: outputs.sessionLogGroupName as string,
         instanceIds,
         grants,
+        sessionPreferencesDocument: isText(outputs.sessionPreferencesDocument) ? outputs.sessionPreferencesDocument : undefined,
+        sessionPreferences: preferenceValues(outputs, where),
+        alertTopicArn: isText(outputs.alertTopicArn) ? outputs.alertTopicArn : undefined,
+        alertRuleName: isText(outputs.alertRuleName) ? outputs.alertRuleName : undefined,
+        vpcId: isText(outputs.vpcId) ? outputs.vpcId : undefined,
+        interfaceEndpointServiceNames: Array.isArray(outputs.interfaceEndpointServiceNames) ? texts(outputs.interfaceEndpointServiceNames) : undefined,
+    };
+}
+
+/** The preferences document's settings, from outputs sessionPreferenceSettings, sessionLogGroupName, sessionKmsKeyArn and sessionArchiveBucket. */
+function preferenceValues(outputs: Record<string, unknown>, where: string): SessionPreferenceValues | undefined {
+    const raw = outputs.sessionPreferenceSettings;
+    if (raw === undefined || raw === null) return undefined;
+    const malformed = new SetupError(
+        `${where}: output sessionPreferenceSettings is not { runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile }`,
+    );
+    if (typeof raw !== "object" || Array.isArray(raw)) throw malformed;
+    const settings = raw as Record<string, unknown>;
+    const shellProfile = settings.shellProfile ?? undefined;
+    const shellProfileOk =
+        shellProfile === undefined ||
+        (typeof shellProfile === "object" && !Array.isArray(shellProfile) && Object.values(shellProfile).every((commands) => typeof commands === "string"));
+    if (
+        !isText(settings.runAsDefaultUser) ||
+        typeof settings.idleTimeoutMinutes !== "number" ||
+        typeof settings.maxSessionDurationMinutes !== "number" ||
+        !shellProfileOk
+    ) {
+        throw malformed;
+    }
+    return {
+        logGroupName: outputs.sessionLogGroupName as string,
+        runAsDefaultUser: settings.runAsDefaultUser,
+        idleTimeoutMinutes: settings.idleTimeoutMinutes,
+        maxSessionDurationMinutes: settings.maxSessionDurationMinutes,
+        shellProfile: shellProfile as SessionPreferenceValues["shellProfile"],
+        kmsKeyArn: isText(outputs.sessionKmsKeyArn) ? outputs.sessionKmsKeyArn : undefined,
+        archiveBucketName: isText(outputs.sessionArchiveBucket) ? outputs.sessionArchiveBucket : undefined,
     };
 }
 

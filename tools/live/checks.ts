@@ -1,0 +1,25 @@
+// The rows of the live check's table, in the order they run: one id per check, and
+// the title that says what it proves.
+
+export const CHECKS = {
+    stacksAgree: "their stack points at the grant the yours stack made",
+    preferencesInEffect: "preferences in effect: the latest version, with this stack's content",
+    endpointPolicies: "interface endpoints carry a policy where AWS supports one",
+    jumpRole: "jump role assumed with the person's source identity",
+    jumpOtherName: "jump role refused under another session name",
+    grantRole: "grant role assumed with the external id, named after the person",
+    grantNoExternalId: "grant role refused without the external id",
+    grantWrongExternalId: "grant role refused with a wrong external id",
+    listInstances: "partner lists the instances tagged for it",
+    sessionOwn: "session on the partner's instance, terminated at once",
+    metadataRefused: "metadata service refused inside the session, to its Run As user",
+    sessionOtherPartner: "session refused on another partner's instance",
+    sessionUntagged: "session refused on an untagged instance",
+    sessionNoDocument: "session refused without --document-name",
+    portForwarding: "port forwarding session refused",
+    runCommand: "Run Command refused",
+    grantReadsLogs: "grant refused reading the session log group",
+    logStream: "session's log stream arrives in CloudWatch Logs",
+    alertDelivered: "alert rule delivered the session's alert to its topic",
+} as const;
+export type CheckId = keyof typeof CHECKS;
