@@ -17,6 +17,10 @@ export const INSTANCE_METADATA_ADDRESSES = { ipv4: "169.254.169.254", ipv6: "fd0
 /** The nftables table (family `inet`) the guard owns and replaces on every run. */
 export const METADATA_GUARD_NFT_TABLE = "imds_guard";
 
+/** Where nft is missing: the iptables/ip6tables chain holding the guard's rule, jumped to first from OUTPUT. */
+export const METADATA_GUARD_IPTABLES_CHAIN = "IMDS_GUARD";
+const IPTABLES_CHAIN = METADATA_GUARD_IPTABLES_CHAIN;
+
 /**
  * Where the Linux installer puts the guard, its systemd unit, and the drop-in that makes
  * the SSM agent start only after it (`amazon-ssm-agent.service`, the agent's unit on
@@ -101,8 +105,8 @@ if (NFT_RULESET.some((line) => line.includes("'"))) throw new Error("the nftable
  * With nft: one table of its own, replaced in one transaction, whose output chain rejects
  * traffic to both addresses from any socket not owned by UID 0. A reject in any base chain
  * is final, so an accept in another table cannot reopen it. Without nft: the same rule with
- * iptables/ip6tables and the owner match, kept first in OUTPUT (iptables-restore, one
- * transaction), since there an earlier ACCEPT would win. With neither, it installs
+ * iptables/ip6tables and the owner match, in a chain of its own that OUTPUT jumps to first
+ * (iptables-restore, one transaction), since there an earlier ACCEPT would win. With neither, it installs
  * nftables with the package manager (dnf, or yum; the Amazon Linux repositories are
  * reachable through the VPC's S3 gateway endpoint) and uses nft. If that fails too, it
  * fails: a quiet success would leave the metadata service open.
@@ -134,34 +138,42 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "  fi",
     "fi",
     "if have_nft; then",
-    `  if [ "$mode" = reapply ] && ! nft list table ${table} >/dev/null 2>&1; then echo "imds-guard: table ${table} was gone (a firewall reload or flush): putting it back"; fi`,
+    "  # The table as it stands, counters aside: compared before and after loading, it shows whether",
+    "  # anything had removed or changed the guard's rules.",
+    `  table_now() { nft list table ${table} 2>/dev/null | sed 's/counter packets [0-9]* bytes [0-9]*/counter/'; }`,
+    '  before=""',
+    '  if [ "$mode" = reapply ]; then',
+    "    before=$(table_now)",
+    `    if [ -z "$before" ]; then echo "imds-guard: table ${table} was gone (a firewall reload or flush): putting it back"; fi`,
+    "  fi",
     "  # One nft -f is one transaction. The bare table line creates the table when missing, so the",
     "  # delete always succeeds; the table is then defined anew. Run twice, one copy remains. The",
     "  # ruleset goes through a pipe, never a file: a user who fills /tmp cannot stop a re-apply.",
     `  printf '%s\\n' ${NFT_RULESET.map((line) => `'${line}'`).join(" ")} | nft -f -`,
     `  say "imds-guard: loaded nftables table ${table}: traffic to $ipv4 and $ipv6 is rejected for every user but root (UID 0)"`,
+    `  if [ -n "$before" ] && [ "$before" != "$(table_now)" ]; then echo "imds-guard: table ${table} had been changed (a rule deleted, added or edited): put back as it must be"; fi`,
     "elif have_iptables; then",
-    "  # No nft: one owner-match REJECT per address, first in OUTPUT, so that no ACCEPT earlier in the",
-    "  # chain lets the traffic through. When the rule is missing, or another has come above it, its",
-    "  # copies are deleted and it is inserted first in one iptables-restore transaction: there is no",
-    "  # moment without it, and run again (first already) it changes nothing.",
+    "  # No nft: the rule lives in a chain of its own, IMDS_GUARD, and OUTPUT jumps there first, so",
+    "  # that no ACCEPT earlier in OUTPUT lets the traffic through. Both are compared exactly with what",
+    "  # they must be; when either differs (missing, changed, or another rule above the jump), the chain",
+    "  # is refilled and the jump put first in one iptables-restore transaction (declaring the chain",
+    "  # empties it): there is no moment without the rule. Run again, it changes nothing.",
     "  guard() {",
-    '    rule="-d $2 -m owner ! --uid-owner 0 -j REJECT"',
-    '    case "$("$1" -w -S OUTPUT 1 2>/dev/null || true)" in',
-    '      *" -d $2/"*" -m owner ! --uid-owner 0 -j REJECT"*)',
-    '        say "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
-    "        return;;",
-    "    esac",
-    '    copies=$("$1" -w -S OUTPUT | awk -v d=" -d $2/" -v m=" -m owner ! --uid-owner 0 -j REJECT" \'index($0, d) && index($0, m)\' | wc -l)',
-    '    { echo "*filter"; i=0; while [ "$i" -lt "$copies" ]; do echo "-D OUTPUT $rule"; i=$((i + 1)); done; echo "-I OUTPUT 1 $rule"; echo COMMIT; } | "$1-restore" -w --noflush',
-    '    if [ "$copies" -eq 0 ]; then',
-    '      echo "imds-guard: $1 now rejects traffic to $2 for every user but root (UID 0)"',
-    "    else",
-    '      echo "imds-guard: $1 rejects traffic to $2 for every user but root (UID 0) first in OUTPUT again: a rule had come above it"',
+    `    jump="-A OUTPUT -j ${IPTABLES_CHAIN}"`,
+    `    want=$(printf '%s\\n' "-N ${IPTABLES_CHAIN}" "-A ${IPTABLES_CHAIN} -d $2/$3 -m owner ! --uid-owner 0 -j REJECT --reject-with $4")`,
+    `    if [ "$("$1" -w -S OUTPUT 1 2>/dev/null || true)" = "$jump" ] && [ "$("$1" -w -S ${IPTABLES_CHAIN} 2>/dev/null || true)" = "$want" ]; then`,
+    '      say "imds-guard: $1 already rejects traffic to $2 for every user but root (UID 0)"',
+    "      return 0",
     "    fi",
+    '    jumps=$("$1" -w -S OUTPUT | grep -cxF -- "$jump" || true)',
+    `    { echo "*filter"; echo ":${IPTABLES_CHAIN} - [0:0]"; echo "-A ${IPTABLES_CHAIN} -d $2 -m owner ! --uid-owner 0 -j REJECT"; i=0; while [ "$i" -lt "$jumps" ]; do echo "-D OUTPUT -j ${IPTABLES_CHAIN}"; i=$((i + 1)); done; echo "-I OUTPUT 1 -j ${IPTABLES_CHAIN}"; echo COMMIT; } | "$1-restore" -w --noflush || return 1`,
+    '    echo "imds-guard: $1 now rejects traffic to $2 for every user but root (UID 0), first in OUTPUT (it was missing, changed or not first)"',
     "  }",
-    '  guard iptables "$ipv4"',
-    '  guard ip6tables "$ipv6"',
+    "  # Both families, whatever happens to the first: a failure for IPv4 must not leave IPv6 open.",
+    "  failed=0",
+    '  guard iptables "$ipv4" 32 icmp-port-unreachable || failed=1',
+    '  guard ip6tables "$ipv6" 128 icmp6-port-unreachable || failed=1',
+    '  if [ "$failed" -ne 0 ]; then echo "imds-guard: FAILED: iptables-restore refused the guard\'s rules (above), so the instance metadata service may be open to local users" >&2; exit 1; fi',
     "else",
     '  echo "imds-guard: FAILED: neither nft nor iptables and ip6tables (with their -restore) is installed$missing, so the instance metadata service ($ipv4, $ipv6) stays open to every local user. Install nftables." >&2',
     "  exit 1",

@@ -120,7 +120,12 @@ const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
     // useradd picks a UID from UID_MIN (1000) up and adds no group beyond --gid users.
     // No subordinate UIDs or GIDs (which useradd gives where /etc/subuid exists): with them the user
     // could run processes under other UIDs in a user namespace, out of reach of a kill by its own.
-    create: [`  useradd --create-home --gid users --shell /bin/bash --comment "${RUN_AS_OS_USER_COMMENT}" -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"`],
+    // Its home is its own (0700): every partner's user is in the group users, and useradd makes
+    // homes readable by the group or by everyone (Debian 0755, Ubuntu 0750) unless told otherwise.
+    create: [
+        `  useradd --create-home --gid users --shell /bin/bash --comment "${RUN_AS_OS_USER_COMMENT}" -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"`,
+        '  chmod 0700 "$(getent passwd "$user" | cut -d: -f6)"',
+    ],
     // -r removes its home directory and mail spool too.
     remove: ['  userdel -r "$user"'],
     minUid: 1000,
@@ -135,6 +140,9 @@ const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
         reason: "regular users get UIDs below login.defs UID_MAX 60000; above it live nobody (65534), systemd's dynamic users and user-namespace ranges",
     },
     groupChecks: [
+        // Subordinate UIDs or GIDs (by name or by UID) let the user run processes under other UIDs in
+        // a user namespace, out of reach of the end of its access. New users get none (above).
+        'if grep -qE "^($user|$uid):" /etc/subuid /etc/subgid 2>/dev/null; then refuse "it has subordinate UID or GID ranges (/etc/subuid, /etc/subgid): in a user namespace it could run processes under other UIDs"; fi',
         // Groups that grant root in all but name are many (docker, lxd and libvirt start
         // privileged containers or VMs, disk reads raw block devices, root and shadow read
         // secrets, wheel/sudo/admin grant sudo, adm reads every log), and images add their own.

@@ -19,6 +19,7 @@ import {
     MACOS_METADATA_GUARD_PF_ANCHOR,
     MACOS_METADATA_GUARD_SCRIPT,
     METADATA_GUARD_INSTALL,
+    METADATA_GUARD_IPTABLES_CHAIN,
     METADATA_GUARD_NFT_TABLE,
     METADATA_GUARD_PATHS,
     METADATA_GUARD_REAPPLY_SECONDS,
@@ -36,7 +37,7 @@ import { createOsUserDocument } from "../components/os-user-document";
 // Sandbox: fake commands, state, and a log of every call.
 
 /** Real tools the scripts (and the fakes) may use; everything else on PATH is a fake. */
-const REAL_TOOLS = ["mktemp", "cat", "cp", "mv", "chmod", "mkdir", "awk", "sort", "tail"];
+const REAL_TOOLS = ["mktemp", "cat", "cp", "mv", "chmod", "mkdir", "awk", "sort", "tail", "cut", "grep", "sed"];
 
 /** Every fake starts by logging its name and arguments, tab-separated, one call a line. */
 const LOG_CALL = `(IFS=$'\\t'; printf '%s\\n' "\${0##*/}"$'\\t'"$*" >> "$FAKE_LOG")`;
@@ -65,7 +66,14 @@ group=""; prev=""
 for a in "$@"; do [ "$prev" = --gid ] && group=$a; prev=$a; done
 for name; do :; done
 gid=1001; [ "$group" = users ] && gid=100
-printf 'uid=1001\\ngid=%s\\ngroups=%s\\n' "$gid" "$group" > "$FAKE_STATE/users/$name"`,
+printf 'uid=1001\\ngid=%s\\ngroups=%s\\n' "$gid" "$group" > "$FAKE_STATE/users/$name"
+mkdir -p "$SANDBOX/home/$name"`,
+    // getent passwd NAME: the fake user's entry, its home in the sandbox.
+    getent: `
+f="$FAKE_STATE/users/$2"
+[ "$1" = passwd ] && [ -f "$f" ] || exit 2
+. "$f"
+echo "$2:x:$uid:$gid::$SANDBOX/home/$2:/bin/bash"`,
     // userdel [-r] NAME: forgets the user.
     userdel: `
 for name; do :; done
@@ -77,10 +85,11 @@ rm -f "$FAKE_STATE/users/$name"`,
 if [ -f "$FAKE_STATE/sudo/$4" ]; then cat "$FAKE_STATE/sudo/$4"; exit 0; fi
 echo "User $4 is not allowed to run sudo on fakehost."; exit 1`,
     // nft -f FILE: keeps a copy of every ruleset it is given, in order; fails if $FAKE_STATE/nft-fails exists.
-    // nft list table T: succeeds once a ruleset was loaded and no flush came since; nft flush ruleset: drops it.
+    // nft list table T: prints the last ruleset loaded, unless a flush came since; nft flush ruleset: drops it.
     nft: `
 case "$1" in
-  list) [ -f "$FAKE_STATE/nft-count" ] && [ ! -f "$FAKE_STATE/nft-flushed" ] && exit 0; echo "Error: No such file or directory" >&2; exit 1;;
+  list) [ -f "$FAKE_STATE/nft-count" ] && [ ! -f "$FAKE_STATE/nft-flushed" ] && { cat "$FAKE_STATE/nft-load-$(cat "$FAKE_STATE/nft-count").nft"; exit 0; }
+        echo "Error: No such file or directory" >&2; exit 1;;
   flush) : > "$FAKE_STATE/nft-flushed"; exit 0;;
   -f) rm -f "$FAKE_STATE/nft-flushed";;
   *) echo "fake nft: unexpected $*" >&2; exit 2;;
@@ -89,9 +98,13 @@ esac
 n=0; [ -f "$FAKE_STATE/nft-count" ] && n=$(cat "$FAKE_STATE/nft-count")
 n=$((n + 1)); echo "$n" > "$FAKE_STATE/nft-count"
 if [ "$2" = - ]; then cat > "$FAKE_STATE/nft-load-$n.nft"; else cp "$2" "$FAKE_STATE/nft-load-$n.nft"; fi`,
-    // iptables and ip6tables, present but never meant to run here: the guard uses them only with
-    // their -restore tools, and the iptables path runs on a real kernel (metadata-guard-kernel.test.ts).
-    iptables: `echo "fake iptables: unexpected $*" >&2; exit 2`,
+    // iptables/ip6tables -w -S ...: an empty ruleset. The iptables path runs on a real kernel
+    // (metadata-guard-kernel.test.ts); these fakes serve its failure branches only.
+    iptables: `case "$*" in "-w -S"*) exit 0;; esac; echo "fake iptables: unexpected $*" >&2; exit 2`,
+    // iptables-restore/ip6tables-restore: keeps its input; fails as on a rule it cannot apply when flagged.
+    "iptables-restore": `cat > "$FAKE_STATE/\${0##*/}.in"
+[ -f "$FAKE_STATE/\${0##*/}-fails" ] && { echo "\${0##*/}: line 3 failed: Bad rule" >&2; exit 1; }
+exit 0`,
     // dnf/yum -y install nftables: "installs" the fake nft of $FAKE_STATE/repository into PATH,
     // or fails as dnf does when no repository answers.
     dnf: `
@@ -144,6 +157,7 @@ case "$1" in
 esac`,
 };
 FAKES.ip6tables = FAKES.iptables;
+FAKES["ip6tables-restore"] = FAKES["iptables-restore"];
 FAKES.yum = FAKES.dnf;
 
 /** The system directories the installers write to, mapped into each sandbox's `root`. */
@@ -325,7 +339,7 @@ const stepNamed = (name: string) => userDocument.mainSteps.find((s) => s.name ==
 const LINUX = stepNamed("createLinuxUser").inputs.runCommand;
 const MACOS = stepNamed("createMacOsUser").inputs.runCommand;
 // The guard installers need nft and systemctl (Linux) or pfctl (macOS).
-const LINUX_FAKES = ["id", "useradd", "userdel", "sudo", "nft", "systemctl"];
+const LINUX_FAKES = ["id", "useradd", "userdel", "sudo", "nft", "systemctl", "getent"];
 const MACOS_FAKES = ["id", "sudo", "dscl", "dseditgroup", "createhomedir", "pfctl", "launchctl"];
 
 const SUDO_LIST = (user: string) =>
@@ -450,7 +464,7 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
     });
 
     it("says so loudly when it cannot remove a user it created and refused", () => {
-        const sb = new Sandbox(["id", "useradd", "sudo", "nft", "systemctl"]); // no userdel
+        const sb = new Sandbox(["id", "useradd", "sudo", "nft", "systemctl", "getent"]); // no userdel
         fs.writeFileSync(path.join(sb.state, "sudo", "erin"), SUDO_LIST("erin"));
         const r = sb.runLines(LINUX, "erin");
         expect(r.status, outputOf(r)).to.equal(1);
@@ -652,6 +666,15 @@ describe("instance scripts: metadata guard (installing nftables, and no firewall
         expect(r.status, outputOf(r)).to.equal(0);
         expect(commandsOf(r)).to.deep.equal(["yum", "nft"]);
         expect(r.calls[0].args).to.deep.equal(["-y", "install", "nftables"]);
+    });
+
+    it("without nft, puts the IPv6 rule in place even when iptables-restore refuses the IPv4 one, then fails", () => {
+        const sb = new Sandbox(["iptables", "ip6tables", "iptables-restore", "ip6tables-restore"]).flag("iptables-restore-fails");
+        const r = sb.run(GUARD);
+        expect(r.status, outputOf(r)).to.equal(1);
+        expect(fs.readFileSync(path.join(sb.state, "ip6tables-restore.in"), "utf8")).to.include(`-I OUTPUT 1 -j ${METADATA_GUARD_IPTABLES_CHAIN}`);
+        expect(r.stdout).to.include(`ip6tables now rejects traffic to ${IMDS6}`);
+        expect(r.stderr).to.include("imds-guard: FAILED: iptables-restore refused the guard's rules");
     });
 
     it("fails loudly when installing nftables fails too", () => {

@@ -8,12 +8,19 @@
 // firewall rules are checked to be byte for byte as before.
 
 import { expect } from "chai";
-import { FIREWALL_SERVICES, METADATA_GUARD_INSTALL, METADATA_GUARD_NFT_TABLE, METADATA_GUARD_PATHS } from "../components/metadata-guard-scripts";
+import {
+    FIREWALL_SERVICES,
+    METADATA_GUARD_INSTALL,
+    METADATA_GUARD_IPTABLES_CHAIN,
+    METADATA_GUARD_NFT_TABLE,
+    METADATA_GUARD_PATHS,
+} from "../components/metadata-guard-scripts";
 import { createOsUserDocument } from "../components/os-user-document";
 import { BACKENDS, BED_TOOLS, BOTH_RULES, EVERY_PROBE, HOOKS, runBed, type Backend, type BedRun, type Verdict } from "./metadata-guard-bed/bed";
 import { hostRulesetFingerprint, realSystemUnavailable, skipUnlessRealSystem, treeFingerprint } from "./real-system";
 
 const INSTALL = `${METADATA_GUARD_INSTALL.join("\n")}\n`;
+const USERNS_PROBES = ["tcp:dotted", "tcp:ipv6", "udp:mapped", "icmp:dotted"];
 const list = (specs: readonly string[]) => specs.join(" ");
 
 /** What probes of one phase saw, for `who`: spec -> verdict. */
@@ -30,13 +37,20 @@ const every = (specs: readonly string[], verdict: Verdict) => Object.fromEntries
 // Tampering as root (or a firewall manager) would, per backend.
 const V6_RULE_ADDRESS = "fd00:ec2::254";
 const IPTABLES_TAMPER = {
-    deleteIpv6Rule: `$ip6t -w -D OUTPUT -d ${V6_RULE_ADDRESS} -m owner ! --uid-owner 0 -j REJECT`,
+    deleteIpv6Rule: `$ip6t -w -D ${METADATA_GUARD_IPTABLES_CHAIN} -d ${V6_RULE_ADDRESS} -m owner ! --uid-owner 0 -j REJECT`,
     acceptAbove: "$ipt -w -I OUTPUT 1 -j ACCEPT; $ip6t -w -I OUTPUT 1 -j ACCEPT",
+    // Rules that look like the guard's: one narrower (TCP only) at the top, then an accept whose comment quotes the jump.
+    lookalike: [
+        "$ipt -w -I OUTPUT 1 -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT",
+        `$ipt -w -I OUTPUT 1 -m comment --comment '-A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}' -j ACCEPT`,
+        `$ip6t -w -I OUTPUT 1 -m comment --comment '-A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}' -j ACCEPT`,
+    ].join("; "),
 };
-const TAMPER: Record<Backend, { deleteIpv6Rule: string; acceptAbove: string }> = {
+const TAMPER: Record<Backend, { deleteIpv6Rule: string; acceptAbove: string; lookalike: string }> = {
     nft: {
         deleteIpv6Rule: `$nft delete rule inet ${METADATA_GUARD_NFT_TABLE} output handle $($nft -a list chain inet ${METADATA_GUARD_NFT_TABLE} output | sed -n 's/.*ip6 daddr.*# handle \\([0-9]*\\)$/\\1/p')`,
         acceptAbove: `$nft insert rule inet ${METADATA_GUARD_NFT_TABLE} output accept`,
+        lookalike: `$nft insert rule inet ${METADATA_GUARD_NFT_TABLE} output meta skuid != 0 accept comment '"instance metadata: root only"'`,
     },
     "iptables-nft": IPTABLES_TAMPER,
     "iptables-legacy": IPTABLES_TAMPER,
@@ -54,9 +68,11 @@ const otherTablesAccept = (backend: Backend) =>
 /** The whole story of one backend, phase by phase. */
 function guardStory(backend: Backend): string {
     return [
+        // Every probe answered before the guard, so that each refusal after it is the guard's.
         "phase open",
-        `probe root ${list(BOTH_RULES)} tcp:ipv6`,
-        `probe user ${list(BOTH_RULES)} tcp:ipv6`,
+        `probe root ${list(EVERY_PROBE)}`,
+        `probe user ${list(EVERY_PROBE)}`,
+        `probe userns ${list(USERNS_PROBES)}`,
         "held_open installed",
         "phase installed",
         `install "$work/install.sh"`,
@@ -64,7 +80,7 @@ function guardStory(backend: Backend): string {
         `probe root ${list(EVERY_PROBE)}`,
         `probe user ${list(EVERY_PROBE)}`,
         "as userns id -u | sed 's/^/USERNS uid /'",
-        "probe userns tcp:dotted tcp:ipv6 udp:mapped icmp:dotted",
+        `probe userns ${list(USERNS_PROBES)}`,
         "rules",
         "phase again",
         `install "$work/install.sh"`,
@@ -86,6 +102,12 @@ function guardStory(backend: Backend): string {
         "reapply",
         `probe user ${list(BOTH_RULES)}`,
         "rules",
+        "phase lookalike",
+        TAMPER[backend].lookalike,
+        `probe user ${list(BOTH_RULES)}`,
+        "phase lookalike-undone",
+        "reapply",
+        `probe user ${list(BOTH_RULES)}`,
         "phase other-tables",
         otherTablesAccept(backend),
         `probe user ${list(BOTH_RULES)}`,
@@ -137,14 +159,17 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                 });
 
                 it("before the guard, the fake metadata service gives credentials to every user (else a refusal would prove nothing)", () => {
-                    expect(seen(run, "open", "root"), run.out).to.deep.equal(every([...BOTH_RULES, "tcp:ipv6"], "OPEN"));
-                    expect(seen(run, "open", "user"), run.out).to.deep.equal(every([...BOTH_RULES, "tcp:ipv6"], "OPEN"));
+                    expect(seen(run, "open", "root"), run.out).to.deep.equal(every(EVERY_PROBE, "OPEN"));
+                    expect(seen(run, "open", "user"), run.out).to.deep.equal(every(EVERY_PROBE, "OPEN"));
+                    expect(seen(run, "open", "userns"), run.out).to.deep.equal(every(USERNS_PROBES, "OPEN"));
                 });
 
                 it("the installer succeeds with this backend, as root with systemd absent", () => {
                     expect(run.lines.installed, run.out).to.include("install exit=0");
                     const loaded =
-                        backend === "nft" ? `loaded nftables table inet ${METADATA_GUARD_NFT_TABLE}` : "iptables now rejects traffic to 169.254.169.254";
+                        backend === "nft"
+                            ? `loaded nftables table inet ${METADATA_GUARD_NFT_TABLE}`
+                            : "iptables now rejects traffic to 169.254.169.254 for every user but root (UID 0), first in OUTPUT";
                     expect(run.lines.installed.join("\n")).to.include(loaded);
                 });
 
@@ -158,7 +183,7 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
 
                 it("refuses the user as root of a user namespace of its own (unshare -U -r)", () => {
                     expect(run.lines.installed, run.out).to.include("USERNS uid 0");
-                    expect(seen(run, "installed", "userns"), run.out).to.deep.equal(every(["tcp:dotted", "tcp:ipv6", "udp:mapped", "icmp:dotted"], "REFUSED"));
+                    expect(seen(run, "installed", "userns"), run.out).to.deep.equal(every(USERNS_PROBES, "REFUSED"));
                 });
 
                 it("cuts off a connection the user opened before the guard loaded", () => {
@@ -186,21 +211,32 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                 it("a deleted rule reopens the service until the guard's re-apply puts it back", () => {
                     expect(seen(run, "tampered", "user"), run.out).to.deep.equal({ "tcp:dotted": "REFUSED", "udp:ipv6": "OPEN" });
                     expect(run.lines["tamper-undone"], run.out).to.include("reapply exit=0");
+                    // It says so: the table had been changed (nft), the rule was put back (iptables).
+                    expect(run.lines["tamper-undone"].join("\n")).to.match(/had been changed|now rejects traffic to fd00:ec2::254/);
                     expect(seen(run, "tamper-undone", "user"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
                 });
 
                 it("an accept put above the guard's rule is undone by the re-apply, leaving one copy of the rule, first", () => {
                     expect(seen(run, "accept-above", "user"), run.out).to.deep.equal(every(BOTH_RULES, "OPEN"));
                     expect(seen(run, "accept-above-undone", "user"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
-                    const rules = run.lines["accept-above-undone"].filter((l) => l.startsWith("RULE -A OUTPUT") || / (accept|reject)\b/.test(l));
-                    if (backend === "nft") expect(rules.join("\n")).to.not.match(/^RULE\s+accept$/m);
+                    const rules = run.lines["accept-above-undone"];
+                    if (backend === "nft") expect(rules.filter((l) => /^RULE\s+accept$/.test(l))).to.deep.equal([]);
                     else
-                        expect(rules.filter((l) => l.startsWith("RULE -A OUTPUT"))).to.deep.equal([
-                            "RULE -A OUTPUT -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp-port-unreachable",
+                        expect(rules.filter((l) => l.startsWith("RULE -A "))).to.deep.equal([
+                            `RULE -A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}`,
                             "RULE -A OUTPUT -j ACCEPT",
-                            "RULE -A OUTPUT -d fd00:ec2::254/128 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp6-port-unreachable",
+                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp-port-unreachable`,
+                            `RULE -A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}`,
                             "RULE -A OUTPUT -j ACCEPT",
+                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d fd00:ec2::254/128 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp6-port-unreachable`,
                         ]);
+                });
+
+                it("rules that look like the guard's (a narrower copy, a comment quoting it) above an accept do not pass for it: the re-apply puts it back first", () => {
+                    expect(seen(run, "lookalike", "user"), run.out).to.deep.equal(every(BOTH_RULES, "OPEN"));
+                    expect(run.lines["lookalike-undone"], run.out).to.include("reapply exit=0");
+                    expect(run.lines["lookalike-undone"].join("\n")).to.match(/had been changed|now rejects traffic to 169.254.169.254/);
+                    expect(seen(run, "lookalike-undone", "user"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
                 });
 
                 it("an accept in another table (nftables, or iptables' mangle) does not reopen it", () => {
@@ -247,7 +283,7 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
         });
 
         it("sees the IPv6 address open when the guard drops its IPv6 rule (iptables)", () => {
-            const run = guarded("iptables-nft", broken(/^ {2}guard ip6tables "\$ipv6"$/m, "  true"));
+            const run = guarded("iptables-nft", broken(/^ {2}guard ip6tables "\$ipv6" .*$/m, "  true"));
             expect(seen(run, "guarded", "user"), run.out).to.deep.equal({ "tcp:dotted": "REFUSED", "udp:ipv6": "OPEN" });
         });
 
@@ -290,11 +326,11 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                     "getent passwd os_user_bed_new | cut -d: -f3,4,6,7",
                     'echo "subordinate ranges: $(grep -c "^os_user_bed_new:" /etc/subuid /etc/subgid | paste -sd" ")"',
                     "id -Gn os_user_bed_new",
-                    'echo "home owned by $(stat -c %U /home/os_user_bed_new)"',
+                    'echo "home owned by $(stat -c "%U, mode %a" /home/os_user_bed_new)"',
                     `probe os_user_bed_new ${list(BOTH_RULES)}`,
                     `probe root ${list(BOTH_RULES)}`,
                     "phase existing",
-                    "useradd --gid users --create-home --shell /bin/sh os_user_bed_old",
+                    "useradd --gid users --create-home --shell /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 os_user_bed_old",
                     'before="$(getent passwd os_user_bed_old; getent shadow os_user_bed_old; id os_user_bed_old)"',
                     provision("os_user_bed_old"),
                     '[ "$before" = "$(getent passwd os_user_bed_old; getent shadow os_user_bed_old; id os_user_bed_old)" ] && echo unchanged',
@@ -302,8 +338,13 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                     "useradd --system --no-create-home os_user_bed_sys",
                     provision("os_user_bed_sys"),
                     "getent passwd os_user_bed_sys >/dev/null && echo still there",
+                    "phase subordinate",
+                    "useradd --gid users --no-create-home os_user_bed_sub",
+                    // As useradd gives every new user on Debian and Ubuntu, unless told otherwise.
+                    "grep ^os_user_bed_sub: /etc/subuid",
+                    provision("os_user_bed_sub"),
                     "phase sudo-group",
-                    "useradd --gid users --groups sudo --no-create-home os_user_bed_adm",
+                    "useradd --gid users --groups sudo --no-create-home -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 os_user_bed_adm",
                     provision("os_user_bed_adm"),
                     "phase sudoers-rule",
                     // A sudoers rule the group checks cannot see (created user, then refused): the new user is removed again.
@@ -334,7 +375,8 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
             expect(Number(uid)).to.be.within(1000, 59999);
             expect([gid, home, shell]).to.deep.equal(["100", "/home/os_user_bed_new", "/bin/bash"]);
             expect(run.lines.new).to.include("users");
-            expect(run.lines.new).to.include("home owned by os_user_bed_new");
+            // Its own: every partner's user is in the group users.
+            expect(run.lines.new).to.include("home owned by os_user_bed_new, mode 700");
             expect(seen(run, "new", "os_user_bed_new"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
             expect(seen(run, "new", "root"), run.out).to.deep.equal(every(BOTH_RULES, "OPEN"));
         });
@@ -349,6 +391,15 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
             expect(exits("system"), run.out).to.deep.equal([1]);
             expect(run.lines.system.join("\n")).to.match(/refusing OS user os_user_bed_sys: its UID \d+ is below 1000/);
             expect(run.lines.system).to.include("still there");
+        });
+
+        it("refuses an existing user with subordinate UID ranges (it could run processes under other UIDs in a user namespace)", () => {
+            expect(exits("subordinate"), run.out).to.deep.equal([1]);
+            expect(
+                run.lines.subordinate.some((l) => /^os_user_bed_sub:\d+:\d+$/.test(l)),
+                "useradd gave it a range",
+            ).to.equal(true);
+            expect(run.lines.subordinate.join("\n")).to.include("refusing OS user os_user_bed_sub: it has subordinate UID or GID ranges");
         });
 
         it("refuses a member of the sudo group", () => {

@@ -20,7 +20,7 @@ import { FIREWALL_SERVICES, INSTANCE_METADATA_ADDRESSES, METADATA_GUARD_PATHS } 
 export type Backend = "nft" | "iptables-nft" | "iptables-legacy";
 export const BACKENDS: readonly Backend[] = ["nft", "iptables-nft", "iptables-legacy"];
 
-export type Verdict = "OPEN" | "REFUSED";
+export type Verdict = "OPEN" | "REFUSED" | "FAILED";
 
 /** The tools a bed run needs on the host. */
 export const BED_TOOLS = ["ip", "nsenter", "setpriv", "useradd", "/usr/bin/python3", "nft", "iptables-nft", "iptables-legacy", "ip6tables-legacy"];
@@ -144,7 +144,7 @@ flush() {
 rules() {
   case ${backend} in
     nft) $nft list ruleset;;
-    *) $ipt -w -S OUTPUT; $ip6t -w -S OUTPUT;;
+    *) $ipt -w -S; $ip6t -w -S;;
   esac | sed "s/^/RULE /"
 }
 phase start
@@ -186,7 +186,7 @@ function parse(out: string): Pick<BedRun, "probes" | "lines"> {
     for (const line of out.split("\n")) {
         const heading = /^== (\S+)$/.exec(line);
         if (heading) current = heading[1];
-        const probe = /^PROBE (\S+) (\S+) (\S+) (OPEN|REFUSED)\b/.exec(line);
+        const probe = /^PROBE (\S+) (\S+) (\S+) (OPEN|REFUSED|FAILED)\b/.exec(line);
         if (probe) (probes[probe[1]] ??= {})[`${probe[2]} ${probe[3]}`] = probe[4] as Verdict;
         else if (!heading) (lines[current] ??= []).push(line);
     }

@@ -7,12 +7,14 @@ uses turns each into the same kernel address): dotted, decimal, hex, octal, mapp
 (the same over Multipath TCP), udp (a datagram the service echoes) or icmp (an echo
 request, through an ICMP datagram socket, which an unprivileged user may open where
 net.ipv4.ping_group_range allows). One line per argument: "PROTOCOL:FORM OPEN detail" when
-the service answered, "PROTOCOL:FORM REFUSED reason" when it did not.
+the service answered, "PROTOCOL:FORM REFUSED reason" when the guard's reject (or silence)
+stopped it, "PROTOCOL:FORM FAILED reason" for any other error.
 
 With the argument "held READY GO" it opens a TCP connection first, creates the file READY,
 waits for the file GO, and only then asks for a token over that connection: a connection
 opened before the guard loaded.
 """
+import errno
 import json
 import os
 import socket
@@ -98,6 +100,18 @@ def echo_request(form):
         return f"echo reply type {reply[0]}"
 
 
+def verdict(error):
+    """REFUSED only for what the guard's reject does: the connection refused or the send not
+    permitted (EPERM from the local reject), or, where the kernel reports nothing (an ICMPv6
+    echo, a connection opened before the guard), no answer in time. Anything else (a
+    permission the bed did not give, a bad address) is FAILED and proves nothing."""
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "REFUSED"
+    if isinstance(error, OSError) and error.errno in (errno.ECONNREFUSED, errno.EPERM):
+        return "REFUSED"
+    return "FAILED"
+
+
 def probe(spec):
     protocol, form = spec.split(":")
     started = time.monotonic()
@@ -114,7 +128,7 @@ def probe(spec):
             raise SystemExit(f"unknown protocol {protocol}")
         outcome = f"OPEN {detail}"
     except (OSError, ConnectionError, ValueError, IndexError) as error:
-        outcome = f"REFUSED {type(error).__name__}: {error}"
+        outcome = f"{verdict(error)} {type(error).__name__}: {error}"
     return f"{spec} {outcome} ({(time.monotonic() - started) * 1000:.0f} ms)"
 
 
@@ -130,7 +144,7 @@ def held(ready, go):
     try:
         return f"held:dotted OPEN credentials {credentials_flow(sock)}"
     except (OSError, ConnectionError, ValueError) as error:
-        return f"held:dotted REFUSED {type(error).__name__}: {error}"
+        return f"held:dotted {verdict(error)} {type(error).__name__}: {error}"
 
 
 if sys.argv[1] == "held":
