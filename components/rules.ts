@@ -162,8 +162,8 @@ function isRealTimestamp(value: string): boolean {
     return !Number.isNaN(calendar.getTime()) && calendar.toISOString().startsWith(date) && hours < 24 && minutes < 60 && seconds < 60;
 }
 
-/** A valid timestamp in the one form IAM conditions compare: UTC, whole seconds ("2027-03-31T23:59:59Z"). */
-export function utcTimestamp(value: string): string {
+/** A valid timestamp (or milliseconds since the epoch) in the one form IAM conditions compare: UTC, whole seconds ("2027-03-31T23:59:59Z"). */
+export function utcTimestamp(value: string | number): string {
     return new Date(value).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 

@@ -11,7 +11,7 @@ import { endOsUsersDocument, grantedOsUserEntry, keepGrantedOsUsersDocument } fr
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import { PARTNER_OS_USER } from "../../components/rules";
 import { resolve, type ProgramRun, type RecordedResource } from "../mock-engine";
-import { iamWildcard } from "./wildcards";
+import { iamWildcard } from "../iam/wildcards";
 import { KEEP_GRANTED_USERS_SCHEDULE, needsEndSchedule } from "../../components/partner-offboarding";
 
 /** One AWS behaviour a stack must not contradict. */

@@ -7,7 +7,7 @@
 
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import type { PartnerSettings, TheirSettings, YoursSettings } from "../../stacks/config";
-import { iamWildcard } from "./wildcards";
+import { iamWildcard } from "../iam/wildcards";
 import { ANOTHER_STS_REGION, OWN_SESSION_LABEL, WIDENED_BY_ITS_ADMINISTRATOR, type AllowedAccess, type Variant } from "./enumerate";
 
 /** Which resources an intended access covers. */

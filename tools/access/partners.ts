@@ -13,6 +13,7 @@ import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
 import { revocationOf, runAsOf, trustFacts } from "../review/facts";
 import { allowedAt, type AllowedAccess } from "./enumerate";
 import type { AccessUniverse } from "./universe";
+import { utcTimestamp } from "../../components/rules";
 
 /** Something a partner may or may not reach, by a stable key and in words. */
 export interface Reached {
@@ -47,7 +48,6 @@ export interface PartnerAccess {
 
 const SESSION_TARGETS = new Set(["instance", "managed-instance"]);
 const second = 1000;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** A moment to try a session at: when, and when its credentials were issued. */
 export interface SessionMoment extends Reached {
@@ -68,8 +68,8 @@ export function sessionMoments(now: string, instants: string[], farFuture: strin
     for (const at of [...new Set([now, ...instants.filter((i) => i > now), farFuture])].sort())
         moments.push({ key: `fresh@${at}`, label: at === now ? "now" : `at ${at}`, at, tokenIssuedAt: at, fresh: true });
     for (const instant of instants) {
-        const at = iso(Math.max(Date.parse(instant), Date.parse(now)) + second);
-        const issued = iso(Date.parse(instant) - second);
+        const at = utcTimestamp(Math.max(Date.parse(instant), Date.parse(now)) + second);
+        const issued = utcTimestamp(Date.parse(instant) - second);
         moments.push({ key: `old@${instant}`, label: `at ${at} with credentials issued at ${issued}`, at, tokenIssuedAt: issued, fresh: false });
     }
     return moments;

@@ -18,6 +18,7 @@ import { intendedAccess, intentsCovering, type IntendedAccess, type IntendedAcce
 import { accessModel, prepareSide, type AccessModel, type PreparedSide } from "./model";
 import { unprovable } from "./provable";
 import { AccessUniverse } from "./universe";
+import { utcTimestamp } from "../../components/rules";
 
 /** Something the proof found: an access nobody intended, or an intended one that is refused. */
 export interface ProofFinding {
@@ -98,8 +99,6 @@ function endOfAccessOf(run: ProgramRun, picture: PreparedSide["picture"]): Wirin
     return role && document ? { roleArn: role.arn, documentArn: document.arn } : undefined;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-
 function describe(universe: AccessUniverse, access: AllowedAccess): string {
     const subject = universe.subjects.find((s) => s.key === access.subject)?.label ?? access.subject;
     const how = access.variant === "" ? "" : ` (${access.variant})`;
@@ -150,7 +149,7 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
     // An access that ends must be refused once it has ended (credentials issued before the end included).
     for (const [access, rules] of ending) {
         const end = rules.map((r) => r.until!).sort()[rules.length - 1];
-        const after = iso(Date.parse(end) + 1000);
+        const after = utcTimestamp(Date.parse(end) + 1000);
         evaluations++;
         if (await allowedAt(universe, 0, prepared.picture, access, after))
             findings.push({

@@ -6,7 +6,7 @@
 // is a finding: the proof holds only for what it can evaluate.
 
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
-import { iamWildcard } from "./wildcards";
+import { iamWildcard } from "../iam/wildcards";
 import type { IamPicture } from "../iam/picture";
 import type { ProgramRun } from "../mock-engine";
 

@@ -2,7 +2,7 @@
 // this action), and what can this principal do. Answered from the enumeration, so they
 // cover every action and resource it covers, not only the ones a scenario names.
 
-import { iamWildcard } from "./wildcards";
+import { iamWildcard } from "../iam/wildcards";
 import type { AllowedAccess } from "./enumerate";
 import type { AccessUniverse } from "./universe";
 

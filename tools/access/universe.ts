@@ -15,6 +15,7 @@ import { anotherRegion } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { sessionMoments, type SessionMoment } from "./partners";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
+import { utcTimestamp } from "../../components/rules";
 
 /** One resource a request may name. */
 export interface UniverseResource {
@@ -62,7 +63,7 @@ function instantsIn(documents: Array<PolicyDocument | undefined>): string[] {
                 .flatMap(([, keys]) => Object.values(keys as Record<string, string | string[]>).flat()),
         ),
     );
-    return values.filter((v) => !Number.isNaN(Date.parse(v))).map((v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    return values.filter((v) => !Number.isNaN(Date.parse(v))).map((v) => utcTimestamp(v));
 }
 
 /** A partner name no stack uses: the tag value of "an instance tagged for another partner". */

@@ -6,6 +6,7 @@
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import type { PolicyDocument } from "../../components/policies";
 import { principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
+import { utcTimestamp } from "../../components/rules";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 
@@ -196,7 +197,7 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
             "aws:userid": userIdOf(picture, caller.arn, session),
         });
         if (caller.kind === "user") context["aws:username"] = caller.arn.split("/").pop()!;
-        if (caller.kind === "role") context["aws:TokenIssueTime"] = new Date(Date.parse(at) - TOKEN_AGE_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
+        if (caller.kind === "role") context["aws:TokenIssueTime"] = utcTimestamp(Date.parse(at) - TOKEN_AGE_MS);
         for (const [key, value] of Object.entries(caller.tags)) context[`aws:PrincipalTag/${key}`] = value;
     }
     if (request.instanceCredentials) Object.assign(context, instanceContext(request.instanceCredentials));

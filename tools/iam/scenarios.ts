@@ -9,6 +9,7 @@ import { asList, type PolicyStatement } from "../../components/policies";
 import { ANONYMOUS, decide, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
 import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "./probes";
 import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureBucket, type PictureInstance } from "./picture";
+import { iamWildcard } from "./wildcards";
 
 export type Expected = "Allowed" | "Denied";
 
@@ -1028,13 +1029,7 @@ function openDataChannel(w: CatalogueWorld, grant: IamPrincipal, session: string
     const action = "ssmmessages:OpenDataChannel";
     const statements = grant.policies.flatMap((p) => p.document.Statement);
     const names = (s: PolicyStatement) => asList(s.Action).includes(action) || (s.NotAction !== undefined && !asList(s.NotAction).includes(action));
-    const glob = (pattern: string) =>
-        new RegExp(
-            `^${pattern
-                .replace("${aws:userid}", userIdOf(w.picture, grant.arn, "alice"))
-                .replace(/[.+?^$()|[\]\\{}]/g, "\\$&")
-                .replace(/\*/g, ".*")}$`,
-        );
+    const glob = (pattern: string) => iamWildcard(pattern.replace("${aws:userid}", userIdOf(w.picture, grant.arn, "alice")));
     if (statements.some((s) => s.Effect === "Deny" && s.Condition === undefined && names(s)))
         return { decision: "ExplicitlyDenied", reason: "an unconditional Deny names it" };
     const allowing = statements.filter(

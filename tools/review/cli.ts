@@ -16,6 +16,7 @@ import { analyze } from "./analyze";
 import { renderDiffMarkdown } from "./diff-markdown";
 import { renderMarkdown } from "./markdown";
 import { runForReview, type StackSource } from "./stacks";
+import { utcTimestamp } from "../../components/rules";
 
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]
                         [--stack-outputs FILE.json] [--at ISO-TIME]
@@ -102,7 +103,7 @@ function parseArgs(argv: string[]): Options {
     if (!fs.existsSync(configFile)) throw new UsageError(`no stack config at ${configFile}`);
     const format = values.get("--format") ?? "markdown";
     if (format !== "markdown" && format !== "json") throw new UsageError(`--format is markdown or json, not ${format}`);
-    const at = values.get("--at") ?? new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const at = values.get("--at") ?? utcTimestamp(Date.now());
     if (Number.isNaN(Date.parse(at))) throw new UsageError(`--at is not an ISO time: ${at}`);
     const outputsFile = values.get("--stack-outputs");
     const ref = values.get("--against");

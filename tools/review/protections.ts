@@ -8,6 +8,7 @@ import { asList, GRANT_FENCE_SID } from "../../components/policies";
 import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal, PictureInstance } from "../iam/picture";
 import { anotherRegion, fromShellOn, invitesTheAccount, metadataGuarded, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
+import { utcTimestamp } from "../../components/rules";
 
 export interface ProtectionCheck {
     /** What the check is about: an instance role, a partner, the network, the archive. */
@@ -41,7 +42,6 @@ export interface ProtectionInputs {
 }
 
 const MINUTE_MS = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 async function probe(
     picture: IamPicture,
@@ -167,8 +167,8 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                         "Denied",
                         as("ssm:StartSession", instance.arn, {
                             resourceTags: instance.tags,
-                            at: iso(after),
-                            context: { "aws:TokenIssueTime": iso(after - 15 * MINUTE_MS) },
+                            at: utcTimestamp(after),
+                            context: { "aws:TokenIssueTime": utcTimestamp(after - 15 * MINUTE_MS) },
                         }),
                     ),
                 );
