@@ -7,7 +7,8 @@
 
 import { accessKey, type AllowedAccess } from "./enumerate";
 import type { AccessModel, ModelPrincipal } from "./model";
-import type { PartnerAccess, Reached } from "./partners";
+import type { Reached } from "./moments";
+import type { PartnerAccess } from "./partners";
 import type { AccessUniverse } from "./universe";
 
 /** Whether a line adds access, takes it away, or changes it in another way (an external id rotated). */

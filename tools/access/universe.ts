@@ -13,7 +13,7 @@ import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
 import { trustFacts } from "../review/facts";
-import { sessionMoments, type SessionMoment } from "./partners";
+import { sessionMoments, type SessionMoment } from "./moments";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
 import { utcTimestamp } from "../../components/rules";
 
