@@ -157,7 +157,9 @@ export const METADATA_GUARD_SCRIPT: readonly string[] = [
     "  # that no ACCEPT earlier in OUTPUT lets the traffic through. Both are compared exactly with what",
     "  # they must be; when either differs (missing, changed, or another rule above the jump), the chain",
     "  # is refilled and the jump put first in one iptables-restore transaction (declaring the chain",
-    "  # empties it): there is no moment without the rule. Run again, it changes nothing.",
+    "  # empties it): there is no moment without the rule. Run again, it changes nothing. (The comparison",
+    "  # is with -S as iptables 1.8 prints it; an iptables that prints it otherwise gets the rule put back,",
+    "  # and a line logged, at every run: noisy, never open.)",
     "  guard() {",
     `    jump="-A OUTPUT -j ${IPTABLES_CHAIN}"`,
     `    want=$(printf '%s\\n' "-N ${IPTABLES_CHAIN}" "-A ${IPTABLES_CHAIN} -d $2/$3 -m owner ! --uid-owner 0 -j REJECT --reject-with $4")`,
@@ -211,6 +213,9 @@ const METADATA_GUARD_UNIT_NAME = fileNameOf(METADATA_GUARD_PATHS.unit);
 // Re-applies the guard after a firewall service's start (ExecStartPost), reload (a second
 // ExecReload runs after the service's own) and stop (ExecStopPost): each flushes every rule.
 // "-" so that a failing guard never fails the firewall service itself; the timer retries.
+// firewalld's own unit reloads with `ExecReload=/bin/kill -HUP $MAINPID` (firewalld's
+// config/firewalld.service.in), which returns before the daemon has flushed, so after its
+// reload the drop-in may run too early: the timer is what closes that window.
 const FIREWALL_DROP_IN = [
     "# Managed by Pulumi (third-party-ssm-access). This service's start, reload and stop flush every",
     "# rule, the instance metadata guard's included: put the guard back as its last step.",

@@ -10,6 +10,7 @@
 import { expect } from "chai";
 import {
     FIREWALL_SERVICES,
+    INSTANCE_METADATA_ADDRESSES,
     METADATA_GUARD_INSTALL,
     METADATA_GUARD_IPTABLES_CHAIN,
     METADATA_GUARD_NFT_TABLE,
@@ -35,13 +36,19 @@ function seen(run: BedRun, phase: string, who: string): Record<string, Verdict> 
 const every = (specs: readonly string[], verdict: Verdict) => Object.fromEntries(specs.map((spec) => [spec, verdict]));
 
 // Tampering as root (or a firewall manager) would, per backend.
-const V6_RULE_ADDRESS = "fd00:ec2::254";
+const { ipv4: IMDS4, ipv6: IMDS6 } = INSTANCE_METADATA_ADDRESSES;
+
+/** What a re-apply says when it repairs the guard: nft replaces its changed table, iptables puts the address's rule back. */
+const repaired = (backend: Backend, address: string) =>
+    backend === "nft"
+        ? `table inet ${METADATA_GUARD_NFT_TABLE} had been changed`
+        : `${address === IMDS4 ? "iptables" : "ip6tables"} now rejects traffic to ${address}`;
 const IPTABLES_TAMPER = {
-    deleteIpv6Rule: `$ip6t -w -D ${METADATA_GUARD_IPTABLES_CHAIN} -d ${V6_RULE_ADDRESS} -m owner ! --uid-owner 0 -j REJECT`,
+    deleteIpv6Rule: `$ip6t -w -D ${METADATA_GUARD_IPTABLES_CHAIN} -d ${IMDS6} -m owner ! --uid-owner 0 -j REJECT`,
     acceptAbove: "$ipt -w -I OUTPUT 1 -j ACCEPT; $ip6t -w -I OUTPUT 1 -j ACCEPT",
     // Rules that look like the guard's: one narrower (TCP only) at the top, then an accept whose comment quotes the jump.
     lookalike: [
-        "$ipt -w -I OUTPUT 1 -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT",
+        `$ipt -w -I OUTPUT 1 -d ${IMDS4} -p tcp -m owner ! --uid-owner 0 -j REJECT`,
         `$ipt -w -I OUTPUT 1 -m comment --comment '-A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}' -j ACCEPT`,
         `$ip6t -w -I OUTPUT 1 -m comment --comment '-A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}' -j ACCEPT`,
     ].join("; "),
@@ -169,7 +176,7 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                     const loaded =
                         backend === "nft"
                             ? `loaded nftables table inet ${METADATA_GUARD_NFT_TABLE}`
-                            : "iptables now rejects traffic to 169.254.169.254 for every user but root (UID 0), first in OUTPUT";
+                            : `iptables now rejects traffic to ${IMDS4} for every user but root (UID 0), first in OUTPUT`;
                     expect(run.lines.installed.join("\n")).to.include(loaded);
                 });
 
@@ -196,9 +203,10 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                     // Counters start again when the table is replaced.
                     const guardRules = (phase: string) =>
                         rules(phase)
-                            .filter((l) => /instance metadata: root only|uid-owner 0/.test(l))
+                            .filter((l) => /instance metadata: root only|uid-owner 0/.test(l) || l.endsWith(`-j ${METADATA_GUARD_IPTABLES_CHAIN}`))
                             .map((l) => l.replace(/counter packets \d+ bytes \d+/, "counter"));
-                    expect(guardRules("again"), run.out).to.have.length(2);
+                    // nft: the two rules; iptables: per family, the rule and the one jump to its chain.
+                    expect(guardRules("again"), run.out).to.have.length(backend === "nft" ? 2 : 4);
                     expect(guardRules("again")).to.deep.equal(guardRules("installed"));
                     expect(seen(run, "again", "user")).to.deep.equal(every(BOTH_RULES, "REFUSED"));
                     expect(seen(run, "again", "root")).to.deep.equal(every(BOTH_RULES, "OPEN"));
@@ -212,7 +220,7 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                     expect(seen(run, "tampered", "user"), run.out).to.deep.equal({ "tcp:dotted": "REFUSED", "udp:ipv6": "OPEN" });
                     expect(run.lines["tamper-undone"], run.out).to.include("reapply exit=0");
                     // It says so: the table had been changed (nft), the rule was put back (iptables).
-                    expect(run.lines["tamper-undone"].join("\n")).to.match(/had been changed|now rejects traffic to fd00:ec2::254/);
+                    expect(run.lines["tamper-undone"].join("\n")).to.include(repaired(backend, IMDS6));
                     expect(seen(run, "tamper-undone", "user"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
                 });
 
@@ -225,17 +233,17 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
                         expect(rules.filter((l) => l.startsWith("RULE -A "))).to.deep.equal([
                             `RULE -A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}`,
                             "RULE -A OUTPUT -j ACCEPT",
-                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp-port-unreachable`,
+                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d ${IMDS4}/32 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp-port-unreachable`,
                             `RULE -A OUTPUT -j ${METADATA_GUARD_IPTABLES_CHAIN}`,
                             "RULE -A OUTPUT -j ACCEPT",
-                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d fd00:ec2::254/128 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp6-port-unreachable`,
+                            `RULE -A ${METADATA_GUARD_IPTABLES_CHAIN} -d ${IMDS6}/128 -m owner ! --uid-owner 0 -j REJECT --reject-with icmp6-port-unreachable`,
                         ]);
                 });
 
                 it("rules that look like the guard's (a narrower copy, a comment quoting it) above an accept do not pass for it: the re-apply puts it back first", () => {
                     expect(seen(run, "lookalike", "user"), run.out).to.deep.equal(every(BOTH_RULES, "OPEN"));
                     expect(run.lines["lookalike-undone"], run.out).to.include("reapply exit=0");
-                    expect(run.lines["lookalike-undone"].join("\n")).to.match(/had been changed|now rejects traffic to 169.254.169.254/);
+                    expect(run.lines["lookalike-undone"].join("\n")).to.include(repaired(backend, IMDS4));
                     expect(seen(run, "lookalike-undone", "user"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
                 });
 

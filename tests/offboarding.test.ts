@@ -21,7 +21,7 @@ import { statementsOf } from "../components/policies";
 import { decide } from "../tools/iam/evaluate";
 import { buildIamPicture } from "../tools/iam/picture";
 import { ofType, only, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
-import { realSystemUnavailable, skipUnlessRealSystem, treeFingerprint } from "./real-system";
+import { realSystemUnavailable, skipUnlessRealSystem, treeFingerprint, unusedUids } from "./real-system";
 
 // Far ahead: a schedule is made only for an end still ahead when the program runs.
 const A_ENDS = "2099-03-31T23:59:59Z";
@@ -218,9 +218,7 @@ describe("offboarding: the documents' scripts, run as root on this machine (priv
     }
 
     // Three UIDs below login.defs' UID_MAX that no account of the host holds.
-    const FREE_UIDS = Array.from({ length: 100 }, (_, i) => 59900 + i)
-        .filter((uid) => spawnSync("getent", ["passwd", String(uid)]).status !== 0)
-        .slice(0, 3);
+    const FREE_UIDS = unusedUids(59900, 3);
 
     // A UID no process of the host runs as, and no account holds.
     const SUBORDINATE_UID = [3987651, 3987652, 3987653].find(

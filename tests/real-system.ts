@@ -40,6 +40,13 @@ export function skipUnlessRealSystem(context: Mocha.Context, what: string, why: 
     context.skip();
 }
 
+/** `count` UIDs from `from` up, below login.defs' UID_MAX (60000), that no account of this machine holds. */
+export function unusedUids(from: number, count: number): number[] {
+    const uids: number[] = [];
+    for (let uid = from; uid < 60000 && uids.length < count; uid++) if (spawnSync("getent", ["passwd", String(uid)]).status !== 0) uids.push(uid);
+    return uids;
+}
+
 /** A hash of every file, link and directory under `root` (names, modes, owners, contents, link targets). */
 export function treeFingerprint(root: string): string {
     const hash = crypto.createHash("sha256");

@@ -5,8 +5,9 @@
 // joined by a veth pair to a second one that holds 169.254.169.254 and fd00:ec2::254 with
 // fake_imds.py listening. /etc is a copy of the host's, and /usr/local/sbin, /home,
 // /var/log and /var/mail are empty tmpfs, so the installer and useradd write only there.
-// systemd is not PID 1 here, so `systemctl` is a stand-in that records its arguments; that
-// is the one adaptation. The firewall backend is chosen as a Debian system chooses it:
+// systemd is not PID 1 here, so `systemctl` is a stand-in that succeeds and does nothing;
+// that is the one adaptation (what the installer asks of systemd is checked with fakes in
+// instance-scripts.test.ts, and what the drop-ins run is run here after each flush). The firewall backend is chosen as a Debian system chooses it:
 // `iptables` through /etc/alternatives, and `nft` absent (a copy of /usr/sbin without it
 // mounted over it) for the iptables backends. Everything ends with the namespaces.
 
@@ -15,6 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FIREWALL_SERVICES, INSTANCE_METADATA_ADDRESSES, METADATA_GUARD_PATHS } from "../../components/metadata-guard-scripts";
+import { unusedUids } from "../real-system";
 
 /** The firewall the guard finds: nft, or (without nft) iptables through nf_tables or the legacy x_tables. */
 export type Backend = "nft" | "iptables-nft" | "iptables-legacy";
@@ -26,7 +28,7 @@ export type Verdict = "OPEN" | "REFUSED" | "FAILED";
 export const BED_TOOLS = ["ip", "nsenter", "setpriv", "useradd", "/usr/bin/python3", "nft", "iptables-nft", "iptables-legacy", "ip6tables-legacy"];
 
 /** UID of the throwaway unprivileged user that probes; below login.defs' UID_MAX and held by no account of the host. */
-export const PROBE_UID = Array.from({ length: 100 }, (_, i) => 59800 + i).find((uid) => spawnSync("getent", ["passwd", String(uid)]).status !== 0) ?? 59800;
+const [PROBE_UID] = unusedUids(59800, 1);
 
 const HERE = __dirname;
 
@@ -65,9 +67,9 @@ fail() { echo "BED FAILED: $*"; exit 97; }
 # A private system: a copy of /etc, empty directories where installers and useradd write.
 cp -a /etc/. "$work/etc" && mount --bind "$work/etc" /etc || fail "no private /etc"
 for dir in /usr/local/sbin /home /var/log /var/mail; do [ -d "$dir" ] && { mount -t tmpfs bed "$dir" || fail "no tmpfs on $dir"; }; done
-# systemd is not PID 1 here: systemctl records what it was asked (the installer's MainPID query gets 0).
+# systemd is not PID 1 here: systemctl succeeds and does nothing (the installer's MainPID query gets 0).
 mkdir -p "$work/bin"
-printf '%s\\n' '#!/bin/sh' 'echo "$*" >> '"$work/systemctl.log" 'case "$*" in *MainPID*) echo 0;; esac' > "$work/bin/systemctl"
+printf '%s\\n' '#!/bin/sh' 'case "$*" in *MainPID*) echo 0;; esac' > "$work/bin/systemctl"
 chmod 755 "$work/bin/systemctl"
 export PATH="$work/bin:$PATH"
 # The system's Python, which every user may run (not one under root's home).
