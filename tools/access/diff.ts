@@ -5,7 +5,8 @@
 // the external id), AWS managed policies attached or detached, and the requests every
 // subject gains or loses. Lines that add access come first.
 
-import { accessKey, type AllowedAccess } from "./enumerate";
+import { groupBy } from "../grouping";
+import { accessKey, requestsOf, type AllowedAccess } from "./enumerate";
 import type { AccessModel, ModelPrincipal } from "./model";
 import type { Reached } from "./moments";
 import type { PartnerAccess } from "./partners";
@@ -133,9 +134,23 @@ function describedByPartners(access: AllowedAccess, grantArns: Set<string>): boo
     );
 }
 
+const bySubject = new WeakMap<AccessModel, Map<string, AllowedAccess[]>>();
+
+// A model's allowed requests of one subject (grouped once per model).
+function allowedOf(model: AccessModel, subject: string): AllowedAccess[] {
+    let groups = bySubject.get(model);
+    if (groups === undefined) bySubject.set(model, (groups = groupBy(model.allowed, (a) => a.subject)));
+    return groups.get(subject) ?? [];
+}
+
 // An added or removed partner in one line, with what its grant may do beyond another partner's grant of the same model.
 function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, model: AccessModel, grantArns: Set<string>, subject: string): DiffLine {
-    const actions = (arn: string) => new Set(model.allowed.filter((a) => a.subject === arn && !describedByPartners(a, grantArns)).map((a) => a.action));
+    const actions = (arn: string) =>
+        new Set(
+            allowedOf(model, arn)
+                .filter((a) => !describedByPartners(a, grantArns))
+                .map((a) => a.action),
+        );
     const own = actions(partner.grantRoleArn);
     const peer = model.partners.find((p) => p.grantRoleArn !== partner.grantRoleArn);
     const peers = peer ? actions(peer.grantRoleArn) : new Set<string>();
@@ -151,8 +166,7 @@ function wholePartnerLine(effect: "adds" | "removes", partner: PartnerAccess, mo
 
 // The requests a subject gained (or lost), grouped: per service, the actions on the same resources.
 function accessLines(effect: "adds" | "removes", subject: string, accesses: AllowedAccess[]): DiffLine[] {
-    const byService = new Map<string, AllowedAccess[]>();
-    for (const access of accesses) byService.set(access.action.split(":")[0], [...(byService.get(access.action.split(":")[0]) ?? []), access]);
+    const byService = groupBy(accesses, (access) => access.action.split(":")[0]);
     const lines: DiffLine[] = [];
     for (const [, service] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
         // Actions on the same set of resources share a line.
@@ -245,6 +259,8 @@ export function diffAccess(universe: AccessUniverse, before: AccessModel, after:
     const reported = (accesses: AllowedAccess[], same: Set<string>) =>
         accesses.filter((a) => !describedByPartners(a, grantArns) && !wholeGrants.has(a.subject) && !wholeGrants.has(a.resource) && !mirrored(a, same));
 
+    const gainedOf = groupBy(gained, (a) => a.subject);
+    const lostOf = groupBy(lost, (a) => a.subject);
     const beforePrincipals = new Map(before.principals.map((p) => [p.arn, p]));
     const afterPrincipals = new Map(after.principals.map((p) => [p.arn, p]));
     for (const subject of universe.subjects) {
@@ -255,7 +271,7 @@ export function diffAccess(universe: AccessUniverse, before: AccessModel, after:
         const label = `${subject.label}${isNew ? " (new)" : ""}`;
         lines.push(...managedPolicyLines(beforePrincipals.get(subject.key), afterPrincipals.get(subject.key), label));
         if (isGone) {
-            const actions = new Set(before.allowed.filter((a) => a.subject === subject.key).map((a) => a.action));
+            const actions = new Set(allowedOf(before, subject.key).map((a) => a.action));
             lines.push({
                 effect: "removes",
                 subject: label,
@@ -263,11 +279,16 @@ export function diffAccess(universe: AccessUniverse, before: AccessModel, after:
             });
             continue;
         }
-        for (const variant of [...new Set([...gained, ...lost].filter((a) => a.subject === subject.key).map((a) => a.variant))].sort()) {
+        const mineGained = gainedOf.get(subject.key) ?? [];
+        const mineLost = lostOf.get(subject.key) ?? [];
+        for (const variant of [...new Set([...mineGained, ...mineLost].map((a) => a.variant))].sort()) {
             const who = variant ? `${label}, ${variant}` : label;
             const mine = (accesses: AllowedAccess[], same: Set<string>) =>
-                reported(accesses, same).filter((a) => a.subject === subject.key && a.variant === variant);
-            lines.push(...accessLines("adds", who, mine(gained, gainedHere)), ...accessLines("removes", who, mine(lost, lostHere)));
+                reported(
+                    accesses.filter((a) => a.variant === variant),
+                    same,
+                ).flatMap(requestsOf);
+            lines.push(...accessLines("adds", who, mine(mineGained, gainedHere)), ...accessLines("removes", who, mine(mineLost, lostHere)));
         }
     }
 

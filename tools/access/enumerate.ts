@@ -11,11 +11,12 @@
 
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";
-import type { IamPicture, IamPrincipal } from "../iam/picture";
+import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { actionsAdmittedBy } from "./actions";
-import { SESSION_ID_TAG, type AccessUniverse, type Subject, type TypedResource } from "./universe";
+import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
+import { SESSION_ID_TAG, tagsOn, type AccessUniverse, type Subject, type TypedResource } from "./universe";
 
 /** A request made differently from the usual way, named in words ("" for the usual way). */
 export type Variant =
@@ -53,6 +54,11 @@ export interface AllowedAccess {
     resourceTags?: Record<string, string>;
     /** Statements that allowed it (Sid, or place in its policy). */
     allowedBy: string[];
+    /**
+     * The resources no policy or intended access tells apart from `resource` (it among them):
+     * the same request is allowed on each, and is counted once per resource. See `requestsOf`.
+     */
+    alike?: { resources: ResourceClass; side: number };
 }
 
 export interface Enumeration {
@@ -62,6 +68,29 @@ export interface Enumeration {
 }
 
 const allows = (statements: PolicyStatement[]) => statements.filter((s) => s.Effect === "Allow");
+
+/** Every allowed request an entry stands for: one per resource of its class, each with that resource's own ARN, label and tags. */
+export function requestsOf(access: AllowedAccess): AllowedAccess[] {
+    if (access.alike === undefined) return [access];
+    const { subject, variant, action, allowedBy, alike } = access;
+    return alike.resources.members().map((r) => {
+        const tags = tagsOn(r, alike.side);
+        return {
+            subject,
+            variant,
+            action,
+            resource: r.arn,
+            resourceLabel: r.label,
+            resourceOrigin: r.origin,
+            resourceType: r.type,
+            ...(tags !== undefined && Object.keys(tags).length > 0 ? { resourceTags: tags } : {}),
+            allowedBy,
+        };
+    });
+}
+
+/** How many requests the entries stand for. */
+export const requestCount = (allowed: AllowedAccess[]) => allowed.reduce((sum, a) => sum + (a.alike?.resources.size ?? 1), 0);
 
 /** The key of an allowed request: who, how, what, on what. */
 export const accessKey = (a: Pick<AllowedAccess, "subject" | "variant" | "action" | "resource">) => `${a.subject}|${a.variant}|${a.action}|${a.resource}`;
@@ -96,15 +125,14 @@ function requestFor(
     if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
     if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = otherRegion;
     // Assuming a role: present the external id its trust requires, as the intended caller does.
-    const target = picture.principals.find((p) => p.kind === "role" && p.arn === resource.arn);
-    const externalId = target ? trustFacts(target).externalIds[0] : undefined;
+    const target = findPrincipal(picture, resource.arn);
+    const externalId = target?.kind === "role" ? trustFacts(target).externalIds[0] : undefined;
     if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id") context["sts:ExternalId"] = externalId;
     const base = { action, resource: resource.arn, resourceTags: tags };
 
     if ("anonymous" in subject.principal) return { ...base, principal: { anonymous: true }, context };
     // A principal of another account as its administrator may make it: any identity policy.
-    const widened =
-        variant === WIDENED_BY_ITS_ADMINISTRATOR ? partnerControlled(subject.key, picture.principals.find((p) => p.arn === subject.key)?.tags) : undefined;
+    const widened = variant === WIDENED_BY_ITS_ADMINISTRATOR ? partnerControlled(subject.key, findPrincipal(picture, subject.key)?.tags) : undefined;
     const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
     if (userName !== undefined) {
         // A person names the next session, and its source identity, after itself; signs in with MFA a minute ago, unless asked without.
@@ -114,9 +142,9 @@ function requestFor(
         return { ...base, principal, context: { ...context, ...identity, ...mfa, "sts:RoleSessionName": userName } };
     }
     if ("created" in subject.principal && widened === undefined) {
-        const principal = picture.principals.find((p) => p.arn === subject.key)!;
+        const principal = findPrincipal(picture, subject.key)!;
         // An instance role signs from its instance (the agent), through the instance's VPC, or wherever its credentials were taken.
-        const instance = picture.instances.find((i) => i.roleArn === principal.arn);
+        const instance = instanceWithRole(picture, principal.arn);
         if (instance !== undefined) {
             const from = variant === "with its credentials used away from its instance" ? "elsewhere" : "instance";
             return { ...withInstanceCredentials(instance, action, resource.arn, from), resourceTags: tags, context };
@@ -135,9 +163,8 @@ function requestFor(
 /** The variants a request for `action` on `resource` is also asked in, for this subject: the same on every side. */
 function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subject, action: string, resource: TypedResource): Variant[] {
     const variants: Variant[] = [""];
-    const principal = "created" in subject.principal ? picture.principals.find((p) => p.arn === subject.key) : undefined;
-    if (principal !== undefined && picture.instances.some((i) => i.roleArn === principal.arn))
-        variants.push("with its credentials used away from its instance");
+    const principal = "created" in subject.principal ? findPrincipal(picture, subject.key) : undefined;
+    if (principal !== undefined && instanceWithRole(picture, principal.arn) !== undefined) variants.push("with its credentials used away from its instance");
     if (action.toLowerCase() === "sts:assumerole") {
         // A person's long-term keys, used without an MFA sign-in.
         if (subject.key.includes(":user/")) variants.push("without MFA");
@@ -151,7 +178,7 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
 
 /** Whether an allowed request of side `side` is still allowed at another instant. */
 export async function allowedAt(universe: AccessUniverse, side: number, picture: IamPicture, access: AllowedAccess, at: string): Promise<boolean> {
-    const subject = universe.subjects.find((s) => s.key === access.subject);
+    const subject = universe.subject(access.subject);
     if (subject === undefined) throw new Error(`no subject ${access.subject} in the universe`);
     // The resource as the enumeration asked about it, with the tags it presented then.
     const resource: TypedResource = {
@@ -165,8 +192,17 @@ export async function allowedAt(universe: AccessUniverse, side: number, picture:
     return (await decide(picture, { ...request, at })).decision === "Allowed";
 }
 
+export interface EnumerationOptions {
+    /** Evaluation time (ISO). */
+    at: string;
+    /** The resources each subject's intended access names: classes never mix what it covers with what it does not. */
+    intended?: (subject: string) => IntendedSelectors[];
+    /** Ask about every resource on its own, not one per class: to check that the classes change no answer. */
+    exhaustive?: boolean;
+}
+
 /** Everything each subject may do on side `side` (whose picture is `picture`), at `at`. */
-export async function enumerateSide(universe: AccessUniverse, side: number, picture: IamPicture, options: { at: string }): Promise<Enumeration> {
+export async function enumerateSide(universe: AccessUniverse, side: number, picture: IamPicture, options: EnumerationOptions): Promise<Enumeration> {
     // Resource and trust policies may allow on their own: their actions are candidates for every subject.
     const resourceSide = allows([
         ...picture.resourcePolicies.flatMap((r) => r.document.Statement),
@@ -175,7 +211,8 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     const resourceSideActions = new Set((await Promise.all(resourceSide.map(actionsAdmittedBy))).flat());
     const allowed: AllowedAccess[] = [];
     let evaluations = 0;
-    const ask = async (subject: Subject, action: string, resource: TypedResource, variant: Variant) => {
+    const ask = async (subject: Subject, action: string, resources: ResourceClass, variant: Variant) => {
+        const resource = resources.representative;
         evaluations++;
         const tags = universe.tagsOn(resource, side);
         const request = requestFor(picture, subject, action, resource, tags, variant, universe.otherRegion);
@@ -191,30 +228,39 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
             resourceType: resource.type,
             ...(tags !== undefined && Object.keys(tags).length > 0 ? { resourceTags: tags } : {}),
             allowedBy: detail.allowedBy ?? [],
+            ...(resources.size > 1 ? { alike: { resources, side } } : {}),
         });
     };
+    // One resource of each class is asked about for all of it (classes.ts); with `exhaustive`, every resource on its own.
+    const classes = classesOf(universe, options.intended);
+    const classesFor = (subject: Subject, action: string, resources: TypedResource[], widened = false): ResourceClass[] =>
+        options.exhaustive ? resources.map(ResourceClass.of) : classes.of(subject, action, resources, widened);
     for (const subject of universe.subjects) {
-        const created: IamPrincipal | undefined = "created" in subject.principal ? picture.principals.find((p) => p.arn === subject.key) : undefined;
+        const created: IamPrincipal | undefined = "created" in subject.principal ? findPrincipal(picture, subject.key) : undefined;
         if ("created" in subject.principal && created === undefined) continue; // not on this side
         const identity = created ? allows(created.policies.flatMap((p) => p.document.Statement)) : [];
         const actions = new Set([...(await Promise.all(identity.map(actionsAdmittedBy))).flat(), ...resourceSideActions]);
+        // Outside the stacks, a principal's own account and resources no stack creates are its administrator's business, not the stacks'.
+        // (Its classes are single resources: whatever its administrator gives it tells every resource apart.)
+        const inScope = (c: ResourceClass) => "created" in subject.principal || c.representative.origin !== "elsewhere";
         for (const action of [...actions].sort()) {
             const resources = await universe.forAction(action);
+            const asked = classesFor(subject, action, resources).filter(inScope);
             const session = resources.find((r) => r.type === "session");
-            if (session && subject.key !== "anonymous") resources.push(ownSession(picture, subject.key, session.arn));
-            // Outside the stacks, a principal's own account and resources no stack creates are its administrator's business, not the stacks'.
-            const inScope = (r: TypedResource) => "created" in subject.principal || r.origin !== "elsewhere";
-            for (const resource of resources.filter(inScope))
-                for (const variant of variantsOf(universe, picture, subject, action, resource)) await ask(subject, action, resource, variant);
-            for (const resource of (await universe.forAction(action, { otherRegion: true })).filter(inScope))
-                await ask(subject, action, resource, "in another region");
+            if (session && subject.key !== "anonymous") asked.push(ResourceClass.of(ownSession(picture, subject.key, session.arn)));
+            for (const resources of asked)
+                for (const variant of variantsOf(universe, picture, subject, action, resources.representative)) await ask(subject, action, resources, variant);
+            for (const resources of classesFor(subject, action, await universe.forAction(action, { otherRegion: true })).filter(inScope))
+                await ask(subject, action, resources, "in another region");
         }
         // A principal the stacks create in another account (the partner's jump role, its people) is also
         // its administrator's to widen: what your side's policies then let it do.
         if (created !== undefined && !universe.ownerAccounts.has(created.accountId)) {
             for (const action of [...resourceSideActions].sort()) {
-                for (const resource of (await universe.forAction(action)).filter((r) => r.origin !== "elsewhere")) {
-                    await ask(subject, action, resource, WIDENED_BY_ITS_ADMINISTRATOR);
+                for (const resources of classesFor(subject, action, await universe.forAction(action), true).filter(
+                    (c) => c.representative.origin !== "elsewhere",
+                )) {
+                    await ask(subject, action, resources, WIDENED_BY_ITS_ADMINISTRATOR);
                 }
             }
         }

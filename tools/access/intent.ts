@@ -7,6 +7,7 @@
 
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import type { PartnerSettings, TheirSettings, YoursSettings } from "../../stacks/config";
+import { addTo } from "../grouping";
 import { iamWildcard } from "../iam/wildcards";
 import { ANOTHER_STS_REGION, OWN_SESSION_LABEL, WIDENED_BY_ITS_ADMINISTRATOR, type AllowedAccess, type Variant } from "./enumerate";
 
@@ -315,12 +316,29 @@ export function covers(on: IntendedResources, access: AllowedAccess): boolean {
     return true;
 }
 
+const rulesByWho = new WeakMap<IntendedAccessSpec, Map<string, IntendedAccess[]>>();
+
+// The rules meant for one principal, in the spec's order (an index: there are rules for every partner).
+function rulesFor(spec: IntendedAccessSpec, who: string): IntendedAccess[] {
+    let index = rulesByWho.get(spec);
+    if (index === undefined) {
+        index = new Map();
+        for (const rule of spec.rules) for (const principal of new Set(rule.who)) addTo(index, principal, rule);
+        rulesByWho.set(spec, index);
+    }
+    return index.get(who) ?? [];
+}
+
+/** The resources a principal's intended access names, whatever the action: what the model's classes must tell apart. */
+export function intendedResourcesOf(spec: IntendedAccessSpec, who: string): IntendedResources[] {
+    return rulesFor(spec, who).flatMap((rule) => rule.on);
+}
+
 /** The intended accesses that cover an allowed request (in the usual way, or in a variant the rule names). */
 export function intentsCovering(spec: IntendedAccessSpec, access: AllowedAccess): IntendedAccess[] {
     const action = access.action.toLowerCase();
-    return spec.rules.filter(
+    return rulesFor(spec, access.subject).filter(
         (rule) =>
-            rule.who.includes(access.subject) &&
             rule.actions.some((a) => a.toLowerCase() === action) &&
             (access.variant === "" || rule.alsoWhen.includes(access.variant)) &&
             rule.on.some((on) => covers(on, access)),

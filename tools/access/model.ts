@@ -11,8 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_ROOT, resolve, type ProgramRun } from "../mock-engine";
 import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns } from "../review/stacks";
-import { enumerateSide, type AllowedAccess } from "./enumerate";
-import { partnerAccess, type PartnerAccess } from "./partners";
+import { enumerateSide, type AllowedAccess, type EnumerationOptions } from "./enumerate";
+import { indexAllowed, partnerAccess, type PartnerAccess } from "./partners";
 import type { AccessUniverse } from "./universe";
 
 export interface ModelPrincipal {
@@ -29,7 +29,7 @@ export interface AccessModel {
     accessTagKey: string;
     principals: ModelPrincipal[];
     partners: PartnerAccess[];
-    /** Every allowed request. */
+    /** Every allowed request: one entry per class of resources alike (`requestsOf` lists each). */
     allowed: AllowedAccess[];
     /** The stack's own resources by URN, with a digest of their inputs: to tell resource changes from access changes. */
     resourceDigests: Record<string, string>;
@@ -110,15 +110,22 @@ function resourceDigests(run: ProgramRun): Record<string, string> {
 }
 
 /** The access model of side number `side` of the universe, evaluated at `at` (ISO time). */
-export async function accessModel(universe: AccessUniverse, side: number, prepared: PreparedSide, at: string): Promise<AccessModel> {
+export async function accessModel(
+    universe: AccessUniverse,
+    side: number,
+    prepared: PreparedSide,
+    at: string,
+    options: Pick<EnumerationOptions, "intended" | "exhaustive"> = {},
+): Promise<AccessModel> {
     const { runs, picture, accessTagKey } = prepared;
-    const enumeration = await enumerateSide(universe, side, picture, { at });
+    const enumeration = await enumerateSide(universe, side, picture, { at, ...options });
     const yoursRun = yoursRunOf([runs.main, ...runs.referenced]);
     const preferences = yoursRun ? preferencesOf(yoursRun) : null;
     const partners: PartnerAccess[] = [];
     let evaluations = enumeration.evaluations;
+    const allowed = indexAllowed(enumeration.allowed);
     for (const grant of grantsOf(picture, accessTagKey)) {
-        const held = await partnerAccess(universe, side, picture, grant, accessTagKey, preferences, enumeration.allowed, at);
+        const held = await partnerAccess(universe, side, picture, grant, accessTagKey, preferences, allowed, at);
         partners.push(held.access);
         evaluations += held.evaluations;
     }

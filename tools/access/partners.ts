@@ -7,11 +7,12 @@
 // credentials and with credentials issued just before that instant.
 
 import { createHash } from "crypto";
+import { groupBy } from "../grouping";
 import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
 import { revocationOf, runAsOf, trustFacts } from "../review/facts";
-import { allowedAt, type AllowedAccess } from "./enumerate";
+import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import type { Reached, SessionMoment } from "./moments";
 import type { AccessUniverse } from "./universe";
 
@@ -42,7 +43,30 @@ export interface PartnerAccess {
 
 const SESSION_TARGETS = new Set(["instance", "managed-instance"]);
 
+const existing = new WeakMap<IamPicture, Set<string>>();
+
+// The instances and documents this side creates, by ARN.
+function existingHere(picture: IamPicture): Set<string> {
+    let found = existing.get(picture);
+    if (found === undefined) {
+        found = new Set([...picture.instances.map((i) => i.arn), ...picture.documents.map((d) => d.arn)]);
+        existing.set(picture, found);
+    }
+    return found;
+}
+
 const withVariant = (label: string, variant: string) => (variant ? `${label}, ${variant}` : label);
+
+/** The allowed requests of one side, found by who asks and by what they are on. */
+export interface AllowedIndex {
+    bySubject: Map<string, AllowedAccess[]>;
+    byResource: Map<string, AllowedAccess[]>;
+}
+
+/** Groups allowed requests by subject and by resource, once, so each partner's share is a lookup. */
+export function indexAllowed(allowed: AllowedAccess[]): AllowedIndex {
+    return { bySubject: groupBy(allowed, (a) => a.subject), byResource: groupBy(allowed, (a) => a.resource) };
+}
 
 /** What the partner behind `grant` holds on one side, and how many further requests that took. */
 export async function partnerAccess(
@@ -52,20 +76,25 @@ export async function partnerAccess(
     grant: IamPrincipal,
     accessTagKey: string,
     preferences: Record<string, unknown> | null,
-    allowed: AllowedAccess[],
+    allowed: AllowedIndex,
     at: string,
 ): Promise<{ access: PartnerAccess; evaluations: number }> {
     // A resource the other side creates does not exist here: reaching it means nothing.
-    const exists = (a: AllowedAccess) =>
-        a.resourceOrigin !== "stack" || picture.instances.some((i) => i.arn === a.resource) || picture.documents.some((d) => d.arn === a.resource);
-    const own = allowed.filter((a) => a.subject === grant.arn && a.action === "ssm:StartSession" && exists(a));
+    const exists = (a: AllowedAccess) => a.resourceOrigin !== "stack" || existingHere(picture).has(a.resource);
+    // In the order the universe lists the resources, whichever class each was asked in.
+    const order = await universe.orderOf("ssm:StartSession");
+    const own = (allowed.bySubject.get(grant.arn) ?? [])
+        .filter((a) => a.action === "ssm:StartSession")
+        .flatMap(requestsOf)
+        .filter(exists)
+        .sort((a, b) => (order.get(a.resource) ?? Infinity) - (order.get(b.resource) ?? Infinity) || a.variant.localeCompare(b.variant));
     const reached = (accesses: AllowedAccess[]) => accesses.map((a) => ({ key: `${a.resource}|${a.variant}`, label: withVariant(a.resourceLabel, a.variant) }));
-    const subjectLabel = new Map(universe.subjects.map((s) => [s.key, s.label]));
+    const onGrant = allowed.byResource.get(grant.arn) ?? [];
     const by = (action: string) =>
-        allowed
-            .filter((a) => a.resource === grant.arn && a.action === action)
-            .map((a) => ({ key: `${a.subject}|${a.variant}`, label: withVariant(subjectLabel.get(a.subject) ?? a.subject, a.variant) }));
-    const assumers = allowed.filter((a) => a.resource === grant.arn && a.action === "sts:AssumeRole");
+        onGrant
+            .filter((a) => a.action === action)
+            .map((a) => ({ key: `${a.subject}|${a.variant}`, label: withVariant(universe.subject(a.subject)?.label ?? a.subject, a.variant) }));
+    const assumers = onGrant.filter((a) => a.action === "sts:AssumeRole");
     const reachedArns = new Set(own.map((a) => a.resource));
     const holds = picture.instances
         .filter((i) => reachedArns.has(i.arn) && i.roleArn !== undefined && !metadataGuarded(i))
@@ -96,11 +125,12 @@ export async function partnerAccess(
     };
     const sessionsAt: Reached[] = [];
     let accessEnds: string | null = null;
-    for (const moment of universe.sessionMoments) {
+    const moments = universe.sessionMomentsFor(grant.arn);
+    for (const moment of moments) {
         if (await sessionAt(moment)) sessionsAt.push({ key: moment.key, label: moment.label });
-        else if (moment.fresh && accessEnds === null && moment.at !== universe.sessionMoments[0].at) accessEnds = moment.at;
+        else if (moment.fresh && accessEnds === null && moment.at !== moments[0].at) accessEnds = moment.at;
     }
-    if (accessEnds === null && !sessionsAt.some((s) => s.key === universe.sessionMoments[0].key)) accessEnds = at;
+    if (accessEnds === null && !sessionsAt.some((s) => s.key === moments[0].key)) accessEnds = at;
     const externalId = trustFacts(grant).externalIds[0];
     const access: PartnerAccess = {
         name,

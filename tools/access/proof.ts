@@ -13,10 +13,11 @@ import { runProgram, type ProgramRun } from "../mock-engine";
 import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
 import { preferencesOf, yoursRunOf } from "../review/facts";
 import type { ReviewRuns, StackSource } from "../review/stacks";
-import { allowedAt, type AllowedAccess } from "./enumerate";
-import { intendedAccess, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
+import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
+import { intendedAccess, intendedResourcesOf, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
 import { accessModel, prepareSide, type AccessModel, type PreparedSide } from "./model";
 import { unprovable } from "./provable";
+import { groupBy } from "../grouping";
 import { AccessUniverse } from "./universe";
 import { utcTimestamp } from "../../components/rules";
 
@@ -100,7 +101,7 @@ function endOfAccessOf(run: ProgramRun, picture: PreparedSide["picture"]): Wirin
 }
 
 function describe(universe: AccessUniverse, access: AllowedAccess): string {
-    const subject = universe.subjects.find((s) => s.key === access.subject)?.label ?? access.subject;
+    const subject = universe.subject(access.subject)?.label ?? access.subject;
     const how = access.variant === "" ? "" : ` (${access.variant})`;
     return `${subject}${how} may ${access.action} on ${access.resourceLabel === "*" ? "*" : `${access.resourceLabel} (${access.resource})`}`;
 }
@@ -133,7 +134,9 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
             universe.assumeRequirements.set(grant, { externalId: true, sourceIdentity: known.sourceIdentity || partner.requireSourceIdentity });
         }
     }
-    const model = await accessModel(universe, 0, prepared, at);
+    // Classes of resources alike never mix what a subject's intended access covers with what it does not,
+    // so the intent that covers a class's representative covers each of its resources.
+    const model = await accessModel(universe, 0, prepared, at, { intended: (subject) => intendedResourcesOf(spec, subject) });
     const findings: ProofFinding[] = [];
     let evaluations = model.evaluations;
 
@@ -141,7 +144,8 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
     for (const access of model.allowed) {
         const rules = intentsCovering(spec, access);
         if (rules.length === 0) {
-            findings.push({ kind: "unintended", access, message: `${describe(universe, access)}: no intended access covers it; ${byStatements(access)}` });
+            for (const one of requestsOf(access))
+                findings.push({ kind: "unintended", access: one, message: `${describe(universe, one)}: no intended access covers it; ${byStatements(one)}` });
         } else if (rules.every((r) => r.until !== undefined)) {
             ending.set(access, rules);
         }
@@ -152,18 +156,20 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
         const after = utcTimestamp(Date.parse(end) + 1000);
         evaluations++;
         if (await allowedAt(universe, 0, prepared.picture, access, after))
-            findings.push({
-                kind: "outlasts",
-                access,
-                message: `${describe(universe, access)} is still allowed at ${after}, after its end (${end}); ${byStatements(access)}`,
-            });
+            for (const one of requestsOf(access))
+                findings.push({
+                    kind: "outlasts",
+                    access: one,
+                    message: `${describe(universe, one)} is still allowed at ${after}, after its end (${end}); ${byStatements(one)}`,
+                });
     }
     // Nothing intended is missing: each action of each rule, for each of its principals, allowed the usual way on a resource it covers.
+    const allowedOf = groupBy(model.allowed, (a) => a.subject);
     for (const rule of spec.rules) {
         if (rule.until !== undefined && Date.parse(rule.until) <= Date.parse(at)) continue;
         for (const who of rule.who) {
             for (const action of rule.actions) {
-                const found = model.allowed.some(
+                const found = (allowedOf.get(who) ?? []).some(
                     (a) => a.subject === who && a.variant === "" && a.action.toLowerCase() === action.toLowerCase() && intentsCovering(spec, a).includes(rule),
                 );
                 if (!found)

@@ -3,7 +3,7 @@
 // cover every action and resource it covers, not only the ones a scenario names.
 
 import { iamWildcard } from "../iam/wildcards";
-import type { AllowedAccess } from "./enumerate";
+import { requestsOf, type AllowedAccess } from "./enumerate";
 import type { AccessUniverse } from "./universe";
 
 /** One answer: an allowed request, in words. */
@@ -30,7 +30,7 @@ function matcher(pattern: string): (arn: string, label: string) => boolean {
 function answer(universe: AccessUniverse, access: AllowedAccess): QueryAnswer {
     return {
         subject: access.subject,
-        subjectLabel: universe.subjects.find((s) => s.key === access.subject)?.label ?? access.subject,
+        subjectLabel: universe.subject(access.subject)?.label ?? access.subject,
         variant: access.variant,
         action: access.action,
         resource: access.resource,
@@ -44,6 +44,7 @@ export function whoCan(universe: AccessUniverse, allowed: AllowedAccess[], resou
     const matches = matcher(resource);
     const wanted = action === undefined ? undefined : matcher(action.toLowerCase());
     return allowed
+        .flatMap(requestsOf)
         .filter((a) => matches(a.resource, a.resourceLabel) && (wanted === undefined || wanted(a.action.toLowerCase(), a.action.toLowerCase())))
         .map((a) => answer(universe, a));
 }
@@ -52,7 +53,10 @@ export function whoCan(universe: AccessUniverse, allowed: AllowedAccess[], resou
 export function whatCan(universe: AccessUniverse, allowed: AllowedAccess[], principal: string): QueryAnswer[] {
     const matches = matcher(principal);
     const subjects = new Set(universe.subjects.filter((s) => matches(s.key, s.label)).map((s) => s.key));
-    return allowed.filter((a) => subjects.has(a.subject)).map((a) => answer(universe, a));
+    return allowed
+        .filter((a) => subjects.has(a.subject))
+        .flatMap(requestsOf)
+        .map((a) => answer(universe, a));
 }
 
 /** The answers as a Markdown table. */

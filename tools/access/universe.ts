@@ -102,18 +102,30 @@ function principalsNamed(document: PolicyDocument | undefined): string[] {
         );
 }
 
+/** The tags a request on `resource` presents on side `side`: that side's, else another side's, else its default. */
+export function tagsOn(resource: UniverseResource, side: number): Record<string, string> | undefined {
+    return resource.tags.bySide.get(side) ?? resource.tags.bySide.values().next().value ?? resource.tags.default;
+}
+
 const accountOf = (principal: string) => (/^\d{12}$/.test(principal) ? principal : principal.split(":")[4]);
 
 export class AccessUniverse {
     readonly subjects: Subject[] = [];
     /** The accounts that own grants: yours. Principals of any other account are their administrators' to widen. */
     readonly ownerAccounts: Set<string>;
-    /** When partners' sessions are tried (see partners.ts), from every instant any side's policies name. */
-    readonly sessionMoments: SessionMoment[];
+    /** The instants each principal's policies and trust name, on any side. */
+    private readonly instantsOf = new Map<string, Set<string>>();
+    /** The principals each role's trust names, on any side. */
+    private readonly trustedBy = new Map<string, Set<string>>();
+    private readonly momentsOf = new Map<string, SessionMoment[]>();
+    private readonly now: string;
     /** Roles whose trust, on some side, asks for an external id or a source identity: assuming them is also asked without. */
     readonly assumeRequirements = new Map<string, { externalId: boolean; sourceIdentity: boolean }>();
     private readonly resources = new Map<string, UniverseResource>();
     private readonly elsewhere = new Map<string, UniverseResource[]>();
+    private readonly byAction = new Map<string, Promise<TypedResource[]>>();
+    private readonly orders = new Map<string, Promise<Map<string, number>>>();
+    private readonly subjectByKey = new Map<string, Subject>();
     /** Accounts whose resources the stacks create: representatives of other resources are made in these. */
     readonly accounts: string[];
     readonly partition: string;
@@ -138,10 +150,21 @@ export class AccessUniverse {
         ];
         this.accounts = [...new Set(sides.flatMap((s) => s.picture.principals.map((p) => p.accountId)))];
         this.ownerAccounts = new Set(sides.flatMap((s) => s.picture.principals.filter((p) => p.tags[s.accessTagKey] !== undefined).map((p) => p.accountId)));
-        const documents = sides.flatMap((s) => s.picture.principals.flatMap((p) => [p.trustPolicy, ...p.policies.map((x) => x.document)]));
-        this.sessionMoments = sessionMoments(now, [...new Set(instantsIn(documents))].sort(), FAR_FUTURE);
+        this.now = now;
+        for (const principal of sides.flatMap((s) => s.picture.principals)) {
+            const instants = this.instantsOf.get(principal.arn) ?? new Set<string>();
+            instantsIn([principal.trustPolicy, ...principal.policies.map((x) => x.document)]).forEach((i) => instants.add(i));
+            this.instantsOf.set(principal.arn, instants);
+            const ofAccount = this.instantsOf.get(principal.accountId) ?? new Set<string>();
+            instants.forEach((i) => ofAccount.add(i));
+            this.instantsOf.set(principal.accountId, ofAccount);
+            const trusted = this.trustedBy.get(principal.arn) ?? new Set<string>();
+            principalsNamed(principal.trustPolicy).forEach((p) => trusted.add(p));
+            this.trustedBy.set(principal.arn, trusted);
+        }
         sides.forEach((side, index) => this.addSide(side.picture, index));
         this.addSubjects();
+        for (const subject of this.subjects) if (!this.subjectByKey.has(subject.key)) this.subjectByKey.set(subject.key, subject);
         for (const side of sides) {
             for (const role of side.picture.principals.filter((p) => p.kind === "role")) {
                 const facts = trustFacts(role);
@@ -259,9 +282,39 @@ export class AccessUniverse {
         this.subjects.push({ key: "anonymous", label: "anyone, without credentials", principal: { anonymous: true }, accountId: "" });
     }
 
+    /**
+     * When a grant's sessions are tried (see partners.ts), the same on every side: from the
+     * instants its own policies and trust name, and those of the principals its trust names
+     * (who assume it). A session's decision changes only at an instant some policy it passes
+     * through names, so no other instant can tell anything more.
+     */
+    sessionMomentsFor(grantArn: string): SessionMoment[] {
+        let found = this.momentsOf.get(grantArn);
+        if (found === undefined) {
+            const instants = new Set(this.instantsOf.get(grantArn));
+            // A trust naming an account (its root) is assumed by any principal of it: their instants count too.
+            for (const trusted of this.trustedBy.get(grantArn) ?? [])
+                if (trusted === "*") for (const all of this.instantsOf.values()) all.forEach((i) => instants.add(i));
+                else this.instantsOf.get(/:root$|^\d{12}$/.test(trusted) ? accountOf(trusted) : trusted)?.forEach((i) => instants.add(i));
+            found = sessionMoments(this.now, [...instants].sort(), FAR_FUTURE);
+            this.momentsOf.set(grantArn, found);
+        }
+        return found;
+    }
+
+    /** Each side's IAM picture, in the sides' order. */
+    get pictures(): IamPicture[] {
+        return this.sides.map((s) => s.picture);
+    }
+
+    /** The subject with this key, if the universe has it. */
+    subject(key: string): Subject | undefined {
+        return this.subjectByKey.get(key);
+    }
+
     /** The tags a request on `resource` presents on side `side`. */
     tagsOn(resource: UniverseResource, side: number): Record<string, string> | undefined {
-        return resource.tags.bySide.get(side) ?? resource.tags.bySide.values().next().value ?? resource.tags.default;
+        return tagsOn(resource, side);
     }
 
     /** Every resource the stacks create or their policies name, on any side. */
@@ -274,7 +327,33 @@ export class AccessUniverse {
      * action it is: in the stack's region, or with `otherRegion` only representatives in
      * another region. Actions that take only "*" get "*".
      */
-    async forAction(action: string, options: { otherRegion?: boolean } = {}): Promise<TypedResource[]> {
+    forAction(action: string, options: { otherRegion?: boolean } = {}): Promise<TypedResource[]> {
+        // The same list for every subject that asks: built once per action and region, never changed by callers.
+        const key = `${action.toLowerCase()}|${options.otherRegion === true}`;
+        let found = this.byAction.get(key);
+        if (found === undefined) {
+            found = this.resourcesForAction(action, options);
+            this.byAction.set(key, found);
+        }
+        return found;
+    }
+
+    /** Where each resource an action may name stands in the universe's list of them (this region's, then another's), by ARN. */
+    orderOf(action: string): Promise<Map<string, number>> {
+        let found = this.orders.get(action.toLowerCase());
+        if (found === undefined) {
+            found = (async () => {
+                const order = new Map<string, number>();
+                for (const resource of [...(await this.forAction(action)), ...(await this.forAction(action, { otherRegion: true }))])
+                    if (!order.has(resource.arn)) order.set(resource.arn, order.size);
+                return order;
+            })();
+            this.orders.set(action.toLowerCase(), found);
+        }
+        return found;
+    }
+
+    private async resourcesForAction(action: string, options: { otherRegion?: boolean }): Promise<TypedResource[]> {
         const { resourceTypes } = await resourcesOfAction(action);
         const star: TypedResource = { arn: "*", label: "*", origin: "elsewhere", tags: { bySide: new Map() }, type: "*" };
         if (resourceTypes.length === 0) return [star];

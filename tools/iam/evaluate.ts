@@ -5,7 +5,7 @@
 
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import type { PolicyDocument } from "../../components/policies";
-import { principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
+import { findPrincipal, principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
 import { utcTimestamp } from "../../components/rules";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
@@ -106,7 +106,7 @@ function uniqueId(principal: { arn: string }, prefix: string): string {
 
 /** `${aws:userid}` of a principal: `ROLEID:session` for a role session, the user id for a user. */
 export function userIdOf(picture: IamPicture, principalArn: string, sessionName = "session"): string {
-    const principal = picture.principals.find((p) => p.arn === principalArn) ?? { arn: principalArn, kind: principalArn.includes(":role/") ? "role" : "user" };
+    const principal = findPrincipal(picture, principalArn) ?? { arn: principalArn, kind: principalArn.includes(":role/") ? "role" : "user" };
     return principal.kind === "role" ? `${uniqueId(principal, "AROA")}:${sessionName}` : uniqueId(principal, "AIDA");
 }
 
@@ -133,9 +133,10 @@ function resolvePrincipal(
     };
 }
 
-/** The resource policy that governs a resource, and the resource's account. */
-function resourceSide(picture: IamPicture, resource: string): { policy?: PolicyDocument; accountId: string } {
-    const role = picture.principals.find((p) => p.kind === "role" && p.arn === resource);
+/** The resource policy that governs a resource ("" account: the caller's own), as `decide` evaluates it. */
+export function resourceSide(picture: IamPicture, resource: string): { policy?: PolicyDocument; accountId: string } {
+    const principal = findPrincipal(picture, resource);
+    const role = principal?.kind === "role" ? principal : undefined;
     if (role) return { policy: role.trustPolicy, accountId: role.accountId };
     const owned = picture.resourcePolicies.find((r) => resource === r.arn || resource.startsWith(`${r.arn}/`));
     if (owned) return { policy: owned.document, accountId: owned.accountId };

@@ -360,9 +360,43 @@ function principalNamed(principals: Map<string, IamPrincipal>, name: unknown, by
     return principal;
 }
 
+// Lookups by ARN, built once per picture and rebuilt if principals or instances are added:
+// asked for every request, a search of the lists would make the model quadratic in partners.
+interface PictureLookups {
+    principals: number;
+    instances: number;
+    principalByArn: Map<string, IamPrincipal>;
+    instanceByRole: Map<string, PictureInstance>;
+}
+
+const lookups = new WeakMap<IamPicture, PictureLookups>();
+
+function lookupsOf(picture: IamPicture): PictureLookups {
+    let found = lookups.get(picture);
+    if (found === undefined || found.principals !== picture.principals.length || found.instances !== picture.instances.length) {
+        const principalByArn = new Map<string, IamPrincipal>();
+        for (const p of picture.principals) if (!principalByArn.has(p.arn)) principalByArn.set(p.arn, p);
+        const instanceByRole = new Map<string, PictureInstance>();
+        for (const i of picture.instances) if (i.roleArn !== undefined && !instanceByRole.has(i.roleArn)) instanceByRole.set(i.roleArn, i);
+        found = { principals: picture.principals.length, instances: picture.instances.length, principalByArn, instanceByRole };
+        lookups.set(picture, found);
+    }
+    return found;
+}
+
+/** The principal with this ARN, if the picture has it. */
+export function findPrincipal(picture: IamPicture, arn: string): IamPrincipal | undefined {
+    return lookupsOf(picture).principalByArn.get(arn);
+}
+
+/** The first instance whose profile passes this role, if any. */
+export function instanceWithRole(picture: IamPicture, roleArn: string): PictureInstance | undefined {
+    return lookupsOf(picture).instanceByRole.get(roleArn);
+}
+
 /** The principal with this ARN, or a clear error. */
 export function principalByArn(picture: IamPicture, arn: string): IamPrincipal {
-    const principal = picture.principals.find((p) => p.arn === arn);
+    const principal = findPrincipal(picture, arn);
     if (!principal) throw new Error(`no principal ${arn} in the IAM picture (have: ${picture.principals.map((p) => p.arn).join(", ")})`);
     return principal;
 }

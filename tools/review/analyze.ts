@@ -5,6 +5,7 @@
 // the intended access the exhaustive proof holds it against (tools/access/proof.ts).
 
 import { awsBehaviourFindings } from "../access/aws-behaviour";
+import { requestCount } from "../access/enumerate";
 import { proveAccess, type ProofFinding } from "../access/proof";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { asList } from "../../components/policies";
@@ -552,7 +553,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         const proven = await proveAccess(runs, at);
         proof = {
             intended: proven.spec.rules.map((r) => r.says),
-            allowedRequests: proven.model.allowed.length,
+            allowedRequests: requestCount(proven.model.allowed),
             evaluations: proven.evaluations,
         };
         for (const finding of proven.findings) findings.push({ severity: "warning", message: `${PROOF_FINDING[finding.kind]}: ${finding.message}` });

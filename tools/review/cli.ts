@@ -8,6 +8,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
+import { requestCount } from "../access/enumerate";
 import { proveAccess } from "../access/proof";
 import { renderAnswers, whatCan, whoCan } from "../access/queries";
 import { diffStacks, checkOutRef, SideError, type CommittedTree, type Side } from "../access/sides";
@@ -178,7 +179,7 @@ async function review(options: Options): Promise<number> {
     }
     if (options.query !== undefined) {
         const proof = await proveAccess(runs, options.at);
-        log(`enumerated ${proof.evaluations} requests (${proof.model.allowed.length} allowed) in ${proof.milliseconds} ms`);
+        log(`enumerated ${proof.evaluations} requests (${requestCount(proof.model.allowed)} allowed) in ${proof.milliseconds} ms`);
         const query = options.query;
         const [question, answers] =
             "whoCan" in query
