@@ -491,6 +491,23 @@ describe("exhaustive proof of access", () => {
             );
         });
 
+        it("the matrix shows a grant reaching another partner's instance, found by the model, not only the pairs tagged alike", async () => {
+            const widened = await analyze(
+                changePolicies(sample, "SSMStartSession_IAM_Role_Third_Party_A", (document) => {
+                    for (const statement of document.Statement) delete statement.Condition?.StringEquals;
+                }),
+                AT,
+            );
+            expect(widened.matrix.filter((c) => c.allowed).map((c) => `${c.partner} -> ${c.instance}`)).to.deep.equal([
+                "Third_Party_A -> instance-third-party-a",
+                "Third_Party_A -> instance-third-party-b",
+                "Third_Party_B -> instance-third-party-b",
+            ]);
+            expect(widened.matrixSummary).to.equal(
+                "3 pairs of partner and instance are allowed (listed below); 1 of the 4 pairs of partner and instance is refused.",
+            );
+        });
+
         it("who can start a session on an instance, and what a partner's jump role can do", () => {
             const who = whoCan(sampleProof.universe, sampleProof.model.allowed, "arn:aws:ec2:us-east-1:111111111111:instance/*", "ssm:StartSession");
             expect([...new Set(who.map((a) => `${a.subjectLabel} -> ${a.resourceLabel}`))]).to.deep.equal([

@@ -16,7 +16,8 @@ export function runReviewCommand(args: string[], root = PROJECT_ROOT): Promise<C
     return new Promise((done) => {
         execFile(
             process.execPath,
-            [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(root, "tools/review/cli.ts"), ...args],
+            // As package.json's script: a larger young generation (the evaluator's short-lived objects), ts-node, transpile-only.
+            ["--max-semi-space-size=128", "-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "tools/review/cli.ts"), ...args],
             { cwd: root },
             (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );

@@ -132,6 +132,9 @@ class ListIndex {
     /** Its tags by lower-case key, on each side. */
     private readonly tags = new Map<TypedResource, Array<Map<string, string>>>();
     readonly withPolicy = new Set<TypedResource>();
+    /** Resources with a policy of their own, by account. */
+    private readonly policyByAccount = new Map<string, TypedResource[]>();
+    private readonly policyMatches = new Map<string, TypedResource[]>();
     /** Resources without a policy of their own, by account. */
     readonly plainByAccount = new Map<string, TypedResource[]>();
     readonly byAccount = new Map<string, TypedResource[]>();
@@ -160,8 +163,10 @@ class ListIndex {
                 if (values === undefined) this.byTag.set(key, (values = new Map()));
                 if (!(values.get(lower(value)) ?? []).includes(resource)) addTo(values, lower(value), resource);
             }
-            if (sides.some((s) => s.policy !== undefined)) this.withPolicy.add(resource);
-            else addTo(this.plainByAccount, account, resource);
+            if (sides.some((s) => s.policy !== undefined)) {
+                this.withPolicy.add(resource);
+                addTo(this.policyByAccount, account, resource);
+            } else addTo(this.plainByAccount, account, resource);
             for (const side of sides)
                 for (const statement of side.policy?.Statement ?? [])
                     if (statement.Effect === "Allow") for (const key of admittedKeys(statement)) addTo(this.byAdmitted, key, { resource, statement });
@@ -186,6 +191,20 @@ class ListIndex {
         return found;
     }
 
+    /** Resources with a policy of their own, in `accounts`, that an ARN pattern may select (a wildcard pattern matched once, kept). */
+    policyResourcesSelectedBy(pattern: string, accounts: string[]): TypedResource[] {
+        const inAccounts = (r: TypedResource) => accounts.includes(this.account.get(r)!);
+        if (!hasWildcard(pattern)) return (this.byArn.get(lower(pattern)) ?? []).filter((r) => this.withPolicy.has(r) && inAccounts(r));
+        if (pattern === "*") return accounts.flatMap((a) => this.policyByAccount.get(a) ?? []);
+        let found = this.policyMatches.get(pattern);
+        if (found === undefined) {
+            const re = iamWildcard(pattern, true);
+            found = [...this.withPolicy].filter((r) => re.test(r.arn));
+            this.policyMatches.set(pattern, found);
+        }
+        return found.filter(inAccounts);
+    }
+
     /** Resources whose tag `key` has one of `values` on some side, ignoring case (values without wildcards, by lookup). */
     taggedWith(key: string, values: string[]): TypedResource[] {
         const tagged = this.byTag.get(key);
@@ -207,8 +226,8 @@ class ListIndex {
     }
 
     /** The resources of `account` without a policy, grouped by how the (wildcard) selectors see them, and which group each is in; kept for whoever asks next. */
-    groupsOf(account: string, selectors: Selector[]): { groups: TypedResource[][]; groupOf: Map<TypedResource, number> } {
-        const key = `${account}\n${selectors.map((s) => JSON.stringify(s)).join("\n")}`;
+    groupsOf(account: string, selectors: Selector[], selectorsKey: string): { groups: TypedResource[][]; groupOf: Map<TypedResource, number> } {
+        const key = `${account}\n${selectorsKey}`;
         let found = this.groups.get(key);
         if (found === undefined) {
             const bySignature = new Map<string, TypedResource[]>();
@@ -244,6 +263,46 @@ export class ResourceClasses {
         return index;
     }
 
+    private readonly selectorsOfSubject = new Map<string, { unique: Selector[]; exact: Selector[]; shared: Selector[]; sharedKey: string }>();
+
+    // What tells resources apart for this subject and action: its statements', the endpoints' and its intended access's selectors.
+    private selectorsFor(subject: Subject, action: string, asker: Asker, statements: PolicyStatement[]) {
+        const cacheKey = `${subject.key}\n${action.toLowerCase()}`;
+        let found = this.selectorsOfSubject.get(cacheKey);
+        if (found === undefined) {
+            const applying = [...statements, ...this.endpointStatements].filter((s) => actionMatches(s, action));
+            const selectors = [
+                ...selectorsOf(applying, asker),
+                ...this.intended(subject.key).flatMap((on): Selector[] => [
+                    ...on.arns.map((pattern) => ({ kind: "arn" as const, pattern })),
+                    ...(on.tag
+                        ? [
+                              { kind: "tag" as const, key: lower(on.tag.key), values: [on.tag.value] },
+                              { kind: "has-tag" as const, key: lower(on.tag.key) },
+                          ]
+                        : []),
+                    ...(on.tagKey ? [{ kind: "has-tag" as const, key: lower(on.tagKey) }] : []),
+                ]),
+            ];
+            const byKey = new Map(selectors.map((s) => [JSON.stringify(s), s]));
+            const unique = [...byKey.values()];
+            // Exact ARNs and exact tag values are one partner's own: their few resources are classed one by one.
+            const isExact = (s: Selector) => (s.kind === "arn" && !hasWildcard(s.pattern)) || (s.kind === "tag" && !s.values.some(hasWildcard));
+            const sharedKeys = [...byKey]
+                .filter(([, s]) => !isExact(s))
+                .map(([k]) => k)
+                .sort();
+            found = {
+                unique,
+                exact: unique.filter(isExact),
+                shared: sharedKeys.map((k) => byKey.get(k)!),
+                sharedKey: sharedKeys.join("\n"),
+            };
+            this.selectorsOfSubject.set(cacheKey, found);
+        }
+        return found;
+    }
+
     // The subject as its policies on every side present it.
     private askerOf(subject: Subject, widened: boolean): { asker: Asker; statements: PolicyStatement[] } {
         if ("anonymous" in subject.principal) return { asker: { accountId: "", tags: {}, identity: [] }, statements: [] };
@@ -277,30 +336,13 @@ export class ResourceClasses {
             const allows = asker.identity.filter((s) => s.Effect === "Allow" && actionMatches(s, action));
             if (allows.length > 0) {
                 // Its own Allow statements reach resources of its own account: those with a policy one by one where a statement selects them ...
+                const accounts = [...new Set(["", asker.accountId])];
                 for (const statement of allows) {
-                    const selected =
-                        statement.Resource === undefined ? index.resources : asList(statement.Resource).flatMap((p) => index.selectedBy(filled(p, asker)));
-                    for (const r of selected) if (index.withPolicy.has(r) && own(r)) singles.add(r);
+                    const patterns = statement.Resource === undefined ? ["*"] : asList(statement.Resource).map((p) => filled(p, asker));
+                    for (const pattern of patterns) for (const r of index.policyResourcesSelectedBy(pattern, accounts)) singles.add(r);
                 }
                 // ... and those without, in classes.
-                const applying = [...statements, ...this.endpointStatements].filter((s) => actionMatches(s, action));
-                const selectors = [
-                    ...selectorsOf(applying, asker),
-                    ...this.intended(subject.key).flatMap((on): Selector[] => [
-                        ...on.arns.map((pattern) => ({ kind: "arn" as const, pattern })),
-                        ...(on.tag
-                            ? [
-                                  { kind: "tag" as const, key: lower(on.tag.key), values: [on.tag.value] },
-                                  { kind: "has-tag" as const, key: lower(on.tag.key) },
-                              ]
-                            : []),
-                        ...(on.tagKey ? [{ kind: "has-tag" as const, key: lower(on.tagKey) }] : []),
-                    ]),
-                ];
-                const unique = [...new Map(selectors.map((s) => [JSON.stringify(s), s])).values()];
-                // Exact ARNs and exact tag values are one partner's own: their few resources are classed one by one.
-                const exact = unique.filter((s) => (s.kind === "arn" && !hasWildcard(s.pattern)) || (s.kind === "tag" && !s.values.some(hasWildcard)));
-                const shared = unique.filter((s) => !exact.includes(s)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+                const { unique, exact, shared, sharedKey } = this.selectorsFor(subject, action, asker, statements);
                 const picked = new Set<TypedResource>();
                 for (const s of exact)
                     for (const r of s.kind === "arn" ? index.selectedBy(s.pattern) : s.kind === "tag" ? index.taggedWith(s.key, s.values) : [])
@@ -313,7 +355,7 @@ export class ResourceClasses {
                 }
                 // The rest of its account's resources, grouped once for everyone who shares these patterns, less the ones classed above.
                 for (const account of new Set(["", asker.accountId])) {
-                    const { groups, groupOf } = index.groupsOf(account, shared);
+                    const { groups, groupOf } = index.groupsOf(account, shared, sharedKey);
                     const taken = groups.map(() => 0);
                     for (const r of picked) if (groupOf.has(r)) taken[groupOf.get(r)!]++;
                     groups.forEach((group, i) => {

@@ -10,11 +10,12 @@
 // allowed requests.
 
 import type { PolicyStatement } from "../../components/policies";
-import { decide, partnerControlled, userIdOf, type AccessRequest } from "../iam/evaluate";
+import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
 import { trustFacts } from "../review/facts";
 import { actionsAdmittedBy } from "./actions";
+import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
 import { SESSION_ID_TAG, tagsOn, type AccessUniverse, type Subject, type TypedResource } from "./universe";
 
@@ -211,12 +212,21 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     const resourceSideActions = new Set((await Promise.all(resourceSide.map(actionsAdmittedBy))).flat());
     const allowed: AllowedAccess[] = [];
     let evaluations = 0;
+    const shared = new SharedDecisions();
     const ask = async (subject: Subject, action: string, resources: ResourceClass, variant: Variant) => {
         const resource = resources.representative;
-        evaluations++;
         const tags = universe.tagsOn(resource, side);
-        const request = requestFor(picture, subject, action, resource, tags, variant, universe.otherRegion);
-        const detail = await decide(picture, { ...request, at: options.at });
+        const request = { ...requestFor(picture, subject, action, resource, tags, variant, universe.otherRegion), at: options.at };
+        const evaluate = () => {
+            evaluations++;
+            return decide(picture, request);
+        };
+        // Principals alike share a decision (shared-decisions.ts): never with `exhaustive`, nor for one its administrator may widen.
+        const created = "created" in subject.principal && variant !== WIDENED_BY_ITS_ADMINISTRATOR ? findPrincipal(picture, subject.key) : undefined;
+        const detail =
+            created === undefined || options.exhaustive
+                ? await evaluate()
+                : await shared.decide(created, request, { arn: resource.arn, document: resourcePolicyOf(picture, resource.arn).policy }, evaluate);
         if (detail.decision !== "Allowed") return;
         allowed.push({
             subject: subject.key,

@@ -13,7 +13,7 @@ import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../review/f
 import type { ReviewRuns } from "../review/stacks";
 import { enumerateSide, type AllowedAccess, type EnumerationOptions } from "./enumerate";
 import { indexAllowed, partnerAccess, type PartnerAccess } from "./partners";
-import type { AccessUniverse } from "./universe";
+import { AccessUniverse } from "./universe";
 
 export interface ModelPrincipal {
     arn: string;
@@ -145,4 +145,10 @@ export async function accessModel(
         guardDigest: picture.instances.length > 0 ? createHash("sha256").update(prepared.guard.script).digest("hex") : null,
         evaluations,
     };
+}
+
+/** The access model of a stack's runs alone (no intended access to hold it against), at `at`. */
+export async function modelOf(runs: ReviewRuns, at: string): Promise<AccessModel> {
+    const prepared = await prepareSide(runs);
+    return accessModel(new AccessUniverse([prepared], at), 0, prepared, at);
 }

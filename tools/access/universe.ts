@@ -391,16 +391,19 @@ export class AccessUniverse {
             });
             if (type.key === "instance" || type.key === "managed-instance") {
                 // Instances are reached by tag: one untagged, and one tagged for each partner under each access tag key.
+                // The tags grant access only in the accounts that own grants; elsewhere (a partner's own account) one
+                // tagged for a partner no stack names stands for them all, so the universe grows with partners, not their square.
                 const noun = type.key === "instance" ? "instance" : "managed instance";
+                const partners = this.ownerAccounts.has(accountId) ? this.partnerNames : [ANOTHER_PARTNER];
                 found = [of(`an untagged ${noun}`, {})];
                 for (const tagKey of this.accessTagKeys)
-                    for (const partner of this.partnerNames)
+                    for (const partner of partners)
                         found.push(
                             of(`any other ${noun} tagged ${tagKey}=${partner}`, { [tagKey]: partner }, `other-${tagKey}-${partner}`.replace(/[^\w-]/g, "-")),
                         );
                 // Values a loose comparison would also take for a partner's: one that only begins with its name, and its name in another case.
                 for (const tagKey of this.accessTagKeys)
-                    for (const partner of this.partnerNames.filter((p) => p !== ANOTHER_PARTNER))
+                    for (const partner of partners.filter((p) => p !== ANOTHER_PARTNER))
                         for (const value of new Set([
                             `${partner}${LONGER_NAME}`,
                             partner.toLowerCase() === partner ? partner.toUpperCase() : partner.toLowerCase(),

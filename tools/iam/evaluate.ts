@@ -7,6 +7,7 @@ import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import type { PolicyDocument } from "../../components/policies";
 import { findPrincipal, principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
 import { utcTimestamp } from "../../components/rules";
+import { installSimulatorShortcuts } from "./simulator-shortcuts";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 
@@ -168,6 +169,7 @@ function instanceContext(credentials: InstanceCredentials): Record<string, strin
 
 /** Evaluates one request with the IAM simulator. */
 export async function decide(picture: IamPicture, request: AccessRequest): Promise<DecisionDetail> {
+    installSimulatorShortcuts();
     const at = request.at ?? EVALUATION_TIME;
     const service = request.action.split(":")[0];
     const vpcId = request.throughVpc ?? (request.instanceCredentials?.from === "instance" ? request.instanceCredentials.instance.vpcId : undefined);

@@ -13,7 +13,7 @@ import { componentType } from "../../components/type-tokens";
 import { decide, partnerControlled, type Decision } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
-import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
+import { buildIamPicture, findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
 import {
     accessTagKeyOf,
@@ -28,6 +28,8 @@ import {
     type TrustFacts,
 } from "./facts";
 import { PRICES } from "./prices";
+import { groupBy } from "../grouping";
+import { modelOf } from "../access/model";
 import { protectionChecks, type ProtectionCheck } from "./protections";
 import type { ReviewRuns } from "./stacks";
 
@@ -98,7 +100,14 @@ export interface ReviewReport {
     defaultRunAs: string | null;
     partners: PartnerSummary[];
     instances: Array<{ name: string; id: string; tags: Record<string, string> }>;
+    /**
+     * The pairs of partner and instance that matter, each decided by evaluation: every pair the
+     * access model finds allowed, and every partner with each instance tagged for it. Every other
+     * pair is refused (the model asked about each, in classes); `matrixSummary` counts them.
+     */
     matrix: MatrixCell[];
+    /** The matrix in one sentence: who reaches what, and how many pairs are refused. */
+    matrixSummary: string;
     /** Each protection, probed by evaluation; one that does not hold is also a finding. */
     protections: ProtectionCheck[];
     diagram: string;
@@ -183,12 +192,12 @@ async function cellFor(
  * policies require to agree (an IAM user's own name; then the same name hop by hop).
  */
 
-async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFacts, at: string): Promise<ChainLink[]> {
+async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFacts, at: string, peopleOf: Map<string, IamPrincipal[]>): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
     const externalId = facts.externalIds[0];
     for (const principalArn of facts.principals) {
-        const inPicture = picture.principals.find((p) => p.arn === principalArn);
-        const people = picture.principals.filter((p) => p.kind === "user" && p.accountId === inPicture?.accountId);
+        const inPicture = findPrincipal(picture, principalArn);
+        const people = inPicture === undefined ? [] : (peopleOf.get(inPicture.accountId) ?? []);
         // The identity the jump session carries: a person's own name when this review sees the people.
         const identity = people[0]?.name ?? REVIEW_IDENTITY;
         const detail = await decide(picture, {
@@ -235,6 +244,24 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
         }
     }
     return links;
+}
+
+/** The matrix in one sentence: each partner reaching exactly its own tagged instances, or how many pairs are allowed. */
+function summaryOf(partners: PartnerSummary[], instances: number, matrix: MatrixCell[], taggedFor: Map<string, PictureInstance[]>): string {
+    const pairs = partners.length * instances;
+    const allowed = matrix.filter((c) => c.allowed);
+    const refusals = pairs - allowed.length;
+    const refused = `${refusals} of the ${pairs} pairs of partner and instance ${refusals === 1 ? "is" : "are"} refused`;
+    if (partners.length === 0 || instances === 0) return `${refused}.`;
+    const exactlyItsOwn = partners.every((p) => {
+        const own = new Set((taggedFor.get(p.name) ?? []).map((i) => i.id));
+        const reached = allowed.filter((c) => c.partner === p.name);
+        return reached.length === own.size && reached.every((c) => own.has(c.instanceId));
+    });
+    const runsAs = new Set(partners.map((p) => p.runAs)).size === partners.length ? "each as its own OS user" : "not each as an OS user of its own";
+    return exactlyItsOwn
+        ? `Each of the ${partners.length} partners reaches exactly the instances tagged for it (${allowed.length} in all), ${runsAs}; ${refused}.`
+        : `${allowed.length} pairs of partner and instance are allowed (listed below); ${refused}.`;
 }
 
 const nodeId = (value: string) => `n_${value.replace(/[^A-Za-z0-9]/g, "_")}`;
@@ -336,6 +363,21 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
     const findings: Finding[] = [];
 
+    // The access model, built once: the proof's when the config files are known, else the model alone.
+    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at) : undefined;
+    const model = proven?.model ?? (await modelOf(runs, at));
+    const reachedBy = new Map(
+        model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
+    );
+    const taggedFor = groupBy(
+        picture.instances.filter((i) => i.tags[accessTagKey] !== undefined),
+        (i) => i.tags[accessTagKey],
+    );
+    const peopleOf = groupBy(
+        picture.principals.filter((p) => p.kind === "user"),
+        (p) => p.accountId,
+    );
+
     const partners: PartnerSummary[] = [];
     const externalIds = new Map<string, string | undefined>();
     const matrix: MatrixCell[] = [];
@@ -354,10 +396,16 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
             trustedPrincipals: facts.principals,
             // ABAC reaches by tag: any instance the owner's account tags so, in the region, is in reach.
             reach: `every instance (and hybrid managed instance) of account ${grant.accountId} in ${picture.region} tagged ${accessTagKey}=${name}, whether this stack launched it or not`,
-            chain: await chainFor(picture, grant, facts, at),
+            chain: await chainFor(picture, grant, facts, at, peopleOf),
         });
-        for (const instance of picture.instances) matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
+        // The pairs that matter: the instances tagged for the partner, and any other the model finds it reaches.
+        // Every other pair the model asked about and found refused: the summary counts them.
+        const reached = reachedBy.get(grant.arn) ?? new Set<string>();
+        for (const instance of picture.instances)
+            if (instance.tags[accessTagKey] === name || reached.has(instance.arn))
+                matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
     }
+    const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
     for (const partner of partners) {
         if (!matrix.some((c) => c.partner === partner.name && c.allowed)) {
@@ -549,8 +597,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
 
     // Every allowed request against the access the config intends (tools/access/proof.ts).
     let proof: ReviewReport["proof"];
-    if (runs.sources !== undefined && runs.sources.length > 0) {
-        const proven = await proveAccess(runs, at);
+    if (proven !== undefined) {
         proof = {
             intended: proven.spec.rules.map((r) => r.says),
             allowedRequests: requestCount(proven.model.allowed),
@@ -572,6 +619,7 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
         partners,
         instances: picture.instances.map((i) => ({ name: i.name, id: i.id, tags: i.tags })),
         matrix,
+        matrixSummary,
         protections,
         diagram: "",
         ...(proof ? { proof } : {}),

@@ -6,6 +6,12 @@ import type { ReviewReport } from "./analyze";
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 const money = (n: number) => n.toFixed(2);
 
+/** The largest partner-by-instance grid printed (20 partners by 20 instances). */
+const GRID_CELLS = 400;
+
+/** The most partners given a section each (and a diagram). */
+const DETAILED_PARTNERS = 20;
+
 export function renderMarkdown(report: ReviewReport): string {
     const out: string[] = [];
     out.push(`# Access review: stack \`${report.stack}\` (${report.side})`, "");
@@ -22,16 +28,22 @@ export function renderMarkdown(report: ReviewReport): string {
         );
     }
     if (report.partners.length > 0 && report.instances.length > 0) {
-        out.push(`| partner \\ instance | ${report.instances.map((i) => `${cell(i.name)} (\`${i.id}\`)`).join(" | ")} |`);
-        out.push(`|---|${report.instances.map(() => "---").join("|")}|`);
-        for (const partner of report.partners) {
-            const cells = report.instances.map((instance) => {
-                const c = report.matrix.find((m) => m.partner === partner.name && m.instanceId === instance.id)!;
-                return c.allowed ? `**allowed** as \`${c.runAs}\`` : c.expired ? "expired" : "denied";
-            });
-            out.push(`| ${cell(partner.name)} | ${cells.join(" | ")} |`);
+        out.push(report.matrixSummary, "");
+        // A grid while it fits on a screen; beyond, the summary and the pairs that matter.
+        if (report.partners.length * report.instances.length <= GRID_CELLS) {
+            const listed = new Map(report.matrix.map((c) => [`${c.partner}|${c.instanceId}`, c]));
+            out.push(`| partner \\ instance | ${report.instances.map((i) => `${cell(i.name)} (\`${i.id}\`)`).join(" | ")} |`);
+            out.push(`|---|${report.instances.map(() => "---").join("|")}|`);
+            for (const partner of report.partners) {
+                const expired = partner.expiresAt !== null && Date.parse(partner.expiresAt) <= Date.parse(report.evaluatedAt);
+                const cells = report.instances.map((instance) => {
+                    const c = listed.get(`${partner.name}|${instance.id}`);
+                    return c?.allowed ? `**allowed** as \`${c.runAs}\`` : expired ? "expired" : "denied";
+                });
+                out.push(`| ${cell(partner.name)} | ${cells.join(" | ")} |`);
+            }
+            out.push("");
         }
-        out.push("");
         out.push("| partner | instance | decision | run as | expires | reason |", "|---|---|---|---|---|---|");
         for (const c of report.matrix) {
             out.push(
@@ -42,7 +54,19 @@ export function renderMarkdown(report: ReviewReport): string {
     }
 
     out.push("## Partners and their chains", "");
-    for (const partner of report.partners) {
+    // Beyond a screenful of partners, one row each; the JSON report holds every link.
+    if (report.partners.length > DETAILED_PARTNERS) {
+        out.push("| partner | grant role | runs as | expires | source identity | chain |", "|---|---|---|---|---|---|");
+        for (const p of report.partners) {
+            const refused = p.chain.filter((l) => l.decision !== "Allowed");
+            const chain = refused.length === 0 ? `${p.chain.length} links allowed` : refused.map((l) => `${l.from} -> ${l.to}: ${l.decision}`).join("; ");
+            out.push(
+                `| ${cell(p.name)} | \`${p.grantRoleArn.split("/").pop()}\` | \`${p.runAs}\` | ${p.expiresAt ?? "never"} | ${p.requiresSourceIdentity ? "required" : "**not required**"} | ${cell(chain)} |`,
+            );
+        }
+        out.push("");
+    }
+    for (const partner of report.partners.length > DETAILED_PARTNERS ? [] : report.partners) {
         out.push(`### ${partner.name}`, "");
         out.push(`- grant role: \`${partner.grantRoleArn}\``);
         out.push(`- runs as: \`${partner.runAs}\`${report.defaultRunAs ? ` (default for untagged principals: \`${report.defaultRunAs}\`)` : ""}`);
@@ -55,7 +79,9 @@ export function renderMarkdown(report: ReviewReport): string {
         out.push("");
     }
 
-    out.push("## Chain", "", "```mermaid", report.diagram, "```", "");
+    if (report.partners.length > DETAILED_PARTNERS)
+        out.push("## Chain", "", `The diagram of ${report.partners.length} partners' chains is in the JSON report (\`diagram\`).`, "");
+    else out.push("## Chain", "", "```mermaid", report.diagram, "```", "");
 
     out.push("## Protections, evaluated", "");
     if (report.protections.length === 0) out.push("None apply to this stack.", "");
