@@ -14,7 +14,7 @@ import { AccessUniverse } from "../tools/access/universe";
 import { checkOutRef, diffStacks } from "../tools/access/sides";
 import { FIXTURES_DIR, PROJECT, PROJECT_ROOT } from "../tools/mock-engine";
 import { renderDiffMarkdown } from "../tools/review/diff-markdown";
-import { runReferencedStacks, runWithReferences, type ReferencedStacks } from "../tools/review/stacks";
+import { runReferencedStacks, runWithReferences, type ReferencedStacks } from "../tools/stack-runs";
 import { changedFixture } from "./fixture-copies";
 import { runReviewCommand } from "./review-command";
 

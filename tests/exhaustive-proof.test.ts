@@ -19,7 +19,7 @@ import { analyze } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runReviewCommand } from "./review-command";
 import { FIXTURES_DIR, PROJECT_ROOT, type ProgramRun } from "../tools/mock-engine";
-import { runForReview, runReferencedStacks, runWithReferences, type ReviewRuns } from "../tools/review/stacks";
+import { runForReview, runReferencedStacks, runWithReferences, type ReviewRuns } from "../tools/stack-runs";
 import { changedFixture } from "./fixture-copies";
 
 const AT = "2027-01-15T12:00:00Z";

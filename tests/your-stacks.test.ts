@@ -7,7 +7,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { DEFAULT_JUMP_ROLE_NAME, defaultGrantRoleName } from "../components/constants";
 import { PROJECT, PROJECT_ROOT, readStackConfig, type FakeStack } from "../tools/mock-engine";
-import { localConfigFor, referencesIn, runForReview } from "../tools/review/stacks";
+import { localConfigFor, referencesIn, runForReview } from "../tools/stack-runs";
 
 const stackFiles = fs
     .readdirSync(PROJECT_ROOT)

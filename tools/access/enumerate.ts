@@ -13,7 +13,7 @@ import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
-import { trustFacts } from "../review/facts";
+import { trustFacts } from "../iam/facts";
 import { actionsAdmittedBy } from "./actions";
 import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";

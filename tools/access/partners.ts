@@ -11,7 +11,7 @@ import { groupBy } from "../grouping";
 import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
-import { revocationOf, runAsOf, trustFacts } from "../review/facts";
+import { revocationOf, runAsOf, trustFacts } from "../iam/facts";
 import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import type { Reached, SessionMoment } from "./moments";
 import type { AccessUniverse } from "./universe";

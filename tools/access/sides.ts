@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { FakeStack, ProgramRun } from "../mock-engine";
-import { runReferencedStacks, runWithReferences, type ReferencedStacks, type ReviewRuns } from "../review/stacks";
+import { runReferencedStacks, runWithReferences, type ReferencedStacks, type ReviewRuns } from "../stack-runs";
 import { diffAccess, type AccessDiff } from "./diff";
 import { accessModel, guardOf, prepareSide, type PreparedSide } from "./model";
 import { AccessUniverse } from "./universe";

@@ -12,7 +12,7 @@ import { asList, type PolicyDocument } from "../../components/policies";
 import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
-import { trustFacts } from "../review/facts";
+import { trustFacts } from "../iam/facts";
 import { sessionMoments, type SessionMoment } from "./moments";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
 import { utcTimestamp } from "../../components/rules";

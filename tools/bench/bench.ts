@@ -16,21 +16,27 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkOutRef, type CommittedTree } from "../access/sides";
+import { parseArgs as parseArgsOf } from "util";
 import { PROJECT_ROOT } from "../mock-engine";
+import { benchReviews, reviewTables, REVIEW_SIZES } from "./review-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500,1000").split(",").map(Number);
 const DIFF_SIZE = 100;
 
-const USAGE = `usage: npm run bench [-- --before REF] [--repeats N] [--out FILE]
+const USAGE = `usage: npm run bench [-- --review] [--before REF] [--repeats N] [--out FILE]
   Measures a plan of the yours stack with ${SIZES.join(", ")} generated partners (BENCH_SIZES=1,10,100 for a quick look),
   each partner with an instance, encryption and the archive on, against a flat baseline; prints the tables, the quotas
   and the targets, and exits 1 if a target is missed.
+  --review      measure the review and the access diff (one partner added) instead, at ${REVIEW_SIZES.join(", ")} partners
+                (BENCH_REVIEW_SIZES to choose), as \`npm run review\` runs them
   --before REF  also measure the program as it was at this git ref (the "before" of a change), and check that both
-                build the same resources and outputs
+                build the same resources and outputs; with --review, that ref's review command (up to
+                BENCH_REVIEW_BEFORE_MAX partners, default 10: a review before issue 25 is quadratic)
   --repeats N   rounds at every size (default 3, at least 3)
   --out FILE    also write the results as JSON to FILE (e.g. bench-results.json to update the committed copy)`;
 
 interface Args {
+    review: boolean;
     before?: string;
     repeats: number;
     out?: string;
@@ -38,15 +44,22 @@ interface Args {
 
 function parseArgs(argv: string[]): Args | "help" {
     if (argv.includes("--help") || argv.includes("-h")) return "help";
-    const args: Args = { repeats: 3 };
-    for (let i = 0; i < argv.length; i += 2) {
-        const [flag, value] = [argv[i], argv[i + 1]];
-        if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-        if (flag === "--before") args.before = value;
-        else if (flag === "--repeats") args.repeats = Number(value);
-        else if (flag === "--out") args.out = path.resolve(value);
-        else throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    let values: { review?: boolean; before?: string; repeats?: string; out?: string };
+    try {
+        values = parseArgsOf({
+            args: argv,
+            options: { review: { type: "boolean" }, before: { type: "string" }, repeats: { type: "string" }, out: { type: "string" } },
+            strict: true,
+        }).values;
+    } catch (error) {
+        throw new Error(`${(error as Error).message}\n${USAGE}`);
     }
+    const args: Args = {
+        review: values.review === true,
+        before: values.before,
+        repeats: values.repeats === undefined ? 3 : Number(values.repeats),
+        out: values.out === undefined ? undefined : path.resolve(values.out),
+    };
     if (!Number.isInteger(args.repeats) || args.repeats < 3) throw new Error(`--repeats is a whole number of at least 3, not ${args.repeats}`);
     return args;
 }
@@ -104,6 +117,14 @@ function main(): void {
     if (args.before) {
         tree = checkOutRef(PROJECT_ROOT, args.before);
         log(`the program at ${args.before} (${tree.commit.slice(0, 7)}) is in ${tree.programRoot}`);
+    }
+    if (args.review) {
+        try {
+            benchAndPrintReviews(args, tree, started, loadBefore);
+        } finally {
+            tree?.dispose();
+        }
+        return;
     }
     const variants: Variant[] = [
         { key: "ours", label: "ours", args: (n) => ["--variant", "ours", "--partners", String(n), "--source-maps", "on"] },
@@ -239,7 +260,7 @@ function main(): void {
         },
     ];
 
-    const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}`;
+    const machine = machineLine();
     const load = `load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadAfter.map((l) => l.toFixed(2)).join(" ")} at the end`;
     const cell = (v: { ms: number; cpuMs: number; peakRssMb: number } | undefined) => (v ? `${v.ms.toFixed(0)} / ${v.cpuMs.toFixed(0)} / ${v.peakRssMb}` : "-");
     const timeTable = [
@@ -306,6 +327,46 @@ function main(): void {
             ceilingLine,
             "",
             `Adding one partner to ${DIFF_SIZE}: ${diff.added} resources added, ${diff.removed} removed, ${diff.changedInputs} existing resources with changed inputs; the new partner's own critical path is ${diff.newPartnerCriticalPath}.`,
+            "",
+            targetTable,
+            "",
+        ].join("\n"),
+    );
+    if (targets.some((t) => !t.met)) process.exitCode = 1;
+}
+
+const machineLine = () =>
+    `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}`;
+
+// The review bench: its table, targets, and the results as JSON with --out.
+function benchAndPrintReviews(args: Args, tree: CommittedTree | undefined, started: number, loadBefore: number[]): void {
+    const label = args.before;
+    const rows = benchReviews({ repeats: args.repeats, before: tree && label ? { label, programRoot: tree.programRoot } : undefined, log });
+    const loadAfter = os.loadavg();
+    const { table, targets } = reviewTables(rows, label);
+    const minutes = ((Date.now() - started) / 60000).toFixed(1);
+    if (args.out !== undefined) {
+        const results = {
+            date: new Date().toISOString(),
+            machine: machineLine(),
+            load: { before: loadBefore, after: loadAfter },
+            repeats: args.repeats,
+            before: label ?? null,
+            rows,
+            targets,
+            minutes,
+        };
+        fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
+        log(`wrote ${args.out}`);
+    }
+    const targetTable = ["| target | measured | met |", "|---|---|---|", ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? "yes" : "NO"} |`)].join(
+        "\n",
+    );
+    process.stdout.write(
+        [
+            `Machine: ${machineLine()}; load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")} at the start, ${loadAfter.map((l) => l.toFixed(2)).join(" ")} at the end. Medians of ${args.repeats} rounds, every run a fresh \`npm run review\` process; took ${minutes} minutes.`,
+            "",
+            table,
             "",
             targetTable,
             "",

@@ -2,7 +2,7 @@
 // post's own test plan and the attacks a least-privilege grant must refuse. Each is
 // decided by evaluating the policies the programs really produced.
 
-import { preferencesOf } from "../review/facts";
+import { preferencesOf } from "./facts";
 import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constants";
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";

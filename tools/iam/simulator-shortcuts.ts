@@ -30,12 +30,10 @@ function moduleOf<T>(pkg: string, ...file: string[]): Partial<T> | undefined {
     }
 }
 
-function rememberResourceTypes(): void {
-    const module = moduleOf<{ getResourceTypesForAction: ResourceTypesForAction }>("@cloud-copilot/iam-simulate", "simulation_engine", "resourceTypes.js");
-    const original = module?.getResourceTypesForAction;
-    if (module === undefined || typeof original !== "function") return;
+/** The resource types of a request, kept per (service, action, ARN); each caller gets its own copy. */
+export function keptPerRequest(original: ResourceTypesForAction): ResourceTypesForAction {
     const kept = new Map<string, Promise<unknown[]>>();
-    module.getResourceTypesForAction = (service, action, resource) => {
+    return (service, action, resource) => {
         const key = `${service}\n${action}\n${resource}`;
         let found = kept.get(key);
         if (found === undefined) {
@@ -49,6 +47,13 @@ function rememberResourceTypes(): void {
     };
 }
 
+function rememberResourceTypes(): void {
+    const module = moduleOf<{ getResourceTypesForAction: ResourceTypesForAction }>("@cloud-copilot/iam-simulate", "simulation_engine", "resourceTypes.js");
+    const original = module?.getResourceTypesForAction;
+    if (module === undefined || typeof original !== "function") return;
+    module.getResourceTypesForAction = keptPerRequest(original);
+}
+
 const PLAIN = /^[A-Za-z0-9]*$/;
 
 function compareNamesPlainly(): void {
@@ -56,12 +61,25 @@ function compareNamesPlainly(): void {
     const equals = module?.caseInsensitiveEquals;
     const endsWith = module?.caseInsensitiveEndsWith;
     if (module === undefined || typeof equals !== "function" || typeof endsWith !== "function") return;
-    module.caseInsensitiveEquals = (a, b) => (PLAIN.test(a) && PLAIN.test(b) ? a.length === b.length && a.toLowerCase() === b.toLowerCase() : equals(a, b));
-    module.caseInsensitiveEndsWith = (value, suffix) =>
-        PLAIN.test(value) && PLAIN.test(suffix)
-            ? value.length >= suffix.length && value.slice(value.length - suffix.length).toLowerCase() === suffix.toLowerCase()
-            : endsWith(value, suffix);
+    module.caseInsensitiveEquals = equalsPlainly(equals);
+    module.caseInsensitiveEndsWith = endsWithPlainly(endsWith);
 }
+
+/** Case-insensitive equality: lower case for plain ASCII names, else the original. */
+export const equalsPlainly =
+    (original: Compare): Compare =>
+    (a, b) =>
+        PLAIN.test(a) && PLAIN.test(b) ? a.length === b.length && a.toLowerCase() === b.toLowerCase() : original(a, b);
+
+/** Case-insensitive "ends with": lower case for plain ASCII names, else the original. */
+export const endsWithPlainly =
+    (original: Compare): Compare =>
+    (value, suffix) => {
+        if (!PLAIN.test(value) || !PLAIN.test(suffix)) return original(value, suffix);
+        // The tail exactly as the original takes it (an empty suffix takes the whole value).
+        const tail = value.slice(suffix.length * -1);
+        return tail.length === suffix.length && tail.toLowerCase() === suffix.toLowerCase();
+    };
 
 /** Installs both shortcuts, once. */
 export function installSimulatorShortcuts(): void {

@@ -26,12 +26,12 @@ import {
     trustFacts,
     yoursRunOf,
     type TrustFacts,
-} from "./facts";
+} from "../iam/facts";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
 import { modelOf } from "../access/model";
 import { protectionChecks, type ProtectionCheck } from "./protections";
-import type { ReviewRuns } from "./stacks";
+import type { ReviewRuns } from "../stack-runs";
 
 export interface ComponentSummary {
     type: string;

@@ -16,7 +16,7 @@ import { PROJECT, PROJECT_ROOT, type FakeStack } from "../mock-engine";
 import { analyze } from "./analyze";
 import { renderDiffMarkdown } from "./diff-markdown";
 import { renderMarkdown } from "./markdown";
-import { runForReview, type StackSource } from "./stacks";
+import { runForReview, type StackSource } from "../stack-runs";
 import { utcTimestamp } from "../../components/rules";
 
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]

@@ -5,7 +5,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { cloudResources, PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "../mock-engine";
+import { cloudResources, PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "./mock-engine";
 
 /** A stack to review: its name and config file. */
 export interface StackSource {

@@ -5,7 +5,7 @@
 
 import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, DEFAULT_ACCESS_TAG_KEY } from "../../components/constants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
-import type { IamPicture, IamPrincipal } from "../iam/picture";
+import type { IamPicture, IamPrincipal } from "./picture";
 import { resolve, type ProgramRun } from "../mock-engine";
 
 function allowStatements(doc: PolicyDocument | undefined, action: string): PolicyStatement[] {
