@@ -157,12 +157,21 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
     });
 
     describe("metadata guard on a real kernel (network namespaces, a fake IMDSv2)", function () {
+        // The three backends' beds run at once, started together by the first to need one.
+        let stories: Map<Backend, Promise<BedRun>> | undefined;
         for (const backend of BACKENDS) {
             describe(`with ${backend}`, () => {
                 let run: BedRun;
-                before(function () {
+                before(async function () {
                     this.timeout(180_000);
-                    run = runBed(backend, guardStory(backend), { "install.sh": INSTALL });
+                    stories ??= new Map(
+                        BACKENDS.map((b) => {
+                            const story = runBed(b, guardStory(b), { "install.sh": INSTALL });
+                            story.catch(() => undefined); // its own before() awaits it, and fails with its error
+                            return [b, story];
+                        }),
+                    );
+                    run = await stories.get(backend)!;
                 });
 
                 it("before the guard, the fake metadata service gives credentials to every user (else a refusal would prove nothing)", () => {
@@ -280,30 +289,30 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
             expect(text, `${from} is in the installer`).to.not.equal(INSTALL);
             return text;
         }
-        const guarded = (backend: Backend, install: string) =>
+        const guarded = async (backend: Backend, install: string) =>
             runBed(backend, ['install "$work/install.sh"', "phase guarded", `probe root ${list(BOTH_RULES)}`, `probe user ${list(BOTH_RULES)}`].join("\n"), {
                 "install.sh": install,
             });
 
-        it("sees the IPv6 address open when the guard drops its IPv6 rule (nftables)", () => {
-            const run = guarded("nft", broken(/ '\s*meta skuid != 0 ip6 daddr [^']*'/, ""));
+        it("sees the IPv6 address open when the guard drops its IPv6 rule (nftables)", async () => {
+            const run = await guarded("nft", broken(/ '\s*meta skuid != 0 ip6 daddr [^']*'/, ""));
             expect(seen(run, "guarded", "user"), run.out).to.deep.equal({ "tcp:dotted": "REFUSED", "udp:ipv6": "OPEN" });
         });
 
-        it("sees the IPv6 address open when the guard drops its IPv6 rule (iptables)", () => {
-            const run = guarded("iptables-nft", broken(/^ {2}guard ip6tables "\$ipv6" .*$/m, "  true"));
+        it("sees the IPv6 address open when the guard drops its IPv6 rule (iptables)", async () => {
+            const run = await guarded("iptables-nft", broken(/^ {2}guard ip6tables "\$ipv6" .*$/m, "  true"));
             expect(seen(run, "guarded", "user"), run.out).to.deep.equal({ "tcp:dotted": "REFUSED", "udp:ipv6": "OPEN" });
         });
 
-        it("sees the user let through and root refused when the rules match skuid 0 the wrong way round", () => {
-            const run = guarded("nft", broken(/meta skuid != 0/g, "meta skuid == 0"));
+        it("sees the user let through and root refused when the rules match skuid 0 the wrong way round", async () => {
+            const run = await guarded("nft", broken(/meta skuid != 0/g, "meta skuid == 0"));
             expect(seen(run, "guarded", "user"), run.out).to.deep.equal(every(BOTH_RULES, "OPEN"));
             expect(seen(run, "guarded", "root"), run.out).to.deep.equal(every(BOTH_RULES, "REFUSED"));
         });
 
-        it("sees the service stay open after a firewall reload when the reload hook is missing", () => {
+        it("sees the service stay open after a firewall reload when the reload hook is missing", async () => {
             const install = broken(/^ExecReload=-\S+ reapply\n/m, "");
-            const run = runBed(
+            const run = await runBed(
                 "nft",
                 ['install "$work/install.sh"', "phase reloaded", "flush", "hook nftables.service ExecReload", `probe user ${list(BOTH_RULES)}`].join("\n"),
                 {
@@ -323,10 +332,10 @@ describe("real kernel: the metadata guard and OS-user provisioning", function ()
 
     describe("OS-user provisioning run for real (useradd on a private /etc, the guard from the same step)", function () {
         let run: BedRun;
-        before(function () {
+        before(async function () {
             this.timeout(120_000);
             const provision = (name: string) => `SSM_userName='${name}' install "$work/os-user.sh"`;
-            run = runBed(
+            run = await runBed(
                 "nft",
                 [
                     "phase new",

@@ -11,7 +11,7 @@
 // `iptables` through /etc/alternatives, and `nft` absent (a copy of /usr/sbin without it
 // mounted over it) for the iptables backends. Everything ends with the namespaces.
 
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -154,8 +154,12 @@ trap settle EXIT
 `;
 }
 
-/** Runs `steps` (bash, with the prelude's functions) in a fresh bed for `backend`, with `files` written into its work directory. */
-export function runBed(backend: Backend, steps: string, files: Record<string, string> = {}): BedRun {
+/**
+ * Runs `steps` (bash, with the prelude's functions) in a fresh bed for `backend`, with `files`
+ * written into its work directory. Beds are namespaces of their own: several may run at once
+ * (most of a bed's time is the kernel's timeouts on refused probes).
+ */
+export async function runBed(backend: Backend, steps: string, files: Record<string, string> = {}): Promise<BedRun> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "guard-bed-"));
     try {
         // The probe user reads the probe and leaves its signals; nothing else there is its.
@@ -165,15 +169,20 @@ export function runBed(backend: Backend, steps: string, files: Record<string, st
         fs.chmodSync(path.join(work, "signals"), 0o777);
         for (const name of ["fake_imds.py", "probe.py"]) fs.copyFileSync(path.join(HERE, name), path.join(work, name));
         for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(work, name), text, { mode: 0o644 });
-        const r = spawnSync(
-            "unshare",
-            ["--mount", "--pid", "--fork", "--mount-proc", "--net", "--propagation", "private", "bash", "-c", prelude(work, backend) + steps],
-            {
-                encoding: "utf8",
-                timeout: 120_000,
-            },
-        );
-        const out = `${r.stdout}${r.stderr}${r.error ? `\n${r.error.message}` : ""}`;
+        const r = await new Promise<{ status: number | null; out: string }>((done) => {
+            const child = spawn(
+                "unshare",
+                ["--mount", "--pid", "--fork", "--mount-proc", "--net", "--propagation", "private", "bash", "-c", prelude(work, backend) + steps],
+                { timeout: 120_000 },
+            );
+            let stdout = "";
+            let stderr = "";
+            child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+            child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+            child.on("error", (error) => done({ status: null, out: `${stdout}${stderr}\n${error.message}` }));
+            child.on("close", (status) => done({ status, out: `${stdout}${stderr}` }));
+        });
+        const out = r.out;
         if (out.includes("BED FAILED")) throw new Error(`the test bed could not be set up:\n${out}`);
         return { status: r.status, out, ...parse(out) };
     } finally {
