@@ -9,6 +9,7 @@ import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runForReview } from "../tools/stack-runs";
 import { FIXTURES_DIR, PROJECT, type ProgramRun } from "../tools/mock-engine";
+import { generatedConfig } from "../tools/bench/config";
 import { changedFixture, fixturesCopy } from "./fixture-copies";
 import { runReviewCommand } from "./review-command";
 
@@ -38,6 +39,46 @@ describe("access review", () => {
             "Each of the 2 partners reaches exactly the instances tagged for it (2 in all), each as its own OS user; 2 of the 4 pairs of partner and instance are refused.",
         );
         expect(renderMarkdown(sample)).to.include("| Third_Party_A | **allowed** as `os_user_a_alice` | denied |");
+    });
+
+    it("at 40 partners, a report a person reads: the matrix in a sentence, a row per partner, checks and intent grouped", async () => {
+        const generated = generatedConfig(40);
+        const many = await review("yours", (config) => {
+            config[`${PROJECT}:partners`] = generated.partners;
+            config[`${PROJECT}:instances`] = generated.instances;
+        });
+        expect(many.matrixSummary).to.equal(
+            "Each of the 40 partners reaches exactly the instances tagged for it (40 in all), each as its own OS user; 1560 of the 1600 pairs of partner and instance are refused.",
+        );
+        expect(many.matrix).to.have.length(40);
+        const markdown = renderMarkdown(many);
+        expect(markdown).to.not.include("| partner \\ instance |");
+        expect(markdown).to.include("No exceptions (every pair that matters is in the JSON report):");
+        expect(
+            markdown.match(/^\| Partner_\d+ \| `SSMStartSession_IAM_Role_Partner_\d+` \| `os_user_\d+` \| never \| required \| 1 links allowed \|$/gm),
+        ).to.have.length(40);
+        expect(markdown).to.include(
+            "| each of 40 partners | lists instances in eu-west-1, outside the stack's region | Denied | ImplicitlyDenied | holds for all 40 |",
+        );
+        expect(markdown).to.include("| each of 40 instances | a non-root user reaches the metadata service");
+        expect(markdown).to.include("Each of the 40 partners has 4 intended accesses like Partner_0's (the JSON report lists every partner's):");
+        expect(markdown).to.include("| 40 components, grant-Partner_0 to grant-Partner_39 (`third-party-ssm-access:index:ThirdPartyGrant`) |");
+        // An exception is listed: a partner whose access has ended, refused on its own instance.
+        const ended = await review("yours", (config) => {
+            config[`${PROJECT}:partners`] = (generated.partners as Array<Record<string, unknown>>).map((p, i) =>
+                i === 7 ? { ...p, expiresAt: "2027-01-01T00:00:00Z" } : p,
+            );
+            config[`${PROJECT}:instances`] = generated.instances;
+        });
+        expect(ended.matrixSummary).to.equal(
+            "39 pairs of partner and instance are allowed (listed below); 1561 of the 1600 pairs of partner and instance are refused.",
+        );
+        const endedMarkdown = renderMarkdown(ended);
+        expect(endedMarkdown).to.include("The one exception (every pair that matters is in the JSON report):");
+        expect(endedMarkdown).to.match(/^\| Partner_7 \| instance-7 \| ExplicitlyDenied \| - \| 2027-01-01T00:00:00Z \| expired at 2027-01-01T00:00:00Z/m);
+        // The JSON keeps every detail the Markdown groups.
+        expect(many.proof!.intended.filter((line) => /Partner_\d+/.test(line))).to.have.length(160);
+        expect(many.protections.filter((p) => p.subject.startsWith("partner "))).to.have.length(120);
     });
 
     it("evaluates the chain: alice to the jump role, the jump role to the grant, with the external id", () => {

@@ -1,6 +1,7 @@
 // Renders a review report as Markdown. The JSON format is the report itself, so
 // rendering the parsed JSON gives this same text.
 
+import { addTo } from "../grouping";
 import type { ReviewReport } from "./analyze";
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -44,8 +45,15 @@ export function renderMarkdown(report: ReviewReport): string {
             }
             out.push("");
         }
-        out.push("| partner | instance | decision | run as | expires | reason |", "|---|---|---|---|---|---|");
-        for (const c of report.matrix) {
+        // Beyond a screenful of partners, only the exceptions: a pair allowed on an instance tagged for another, or refused on its own.
+        const many = report.partners.length > DETAILED_PARTNERS;
+        const tagOf = new Map(report.instances.map((i) => [i.id, i.tags[report.accessTagKey]]));
+        const exceptional = (c: ReviewReport["matrix"][number]) => c.allowed !== (tagOf.get(c.instanceId) === c.partner);
+        const rows = many ? report.matrix.filter(exceptional) : report.matrix;
+        const exceptions = rows.length === 0 ? "No exceptions" : rows.length === 1 ? "The one exception" : `The ${rows.length} exceptions`;
+        if (many) out.push(`${exceptions} (every pair that matters is in the JSON report):`, "");
+        if (rows.length > 0) out.push("| partner | instance | decision | run as | expires | reason |", "|---|---|---|---|---|---|");
+        for (const c of rows) {
             out.push(
                 `| ${cell(c.partner)} | ${cell(c.instance)} | ${c.decision} | ${c.allowed ? `\`${c.runAs}\`` : "-"} | ${c.expiresAt ?? "never"} | ${cell(c.reason)} |`,
             );
@@ -87,8 +95,7 @@ export function renderMarkdown(report: ReviewReport): string {
     if (report.protections.length === 0) out.push("None apply to this stack.", "");
     else {
         out.push("| subject | request or fact | expected | evaluated | |", "|---|---|---|---|---|");
-        for (const p of report.protections)
-            out.push(`| ${cell(p.subject)} | ${cell(p.check)} | ${p.expected} | ${p.decision} | ${p.holds ? "holds" : "**REGRESSED**"} |`);
+        for (const row of protectionRows(report.protections)) out.push(row);
         out.push("");
     }
 
@@ -99,8 +106,7 @@ export function renderMarkdown(report: ReviewReport): string {
             `Every request the stacks allow (${report.proof.allowedRequests} allowed, of ${report.proof.evaluations} evaluated) was held against this; anything outside it, or anything in it refused, is a finding below.`,
             "",
         );
-        for (const line of report.proof.intended) out.push(`- ${line}`);
-        out.push("");
+        out.push(...intendedLines(report.proof.intended, report.partners), "");
     }
     out.push("## Findings", "");
     if (report.findings.length === 0) out.push("None.");
@@ -108,11 +114,18 @@ export function renderMarkdown(report: ReviewReport): string {
     out.push("");
 
     out.push("## Resources by component", "", `${report.resourceCount} resources.`, "", "| component | resources |", "|---|---|");
+    // Components of one type with the same children are one row beyond a screenful (a partner's grant, say).
+    const rows = new Map<string, string[]>();
     for (const component of report.components) {
         const children = Object.entries(component.children)
             .map(([type, n]) => `${n} ${type.split(":").pop()}`)
             .join(", ");
-        out.push(`| ${cell(component.name)} (\`${component.type}\`) | ${cell(children)} |`);
+        addTo(rows, `${component.type}\n${children}`, component.name);
+    }
+    for (const [key, names] of rows) {
+        const [type, children] = key.split("\n");
+        const which = names.length > DETAILED_PARTNERS ? `${names.length} components, ${names[0]} to ${names[names.length - 1]}` : names.join(", ");
+        for (const name of names.length > DETAILED_PARTNERS ? [which] : names) out.push(`| ${cell(name)} (\`${type}\`) | ${cell(children)} |`);
     }
     out.push("");
 
@@ -126,4 +139,70 @@ export function renderMarkdown(report: ReviewReport): string {
     for (const line of cost.lines) out.push(`| ${cell(line.item)} | ${line.quantity} ${line.unit} | ${money(line.unitPrice)} | ${money(line.monthly)} |`);
     out.push(`| **total** | | | **${money(cost.totalMonthly)} ${cost.currency}** |`, "", cost.note, "");
     return out.join("\n");
+}
+
+// The protections, one row each; beyond DETAILED_PARTNERS subjects of one kind (partners, instances),
+// one row per check for all of them, naming those it does not hold for.
+function protectionRows(protections: ReviewReport["protections"]): string[] {
+    // "partner Partner_1" is a partner, "instance role instances-role" an instance role: the subject less its name.
+    const kindOf = (subject: string) => subject.split(" ").slice(0, -1).join(" ") || subject;
+    const subjectsOfKind = new Map<string, Set<string>>();
+    for (const p of protections) subjectsOfKind.set(kindOf(p.subject), (subjectsOfKind.get(kindOf(p.subject)) ?? new Set()).add(p.subject));
+    const many = (kind: string) => (subjectsOfKind.get(kind)?.size ?? 0) > DETAILED_PARTNERS;
+    const rows: string[] = [];
+    const grouped = new Map<string, ReviewReport["protections"]>();
+    for (const p of protections) {
+        if (!many(kindOf(p.subject))) {
+            rows.push(`| ${cell(p.subject)} | ${cell(p.check)} | ${p.expected} | ${p.decision} | ${p.holds ? "holds" : "**REGRESSED**"} |`);
+            continue;
+        }
+        const key = `${kindOf(p.subject)}\n${p.check}\n${p.expected}`;
+        if (!grouped.has(key)) {
+            grouped.set(key, []);
+            rows.push(key); // replaced below, in the place of the group's first row
+        }
+        grouped.get(key)!.push(p);
+    }
+    return rows.map((row) => {
+        const group = grouped.get(row);
+        if (group === undefined) return row;
+        const [kind, check, expected] = row.split("\n");
+        const failing = group.filter((p) => !p.holds).map((p) => p.subject);
+        const decisions = [...new Set(group.map((p) => p.decision))].join(", ");
+        const status =
+            failing.length === 0
+                ? `holds for all ${group.length}`
+                : `**REGRESSED** for ${failing.length}: ${failing.slice(0, 10).join(", ")}${failing.length > 10 ? ", ..." : ""}`;
+        return `| each of ${group.length} ${kind}s | ${cell(check)} | ${expected} | ${decisions} | ${cell(status)} |`;
+    });
+}
+
+// The intended access, a line each; beyond DETAILED_PARTNERS partners, the first partner's lines
+// stand for every partner's, with how many each has (the JSON report lists them all).
+function intendedLines(intended: string[], partners: ReviewReport["partners"]): string[] {
+    if (partners.length <= DETAILED_PARTNERS) return intended.map((line) => `- ${line}`);
+    const names = new Set(partners.map((p) => p.name));
+    const partnerOf = (line: string) => line.match(/[A-Za-z0-9_.-]+/g)?.find((word) => names.has(word) || names.has(word.replace(/'s$/, "")));
+    const byPartner = new Map<string, string[]>();
+    const others: string[] = [];
+    for (const line of intended) {
+        const partner = partnerOf(line)?.replace(/'s$/, "");
+        if (partner === undefined) others.push(line);
+        else addTo(byPartner, partner, line);
+    }
+    const first = partners.find((p) => byPartner.has(p.name));
+    const counts = [...new Set([...byPartner.values()].map((l) => l.length))].sort((a, b) => a - b);
+    return [
+        ...(first === undefined
+            ? []
+            : [
+                  `Each of the ${byPartner.size} partners has ${counts.join(" or ")} intended accesses like ${first.name}'s (the JSON report lists every partner's):`,
+                  "",
+                  ...byPartner.get(first.name)!.map((line) => `- ${line}`),
+                  "",
+                  "And for everyone else:",
+                  "",
+              ]),
+        ...others.map((line) => `- ${line}`),
+    ];
 }
