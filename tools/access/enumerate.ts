@@ -200,7 +200,12 @@ export interface EnumerationOptions {
     intended?: (subject: string) => IntendedSelectors[];
     /** Ask about every resource on its own, not one per class: to check that the classes change no answer. */
     exhaustive?: boolean;
+    /** Told how far the enumeration is, every few seconds (for a command's stderr). */
+    progress?: (line: string) => void;
 }
+
+/** How often a long enumeration says how far it is. */
+const PROGRESS_EVERY_MS = 5000;
 
 /** Everything each subject may do on side `side` (whose picture is `picture`), at `at`. */
 export async function enumerateSide(universe: AccessUniverse, side: number, picture: IamPicture, options: EnumerationOptions): Promise<Enumeration> {
@@ -245,7 +250,12 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     const classes = classesOf(universe, options.intended);
     const classesFor = (subject: Subject, action: string, resources: TypedResource[], widened = false): ResourceClass[] =>
         options.exhaustive ? resources.map(ResourceClass.of) : classes.of(subject, action, resources, widened);
-    for (const subject of universe.subjects) {
+    let told = Date.now();
+    for (const [done, subject] of universe.subjects.entries()) {
+        if (options.progress && Date.now() - told >= PROGRESS_EVERY_MS) {
+            options.progress(`enumerating: ${done} of ${universe.subjects.length} subjects, ${evaluations} requests evaluated`);
+            told = Date.now();
+        }
         const created: IamPrincipal | undefined = "created" in subject.principal ? findPrincipal(picture, subject.key) : undefined;
         if ("created" in subject.principal && created === undefined) continue; // not on this side
         const identity = created ? allows(created.policies.flatMap((p) => p.document.Statement)) : [];

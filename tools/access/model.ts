@@ -115,7 +115,7 @@ export async function accessModel(
     side: number,
     prepared: PreparedSide,
     at: string,
-    options: Pick<EnumerationOptions, "intended" | "exhaustive"> = {},
+    options: Pick<EnumerationOptions, "intended" | "exhaustive" | "progress"> = {},
 ): Promise<AccessModel> {
     const { runs, picture, accessTagKey } = prepared;
     const enumeration = await enumerateSide(universe, side, picture, { at, ...options });
@@ -148,7 +148,7 @@ export async function accessModel(
 }
 
 /** The access model of a stack's runs alone (no intended access to hold it against), at `at`. */
-export async function modelOf(runs: ReviewRuns, at: string): Promise<AccessModel> {
+export async function modelOf(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<AccessModel> {
     const prepared = await prepareSide(runs);
-    return accessModel(new AccessUniverse([prepared], at), 0, prepared, at);
+    return accessModel(new AccessUniverse([prepared], at), 0, prepared, at, { progress });
 }

@@ -112,7 +112,7 @@ const byStatements = (access: AllowedAccess) => `allowed by ${access.allowedBy.l
  * Proves the access of a reviewed stack and the stacks it references (their runs, and the
  * config files in `runs.sources`) against the access their config intends, at `at`.
  */
-export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessProof> {
+export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<AccessProof> {
     if (runs.sources === undefined || runs.sources.length === 0) throw new Error("the proof needs the config files of the runs (runs.sources)");
     const started = Date.now();
     const settings: SystemSettings = { yours: [], their: [] };
@@ -136,7 +136,7 @@ export async function proveAccess(runs: ReviewRuns, at: string): Promise<AccessP
     }
     // Classes of resources alike never mix what a subject's intended access covers with what it does not,
     // so the intent that covers a class's representative covers each of its resources.
-    const model = await accessModel(universe, 0, prepared, at, { intended: (subject) => intendedResourcesOf(spec, subject) });
+    const model = await accessModel(universe, 0, prepared, at, { intended: (subject) => intendedResourcesOf(spec, subject), progress });
     const findings: ProofFinding[] = [];
     let evaluations = model.evaluations;
 

@@ -91,8 +91,8 @@ export async function diffStacks(options: DiffOptions): Promise<AccessDiff> {
     const sides = [await prepared(before, stack, beforeRuns, fallback), await prepared(after, stack, afterRuns, fallback)];
     // Both sides are asked the same questions: the resources and subjects of either.
     const universe = new AccessUniverse(sides, at);
-    const beforeModel = await accessModel(universe, 0, sides[0], at);
-    const afterModel = await accessModel(universe, 1, sides[1], at);
+    const beforeModel = await accessModel(universe, 0, sides[0], at, { progress: (line) => log(`${before.name}: ${line}`) });
+    const afterModel = await accessModel(universe, 1, sides[1], at, { progress: (line) => log(`${after.name}: ${line}`) });
     log(`evaluated ${beforeModel.evaluations} + ${afterModel.evaluations} requests in ${Date.now() - started} ms`);
     return diffAccess(universe, beforeModel, afterModel, { side: after.name, against: before.name });
 }

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkOutRef, type CommittedTree } from "../access/sides";
-import { parseArgs as parseArgsOf } from "util";
+import { readOptions } from "../command-line";
 import { PROJECT_ROOT } from "../mock-engine";
 import { benchReviews, reviewTables, REVIEW_SIZES } from "./review-bench";
 
@@ -44,16 +44,11 @@ interface Args {
 
 function parseArgs(argv: string[]): Args | "help" {
     if (argv.includes("--help") || argv.includes("-h")) return "help";
-    let values: { review?: boolean; before?: string; repeats?: string; out?: string };
-    try {
-        values = parseArgsOf({
-            args: argv,
-            options: { review: { type: "boolean" }, before: { type: "string" }, repeats: { type: "string" }, out: { type: "string" } },
-            strict: true,
-        }).values;
-    } catch (error) {
-        throw new Error(`${(error as Error).message}\n${USAGE}`);
-    }
+    const values = readOptions(
+        argv,
+        { review: { type: "boolean" }, before: { type: "string" }, repeats: { type: "string" }, out: { type: "string" } },
+        (message) => new Error(`${message}\n${USAGE}`),
+    ) as { review?: boolean; before?: string; repeats?: string; out?: string };
     const args: Args = {
         review: values.review === true,
         before: values.before,

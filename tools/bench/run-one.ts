@@ -22,14 +22,22 @@ import { criticalPath, diffRuns } from "../diff";
 import { IAM_QUOTAS, lintPicture, policySize, quotaFindings } from "../iam/lint";
 import { buildIamPicture } from "../iam/picture";
 import { cloudResources, resolve, runProgram, type ProgramRun } from "../mock-engine";
+import { readOptions } from "../command-line";
 import { generatedConfig } from "./config";
 
 /** KMS key policies may be 32 KB. */
 const KMS_KEY_POLICY_QUOTA = 32768;
 
+const text = { type: "string" } as const;
+const given = readOptions(
+    process.argv.slice(2),
+    { mode: text, variant: text, partners: text, "program-root": text, fix: text, "source-maps": text, dump: text },
+    (message) => new Error(message),
+);
+
 function arg(name: string): string | undefined {
-    const i = process.argv.indexOf(name);
-    return i < 0 ? undefined : process.argv[i + 1];
+    const value = given[name.replace(/^--/, "")];
+    return typeof value === "string" ? value : undefined;
 }
 
 if (arg("--source-maps") === "off") delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;

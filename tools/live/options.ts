@@ -1,6 +1,7 @@
 // The command line of `npm run verify:live`.
 
 import * as path from "path";
+import { readOptions } from "../command-line";
 import { SetupError } from "./stacks";
 
 export const USAGE = `usage: npm run verify:live -- --yours-profile P --partner-profile Q [options]
@@ -90,21 +91,22 @@ const INSTANCE_ID = /^(i|mi)-[0-9a-f]{8,17}$/;
 
 /** Parses the arguments after `--`; throws HelpRequested or SetupError. */
 export function parseArgs(argv: string[]): LiveOptions {
+    if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequested();
+    const read = readOptions(
+        argv,
+        {
+            ...Object.fromEntries(Object.keys(VALUED).map((flag) => [flag.slice(2), { type: "string" as const }])),
+            "no-plugin": { type: "boolean" },
+        },
+        (message) => new SetupError(message),
+    );
     const values: Partial<Record<(typeof VALUED)[keyof typeof VALUED], string>> = {};
-    let noPlugin = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--help" || arg === "-h") throw new HelpRequested();
-        if (arg === "--no-plugin") {
-            noPlugin = true;
-            continue;
-        }
-        const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-        if (!(flag in VALUED)) throw new SetupError(`unknown argument ${arg}`);
-        const value = inline ?? argv[++i];
-        if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) throw new SetupError(`${flag} needs a value`);
-        values[VALUED[flag as keyof typeof VALUED]] = value;
+    for (const [flag, key] of Object.entries(VALUED)) {
+        const value = read[flag.slice(2)];
+        if (value === "") throw new SetupError(`${flag} needs a value`);
+        if (typeof value === "string") values[key] = value;
     }
+    const noPlugin = read["no-plugin"] === true;
     if (!values.yoursProfile || !values.partnerProfile) throw new SetupError("give both --yours-profile and --partner-profile");
     if (values.yoursProfile === values.partnerProfile) throw new SetupError("--yours-profile and --partner-profile must be two profiles, in two accounts");
     for (const flag of ["instance", "otherInstance", "untaggedInstance"] as const) {

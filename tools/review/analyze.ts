@@ -347,7 +347,7 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
 }
 
 /** Builds the review of `runs.main`, evaluating at `at` (ISO time). */
-export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewReport> {
+export async function analyze(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<ReviewReport> {
     const { main } = runs;
     const picture = buildIamPicture([main, ...runs.referenced]);
     const accessTagKey = await accessTagKeyOf(main);
@@ -364,8 +364,8 @@ export async function analyze(runs: ReviewRuns, at: string): Promise<ReviewRepor
     const findings: Finding[] = [];
 
     // The access model, built once: the proof's when the config files are known, else the model alone.
-    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at) : undefined;
-    const model = proven?.model ?? (await modelOf(runs, at));
+    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
+    const model = proven?.model ?? (await modelOf(runs, at, progress));
     const reachedBy = new Map(
         model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
     );

@@ -18,6 +18,7 @@ import { renderDiffMarkdown } from "./diff-markdown";
 import { renderMarkdown } from "./markdown";
 import { runForReview, type StackSource } from "../stack-runs";
 import { utcTimestamp } from "../../components/rules";
+import { readOptions } from "../command-line";
 
 const USAGE = `usage: npm run review -- (--stack <name> | --config <Pulumi.<stack>.yaml>) [--format markdown|json] [--out FILE]
                         [--stack-outputs FILE.json] [--at ISO-TIME]
@@ -68,35 +69,32 @@ class UsageError extends Error {}
 class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): Options {
-    const values = new Map<string, string>();
-    let failOnAddedAccess = false;
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (flag === "--help" || flag === "-h") throw new HelpRequested();
-        if (flag === "--fail-on-added-access") {
-            failOnAddedAccess = true;
-            continue;
-        }
-        if (
-            ![
-                "--stack",
-                "--config",
-                "--format",
-                "--out",
-                "--stack-outputs",
-                "--at",
-                "--against",
-                "--against-config",
-                "--who-can",
-                "--action",
-                "--what-can",
-            ].includes(flag)
-        )
-            throw new UsageError(`unknown argument ${flag}`);
-        const value = argv[++i];
-        if (value === undefined) throw new UsageError(`${flag} needs a value`);
-        values.set(flag, value);
-    }
+    if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequested();
+    const text = { type: "string" } as const;
+    const read = readOptions(
+        argv,
+        {
+            stack: text,
+            config: text,
+            format: text,
+            out: text,
+            "stack-outputs": text,
+            at: text,
+            against: text,
+            "against-config": text,
+            "who-can": text,
+            action: text,
+            "what-can": text,
+            "fail-on-added-access": { type: "boolean" },
+        },
+        (message) => new UsageError(message),
+    );
+    const values = new Map(
+        Object.entries(read)
+            .filter((entry): entry is [string, string] => typeof entry[1] === "string")
+            .map(([key, value]) => [`--${key}`, value]),
+    );
+    const failOnAddedAccess = read["fail-on-added-access"] === true;
     const stack = values.get("--stack");
     const config = values.get("--config");
     if ((stack === undefined) === (config === undefined)) throw new UsageError("give one of --stack or --config");
@@ -178,7 +176,7 @@ async function review(options: Options): Promise<number> {
         return 1;
     }
     if (options.query !== undefined) {
-        const proof = await proveAccess(runs, options.at);
+        const proof = await proveAccess(runs, options.at, log);
         log(`enumerated ${proof.evaluations} requests (${requestCount(proof.model.allowed)} allowed) in ${proof.milliseconds} ms`);
         const query = options.query;
         const [question, answers] =
@@ -188,7 +186,7 @@ async function review(options: Options): Promise<number> {
         write(options, options.format === "json" ? `${JSON.stringify({ question, answers }, null, 2)}\n` : renderAnswers(question, answers), log);
         return 0;
     }
-    const report = await analyze(runs, options.at);
+    const report = await analyze(runs, options.at, log);
     log(
         `evaluated ${report.matrix.length} matrix cells, ${report.partners.reduce((n, p) => n + p.chain.length, 0)} chain links and ${report.proof?.evaluations ?? 0} requests of the exhaustive proof; ${Date.now() - started} ms in all`,
     );
