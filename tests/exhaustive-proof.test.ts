@@ -559,18 +559,21 @@ describe("exhaustive proof of access", () => {
 describe("one resource asked for each class of resources alike", () => {
     // The model, and asking about every resource on its own, allow the same requests (each with its own
     // resource's label and tags, and the statements allowing it) and give every partner the same access.
-    async function expectSameAnswers(runs: ReviewRuns): Promise<void> {
-        const prepared = await prepareSide(runs);
-        const model = (options: { exhaustive?: boolean }) => accessModel(new AccessUniverse([prepared], AT), 0, prepared, AT, options);
-        const [classes, everything] = [await model({}), await model({ exhaustive: true })];
-        const requests = (allowed: AllowedAccess[]) =>
-            allowed
-                .flatMap(requestsOf)
-                .map((a) => JSON.stringify(a))
-                .sort();
-        expect(requests(classes.allowed)).to.deep.equal(requests(everything.allowed));
-        expect(classes.partners).to.deep.equal(everything.partners);
-        expect(classes.evaluations).to.be.lessThan(everything.evaluations);
+    // With two runs, both sides of a diff, each side compared.
+    async function expectSameAnswers(runs: ReviewRuns, otherSide?: ReviewRuns): Promise<void> {
+        const sides = [await prepareSide(runs), ...(otherSide ? [await prepareSide(otherSide)] : [])];
+        for (const side of sides.keys()) {
+            const model = (options: { exhaustive?: boolean }) => accessModel(new AccessUniverse(sides, AT), side, sides[side], AT, options);
+            const [classes, everything] = [await model({}), await model({ exhaustive: true })];
+            const requests = (allowed: AllowedAccess[]) =>
+                allowed
+                    .flatMap(requestsOf)
+                    .map((a) => JSON.stringify(a))
+                    .sort();
+            expect(requests(classes.allowed), `side ${side}`).to.deep.equal(requests(everything.allowed));
+            expect(classes.partners, `side ${side}`).to.deep.equal(everything.partners);
+            expect(classes.evaluations).to.be.lessThan(everything.evaluations);
+        }
     }
 
     let full: ReviewRuns;
@@ -604,6 +607,38 @@ describe("one resource asked for each class of resources alike", () => {
                 }
             }),
         );
+    });
+
+    it("on the shapes an attack review found the classes mixing (each was wrong before it was fixed)", async () => {
+        const grant = "SSMStartSession_IAM_Role_Third_Party_A";
+        const instances = "arn:aws:ec2:us-east-1:111111111111:instance/*";
+        // A tag compared as a number: values no string comparison names still differ.
+        const levelled = copyOf(full);
+        for (const r of levelled.main.resources.filter((r) => r.type === "aws:ec2/instance:Instance"))
+            r.inputs.tags = { ...r.inputs.tags, Level: r.inputs.tags.Name === "instance-third-party-a" ? "3" : "7" };
+        await expectSameAnswers(
+            changePolicies(widen(levelled, grant, { Action: "ssm:SendCommand", Resource: instances }), grant, (document) => {
+                document.Statement.find((s) => s.Sid === MUTATION).Condition = { NumericLessThan: { "aws:ResourceTag/Level": "5" } };
+            }),
+        );
+        // A resource tag read through a variable (ABAC the other way round), in a Deny.
+        await expectSameAnswers(
+            changePolicies(widen(full, grant, { Action: "ssm:SendCommand", Resource: instances }), grant, (document) => {
+                document.Statement.push({
+                    Effect: "Deny",
+                    Action: "ssm:SendCommand",
+                    Resource: "*",
+                    Condition: { StringEquals: { "aws:PrincipalTag/ExternalAccessGrantedTo": "${ssm:resourceTag/ExternalAccessGrantedTo}" } },
+                });
+            }),
+        );
+        // A short ARN, which the simulator pads with wildcards.
+        await expectSameAnswers(widen(full, grant, { Action: "ssm:SendCommand", Resource: "arn:aws:ssm:us-east-1:111111111111" }));
+        // A grant's tag changed between the two sides of a diff: each side's own value tells its resources apart.
+        const retagged = copyOf(full);
+        const role = retagged.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === grant)!;
+        role.inputs.tags = { ...role.inputs.tags, ExternalAccessGrantedTo: "Third_Party_B" };
+        await expectSameAnswers(full, retagged);
     });
 
     describe("among many partners, a widening of one is a finding naming that one", () => {

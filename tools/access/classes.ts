@@ -67,8 +67,61 @@ interface Asker {
     identity: PolicyStatement[] | "everything";
 }
 
-// What tells resources apart: an ARN pattern, a tag compared with values, or a tag's presence.
-type Selector = { kind: "arn"; pattern: string } | { kind: "tag"; key: string; values: string[] } | { kind: "has-tag"; key: string };
+// What tells resources apart: an ARN pattern; a tag compared as a string with values; a tag's
+// presence; a tag's value itself (compared otherwise: as a number, a date, an address, or with
+// another value through a variable); or, for a pattern holding a variable that cannot be
+// filled here, each resource it may select on its own.
+type Selector =
+    | { kind: "arn"; pattern: string }
+    | { kind: "tag"; key: string; values: string[] }
+    | { kind: "has-tag"; key: string }
+    | { kind: "tag-value"; key: string }
+    | { kind: "each-arn"; pattern: string };
+
+/** Condition operators that compare strings: a tag value none of the values matches is refused or admitted alike. */
+const STRING_OPERATOR = /^(forallvalues:|foranyvalue:)?string(not)?(equals|equalsignorecase|like)(ifexists)?$/i;
+
+/** A short ARN pattern as the simulator reads one in an identity or endpoint policy: its missing segments are `*`. */
+function padded(pattern: string): string {
+    if (!pattern.startsWith("arn:")) return pattern;
+    const segments = pattern.split(":");
+    while (segments.length < 6) segments.push("*");
+    return segments.join(":");
+}
+
+const segmentRegexes = new Map<string, RegExp[]>();
+
+// Whether an ARN matches a pattern segment by segment, ignoring case, as the simulator matches one.
+function matchesBySegment(pattern: string, arn: string): boolean {
+    let regexes = segmentRegexes.get(pattern);
+    if (regexes === undefined) {
+        const parts = pattern.split(":");
+        const segments = [...parts.slice(0, 5), parts.slice(5).join(":")];
+        regexes = segments.map(
+            (segment) =>
+                new RegExp(
+                    `^${segment
+                        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                        .replace(/\?/g, ".")
+                        .replace(/\*/g, ".*?")}$`,
+                    "is",
+                ),
+        );
+        segmentRegexes.set(pattern, regexes);
+    }
+    const parts = arn.split(":");
+    const segments = [...parts.slice(0, 5), parts.slice(5).join(":")];
+    return parts.length >= 6 && regexes.every((re, i) => re.test(segments[i]));
+}
+
+/** How an ARN pattern sees a resource: by segment as the simulator does, and whole, with and without case. Resources alike get the same. */
+function arnBits(pattern: string, arn: string): string {
+    if (pattern === "*") return "111";
+    const full = padded(pattern);
+    return `${full.startsWith("arn:") && matchesBySegment(full, arn) ? 1 : 0}${iamWildcard(full).test(arn) ? 1 : 0}${iamWildcard(full, true).test(arn) ? 1 : 0}`;
+}
+
+const mayMatch = (pattern: string, arn: string) => arnBits(pattern, arn) !== "000";
 
 const lower = (s: string) => s.toLowerCase();
 const hasWildcard = (pattern: string) => /[*?]/.test(pattern);
@@ -78,8 +131,11 @@ const actionMatches = (statement: PolicyStatement, action: string): boolean =>
         ? asList(statement.Action).some((a) => iamWildcard(a, true).test(action))
         : asList(statement.NotAction).every((a) => !iamWildcard(a, true).test(action));
 
-/** A policy value with the asker's variables filled; one it cannot fill becomes `*`, which only tells fewer resources apart by lookup. */
-function filled(value: string, asker: Asker): string {
+/**
+ * A policy value with the asker's variables filled (its principal tags, account and user name);
+ * one it cannot fill (a session's, the request's) becomes `*`, and the caller is told (`unfilled`).
+ */
+function filled(value: string, asker: Asker, unfilled?: { any: boolean }): string {
     return value.replace(/\$\{([^}]*)\}/g, (_, variable: string) => {
         const name = lower(variable);
         if (name.startsWith("aws:principaltag/")) {
@@ -87,6 +143,8 @@ function filled(value: string, asker: Asker): string {
             if (key !== undefined) return asker.tags[key];
         }
         if (name === "aws:principalaccount" && asker.accountId) return asker.accountId;
+        if (name === "aws:username" && asker.arn?.includes(":user/")) return asker.arn.split("/").pop()!;
+        if (unfilled) unfilled.any = true;
         return "*";
     });
 }
@@ -110,16 +168,28 @@ function admittedKeys(statement: PolicyStatement): string[] {
 function selectorsOf(statements: PolicyStatement[], asker: Asker): Selector[] {
     const selectors: Selector[] = [];
     for (const statement of statements) {
-        for (const pattern of [...asList(statement.Resource), ...asList((statement as { NotResource?: string | string[] }).NotResource)])
-            selectors.push({ kind: "arn", pattern: filled(pattern, asker) });
-        for (const keys of Object.values(statement.Condition ?? {})) {
+        for (const pattern of [...asList(statement.Resource), ...asList((statement as { NotResource?: string | string[] }).NotResource)]) {
+            const unfilled = { any: false };
+            const resolved = padded(filled(pattern, asker, unfilled));
+            // A variable of the session or the request: which resource it names is not known here, so each is its own.
+            selectors.push(unfilled.any ? { kind: "each-arn", pattern: resolved } : { kind: "arn", pattern: resolved });
+        }
+        for (const [operator, keys] of Object.entries(statement.Condition ?? {})) {
             for (const [key, values] of Object.entries(keys as Record<string, string | string[]>)) {
                 const tag = /^[^:]+:resourcetag\/(.+)$/i.exec(key);
                 if (tag === null) continue;
-                selectors.push({ kind: "tag", key: lower(tag[1]), values: asList<string>(values).map((v) => filled(v, asker)) });
-                selectors.push({ kind: "has-tag", key: lower(tag[1]) });
+                const tagKey = lower(tag[1]);
+                selectors.push({ kind: "has-tag", key: tagKey });
+                const compared = asList<string>(values);
+                // A string comparison with values of its own; anything else (numbers, dates, addresses, another value by variable) by value.
+                if (STRING_OPERATOR.test(operator) && !compared.some((v) => /\$\{[^}]*resourcetag\//i.test(v)))
+                    selectors.push({ kind: "tag", key: tagKey, values: compared.map((v) => filled(v, asker)) });
+                else selectors.push({ kind: "tag-value", key: tagKey });
             }
         }
+        // A resource tag read through a variable anywhere in the statement: its value tells resources apart.
+        for (const match of JSON.stringify(statement).matchAll(/\$\{[^}]*?resourcetag\/([^}]+)\}/gi))
+            selectors.push({ kind: "tag-value", key: lower(match[1]) });
     }
     return selectors;
 }
@@ -179,27 +249,27 @@ class ListIndex {
     }
 
     /** Resources an ARN pattern may select (exact ARNs by lookup, ignoring case; a wildcard pattern by one pass, kept). */
-    selectedBy(pattern: string): TypedResource[] {
+    selectedBy(given: string): TypedResource[] {
+        const pattern = padded(given);
         if (pattern === "*") return this.resources;
         if (!hasWildcard(pattern)) return this.byArn.get(lower(pattern)) ?? [];
         let found = this.matches.get(pattern);
         if (found === undefined) {
-            const re = iamWildcard(pattern, true);
-            found = this.resources.filter((r) => re.test(r.arn));
+            found = this.resources.filter((r) => mayMatch(pattern, r.arn));
             this.matches.set(pattern, found);
         }
         return found;
     }
 
     /** Resources with a policy of their own, in `accounts`, that an ARN pattern may select (a wildcard pattern matched once, kept). */
-    policyResourcesSelectedBy(pattern: string, accounts: string[]): TypedResource[] {
+    policyResourcesSelectedBy(given: string, accounts: string[]): TypedResource[] {
+        const pattern = padded(given);
         const inAccounts = (r: TypedResource) => accounts.includes(this.account.get(r)!);
         if (!hasWildcard(pattern)) return (this.byArn.get(lower(pattern)) ?? []).filter((r) => this.withPolicy.has(r) && inAccounts(r));
         if (pattern === "*") return accounts.flatMap((a) => this.policyByAccount.get(a) ?? []);
         let found = this.policyMatches.get(pattern);
         if (found === undefined) {
-            const re = iamWildcard(pattern, true);
-            found = [...this.withPolicy].filter((r) => re.test(r.arn));
+            found = [...this.withPolicy].filter((r) => mayMatch(pattern, r.arn));
             this.policyMatches.set(pattern, found);
         }
         return found.filter(inAccounts);
@@ -213,12 +283,11 @@ class ListIndex {
 
     // One component of a resource's signature: how a selector sees it, on every side.
     component(resource: TypedResource, selector: Selector): string {
-        if (selector.kind === "arn") {
-            const { pattern } = selector;
-            return `${iamWildcard(pattern).test(resource.arn) ? 1 : 0}${iamWildcard(pattern, true).test(resource.arn) ? 1 : 0}`;
-        }
+        if (selector.kind === "arn") return arnBits(selector.pattern, resource.arn);
+        if (selector.kind === "each-arn") return mayMatch(selector.pattern, resource.arn) ? JSON.stringify(resource.arn) : "-";
         const values = this.tags.get(resource)!.map((t) => t.get(selector.key));
         if (selector.kind === "has-tag") return values.map((v) => (v === undefined ? 0 : 1)).join("");
+        if (selector.kind === "tag-value") return JSON.stringify(values);
         // A value that one of the selector's values may match (in any case, as a wildcard) counts as itself; any other alike.
         return values
             .map((v) => (v !== undefined && selector.values.some((s) => iamWildcard(s, true).test(v) || lower(s) === lower(v)) ? JSON.stringify(v) : "-"))
@@ -266,13 +335,18 @@ export class ResourceClasses {
     private readonly selectorsOfSubject = new Map<string, { unique: Selector[]; exact: Selector[]; shared: Selector[]; sharedKey: string }>();
 
     // What tells resources apart for this subject and action: its statements', the endpoints' and its intended access's selectors.
-    private selectorsFor(subject: Subject, action: string, asker: Asker, statements: PolicyStatement[]) {
+    private selectorsFor(subject: Subject, action: string, sides: Asker[]) {
         const cacheKey = `${subject.key}\n${action.toLowerCase()}`;
         let found = this.selectorsOfSubject.get(cacheKey);
         if (found === undefined) {
-            const applying = [...statements, ...this.endpointStatements].filter((s) => actionMatches(s, action));
+            // Each side's statements with that side's tags filled in, and the endpoints' statements.
             const selectors = [
-                ...selectorsOf(applying, asker),
+                ...sides.flatMap((side) =>
+                    selectorsOf(
+                        [...(side.identity as PolicyStatement[]), ...this.endpointStatements].filter((s) => actionMatches(s, action)),
+                        side,
+                    ),
+                ),
                 ...this.intended(subject.key).flatMap((on): Selector[] => [
                     ...on.arns.map((pattern) => ({ kind: "arn" as const, pattern })),
                     ...(on.tag
@@ -287,7 +361,7 @@ export class ResourceClasses {
             const byKey = new Map(selectors.map((s) => [JSON.stringify(s), s]));
             const unique = [...byKey.values()];
             // Exact ARNs and exact tag values are one partner's own: their few resources are classed one by one.
-            const isExact = (s: Selector) => (s.kind === "arn" && !hasWildcard(s.pattern)) || (s.kind === "tag" && !s.values.some(hasWildcard));
+            const isExact = (s: Selector) => (s.kind === "arn" && !hasWildcard(padded(s.pattern))) || (s.kind === "tag" && !s.values.some(hasWildcard));
             const sharedKeys = [...byKey]
                 .filter(([, s]) => !isExact(s))
                 .map(([k]) => k)
@@ -303,15 +377,21 @@ export class ResourceClasses {
         return found;
     }
 
-    // The subject as its policies on every side present it.
-    private askerOf(subject: Subject, widened: boolean): { asker: Asker; statements: PolicyStatement[] } {
-        if ("anonymous" in subject.principal) return { asker: { accountId: "", tags: {}, identity: [] }, statements: [] };
+    // The subject as its policies present it on each side where it exists (its tags may differ between sides).
+    private askerOf(subject: Subject, widened: boolean): { asker: Asker; sides: Asker[] } {
+        if ("anonymous" in subject.principal) return { asker: { accountId: "", tags: {}, identity: [] }, sides: [] };
         const created = this.universe.pictures.map((p) => findPrincipal(p, subject.key)).filter((p) => p !== undefined);
-        const statements = created.flatMap((p) => p.policies.flatMap((policy) => policy.document.Statement));
         const everything = widened || !("created" in subject.principal);
+        const sides: Asker[] = created.map((p) => ({
+            arn: subject.key,
+            accountId: subject.accountId,
+            tags: p.tags,
+            identity: p.policies.flatMap((policy) => policy.document.Statement),
+        }));
+        const statements = sides.flatMap((side) => side.identity as PolicyStatement[]);
         return {
             asker: { arn: subject.key, accountId: subject.accountId, tags: created[0]?.tags ?? {}, identity: everything ? "everything" : statements },
-            statements,
+            sides,
         };
     }
 
@@ -322,7 +402,7 @@ export class ResourceClasses {
      */
     of(subject: Subject, action: string, resources: TypedResource[], widened = false): ResourceClass[] {
         const index = this.indexOf(resources);
-        const { asker, statements } = this.askerOf(subject, widened);
+        const { asker, sides } = this.askerOf(subject, widened);
         const classes: ResourceClass[] = [];
         const singles = new Set<TypedResource>();
         // Resources whose own policy may let it in, from any account.
@@ -337,12 +417,13 @@ export class ResourceClasses {
             if (allows.length > 0) {
                 // Its own Allow statements reach resources of its own account: those with a policy one by one where a statement selects them ...
                 const accounts = [...new Set(["", asker.accountId])];
-                for (const statement of allows) {
-                    const patterns = statement.Resource === undefined ? ["*"] : asList(statement.Resource).map((p) => filled(p, asker));
-                    for (const pattern of patterns) for (const r of index.policyResourcesSelectedBy(pattern, accounts)) singles.add(r);
-                }
+                for (const side of sides)
+                    for (const statement of (side.identity as PolicyStatement[]).filter((s) => s.Effect === "Allow" && actionMatches(s, action))) {
+                        const patterns = statement.Resource === undefined ? ["*"] : asList(statement.Resource).map((p) => filled(p, side));
+                        for (const pattern of patterns) for (const r of index.policyResourcesSelectedBy(pattern, accounts)) singles.add(r);
+                    }
                 // ... and those without, in classes.
-                const { unique, exact, shared, sharedKey } = this.selectorsFor(subject, action, asker, statements);
+                const { unique, exact, shared, sharedKey } = this.selectorsFor(subject, action, sides);
                 const picked = new Set<TypedResource>();
                 for (const s of exact)
                     for (const r of s.kind === "arn" ? index.selectedBy(s.pattern) : s.kind === "tag" ? index.taggedWith(s.key, s.values) : [])
