@@ -181,7 +181,9 @@ function selectorsOf(statements: PolicyStatement[], asker: Asker): Selector[] {
                 const tagKey = lower(tag[1]);
                 selectors.push({ kind: "has-tag", key: tagKey });
                 const compared = asList<string>(values);
-                // A string comparison with values of its own; anything else (numbers, dates, addresses, another value by variable) by value.
+                // Null tests only the tag's presence; a string comparison with values of its own sees which values match;
+                // anything else (numbers, dates, addresses, another value by variable) sees the value itself.
+                if (/^null$/i.test(operator)) continue;
                 if (STRING_OPERATOR.test(operator) && !compared.some((v) => /\$\{[^}]*resourcetag\//i.test(v)))
                     selectors.push({ kind: "tag", key: tagKey, values: compared.map((v) => filled(v, asker)) });
                 else selectors.push({ kind: "tag-value", key: tagKey });
