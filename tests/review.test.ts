@@ -171,6 +171,11 @@ describe("access review", () => {
             "Archived transcripts are locked 365 days (GOVERNANCE), move to GLACIER_IR after 90 days, and expire after 2557 days; every request on the archive is logged (S3 server access logs, prefix archive-access/).",
         );
         expect(sample.findings.some((f) => f.message.startsWith("Archived transcripts"))).to.equal(false);
+        // The archive's lock is checked on the archive, not on the bucket its access logs go to (which holds no transcript).
+        expect(archived.protections.filter((p) => p.check.startsWith("an upload replaces the only copy")).map((p) => `${p.subject}: ${p.holds}`)).to.deep.equal(
+            ["bucket sessions-archive: true"],
+        );
+        expect(archived.findings.filter((f) => f.message.startsWith("protection regressed"))).to.deep.equal([]);
     });
 
     it("shows an expired partner as expired in the matrix, denied by the permissions' own expiry", async () => {

@@ -246,6 +246,12 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
     return links;
 }
 
+// The bucket a yours run's preferences archive transcripts to (s3BucketName), by ARN.
+function archiveBucketOf(run: ProgramRun | undefined): string | undefined {
+    const name = run === undefined ? undefined : preferencesOf(run)?.s3BucketName;
+    return typeof name === "string" && name !== "" ? `arn:${run!.partition}:s3:::${name}` : undefined;
+}
+
 /** The matrix in one sentence: each partner reaching exactly its own tagged instances, or how many pairs are allowed. */
 function summaryOf(partners: PartnerSummary[], instances: number, matrix: MatrixCell[], taggedFor: Map<string, PictureInstance[]>): string {
     const pairs = partners.length * instances;
@@ -568,6 +574,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
         account: main.account,
         at,
         auditLogGroupArn,
+        archiveBucketArn: archiveBucketOf(yoursRun),
         grants: grants.map((role) => {
             const partner = partners.find((p) => p.grantRoleArn === role.arn)!;
             return {

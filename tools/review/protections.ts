@@ -39,6 +39,8 @@ export interface ProtectionInputs {
     }>;
     /** ARN of the audit log group, when the stack has one. */
     auditLogGroupArn?: string;
+    /** ARN of the bucket the preferences archive transcripts to, when the stack creates it. */
+    archiveBucketArn?: string;
 }
 
 const MINUTE_MS = 60_000;
@@ -247,7 +249,8 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
     }
 
     // The archive keeps every version of a transcript, locked.
-    for (const bucket of picture.buckets.filter((b) => b.accountId === account)) {
+    // The archive only: the bucket its server access logs go to holds no transcript.
+    for (const bucket of picture.buckets.filter((b) => b.accountId === account && b.arn === inputs.archiveBucketArn)) {
         checks.push(
             fact(
                 `bucket ${bucket.arn.split(":::").pop()}`,
