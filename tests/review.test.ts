@@ -176,6 +176,17 @@ describe("access review", () => {
             ["bucket sessions-archive: true"],
         );
         expect(archived.findings.filter((f) => f.message.startsWith("protection regressed"))).to.deep.equal([]);
+        // And it bites: the archive without its Object Lock is a regression.
+        const runs = await runForReview({
+            stack: "yours",
+            configFile: changedFixture("yours", (config) => {
+                config[`${PROJECT}:sessions`].s3Archive = true;
+            }),
+        });
+        runs.main.resources = runs.main.resources.filter((r) => r.type !== "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
+        expect((await analyze(runs, AT)).findings.map((f) => f.message)).to.include(
+            "protection regressed: bucket sessions-archive: an upload replaces the only copy of an archived transcript (versioning and Object Lock) should be refused, and is allowed.",
+        );
     });
 
     it("shows an expired partner as expired in the matrix, denied by the permissions' own expiry", async () => {

@@ -23,7 +23,7 @@
 import { asList, type PolicyStatement } from "../../components/policies";
 import { resourceSide } from "../iam/evaluate";
 import { findPrincipal, type IamPicture } from "../iam/picture";
-import { iamWildcard } from "../iam/wildcards";
+import { iamWildcard, statementAdmits } from "../iam/wildcards";
 import { addTo } from "../grouping";
 import type { AccessUniverse, Subject, TypedResource } from "./universe";
 
@@ -125,11 +125,6 @@ const mayMatch = (pattern: string, arn: string) => arnBits(pattern, arn) !== "00
 
 const lower = (s: string) => s.toLowerCase();
 const hasWildcard = (pattern: string) => /[*?]/.test(pattern);
-
-const actionMatches = (statement: PolicyStatement, action: string): boolean =>
-    statement.Action !== undefined
-        ? asList(statement.Action).some((a) => iamWildcard(a, true).test(action))
-        : asList(statement.NotAction).every((a) => !iamWildcard(a, true).test(action));
 
 /**
  * A policy value with the asker's variables filled (its principal tags, account and user name);
@@ -247,7 +242,7 @@ class ListIndex {
 
     /** Resources whose own policy has an Allow statement for `action` naming one of `keys`. */
     admitted(keys: string[], action: string): TypedResource[] {
-        return keys.flatMap((key) => (this.byAdmitted.get(key) ?? []).filter((e) => actionMatches(e.statement, action)).map((e) => e.resource));
+        return keys.flatMap((key) => (this.byAdmitted.get(key) ?? []).filter((e) => statementAdmits(e.statement, action)).map((e) => e.resource));
     }
 
     /** Resources an ARN pattern may select (exact ARNs by lookup, ignoring case; a wildcard pattern by one pass, kept). */
@@ -345,7 +340,7 @@ export class ResourceClasses {
             const selectors = [
                 ...sides.flatMap((side) =>
                     selectorsOf(
-                        [...(side.identity as PolicyStatement[]), ...this.endpointStatements].filter((s) => actionMatches(s, action)),
+                        [...(side.identity as PolicyStatement[]), ...this.endpointStatements].filter((s) => statementAdmits(s, action)),
                         side,
                     ),
                 ),
@@ -415,12 +410,12 @@ export class ResourceClasses {
             // Its administrator's principal may do anything in its own account: each of its resources is asked about.
             for (const account of new Set(["", asker.accountId])) for (const r of index.byAccount.get(account) ?? []) singles.add(r);
         } else if (asker.identity !== "everything") {
-            const allows = asker.identity.filter((s) => s.Effect === "Allow" && actionMatches(s, action));
+            const allows = asker.identity.filter((s) => s.Effect === "Allow" && statementAdmits(s, action));
             if (allows.length > 0) {
                 // Its own Allow statements reach resources of its own account: those with a policy one by one where a statement selects them ...
                 const accounts = [...new Set(["", asker.accountId])];
                 for (const side of sides)
-                    for (const statement of (side.identity as PolicyStatement[]).filter((s) => s.Effect === "Allow" && actionMatches(s, action))) {
+                    for (const statement of (side.identity as PolicyStatement[]).filter((s) => s.Effect === "Allow" && statementAdmits(s, action))) {
                         const patterns = statement.Resource === undefined ? ["*"] : asList(statement.Resource).map((p) => filled(p, side));
                         for (const pattern of patterns) for (const r of index.policyResourcesSelectedBy(pattern, accounts)) singles.add(r);
                     }

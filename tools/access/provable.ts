@@ -6,7 +6,7 @@
 // is a finding: the proof holds only for what it can evaluate.
 
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
-import { iamWildcard } from "../iam/wildcards";
+import { statementAdmits } from "../iam/wildcards";
 import type { IamPicture } from "../iam/picture";
 import type { ProgramRun } from "../mock-engine";
 
@@ -83,10 +83,6 @@ const servicesOnly = (s: PolicyStatement) => {
     return typeof principal === "object" && principal.Service !== undefined && principal.AWS === undefined && principal.Federated === undefined;
 };
 
-// Whether an Action list admits ssm:StartSession (wildcards as IAM reads them).
-const admitsStartSession = (statement: PolicyStatement) =>
-    statement.Action !== undefined && asList(statement.Action).some((a) => iamWildcard(a, true).test("ssm:StartSession"));
-
 function statementProblems(where: string, document: PolicyDocument | undefined): string[] {
     const problems: string[] = [];
     (document?.Statement ?? []).forEach((statement, index) => {
@@ -97,7 +93,7 @@ function statementProblems(where: string, document: PolicyDocument | undefined):
         const checked = Object.values(statement.Condition ?? {}).some((keys) =>
             Object.keys(keys).some((k) => k.toLowerCase() === "ssm:sessiondocumentaccesscheck"),
         );
-        if (admitsStartSession(statement) && onInstances && !checked)
+        if (statementAdmits(statement, "ssm:StartSession") && onInstances && !checked)
             problems.push(
                 `${name} allows ssm:StartSession on instances without ssm:SessionDocumentAccessCheck: Session Manager then checks no document, so any session document is usable`,
             );

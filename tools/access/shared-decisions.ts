@@ -18,7 +18,7 @@
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import type { AccessRequest, DecisionDetail } from "../iam/evaluate";
 import type { IamPrincipal } from "../iam/picture";
-import { iamWildcard } from "../iam/wildcards";
+import { statementAdmits } from "../iam/wildcards";
 
 /** Condition keys about the request and the resource only, never about who asks (lower case). */
 const REQUEST_KEYS = new Set([
@@ -32,11 +32,6 @@ const REQUEST_KEYS = new Set([
 const REQUEST_KEY_PATTERNS = [/^[^:]+:resourcetag\//, /^kms:encryptioncontext/];
 
 const aboutTheRequest = (key: string) => REQUEST_KEYS.has(key.toLowerCase()) || REQUEST_KEY_PATTERNS.some((p) => p.test(key.toLowerCase()));
-
-const admits = (statement: PolicyStatement, action: string): boolean =>
-    statement.Action !== undefined
-        ? asList(statement.Action).some((a) => iamWildcard(a, true).test(action))
-        : asList(statement.NotAction).every((a) => !iamWildcard(a, true).test(action));
 
 // Whether a statement cannot tell principals of one account apart.
 function blind(statement: PolicyStatement): boolean {
@@ -62,7 +57,7 @@ export class SharedDecisions {
         const key = `${owner}\n${action}`;
         let found = this.statementsOf.get(key);
         if (found === undefined) {
-            const applying = statements.filter((s) => admits(s, action));
+            const applying = statements.filter((s) => statementAdmits(s, action));
             if (applying.every(blind)) {
                 const text = JSON.stringify(applying);
                 found = this.texts.get(text) ?? String(this.texts.size);

@@ -18,6 +18,7 @@ import * as path from "path";
 import { checkOutRef, type CommittedTree } from "../access/sides";
 import { readOptions } from "../command-line";
 import { PROJECT_ROOT } from "../mock-engine";
+import { median } from "./median";
 import { benchReviews, reviewTables, REVIEW_SIZES } from "./review-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500,1000").split(",").map(Number);
@@ -82,12 +83,6 @@ interface Sample {
     resourcesDigest: string;
     outputsDigest: string | null;
 }
-
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { median } from "./median";
 import { PROJECT, PROJECT_ROOT } from "../mock-engine";
 import { generatedConfig } from "./config";
 
@@ -26,12 +27,6 @@ export interface ReviewRow {
     review: Record<string, { ms: number; peakRssMb: number; samplesMs: number[] }>;
     diff: Record<string, { ms: number; peakRssMb: number; samplesMs: number[] }>;
 }
-
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** A yours stack config of N generated partners (each with its instance), written into `dir`. */
 function configFile(dir: string, partners: number): string {

@@ -19,3 +19,11 @@ export function iamWildcard(pattern: string, ignoreCase = false): RegExp {
     }
     return re;
 }
+
+/** Whether a statement's Action (or, for NotAction, anything it does not list) admits `action`, as IAM matches them. */
+export function statementAdmits(statement: { Action?: string | string[]; NotAction?: string | string[] }, action: string): boolean {
+    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    return statement.Action !== undefined
+        ? list(statement.Action).some((a) => iamWildcard(a, true).test(action))
+        : list(statement.NotAction).every((a) => !iamWildcard(a, true).test(action));
+}

@@ -477,7 +477,8 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
                 message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
             });
         // The archive as the preferences name it: one this stack creates (its lock, lifecycle and logging), or one of your own.
-        const archive = inputs.s3BucketName ? picture.buckets.find((b) => b.arn === `arn:${main.partition}:s3:::${inputs.s3BucketName}`) : undefined;
+        const archiveArn = archiveBucketOf(main);
+        const archive = archiveArn === undefined ? undefined : picture.buckets.find((b) => b.arn === archiveArn);
         if (inputs.s3BucketName && archive === undefined)
             findings.push({
                 severity: "info",
