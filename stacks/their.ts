@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { RemoteAccessIdentity } from "../components/remote-access-identity";
+import { grantOutputSchema, theirOutputsSchema, type ExportsOf } from "./outputs";
 import { ConfigError, loadTheirSettings, type ConfigIssue, type TheirSettings } from "./config";
 
 /** The grant this partner was given in the owner's account. */
@@ -120,30 +121,27 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         startSessionCommands: pulumi
             .all([grant.instanceIds, grant.sessionDocument])
             .apply(([ids, document]) => (ids.length > 0 ? ids : ["<instance-id>"]).map((id) => startSessionCommand(id, firstProfile, document))),
-    };
+    } satisfies ExportsOf<typeof theirOutputsSchema>;
 }
 
 /** The grant from the owner's `yours` stack output `grants` (same Pulumi organisation). */
 function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: string): GrantReference {
     const reference = new pulumi.StackReference(stackName);
     const entry = reference.requireOutput("grants").apply((grants: unknown) => {
-        const all = (grants ?? {}) as Record<string, { roleArn?: unknown; externalId?: unknown; instanceIds?: unknown; sessionDocument?: unknown }>;
+        const all = (grants ?? {}) as Record<string, unknown>;
         const mine = all[settings.partnerName];
         if (mine === undefined) {
             throw new Error(
                 `stack ${stackName}: output grants has no entry "${settings.partnerName}" (it has: ${Object.keys(all).join(", ") || "none"}); check partnerName`,
             );
         }
-        for (const field of ["roleArn", "externalId"] as const) {
-            if (typeof mine[field] !== "string") throw new Error(`stack ${stackName}: output grants.${settings.partnerName}.${field} is missing`);
+        const parsed = grantOutputSchema.safeParse(mine);
+        if (!parsed.success) {
+            const field = parsed.error.issues[0].path.map(String).join(".");
+            throw new Error(`stack ${stackName}: output grants.${settings.partnerName}.${field} is missing or malformed`);
         }
-        return {
-            roleArn: mine.roleArn as string,
-            externalId: mine.externalId as string,
-            instanceIds: Array.isArray(mine.instanceIds) ? (mine.instanceIds as string[]) : [],
-            // Stacks deployed before this output existed used the preferences document.
-            sessionDocument: typeof mine.sessionDocument === "string" ? mine.sessionDocument : SESSION_PREFERENCES_DOCUMENT,
-        };
+        // Stacks deployed before sessionDocument existed used the preferences document.
+        return { ...parsed.data, sessionDocument: parsed.data.sessionDocument ?? SESSION_PREFERENCES_DOCUMENT };
     });
     // The output is secret as a whole because of the external id; only the id is one.
     return {

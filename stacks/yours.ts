@@ -13,6 +13,7 @@ import { SessionAlerts } from "../components/session-alerts";
 import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
 import type { AwsScope } from "../components/policies";
+import { yoursOutputsSchema, type ExportsOf } from "./outputs";
 import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings } from "./config";
 
 /** Builds your account's stack from its validated config and returns the stack outputs. */
@@ -225,7 +226,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             ]),
         ),
         grantRoleArns: Object.fromEntries(grants.map((grant) => [grant.partnerName, grant.roleArn])),
-    };
+    } satisfies ExportsOf<typeof yoursOutputsSchema>;
 }
 
 /**

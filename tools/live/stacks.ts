@@ -6,7 +6,9 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { z } from "zod";
 import type { SessionPreferenceValues } from "../../components/session-preferences";
+import { theirOutputsSchema, yoursOutputsSchema, type TheirOutputs, type YoursOutputs as YoursStackOutputs } from "../../stacks/outputs";
 import { PROJECT, PROJECT_ROOT, readStackConfig } from "../mock-engine";
 
 /** A problem with the command line, the stacks or the accounts: nothing is checked (exit code 2). */
@@ -99,122 +101,51 @@ export async function loadOutputs(stack: string, file: string | undefined, pulum
     return parsed as Record<string, unknown>;
 }
 
-/** A partner's grant, as the yours stack's `grants` output gives it. */
-export interface GrantOutput {
-    roleArn: string;
-    externalId: string;
-    sessionDocument?: string;
-    instanceIds: string[];
-    expiresAt?: string;
-    /** The OS user its sessions run as. */
-    runAsUser?: string;
-}
+export type { GrantOutput, TheirOutputs } from "../../stacks/outputs";
 
-export interface YoursOutputs {
-    region: string;
-    accessTagKey: string;
-    sessionLogGroupName: string;
-    instanceIds: Record<string, string>;
-    grants: Record<string, GrantOutput>;
-    /** The preferences document's name. */
-    sessionPreferencesDocument?: string;
+/** The yours stack's outputs as the live check uses them: the contract, with the preferences document's settings gathered. */
+export type YoursOutputs = Omit<YoursStackOutputs, "sessionPreferenceSettings" | "sessionKmsKeyArn" | "sessionArchiveBucket"> & {
     /** What the preferences document is built from; undefined when the stack predates output sessionPreferenceSettings. */
     sessionPreferences?: SessionPreferenceValues;
-    /** The alert topic (undefined with alerts off) and the rule feeding it (undefined when the stack predates output alertRuleName). */
-    alertTopicArn?: string;
-    alertRuleName?: string;
-    /** The VPC the instances are in, when the stack knows one. */
-    vpcId?: string;
-    /** Service names of the interface endpoints the stack made in vpcId ([] in a network of your own); undefined when the stack predates the output. */
-    interfaceEndpointServiceNames?: string[];
-}
+};
 
-export interface TheirOutputs {
-    jumpRoleArn: string;
-    grantRoleArn?: string;
-    userNames: string[];
+/** The first thing wrong with outputs, as `output <key>: <what>`. */
+function firstProblem(error: z.ZodError, outputs: Record<string, unknown>): string {
+    const issue = error.issues[0];
+    const value = issue.path.reduce<unknown>(
+        (at, step) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[step] : undefined),
+        outputs,
+    );
+    return `output ${issue.path.map(String).join(".")} ${value === undefined ? "is missing" : `is malformed (${issue.message})`}`;
 }
-
-const isText = (value: unknown): value is string => typeof value === "string" && value !== "";
-const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter(isText) : []);
 
 /** The yours stack outputs the live check uses; refuses outputs saved without --show-secrets. */
 export function parseYoursOutputs(outputs: Record<string, unknown>, stack: string): YoursOutputs {
     const where = `stack ${stack}`;
     for (const key of ["region", "accessTagKey", "sessionLogGroupName"]) {
-        if (!isText(outputs[key])) throw new SetupError(`${where}: output ${key} is missing (is this the yours stack, deployed?)`);
+        if (typeof outputs[key] !== "string" || outputs[key] === "")
+            throw new SetupError(`${where}: output ${key} is missing (is this the yours stack, deployed?)`);
     }
-    const rawGrants = outputs.grants;
-    if (rawGrants === "[secret]") throw new SetupError(`${where}: output grants is "[secret]": save the outputs with --show-secrets`);
-    if (rawGrants === null || typeof rawGrants !== "object" || Array.isArray(rawGrants)) throw new SetupError(`${where}: output grants is missing`);
-    const grants: Record<string, GrantOutput> = {};
-    for (const [name, raw] of Object.entries(rawGrants as Record<string, Record<string, unknown>>)) {
-        if (!isText(raw?.roleArn) || !isText(raw?.externalId)) throw new SetupError(`${where}: output grants.${name} has no roleArn or externalId`);
-        grants[name] = {
-            roleArn: raw.roleArn,
-            externalId: raw.externalId,
-            sessionDocument: isText(raw.sessionDocument) ? raw.sessionDocument : undefined,
-            instanceIds: texts(raw.instanceIds),
-            expiresAt: isText(raw.expiresAt) ? raw.expiresAt : undefined,
-            runAsUser: isText(raw.runAsUser) ? raw.runAsUser : undefined,
-        };
-    }
-    const instanceIds: Record<string, string> = {};
-    if (outputs.instanceIds !== null && typeof outputs.instanceIds === "object") {
-        for (const [name, id] of Object.entries(outputs.instanceIds as Record<string, unknown>)) if (isText(id)) instanceIds[name] = id;
-    }
+    if (outputs.grants === "[secret]") throw new SetupError(`${where}: output grants is "[secret]": save the outputs with --show-secrets`);
+    const parsed = yoursOutputsSchema.safeParse(outputs);
+    if (!parsed.success) throw new SetupError(`${where}: ${firstProblem(parsed.error, outputs)}`);
+    const { sessionPreferenceSettings: settings, sessionKmsKeyArn, sessionArchiveBucket, ...rest } = parsed.data;
     return {
-        region: outputs.region as string,
-        accessTagKey: outputs.accessTagKey as string,
-        sessionLogGroupName: outputs.sessionLogGroupName as string,
-        instanceIds,
-        grants,
-        sessionPreferencesDocument: isText(outputs.sessionPreferencesDocument) ? outputs.sessionPreferencesDocument : undefined,
-        sessionPreferences: preferenceValues(outputs, where),
-        alertTopicArn: isText(outputs.alertTopicArn) ? outputs.alertTopicArn : undefined,
-        alertRuleName: isText(outputs.alertRuleName) ? outputs.alertRuleName : undefined,
-        vpcId: isText(outputs.vpcId) ? outputs.vpcId : undefined,
-        interfaceEndpointServiceNames: Array.isArray(outputs.interfaceEndpointServiceNames) ? texts(outputs.interfaceEndpointServiceNames) : undefined,
-    };
-}
-
-/** The preferences document's settings, from outputs sessionPreferenceSettings, sessionLogGroupName, sessionKmsKeyArn and sessionArchiveBucket. */
-function preferenceValues(outputs: Record<string, unknown>, where: string): SessionPreferenceValues | undefined {
-    const raw = outputs.sessionPreferenceSettings;
-    if (raw === undefined || raw === null) return undefined;
-    const malformed = new SetupError(
-        `${where}: output sessionPreferenceSettings is not { runAsDefaultUser, idleTimeoutMinutes, maxSessionDurationMinutes, shellProfile }`,
-    );
-    if (typeof raw !== "object" || Array.isArray(raw)) throw malformed;
-    const settings = raw as Record<string, unknown>;
-    const shellProfile = settings.shellProfile ?? undefined;
-    const shellProfileOk =
-        shellProfile === undefined ||
-        (typeof shellProfile === "object" && !Array.isArray(shellProfile) && Object.values(shellProfile).every((commands) => typeof commands === "string"));
-    if (
-        !isText(settings.runAsDefaultUser) ||
-        typeof settings.idleTimeoutMinutes !== "number" ||
-        typeof settings.maxSessionDurationMinutes !== "number" ||
-        !shellProfileOk
-    ) {
-        throw malformed;
-    }
-    return {
-        logGroupName: outputs.sessionLogGroupName as string,
-        runAsDefaultUser: settings.runAsDefaultUser,
-        idleTimeoutMinutes: settings.idleTimeoutMinutes,
-        maxSessionDurationMinutes: settings.maxSessionDurationMinutes,
-        shellProfile: shellProfile as SessionPreferenceValues["shellProfile"],
-        kmsKeyArn: isText(outputs.sessionKmsKeyArn) ? outputs.sessionKmsKeyArn : undefined,
-        archiveBucketName: isText(outputs.sessionArchiveBucket) ? outputs.sessionArchiveBucket : undefined,
+        ...rest,
+        sessionPreferences: settings && {
+            logGroupName: rest.sessionLogGroupName,
+            ...settings,
+            kmsKeyArn: sessionKmsKeyArn,
+            archiveBucketName: sessionArchiveBucket,
+        },
     };
 }
 
 export function parseTheirOutputs(outputs: Record<string, unknown>, stack: string): TheirOutputs {
-    if (!isText(outputs.jumpRoleArn)) throw new SetupError(`stack ${stack}: output jumpRoleArn is missing (is this the their stack, deployed?)`);
-    return {
-        jumpRoleArn: outputs.jumpRoleArn,
-        grantRoleArn: isText(outputs.grantRoleArn) ? outputs.grantRoleArn : undefined,
-        userNames: texts(outputs.userNames),
-    };
+    const parsed = theirOutputsSchema.safeParse(outputs);
+    if (!parsed.success) {
+        const problem = firstProblem(parsed.error, outputs);
+        throw new SetupError(`stack ${stack}: ${problem}${problem.startsWith("output jumpRoleArn") ? " (is this the their stack, deployed?)" : ""}`);
+    }
+    return parsed.data;
 }
