@@ -2,172 +2,13 @@
 // post's own test plan and the attacks a least-privilege grant must refuse. Each is
 // decided by evaluating the policies the programs really produced.
 
-import { preferencesOf } from "./facts";
 import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constants";
-import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
 import { asList, type PolicyStatement } from "../../components/policies";
-import { ANONYMOUS, decide, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
+import { ANONYMOUS, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
 import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "./probes";
-import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureBucket, type PictureInstance } from "./picture";
-import { iamWildcard } from "./wildcards";
-
-export type Expected = "Allowed" | "Denied";
-
-/** Third_Party_A's revocation instant in the catalogue: before the evaluation time. */
-export const REVOKED_BEFORE = "2027-01-10T00:00:00Z";
-
-/** What a scenario decides: a request the IAM evaluator decides, or a fact of the produced resources (what no policy evaluates, such as bucket versioning). */
-export type ScenarioSubject =
-    | { request: (world: CatalogueWorld) => AccessRequest; fact?: never }
-    | { fact: (world: CatalogueWorld) => { decision: Decision; reason: string }; request?: never };
-
-export type Scenario = {
-    /** Stable id, used by tests that name scenarios. */
-    id: string;
-    group: "Blog test plan" | "Attacks" | "A shell on an instance";
-    title: string;
-    expected: Expected;
-} & ScenarioSubject;
-
-/**
- * Settings switched on for the catalogue beyond the sample config, so every mechanism
- * is exercised: an expiry and a revocation instant for Third_Party_A (before the
- * evaluation time, so only credentials issued earlier are refused), KMS session
- * encryption and the S3 archive.
- */
-export const CATALOGUE_SETTINGS: Record<string, unknown> = {
-    "partners[0].expiresAt": "2027-06-30T23:59:59Z",
-    "partners[0].revokeSessionsIssuedBefore": REVOKED_BEFORE,
-    "sessions.kmsEncryption": true,
-    "sessions.s3Archive": true,
-};
-
-/** What scenarios refer to, found in the picture by what the program built. */
-export interface CatalogueWorld {
-    picture: IamPicture;
-    accessTagKey: string;
-    alice: IamPrincipal;
-    jumpRoleA: IamPrincipal;
-    grantA: IamPrincipal;
-    grantB: IamPrincipal;
-    instanceRole: IamPrincipal;
-    instanceA: PictureInstance;
-    instanceB: PictureInstance;
-    externalIdA: string;
-    externalIdB: string;
-    expiryA: string;
-    auditLogGroupArn: string;
-    sessionKeyArn: string;
-    archiveBucketArn: string;
-    aliceSecretArn: string;
-    yoursAccount: string;
-    theirAccount: string;
-}
-
-/** Runs the sample `yours` stack (with CATALOGUE_SETTINGS) and the sample `their` stack fed with its real `grants`. */
-export async function runSampleChain(yoursSet: Record<string, unknown> = CATALOGUE_SETTINGS): Promise<{ yours: ProgramRun; their: ProgramRun }> {
-    const yours = await runProgram({ stack: "yours", set: yoursSet });
-    if (yours.error) throw yours.error;
-    const grants = (await resolve(yours.outputs.grants as object)).value;
-    const region = (await resolve(yours.outputs.region as string)).value;
-    const their = await runProgram({
-        stack: "their",
-        stacks: { ...SAMPLE_STACKS, [`organization/${PROJECT}/yours`]: { outputs: { grants, region }, secretOutputNames: ["grants"] } },
-    });
-    if (their.error) throw their.error;
-    return { yours, their };
-}
-
-function one<T>(items: T[], what: string): T {
-    if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
-    return items[0];
-}
-
-/** Finds the scenario actors in the picture of a sample chain. */
-export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, picture: IamPicture = buildIamPicture([yours, their])): Promise<CatalogueWorld> {
-    const accessTagKey = (await resolve(yours.outputs.accessTagKey as string)).value;
-    const grants = (await resolve(yours.outputs.grants as object)).value as Record<string, { externalId: string; expiresAt: string | null }>;
-    const grantFor = (partner: string) =>
-        one(
-            picture.principals.filter((p) => p.kind === "role" && p.tags[accessTagKey] === partner),
-            `grant role for ${partner}`,
-        );
-    const instanceFor = (partner: string) =>
-        one(
-            picture.instances.filter((i) => i.tags[accessTagKey] === partner),
-            `instance tagged for ${partner}`,
-        );
-    const jumpRoleArn = (await resolve(their.outputs.jumpRoleArn as string)).value;
-    const logGroupName = (await resolve(yours.outputs.sessionLogGroupName as string)).value;
-    const instanceRoleName = (await resolve(yours.outputs.instanceRoleName as string)).value;
-    const byArn = (arn: string) =>
-        one(
-            picture.principals.filter((p) => p.arn === arn),
-            arn,
-        );
-    return {
-        picture,
-        accessTagKey,
-        alice: one(
-            picture.principals.filter((p) => p.kind === "user" && p.name === "alice"),
-            "user alice",
-        ),
-        jumpRoleA: byArn(jumpRoleArn),
-        grantA: grantFor("Third_Party_A"),
-        grantB: grantFor("Third_Party_B"),
-        instanceRole: one(
-            picture.principals.filter((p) => p.accountId === yours.account && p.name === instanceRoleName),
-            "instance role",
-        ),
-        instanceA: instanceFor("Third_Party_A"),
-        instanceB: instanceFor("Third_Party_B"),
-        externalIdA: grants.Third_Party_A.externalId,
-        externalIdB: grants.Third_Party_B.externalId,
-        expiryA: grants.Third_Party_A.expiresAt ?? "",
-        auditLogGroupArn: one(
-            picture.logGroups.filter((g) => g.name === logGroupName),
-            "audit log group",
-        ).arn,
-        // The key the preferences encrypt with (the alert topic has a key of its own).
-        sessionKeyArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "kms-key" && r.arn === preferencesOf(yours)?.kmsKeyId),
-            "session key",
-        ).arn,
-        // The bucket the preferences archive to (the archive's access logs have a bucket of their own).
-        archiveBucketArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "s3-bucket" && r.arn.endsWith(`:::${preferencesOf(yours)?.s3BucketName}`)),
-            "archive bucket",
-        ).arn,
-        aliceSecretArn: one(picture.secrets, "secret holding alice's key").arn,
-        yoursAccount: yours.account,
-        theirAccount: their.account,
-    };
-}
-
-/** The same world on a changed copy of its picture: every actor is the copy's principal or instance of the same ARN. */
-export function onPicture(world: CatalogueWorld, picture: IamPicture): CatalogueWorld {
-    const principal = (p: IamPrincipal) =>
-        one(
-            picture.principals.filter((q) => q.arn === p.arn),
-            p.arn,
-        );
-    const instance = (i: PictureInstance) =>
-        one(
-            picture.instances.filter((j) => j.arn === i.arn),
-            i.arn,
-        );
-    return {
-        ...world,
-        picture,
-        alice: principal(world.alice),
-        jumpRoleA: principal(world.jumpRoleA),
-        grantA: principal(world.grantA),
-        grantB: principal(world.grantB),
-        instanceRole: principal(world.instanceRole),
-        instanceA: instance(world.instanceA),
-        instanceB: instance(world.instanceB),
-    };
-}
+import type { IamPrincipal, PictureBucket } from "./picture";
+import type { CatalogueWorld, Scenario } from "./scenario-world";
+import { iamWildcard, statementAdmits } from "./wildcards";
 
 const ssmArn = (w: CatalogueWorld, resource: string) => `arn:${w.picture.partition}:ssm:${w.picture.region}:${w.yoursAccount}:${resource}`;
 // AWS-owned documents have no account in their ARN; the evaluator matches ARNs against
@@ -1028,7 +869,7 @@ export const SCENARIOS: Scenario[] = [
 function openDataChannel(w: CatalogueWorld, grant: IamPrincipal, session: string): { decision: Decision; reason: string } {
     const action = "ssmmessages:OpenDataChannel";
     const statements = grant.policies.flatMap((p) => p.document.Statement);
-    const names = (s: PolicyStatement) => asList(s.Action).includes(action) || (s.NotAction !== undefined && !asList(s.NotAction).includes(action));
+    const names = (s: PolicyStatement) => statementAdmits(s, action);
     const glob = (pattern: string) => iamWildcard(pattern.replace("${aws:userid}", userIdOf(w.picture, grant.arn, "alice")));
     if (statements.some((s) => s.Effect === "Deny" && s.Condition === undefined && names(s)))
         return { decision: "ExplicitlyDenied", reason: "an unconditional Deny names it" };
@@ -1047,32 +888,4 @@ function archiveProtection(bucket: PictureBucket | undefined): { decision: Decis
         return { decision: "ImplicitlyDenied", reason: `versioned, Object Lock ${bucket.objectLock.mode} for ${bucket.objectLock.days} days` };
     }
     return { decision: "Allowed", reason: bucket.versioned ? "versioned, but versions are not locked" : "not versioned" };
-}
-
-/** A scenario's outcome. */
-export interface ScenarioResult {
-    scenario: Scenario;
-    decision: Decision;
-    outcome: Expected;
-    errors?: string;
-    passed: boolean;
-}
-
-/** Decides every scenario against a world. */
-export async function runScenarios(world: CatalogueWorld, scenarios: Scenario[] = SCENARIOS): Promise<ScenarioResult[]> {
-    const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) {
-        const { decision, errors }: { decision: Decision; errors?: string } = scenario.fact
-            ? scenario.fact(world)
-            : await decide(world.picture, scenario.request(world));
-        const outcome: Expected = decision === "Allowed" ? "Allowed" : "Denied";
-        results.push({ scenario, decision, outcome, errors, passed: errors === undefined && outcome === scenario.expected });
-    }
-    return results;
-}
-
-/** The Markdown table of scenarios and their results, as docs/proof.md shows it. */
-export function scenarioTable(results: ScenarioResult[]): string {
-    const rows = results.map((r) => `| ${r.scenario.group} | ${r.scenario.title} | ${r.scenario.expected} | ${r.decision} | ${r.passed ? "pass" : "FAIL"} |`);
-    return ["| group | request | expected | evaluated | |", "|---|---|---|---|---|", ...rows].join("\n");
 }
