@@ -7,10 +7,7 @@
 import { awsBehaviourFindings } from "../access/aws-behaviour";
 import { requestCount } from "../access/enumerate";
 import { proveAccess, type ProofFinding } from "../access/proof";
-import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
-import { asList } from "../../components/policies";
-import { componentType } from "../../components/type-tokens";
-import { decide, partnerControlled, type Decision } from "../iam/evaluate";
+import { decide, partnerControlled } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
 import { buildIamPicture, findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
@@ -30,94 +27,12 @@ import {
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
 import { modelOf } from "../access/model";
-import { protectionChecks, type ProtectionCheck } from "./protections";
+import { protectionChecks } from "./protections";
 import type { ReviewRuns } from "../stack-runs";
+import { findingsOf } from "./findings";
+import type { ChainLink, ComponentSummary, CostLine, Finding, MatrixCell, PartnerSummary, ReviewReport } from "./report";
 
-export interface ComponentSummary {
-    type: string;
-    name: string;
-    /** Child resources by type. */
-    children: Record<string, number>;
-}
-
-export interface MatrixCell {
-    partner: string;
-    instance: string;
-    instanceId: string;
-    decision: Decision;
-    allowed: boolean;
-    runAs: string;
-    expiresAt: string | null;
-    /** The partner's access had expired at the evaluation time. */
-    expired: boolean;
-    reason: string;
-}
-
-export interface ChainLink {
-    from: string;
-    to: string;
-    decision: Decision;
-    note: string;
-}
-
-export interface PartnerSummary {
-    name: string;
-    grantRoleArn: string;
-    runAs: string;
-    expiresAt: string | null;
-    requiresSourceIdentity: boolean;
-    /** Credentials issued before this instant are refused, when a revocation is set. */
-    revokeSessionsIssuedBefore: string | null;
-    trustedPrincipals: string[];
-    /** Which instances the grant reaches: by tag, in the whole account and region, not only this stack's. */
-    reach: string;
-    /** Who can get to the grant role, link by link, evaluated now. */
-    chain: ChainLink[];
-}
-
-export interface Finding {
-    severity: "warning" | "info";
-    message: string;
-}
-
-export interface CostLine {
-    item: string;
-    quantity: number;
-    unit: string;
-    unitPrice: number;
-    monthly: number;
-}
-
-export interface ReviewReport {
-    stack: string;
-    side: string;
-    account: string;
-    region: string;
-    evaluatedAt: string;
-    resourceCount: number;
-    components: ComponentSummary[];
-    accessTagKey: string;
-    defaultRunAs: string | null;
-    partners: PartnerSummary[];
-    instances: Array<{ name: string; id: string; tags: Record<string, string> }>;
-    /**
-     * The pairs of partner and instance that matter, each decided by evaluation: every pair the
-     * access model finds allowed, and every partner with each instance tagged for it. Every other
-     * pair is refused (the model asked about each, in classes); `matrixSummary` counts them.
-     */
-    matrix: MatrixCell[];
-    /** The matrix in one sentence: who reaches what, and how many pairs are refused. */
-    matrixSummary: string;
-    /** Each protection, probed by evaluation; one that does not hold is also a finding. */
-    protections: ProtectionCheck[];
-    diagram: string;
-    /** The exhaustive proof: the intended access from the config, and how much was enumerated (absent without the config files). */
-    proof?: { intended: string[]; allowedRequests: number; evaluations: number };
-    findings: Finding[];
-    cost: { asOf: string; region: string; currency: string; lines: CostLine[]; totalMonthly: number; note: string };
-}
-
-const DAY_MS = 86_400_000;
+export type { ReviewReport } from "./report";
 
 /** How each kind of proof finding reads in the review. */
 const PROOF_FINDING: Record<ProofFinding["kind"], string> = {
@@ -368,6 +283,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
     const findings: Finding[] = [];
+    const allGrants = new Set(grantsOf(picture, accessTagKey));
 
     // The access model, built once: the proof's when the config files are known, else the model alone.
     const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
@@ -413,163 +329,9 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     }
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
-    for (const partner of partners) {
-        if (!matrix.some((c) => c.partner === partner.name && c.allowed)) {
-            findings.push({
-                severity: "warning",
-                message: `${partner.name} can reach no instance of this stack: only instances you tag ${accessTagKey}=${partner.name} yourself.`,
-            });
-        }
-        if (partner.expiresAt !== null) {
-            const left = Date.parse(partner.expiresAt) - Date.parse(at);
-            if (left <= 0)
-                findings.push({
-                    severity: "warning",
-                    message: `${partner.name}'s access expired at ${partner.expiresAt}: AssumeRole is refused; remove the partner if that is final.`,
-                });
-            else if (left <= 14 * DAY_MS)
-                findings.push({ severity: "warning", message: `${partner.name}'s access expires at ${partner.expiresAt}, within 14 days.` });
-        }
-        if (!partner.requiresSourceIdentity)
-            findings.push({
-                severity: "warning",
-                message: `${partner.name}'s grant does not require a source identity: CloudTrail shows the role session, not the person.`,
-            });
-        if (partner.chain.some((l) => l.to === partner.grantRoleArn && l.decision !== "Allowed")) {
-            findings.push({
-                severity: "info",
-                message: `${partner.name}'s trusted principal cannot assume the grant at ${at} (expired, or no external id yet).`,
-            });
-        }
-    }
-    // Instances of the reviewed stack only: on a their stack, other partners' instances are none of its business.
-    for (const instance of picture.instances.filter((i) => i.accountId === main.account)) {
-        const tag = instance.tags[accessTagKey];
-        if (tag !== undefined && !matrix.some((c) => c.instanceId === instance.id && c.allowed)) {
-            findings.push({
-                severity: "warning",
-                message: `instance ${instance.name} is tagged ${accessTagKey}=${tag}, but no partner in this review can reach it.`,
-            });
-        }
-    }
-    const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
-    const launches = main.resources.some((r) => r.type === "aws:ec2/instance:Instance");
-    if (document && !main.resources.some((r) => r.type === "aws:ec2/vpc:Vpc")) {
-        findings.push({
-            severity: "info",
-            message: launches
-                ? "The instances run in a network of your own (network.vpcId): this stack builds no endpoints or routes, so keeping that network private, and what its endpoints admit, are yours to check; no endpoint charges here."
-                : "No network is built (no instances): the grants apply to instances you tag yourself, and there are no endpoint charges.",
-        });
-    }
-    if (document) {
-        const inputs = JSON.parse(document.inputs.content).inputs ?? {};
-        if (!inputs.kmsKeyId)
-            findings.push({
-                severity: "info",
-                message:
-                    "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
-            });
-        // A key or bucket of your own: its policy is not in the stack, so its owner applies what the stack needs.
-        if (inputs.kmsKeyId && !picture.resourcePolicies.some((r) => r.kind === "kms-key" && r.arn === inputs.kmsKeyId))
-            findings.push({
-                severity: "info",
-                message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
-            });
-        // The archive as the preferences name it: one this stack creates (its lock, lifecycle and logging), or one of your own.
-        const archiveArn = archiveBucketOf(main);
-        const archive = archiveArn === undefined ? undefined : picture.buckets.find((b) => b.arn === archiveArn);
-        if (inputs.s3BucketName && archive === undefined)
-            findings.push({
-                severity: "info",
-                message: `Transcripts are archived to a bucket of your own, ${inputs.s3BucketName}: its lock, lifecycle, encryption and access logs are yours; stack output archiveBucketPolicyStatements holds the statements its policy should carry.`,
-            });
-        if (archive !== undefined) {
-            const { objectLock, lifecycle, accessLogPrefix } = archive;
-            const transition = lifecycle?.transition;
-            findings.push({
-                severity: "info",
-                message:
-                    `Archived transcripts are ${objectLock ? `locked ${objectLock.days} days (${objectLock.mode})` : "not locked"}, ` +
-                    `${transition ? `move to ${transition.storageClass} after ${transition.days} days` : "stay in their storage class"}, ` +
-                    `and ${lifecycle?.expirationDays !== undefined ? `expire after ${lifecycle.expirationDays} days` : "are kept until you delete them"}; ` +
-                    (accessLogPrefix !== undefined
-                        ? `every request on the archive is logged (S3 server access logs, prefix ${accessLogPrefix}).`
-                        : "requests on the archive are not logged."),
-            });
-        }
-        if (!document.importId) {
-            findings.push({
-                severity: "info",
-                message: `${SESSION_PREFERENCES_DOCUMENT} will be created: if the Session Manager console was ever opened in this account and region it already exists, and pulumi up fails with DocumentAlreadyExists; then set sessions.adoptExistingPreferences.`,
-            });
-        }
-    }
-    for (const principal of picture.principals.filter((p) => p.awsManagedPolicies.length > 0 && p.stack === main.stack)) {
-        findings.push({
-            severity: "info",
-            message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
-        });
-    }
-    // Alerts: what raises one and who hears it.
-    if (main.resources.some((r) => r.type === componentType("SessionAlerts"))) {
-        const subscriptions = main.resources
-            .filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")
-            .map((r) => `${r.inputs.protocol} ${r.inputs.endpoint}`);
-        findings.push({
-            severity: subscriptions.length > 0 ? "info" : "warning",
-            message:
-                "Every StartSession, ResumeSession and TerminateSession, every AssumeRole of a grant role (refused ones included; the grants accept only this region's STS endpoint) and every end of access is published to an encrypted SNS topic " +
-                `(output alertTopicArn), as CloudTrail records them: a trail logging management events in ${main.region} is needed. ` +
-                (subscriptions.length > 0 ? `Subscribed: ${subscriptions.join(", ")}.` : "Nobody is subscribed yet (alerts.emails, alerts.httpsEndpoints)."),
-        });
-    } else if (main.outputs.grants !== undefined) {
-        findings.push({ severity: "warning", message: "No alerts on sessions or grant-role AssumeRole calls (alerts.enabled is false)." });
-    }
-    // MFA of the partner's people, read off its jump roles' trust (a their stack's, or the one it references).
-    for (const role of picture.principals.filter(
-        (p) =>
-            p.kind === "role" &&
-            (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) &&
-            // Every partner's grant, not only the reviewed one: a their stack's review sees the others too.
-            !grantsOf(picture, accessTagKey).includes(p),
-    )) {
-        const assume = (role.trustPolicy?.Statement ?? []).find((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
-        const maxAge = assume?.Condition?.NumericLessThan?.["aws:MultiFactorAuthAge"];
-        const present = assume?.Condition?.Bool?.["aws:MultiFactorAuthPresent"] === "true";
-        // IAM users sign with long-term keys: without MFA, a stolen key alone opens a shell.
-        const trustsUsers = asList(assume?.Condition?.ArnEquals?.["aws:PrincipalArn"] as string | string[] | undefined).some((arn) => arn.includes(":user/"));
-        findings.push(
-            present
-                ? {
-                      severity: "info",
-                      message: `The jump role ${role.name} requires an MFA sign-in${maxAge ? ` within ${maxAge} seconds` : ""} of whoever assumes it.`,
-                  }
-                : trustsUsers
-                  ? {
-                        severity: "warning",
-                        message: `The jump role ${role.name} does not require MFA of the IAM users it trusts (mfa.required is false on its their stack): a leaked access key alone opens a shell.`,
-                    }
-                  : {
-                        severity: "info",
-                        message: `The jump role ${role.name} does not test MFA itself: its federated principal's identity provider enforces its own.`,
-                    },
-        );
-    }
-    // Permissions boundaries: their text is in the owner's account, so they are named, not evaluated (they can only narrow).
-    const roles = main.resources.filter((r) => r.type === "aws:iam/role:Role");
-    const boundaries = [...new Set(roles.map((r) => r.inputs.permissionsBoundary).filter((b): b is string => typeof b === "string"))];
-    if (boundaries.length > 0) {
-        const unbounded = roles.filter((r) => typeof r.inputs.permissionsBoundary !== "string").map((r) => r.inputs.name ?? r.name);
-        findings.push(
-            unbounded.length === 0
-                ? {
-                      severity: "info",
-                      message: `Every role this stack creates (${roles.length}) has the permissions boundary ${boundaries.join(", ")}; its text is not evaluated here, and it can only narrow the access shown.`,
-                  }
-                : { severity: "warning", message: `Roles without the permissions boundary ${boundaries.join(", ")}: ${unbounded.join(", ")}.` },
-        );
-    }
+    findings.push(
+        ...findingsOf({ main, picture, accessTagKey, partners, matrix, at, archiveBucketArn: archiveBucketOf(main), isGrant: (p) => allGrants.has(p) }),
+    );
     const protections = await protectionChecks({
         picture,
         account: main.account,
