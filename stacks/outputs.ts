@@ -85,5 +85,18 @@ export type GrantOutput = z.output<typeof grantOutputSchema>;
 export type YoursOutputs = z.output<typeof yoursOutputsSchema>;
 export type TheirOutputs = z.output<typeof theirOutputsSchema>;
 
+/**
+ * The first thing wrong with a value a schema refused, as `output <prefix><key> is missing`
+ * or `... is malformed (<why>)`: the one wording the their stack and the live check use.
+ */
+export function outputProblem(error: z.ZodError, value: unknown, prefix = ""): string {
+    const issue = error.issues[0];
+    const found = issue.path.reduce<unknown>(
+        (at, step) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[step] : undefined),
+        value,
+    );
+    return `output ${prefix}${issue.path.map(String).join(".")} ${found === undefined ? "is missing" : `is malformed (${issue.message})`}`;
+}
+
 /** Every key of a contract, for typing a program's export object (which may export more). */
 export type ExportsOf<Schema extends z.ZodObject> = { [Key in keyof z.input<Schema>]-?: unknown } & Record<string, unknown>;

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { RemoteAccessIdentity } from "../components/remote-access-identity";
-import { grantOutputSchema, theirOutputsSchema, type ExportsOf } from "./outputs";
+import { grantOutputSchema, outputProblem, theirOutputsSchema, type ExportsOf } from "./outputs";
 import { ConfigError, loadTheirSettings, type ConfigIssue, type TheirSettings } from "./config";
 
 /** The grant this partner was given in the owner's account. */
@@ -136,10 +136,7 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
             );
         }
         const parsed = grantOutputSchema.safeParse(mine);
-        if (!parsed.success) {
-            const field = parsed.error.issues[0].path.map(String).join(".");
-            throw new Error(`stack ${stackName}: output grants.${settings.partnerName}.${field} is missing or malformed`);
-        }
+        if (!parsed.success) throw new Error(`stack ${stackName}: ${outputProblem(parsed.error, mine, `grants.${settings.partnerName}.`)}`);
         // Stacks deployed before sessionDocument existed used the preferences document.
         return { ...parsed.data, sessionDocument: parsed.data.sessionDocument ?? SESSION_PREFERENCES_DOCUMENT };
     });

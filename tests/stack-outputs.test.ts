@@ -4,6 +4,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { RUN_AS_TAG_KEY } from "../components/constants";
 import { parseTheirOutputs, parseYoursOutputs, SetupError } from "../tools/live/stacks";
 import { ofType, resolve, runProgram, type ProgramRun } from "../tools/mock-engine";
 
@@ -19,21 +20,23 @@ describe("stack-output contract", () => {
         const run = await runProgram({ stack: "yours" });
         const outputs = parseYoursOutputs(await printedOutputs(run), "yours");
         expect(outputs.region).to.equal(run.region);
-        const grantRoles = ofType(run, "aws:iam/role:Role").filter((role) => role.inputs.tags?.SSMSessionRunAs !== undefined);
+        const grantRoles = ofType(run, "aws:iam/role:Role").filter((role) => role.inputs.tags?.[RUN_AS_TAG_KEY] !== undefined);
         expect(Object.keys(outputs.grants)).to.have.length(grantRoles.length).and.to.have.length.greaterThan(1);
         for (const role of grantRoles) {
             const partner = role.inputs.tags[outputs.accessTagKey] as string;
             const grant = outputs.grants[partner];
             expect(grant, partner).to.not.equal(undefined);
             expect(grant.roleArn).to.match(new RegExp(`:role/${role.inputs.name}$`));
-            expect(grant.runAsUser).to.equal(role.inputs.tags.SSMSessionRunAs);
+            expect(grant.runAsUser).to.equal(role.inputs.tags[RUN_AS_TAG_KEY]);
             const tagged = ofType(run, "aws:ec2/instance:Instance").filter((instance) => instance.inputs.tags?.[outputs.accessTagKey] === partner);
             expect(grant.instanceIds).to.have.length(tagged.length);
         }
+        // Not a comparison of two empty lists: the fixture launches instances for its partners.
+        expect(Object.values(outputs.grants).flatMap((grant) => grant.instanceIds)).to.have.length.greaterThan(0);
         expect(outputs.sessionPreferences?.logGroupName).to.equal(outputs.sessionLogGroupName);
     });
 
-    it("the their program's outputs parse, with the users its config lists", async () => {
+    it("the their program's outputs parse, naming the IAM users it registers", async () => {
         const run = await runProgram({ stack: "their" });
         const outputs = parseTheirOutputs(await printedOutputs(run), "their");
         expect(outputs.jumpRoleArn).to.match(/:role\//);
@@ -49,6 +52,10 @@ describe("stack-output contract", () => {
             .to.throw(SetupError)
             .with.property("message")
             .that.contains(`output grants.${first}.roleArn is malformed`);
+        expect(() => parseYoursOutputs({ ...printed, grants: { ...grants, [first]: { ...grants[first], externalId: undefined } } }, "yours")).to.throw(
+            SetupError,
+            `output grants.${first}.externalId is missing`,
+        );
         expect(() => parseTheirOutputs({ userNames: [] }, "their")).to.throw(SetupError, "output jumpRoleArn is missing (is this the their stack, deployed?)");
     });
 });

@@ -6,9 +6,8 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { z } from "zod";
 import type { SessionPreferenceValues } from "../../components/session-preferences";
-import { theirOutputsSchema, yoursOutputsSchema, type TheirOutputs, type YoursOutputs as YoursStackOutputs } from "../../stacks/outputs";
+import { outputProblem, theirOutputsSchema, yoursOutputsSchema, type TheirOutputs, type YoursOutputs as YoursStackOutputs } from "../../stacks/outputs";
 import { PROJECT, PROJECT_ROOT, readStackConfig } from "../mock-engine";
 
 /** A problem with the command line, the stacks or the accounts: nothing is checked (exit code 2). */
@@ -109,16 +108,6 @@ export type YoursOutputs = Omit<YoursStackOutputs, "sessionPreferenceSettings" |
     sessionPreferences?: SessionPreferenceValues;
 };
 
-/** The first thing wrong with outputs, as `output <key>: <what>`. */
-function firstProblem(error: z.ZodError, outputs: Record<string, unknown>): string {
-    const issue = error.issues[0];
-    const value = issue.path.reduce<unknown>(
-        (at, step) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[step] : undefined),
-        outputs,
-    );
-    return `output ${issue.path.map(String).join(".")} ${value === undefined ? "is missing" : `is malformed (${issue.message})`}`;
-}
-
 /** The yours stack outputs the live check uses; refuses outputs saved without --show-secrets. */
 export function parseYoursOutputs(outputs: Record<string, unknown>, stack: string): YoursOutputs {
     const where = `stack ${stack}`;
@@ -128,7 +117,7 @@ export function parseYoursOutputs(outputs: Record<string, unknown>, stack: strin
     }
     if (outputs.grants === "[secret]") throw new SetupError(`${where}: output grants is "[secret]": save the outputs with --show-secrets`);
     const parsed = yoursOutputsSchema.safeParse(outputs);
-    if (!parsed.success) throw new SetupError(`${where}: ${firstProblem(parsed.error, outputs)}`);
+    if (!parsed.success) throw new SetupError(`${where}: ${outputProblem(parsed.error, outputs)}`);
     const { sessionPreferenceSettings: settings, sessionKmsKeyArn, sessionArchiveBucket, ...rest } = parsed.data;
     return {
         ...rest,
@@ -144,7 +133,7 @@ export function parseYoursOutputs(outputs: Record<string, unknown>, stack: strin
 export function parseTheirOutputs(outputs: Record<string, unknown>, stack: string): TheirOutputs {
     const parsed = theirOutputsSchema.safeParse(outputs);
     if (!parsed.success) {
-        const problem = firstProblem(parsed.error, outputs);
+        const problem = outputProblem(parsed.error, outputs);
         throw new SetupError(`stack ${stack}: ${problem}${problem.startsWith("output jumpRoleArn") ? " (is this the their stack, deployed?)" : ""}`);
     }
     return parsed.data;

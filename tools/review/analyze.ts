@@ -283,7 +283,6 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
     const findings: Finding[] = [];
-    const allGrants = new Set(grantsOf(picture, accessTagKey));
 
     // The access model, built once: the proof's when the config files are known, else the model alone.
     const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
@@ -330,7 +329,16 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
     findings.push(
-        ...findingsOf({ main, picture, accessTagKey, partners, matrix, at, archiveBucketArn: archiveBucketOf(main), isGrant: (p) => allGrants.has(p) }),
+        ...findingsOf({
+            main,
+            picture,
+            accessTagKey,
+            partners,
+            matrix,
+            at,
+            archiveBucketArn: archiveBucketOf(main),
+            grantRoles: new Set(grantsOf(picture, accessTagKey)),
+        }),
     );
     const protections = await protectionChecks({
         picture,

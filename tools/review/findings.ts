@@ -20,8 +20,8 @@ export interface FindingContext {
     at: string;
     /** The archive bucket the reviewed run's preferences name, if any. */
     archiveBucketArn: string | undefined;
-    /** Whether a principal is some partner's grant role. */
-    isGrant: (principal: IamPrincipal) => boolean;
+    /** Every partner's grant role in the picture, not only the reviewed one (a their stack's review sees the others too). */
+    grantRoles: ReadonlySet<IamPrincipal>;
 }
 
 export type FindingRule = (context: FindingContext) => Finding[];
@@ -171,14 +171,10 @@ const alertFindings: FindingRule = ({ main }) => {
 };
 
 /** MFA of the partner's people, read off its jump roles' trust (a their stack's, or the one it references). */
-const jumpRoleMfaFindings: FindingRule = ({ picture, isGrant }) => {
+const jumpRoleMfaFindings: FindingRule = ({ picture, grantRoles }) => {
     const findings: Finding[] = [];
     for (const role of picture.principals.filter(
-        (p) =>
-            p.kind === "role" &&
-            (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) &&
-            // Every partner's grant, not only the reviewed one: a their stack's review sees the others too.
-            !isGrant(p),
+        (p) => p.kind === "role" && (p.trustPolicy?.Statement ?? []).some((s) => asList(s.Action).includes("sts:SetSourceIdentity")) && !grantRoles.has(p),
     )) {
         const assume = (role.trustPolicy?.Statement ?? []).find((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"));
         const maxAge = assume?.Condition?.NumericLessThan?.["aws:MultiFactorAuthAge"];
