@@ -223,10 +223,11 @@ describe("access review", () => {
 
     describe("flags a protection that regresses", () => {
         // The sample stack's runs with one produced resource changed, as a careless edit of a component would.
-        async function regressed(change: (main: ProgramRun) => void): Promise<string[]> {
+        async function regressed(change: (main: ProgramRun) => void, seen: (report: ReviewReport) => void = () => undefined): Promise<string[]> {
             const runs = await runForReview({ stack: "yours", configFile: path.join(FIXTURES_DIR, "Pulumi.yours.yaml") });
             change(runs.main);
             const report = await analyze(runs, AT);
+            seen(report);
             return report.findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
         }
         const policyNamed = (main: ProgramRun, name: string) => main.resources.find((r) => r.name === name)!;
@@ -239,6 +240,30 @@ describe("access review", () => {
             );
             expect(flagged).to.include(
                 "protection regressed: instance instance-third-party-a: a partner's non-root shell writes another partner's audit log stream should be refused, and is allowed.",
+            );
+        });
+
+        it("an AWS managed policy attached to the instance role: evaluated by its snapshot in the protections, and said so", async () => {
+            let report: ReviewReport | undefined;
+            const flagged = await regressed(
+                (main) => {
+                    const role = main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "instances-role")!;
+                    main.resources.push({
+                        ...role,
+                        urn: `${role.urn}-core`,
+                        type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                        name: "instances-core",
+                        inputs: { role: role.inputs.name ?? role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+                    });
+                },
+                (r) => (report = r),
+            );
+            // The blog's policy lets whoever holds the instance role read every parameter of the account.
+            expect(flagged).to.include(
+                "protection regressed: instance role instances-role: reads an SSM parameter of the account should be refused, and is allowed.",
+            );
+            expect(report!.findings.map((f) => f.message)).to.include(
+                "instances-role also has AmazonSSMManagedInstanceCore (evaluated from its text as of 2026-11-25: AWS may have changed it since).",
             );
         });
 

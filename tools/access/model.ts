@@ -27,6 +27,8 @@ export interface AccessModel {
     stack: string;
     evaluatedAt: string;
     accessTagKey: string;
+    /** The one picture every question about this side is asked of (prepareSide): the review's matrix, chains and protections too. */
+    picture: IamPicture;
     principals: ModelPrincipal[];
     partners: PartnerAccess[];
     /** Every allowed request: one entry per class of resources alike (`requestsOf` lists each). */
@@ -56,7 +58,7 @@ export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardO
     for (const principal of picture.principals) {
         for (const arn of principal.awsManagedPolicies) {
             const snapshot = managedPolicySnapshot(arn);
-            if (snapshot) principal.policies.push({ name: snapshot.name, document: snapshot.document, kind: "managed" });
+            if (snapshot) principal.policies.push({ name: snapshot.name, document: snapshot.document, kind: "managed", snapshotTakenOn: snapshot.takenOn });
         }
     }
     await assumeOwnersApplyTheStatements(runs, picture);
@@ -83,6 +85,7 @@ async function assumeOwnersApplyTheStatements(runs: ReviewRuns, picture: IamPict
             accountId: preferences.kmsKeyId.split(":")[4],
             kind: "kms-key",
             document: JSON.parse(keyStatements),
+            assumedFromOutput: "sessionKeyPolicyStatements",
         });
     const bucketStatements = await printed("archiveBucketPolicyStatements");
     if (bucketStatements && typeof preferences.s3BucketName === "string")
@@ -91,6 +94,7 @@ async function assumeOwnersApplyTheStatements(runs: ReviewRuns, picture: IamPict
             accountId: yoursRun.account,
             kind: "s3-bucket",
             document: JSON.parse(bucketStatements),
+            assumedFromOutput: "archiveBucketPolicyStatements",
         });
 }
 
@@ -133,6 +137,7 @@ export async function accessModel(
         stack: runs.main.stack,
         evaluatedAt: at,
         accessTagKey,
+        picture,
         principals: picture.principals.map((p) => ({
             arn: p.arn,
             kind: p.kind,

@@ -170,7 +170,8 @@ export function lintTargets(picture: IamPicture): LintTarget[] {
     const seen = new Set<string>();
     for (const principal of picture.principals) {
         if (principal.trustPolicy) targets.push({ name: `${principal.kind} ${principal.name} trust policy`, document: principal.trustPolicy, kind: "trust" });
-        for (const policy of principal.policies) {
+        // AWS's own text (a managed policy's snapshot) is not the program's to fix.
+        for (const policy of principal.policies.filter((p) => p.snapshotTakenOn === undefined)) {
             // Group policies apply to every member: lint each once.
             const key = `${policy.kind}:${policy.name}`;
             if (seen.has(key)) continue;
@@ -197,7 +198,7 @@ export function quotaFindings(picture: IamPicture): LintFinding[] {
             inline,
             principal.kind === "role" ? IAM_QUOTAS.roleInlineTotal : IAM_QUOTAS.userInlineTotal,
         );
-        for (const policy of principal.policies.filter((p) => p.kind === "managed"))
+        for (const policy of principal.policies.filter((p) => p.kind === "managed" && p.snapshotTakenOn === undefined))
             over(`managed policy ${policy.name}`, policySize(policy.document), IAM_QUOTAS.managedPolicy);
         const groupInline = principal.policies.filter((p) => p.kind === "group-inline").reduce((sum, p) => sum + policySize(p.document), 0);
         over(`groups of ${principal.name} inline policies`, groupInline, IAM_QUOTAS.groupInlineTotal);

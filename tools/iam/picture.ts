@@ -13,6 +13,8 @@ export interface NamedPolicy {
     document: PolicyDocument;
     /** Inline policies count against the principal's inline quota; managed ones have their own. */
     kind: "inline" | "group-inline" | "managed";
+    /** An AWS managed policy's text from this project's dated snapshot (tools/iam/aws-managed-policies.ts): AWS's, not the program's. */
+    snapshotTakenOn?: string;
 }
 
 /** A role or user, with everything that decides what it may do. */
@@ -25,7 +27,7 @@ export interface IamPrincipal {
     stack: string;
     tags: Record<string, string>;
     policies: NamedPolicy[];
-    /** AWS managed policies attached by ARN: their content is not available offline, so they are listed, not evaluated. */
+    /** AWS managed policies attached by ARN; the access model adds the text of those it has a snapshot of to `policies`. */
     awsManagedPolicies: string[];
     trustPolicy?: PolicyDocument;
     /** Groups it belongs to (users). */
@@ -77,6 +79,8 @@ export interface ResourcePolicy {
     accountId: string;
     kind: "kms-key" | "s3-bucket" | "secret" | "sns-topic";
     document: PolicyDocument;
+    /** Not in the stack: a key or bucket of your own, taken to carry the statements the stack prints in this output. */
+    assumedFromOutput?: string;
 }
 
 export interface IamPicture {

@@ -10,20 +10,9 @@ import { proveAccess, type ProofFinding } from "../access/proof";
 import { decide, partnerControlled } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
-import { buildIamPicture, findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
+import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import {
-    accessTagKeyOf,
-    auditLogGroupOf,
-    defaultRunAsOf,
-    grantsOf,
-    preferencesOf,
-    revocationOf,
-    runAsOf,
-    trustFacts,
-    yoursRunOf,
-    type TrustFacts,
-} from "../iam/facts";
+import { auditLogGroupOf, defaultRunAsOf, grantsOf, preferencesOf, revocationOf, runAsOf, trustFacts, yoursRunOf, type TrustFacts } from "../iam/facts";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
 import { modelOf } from "../access/model";
@@ -270,8 +259,11 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
 /** Builds the review of `runs.main`, evaluating at `at` (ISO time). */
 export async function analyze(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<ReviewReport> {
     const { main } = runs;
-    const picture = buildIamPicture([main, ...runs.referenced]);
-    const accessTagKey = await accessTagKeyOf(main);
+    // The access model, built once: the proof's when the config files are known, else the model alone.
+    // Its picture is the one every section below asks: AWS managed policies by their snapshot, keys and buckets of your own by the statements printed for them.
+    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
+    const model = proven?.model ?? (await modelOf(runs, at, progress));
+    const { picture, accessTagKey } = model;
     let grants = grantsOf(picture, accessTagKey);
     if (main.outputs.jumpRoleArn !== undefined) {
         // A their stack: review only the grant its jump role is meant for.
@@ -283,10 +275,6 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
     const findings: Finding[] = [];
-
-    // The access model, built once: the proof's when the config files are known, else the model alone.
-    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
-    const model = proven?.model ?? (await modelOf(runs, at, progress));
     const reachedBy = new Map(
         model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
     );

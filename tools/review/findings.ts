@@ -100,7 +100,7 @@ const sessionDataFindings: FindingRule = ({ main, picture, archiveBucketArn }) =
                     "Session data is not encrypted with a customer-managed KMS key (sessions.kmsEncryption is off); transcripts use CloudWatch Logs' default encryption.",
             });
         // A key or bucket of your own: its policy is not in the stack, so its owner applies what the stack needs.
-        if (inputs.kmsKeyId && !picture.resourcePolicies.some((r) => r.kind === "kms-key" && r.arn === inputs.kmsKeyId))
+        if (inputs.kmsKeyId && !picture.resourcePolicies.some((r) => r.kind === "kms-key" && r.arn === inputs.kmsKeyId && r.assumedFromOutput === undefined))
             findings.push({
                 severity: "info",
                 message: `Session data is encrypted with a key of your own, ${inputs.kmsKeyId}: its key policy must carry the statements of stack output sessionKeyPolicyStatements, or sessions fail to start.`,
@@ -136,16 +136,24 @@ const sessionDataFindings: FindingRule = ({ main, picture, archiveBucketArn }) =
     return findings;
 };
 
-/** AWS managed policies the review names but does not evaluate. */
+/** AWS managed policies: evaluated by the text of a dated snapshot, or only named when this project has none. */
 const managedPolicyFindings: FindingRule = ({ main, picture }) => {
     const findings: Finding[] = [];
     for (const principal of picture.principals.filter((p) => p.awsManagedPolicies.length > 0 && p.stack === main.stack)) {
-        findings.push({
-            severity: "info",
-            message: `${principal.name} also has ${principal.awsManagedPolicies.map((a) => a.split("/").pop()).join(", ")}, which this review lists but does not evaluate (its text is not available offline).`,
-        });
+        const name = (arn: string) => arn.split("/").pop()!;
+        const snapshots = principal.policies.filter((p) => p.snapshotTakenOn !== undefined);
+        const unknown = principal.awsManagedPolicies.filter((arn) => !snapshots.some((p) => p.name === name(arn)));
+        if (snapshots.length > 0)
+            findings.push({
+                severity: "info",
+                message: `${principal.name} also has ${snapshots.map((p) => `${p.name} (evaluated from its text as of ${p.snapshotTakenOn}: AWS may have changed it since)`).join(", ")}.`,
+            });
+        if (unknown.length > 0)
+            findings.push({
+                severity: "info",
+                message: `${principal.name} also has ${unknown.map(name).join(", ")}, which this review lists but does not evaluate (this project has no snapshot of its text).`,
+            });
     }
-    // Alerts: what raises one and who hears it.
     return findings;
 };
 
