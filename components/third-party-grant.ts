@@ -76,6 +76,10 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
     public readonly expiresAt?: string;
     /** Credentials issued before this UTC instant are refused, when one was given. */
     public readonly revokeSessionsIssuedBefore?: string;
+    /** The principals of the partner's account its trust names (checked ARNs). */
+    public readonly trustedPrincipalArns: pulumi.Output<string[]>;
+    /** Its trust requires a source identity, and the role session to be named after it. */
+    public readonly requiresSourceIdentity: boolean;
 
     constructor(name: string, args: ThirdPartyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("ThirdPartyGrant"), name, {}, withFormerType("ThirdPartyGrant", "grants", opts));
@@ -113,6 +117,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 : pulumi.output(checkedInput(this, "externalId", args.externalId, secretProblem(EXTERNAL_ID)));
         this.externalId = pulumi.secret(externalId);
 
+        const requireSourceIdentity = args.requireSourceIdentity ?? true;
         // One apply per document, straight to JSON: a grant is created per partner, and each
         // Output costs the engine a promise (see the benchmark).
         const trustJson = pulumi.all([scope, partnerAccountId, principalArns, this.externalId]).apply(([s, accountId, arns, id]) =>
@@ -124,7 +129,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                     principalArns: arns,
                     externalId: id,
                     expiresAt,
-                    requireSourceIdentity: args.requireSourceIdentity ?? true,
+                    requireSourceIdentity,
                 }),
             ),
         );
@@ -175,6 +180,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         this.partnerName = args.partnerName;
         this.expiresAt = expiresAt;
         this.revokeSessionsIssuedBefore = revokeSessionsIssuedBefore;
+        this.trustedPrincipalArns = principalArns;
+        this.requiresSourceIdentity = requireSourceIdentity;
         this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, externalId: this.externalId, osUser: this.osUser });
     }
 }

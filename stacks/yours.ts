@@ -219,6 +219,10 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                     runAsUser: grant.osUser,
                     accessTagValue: grant.partnerName,
                     expiresAt: grant.expiresAt ?? null,
+                    // What the grant's trust and permissions are built to enforce, so a review holds the produced policies to them.
+                    revokeSessionsIssuedBefore: grant.revokeSessionsIssuedBefore ?? null,
+                    trustedPrincipalArns: grant.trustedPrincipalArns,
+                    requiresSourceIdentity: grant.requiresSourceIdentity,
                     // Sessions must name it (--document-name): the grant checks the document.
                     sessionDocument: preferences.documentName,
                     instanceIds: instanceIdsFor(grant.partnerName),

@@ -60,7 +60,17 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "tags",
         ],
         required: ["accessTagKey", "osUser", "partnerAccountId", "partnerName", "principalArns"],
-        outputs: ["roleArn", "roleName", "externalId", "osUser", "partnerName", "expiresAt", "revokeSessionsIssuedBefore"],
+        outputs: [
+            "roleArn",
+            "roleName",
+            "externalId",
+            "osUser",
+            "partnerName",
+            "expiresAt",
+            "revokeSessionsIssuedBefore",
+            "trustedPrincipalArns",
+            "requiresSourceIdentity",
+        ],
     },
     RemoteAccessIdentity: {
         inputs: [
@@ -311,6 +321,9 @@ describe("component package (components/)", () => {
             expect((await resolve(run.outputs.osUser)).value).to.equal("os_user_vendor_x");
             expect((await resolve(run.outputs.expiresAt)).value).to.equal("2027-03-31T21:59:59Z");
             expect(await resolve(run.outputs.externalId)).to.deep.equal({ value: "VendorXExternalId0123456789", secret: true });
+            // What the trust is built to enforce, so a review can hold the produced trust to it.
+            expect((await resolve(run.outputs.trustedPrincipalArns)).value).to.deep.equal(["arn:aws:iam::444444444444:role/3P_IAM_Assume_Role"]);
+            expect((await resolve(run.outputs.requiresSourceIdentity)).value).to.equal(true);
         });
 
         it("refuses a privileged OS user with a ResourceError naming the argument, before the grant role exists", async () => {

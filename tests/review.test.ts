@@ -267,6 +267,55 @@ describe("access review", () => {
             );
         });
 
+        // The grant's trust and permissions are held to what the yours stack states (its grants output), not read for it.
+        const trustOf = (main: ProgramRun, partner: string) =>
+            main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === `grant-${partner}-role`)!;
+        it("a grant's trust stripped of its source-identity binding though the config requires it", async () => {
+            const flagged = await regressed((main) => {
+                const role = trustOf(main, "Third_Party_A");
+                const trust = JSON.parse(role.inputs.assumeRolePolicy);
+                for (const statement of trust.Statement.filter((s: { Condition?: Record<string, any> }) => s.Condition !== undefined)) {
+                    delete statement.Condition.Null;
+                    delete statement.Condition.StringEquals?.["sts:RoleSessionName"];
+                }
+                role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            });
+            expect(flagged).to.include(
+                "protection regressed: partner Third_Party_A: its trusted principal names the grant session after someone other than its source identity should be refused, and is allowed.",
+            );
+        });
+
+        it("a grant's end of access dropped from its trust and its permissions though the config keeps it", async () => {
+            const configFile = changedFixture("yours", (config) => (config[`${PROJECT}:partners`][0].expiresAt = "2027-02-01T00:00:00Z"));
+            const runs = await runForReview({ stack: "yours", configFile });
+            const role = trustOf(runs.main, "Third_Party_A");
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement) delete statement.Condition?.DateLessThan;
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const policy = policyNamed(runs.main, "grant-Third_Party_A-session-access");
+            policy.inputs.policy = withoutStatement(policy.inputs.policy, "NothingAfterExpiry");
+            const report = await analyze(runs, AT);
+            expect(report.partners.find((p) => p.name === "Third_Party_A")!.expiresAt).to.equal("2027-02-01T00:00:00Z");
+            expect(report.findings.map((f) => f.message)).to.include(
+                "protection regressed: partner Third_Party_A: starts a session after its expiry with credentials issued before it should be refused, and is allowed.",
+            );
+        });
+
+        it("a role carrying the access tag that the stack states no grant for", async () => {
+            let report: ReviewReport | undefined;
+            await regressed(
+                (main) => {
+                    const role = trustOf(main, "Third_Party_B");
+                    main.resources.push({ ...role, urn: `${role.urn}-stray`, name: "stray-role", inputs: { ...role.inputs, name: "stray-role" } });
+                },
+                (r) => (report = r),
+            );
+            expect(report!.partners.map((p) => p.grantRoleArn)).to.include("arn:aws:iam::111111111111:role/stray-role");
+            expect(report!.findings.map((f) => f.message)).to.include(
+                "Role stray-role carries ExternalAccessGrantedTo=Third_Party_B, so it reaches the instances tagged for Third_Party_B, but the stack's grants output states no grant with this role: its trust and end of access are stated nowhere for the review to hold them to.",
+            );
+        });
+
         it("the instance role's credentials perimeter removed", async () => {
             const flagged = await regressed((main) => (main.resources = main.resources.filter((r) => r.name !== "instances-credentials-perimeter")));
             expect(flagged).to.deep.equal([

@@ -13,7 +13,6 @@ import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
-import { trustFacts } from "../iam/facts";
 import { actionsAdmittedBy } from "./actions";
 import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
@@ -113,21 +112,21 @@ function ownSession(picture: IamPicture, principalArn: string, sessionArn: strin
 
 /** How a subject signs one request, in a variant. */
 function requestFor(
+    universe: AccessUniverse,
+    side: number,
     picture: IamPicture,
     subject: Subject,
     action: string,
     resource: TypedResource,
     tags: Record<string, string> | undefined,
     variant: Variant,
-    otherRegion: string,
 ): AccessRequest {
     const lower = action.toLowerCase();
     const context: Record<string, string> = {};
     if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
-    if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = otherRegion;
-    // Assuming a role: present the external id its trust requires, as the intended caller does.
-    const target = findPrincipal(picture, resource.arn);
-    const externalId = target?.kind === "role" ? trustFacts(target).externalIds[0] : undefined;
+    if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = universe.otherRegion;
+    // Assuming a grant: present the external id its partner was given (the grants output), as the intended caller does.
+    const externalId = universe.externalIdFor(side, resource.arn);
     if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id") context["sts:ExternalId"] = externalId;
     const base = { action, resource: resource.arn, resourceTags: tags };
 
@@ -189,7 +188,7 @@ export async function allowedAt(universe: AccessUniverse, side: number, picture:
         type: access.resourceType,
         tags: { bySide: new Map(), default: access.resourceTags },
     };
-    const request = requestFor(picture, subject, access.action, resource, access.resourceTags, access.variant, universe.otherRegion);
+    const request = requestFor(universe, side, picture, subject, access.action, resource, access.resourceTags, access.variant);
     return (await decide(picture, { ...request, at })).decision === "Allowed";
 }
 
@@ -221,7 +220,7 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     const ask = async (subject: Subject, action: string, resources: ResourceClass, variant: Variant) => {
         const resource = resources.representative;
         const tags = universe.tagsOn(resource, side);
-        const request = { ...requestFor(picture, subject, action, resource, tags, variant, universe.otherRegion), at: options.at };
+        const request = { ...requestFor(universe, side, picture, subject, action, resource, tags, variant), at: options.at };
         const evaluate = () => {
             evaluations++;
             return decide(picture, request);

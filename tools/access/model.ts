@@ -9,7 +9,8 @@ import * as path from "path";
 import { buildIamPicture, guardScriptsOf, type GuardScripts, type IamPicture } from "../iam/picture";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_ROOT, resolve, type ProgramRun } from "../mock-engine";
-import { accessTagKeyOf, grantsOf, preferencesOf, yoursRunOf } from "../iam/facts";
+import { accessTagKeyOf, grantsOf, preferencesOf, yoursOutputsOf, yoursRunOf } from "../iam/facts";
+import type { GrantOutput } from "../../stacks/outputs";
 import type { ReviewRuns } from "../stack-runs";
 import { enumerateSide, type AllowedAccess, type EnumerationOptions } from "./enumerate";
 import { indexAllowed, partnerAccess, type PartnerAccess } from "./partners";
@@ -29,6 +30,8 @@ export interface AccessModel {
     accessTagKey: string;
     /** The one picture every question about this side is asked of (prepareSide): the review's matrix, chains and protections too. */
     picture: IamPicture;
+    /** Each grant as the yours stack states it (its typed outputs), by role ARN. */
+    statedGrants: ReadonlyMap<string, GrantOutput>;
     principals: ModelPrincipal[];
     partners: PartnerAccess[];
     /** Every allowed request: one entry per class of resources alike (`requestsOf` lists each). */
@@ -46,6 +49,8 @@ export interface PreparedSide {
     runs: ReviewRuns;
     picture: IamPicture;
     accessTagKey: string;
+    /** Each grant as the side's yours stack states it (its typed outputs), by role ARN: the produced policies are held to it. */
+    statedGrants: ReadonlyMap<string, GrantOutput>;
     guard: GuardScripts;
 }
 
@@ -62,7 +67,9 @@ export async function prepareSide(runs: ReviewRuns, guard: GuardScripts = guardO
         }
     }
     await assumeOwnersApplyTheStatements(runs, picture);
-    return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main), guard };
+    const stated = await yoursOutputsOf([runs.main, ...runs.referenced]);
+    const statedGrants = new Map(Object.values(stated?.grants ?? {}).map((grant) => [grant.roleArn, grant]));
+    return { runs, picture, accessTagKey: await accessTagKeyOf(runs.main), statedGrants, guard };
 }
 
 /**
@@ -138,6 +145,7 @@ export async function accessModel(
         evaluatedAt: at,
         accessTagKey,
         picture,
+        statedGrants: prepared.statedGrants,
         principals: picture.principals.map((p) => ({
             arn: p.arn,
             kind: p.kind,

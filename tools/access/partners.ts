@@ -11,7 +11,7 @@ import { groupBy } from "../grouping";
 import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
-import { revocationOf, runAsOf, trustFacts } from "../iam/facts";
+import { runAsOf } from "../iam/facts";
 import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import type { Reached, SessionMoment } from "./moments";
 import type { AccessUniverse } from "./universe";
@@ -131,13 +131,14 @@ export async function partnerAccess(
         else if (moment.fresh && accessEnds === null && moment.at !== moments[0].at) accessEnds = moment.at;
     }
     if (accessEnds === null && !sessionsAt.some((s) => s.key === moments[0].key)) accessEnds = at;
-    const externalId = trustFacts(grant).externalIds[0];
+    const stated = universe.statedGrant(side, grant.arn);
+    const externalId = stated?.externalId;
     const access: PartnerAccess = {
         name,
         grantRoleArn: grant.arn,
         runAs: runAsOf(grant, preferences),
         accessEnds,
-        revokeSessionsIssuedBefore: revocationOf(grant),
+        revokeSessionsIssuedBefore: stated?.revokeSessionsIssuedBefore ?? null,
         instances: reached(own.filter((a) => SESSION_TARGETS.has(a.resourceType))),
         documents: reached(own.filter((a) => a.resourceType === "document")),
         assumableBy: by("sts:AssumeRole"),

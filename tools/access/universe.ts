@@ -12,7 +12,7 @@ import { asList, type PolicyDocument } from "../../components/policies";
 import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
-import { trustFacts } from "../iam/facts";
+import type { GrantOutput } from "../../stacks/outputs";
 import { sessionMoments, type SessionMoment } from "./moments";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
 import { utcTimestamp } from "../../components/rules";
@@ -49,6 +49,19 @@ export interface Subject {
 export interface UniverseSide {
     picture: IamPicture;
     accessTagKey: string;
+    /** Each grant as the side's yours stack states it (its typed `grants` output), by role ARN. */
+    statedGrants: ReadonlyMap<string, GrantOutput>;
+}
+
+/** Whether a role's trust mentions an external id or a required source identity: values to ask with and without. */
+function trustMentions(role: IamPrincipal): { externalId: boolean; sourceIdentity: boolean } {
+    const conditions = (role.trustPolicy?.Statement ?? [])
+        .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"))
+        .map((s) => s.Condition ?? {});
+    return {
+        externalId: conditions.some((c) => c.StringEquals?.["sts:ExternalId"] !== undefined),
+        sourceIdentity: conditions.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
+    };
 }
 
 /** Far enough ahead to stand for "no end". */
@@ -151,27 +164,34 @@ export class AccessUniverse {
         this.accounts = [...new Set(sides.flatMap((s) => s.picture.principals.map((p) => p.accountId)))];
         this.ownerAccounts = new Set(sides.flatMap((s) => s.picture.principals.filter((p) => p.tags[s.accessTagKey] !== undefined).map((p) => p.accountId)));
         this.now = now;
-        for (const principal of sides.flatMap((s) => s.picture.principals)) {
-            const instants = this.instantsOf.get(principal.arn) ?? new Set<string>();
-            instantsIn([principal.trustPolicy, ...principal.policies.map((x) => x.document)]).forEach((i) => instants.add(i));
-            this.instantsOf.set(principal.arn, instants);
-            const ofAccount = this.instantsOf.get(principal.accountId) ?? new Set<string>();
-            instants.forEach((i) => ofAccount.add(i));
-            this.instantsOf.set(principal.accountId, ofAccount);
-            const trusted = this.trustedBy.get(principal.arn) ?? new Set<string>();
-            principalsNamed(principal.trustPolicy).forEach((p) => trusted.add(p));
-            this.trustedBy.set(principal.arn, trusted);
+        for (const side of sides) {
+            for (const principal of side.picture.principals) {
+                const instants = this.instantsOf.get(principal.arn) ?? new Set<string>();
+                instantsIn([principal.trustPolicy, ...principal.policies.map((x) => x.document)]).forEach((i) => instants.add(i));
+                // The end and revocation its grant is stated to have: asked about even where its policies dropped them.
+                const stated = side.statedGrants.get(principal.arn);
+                for (const instant of [stated?.expiresAt, stated?.revokeSessionsIssuedBefore]) if (instant !== undefined) instants.add(instant);
+                this.instantsOf.set(principal.arn, instants);
+                const ofAccount = this.instantsOf.get(principal.accountId) ?? new Set<string>();
+                instants.forEach((i) => ofAccount.add(i));
+                this.instantsOf.set(principal.accountId, ofAccount);
+                const trusted = this.trustedBy.get(principal.arn) ?? new Set<string>();
+                principalsNamed(principal.trustPolicy).forEach((p) => trusted.add(p));
+                this.trustedBy.set(principal.arn, trusted);
+            }
         }
         sides.forEach((side, index) => this.addSide(side.picture, index));
         this.addSubjects();
         for (const subject of this.subjects) if (!this.subjectByKey.has(subject.key)) this.subjectByKey.set(subject.key, subject);
         for (const side of sides) {
+            // A role is also asked without what either side's trust mentions or its grant is stated to require.
             for (const role of side.picture.principals.filter((p) => p.kind === "role")) {
-                const facts = trustFacts(role);
+                const mentioned = trustMentions(role);
+                const stated = side.statedGrants.get(role.arn);
                 const known = this.assumeRequirements.get(role.arn) ?? { externalId: false, sourceIdentity: false };
                 this.assumeRequirements.set(role.arn, {
-                    externalId: known.externalId || facts.externalIds.length > 0,
-                    sourceIdentity: known.sourceIdentity || facts.requiresSourceIdentity,
+                    externalId: known.externalId || mentioned.externalId || stated !== undefined,
+                    sourceIdentity: known.sourceIdentity || mentioned.sourceIdentity || stated?.requiresSourceIdentity === true,
                 });
             }
         }
@@ -300,6 +320,16 @@ export class AccessUniverse {
             this.momentsOf.set(grantArn, found);
         }
         return found;
+    }
+
+    /** Grant role `roleArn` as side `side`'s yours stack states it (its grants output): what its partner was given, and what it is built to enforce. */
+    statedGrant(side: number, roleArn: string): GrantOutput | undefined {
+        return this.sides[side]?.statedGrants.get(roleArn);
+    }
+
+    /** The external id the partner behind grant role `roleArn` was given on side `side`, as its intended caller presents it. */
+    externalIdFor(side: number, roleArn: string): string | undefined {
+        return this.statedGrant(side, roleArn)?.externalId;
     }
 
     /** Each side's IAM picture, in the sides' order. */

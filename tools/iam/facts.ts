@@ -1,48 +1,27 @@
 // Facts the review and the access diff read off what the programs produced: which roles
-// are partner grants, what a grant's trust policy says (who, until when, with which
-// external id, whether a source identity is required), its revocation instant, and the
-// Session Manager preferences (default Run As user, audit log group).
+// are partner grants (the access tag), the Session Manager preferences that decide whom
+// sessions run as, and what the yours stack states it built (its typed outputs).
 
 import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, DEFAULT_ACCESS_TAG_KEY } from "../../components/constants";
-import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
+import { outputProblem, yoursOutputsSchema, type YoursOutputs } from "../../stacks/outputs";
 import type { IamPicture, IamPrincipal } from "./picture";
 import { resolve, type ProgramRun } from "../mock-engine";
 
-function allowStatements(doc: PolicyDocument | undefined, action: string): PolicyStatement[] {
-    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow" && asList(s.Action).includes(action));
-}
-
-/** What a grant's trust policy (as produced) says about who, until when, with what. */
-export interface TrustFacts {
-    /** The principals it names (aws:PrincipalArn). */
-    principals: string[];
-    /** External ids it requires: secrets, never to be printed. */
-    externalIds: string[];
-    expiresAt: string | null;
-    requiresSourceIdentity: boolean;
-}
-
-/** Reads the trust facts of a grant role. */
-export function trustFacts(grant: IamPrincipal): TrustFacts {
-    const assume = allowStatements(grant.trustPolicy, "sts:AssumeRole");
-    const conditions = assume.map((s) => s.Condition ?? {});
-    const values = (op: string, key: string) => conditions.flatMap((c) => ([] as string[]).concat((c[op]?.[key] as string | string[] | undefined) ?? []));
-    const expiries = values("DateLessThan", "aws:CurrentTime");
-    return {
-        principals: values("ArnEquals", "aws:PrincipalArn"),
-        externalIds: values("StringEquals", "sts:ExternalId"),
-        expiresAt: expiries.length > 0 ? expiries.sort()[0] : null,
-        requiresSourceIdentity: assume.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
-    };
-}
-
-/** The revocation instant the grant's permissions carry, if any. */
-export function revocationOf(grant: IamPrincipal): string | null {
-    for (const statement of grant.policies.flatMap((p) => p.document.Statement)) {
-        const before = statement.Effect === "Deny" ? statement.Condition?.DateLessThan?.["aws:TokenIssueTime"] : undefined;
-        if (typeof before === "string") return before;
-    }
-    return null;
+/**
+ * What the yours stack among these runs states it built, read from its outputs with the
+ * stack-output contract (stacks/outputs.ts): each grant's external id, expiry, revocation,
+ * trusted principals and source-identity requirement, the log group, the archive. The
+ * review holds the produced policies to these values instead of reading them back out of
+ * the policies, so a policy that loses one shows as a regression rather than as a new fact.
+ */
+export async function yoursOutputsOf(runs: ProgramRun[]): Promise<YoursOutputs | undefined> {
+    const run = yoursRunOf(runs);
+    if (run === undefined) return undefined;
+    const plain: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(run.outputs)) plain[name] = (await resolve(value)).value;
+    const parsed = yoursOutputsSchema.safeParse(plain);
+    if (!parsed.success) throw new Error(`stack ${run.stack}: ${outputProblem(parsed.error, plain)}`);
+    return parsed.data;
 }
 
 /** The instance tag key a run's grants compare (its `accessTagKey` output), or the default. */
@@ -61,18 +40,6 @@ export function grantsOf(picture: IamPicture, accessTagKey: string): IamPrincipa
 export function preferencesOf(run: ProgramRun): Record<string, unknown> | null {
     const document = run.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT);
     return document ? (JSON.parse(document.inputs.content).inputs ?? null) : null;
-}
-
-/** The log group the preferences stream sessions to. */
-export function auditLogGroupOf(run: ProgramRun): string | null {
-    const name = preferencesOf(run)?.cloudWatchLogGroupName;
-    return typeof name === "string" ? name : null;
-}
-
-/** The OS user sessions run as when the principal has no Run As tag. */
-export function defaultRunAsOf(run: ProgramRun): string | null {
-    const user = preferencesOf(run)?.runAsDefaultUser;
-    return typeof user === "string" ? user : null;
 }
 
 /** The run of a yours stack among these (the one with a `grants` output). */

@@ -12,7 +12,8 @@ import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
 import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import { auditLogGroupOf, defaultRunAsOf, grantsOf, preferencesOf, revocationOf, runAsOf, trustFacts, yoursRunOf, type TrustFacts } from "../iam/facts";
+import { grantsOf, preferencesOf, runAsOf, yoursOutputsOf, yoursRunOf } from "../iam/facts";
+import type { GrantOutput } from "../../stacks/outputs";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
 import { modelOf } from "../access/model";
@@ -96,10 +97,16 @@ async function cellFor(
  * policies require to agree (an IAM user's own name; then the same name hop by hop).
  */
 
-async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFacts, at: string, peopleOf: Map<string, IamPrincipal[]>): Promise<ChainLink[]> {
+async function chainFor(
+    picture: IamPicture,
+    grant: IamPrincipal,
+    stated: GrantOutput | undefined,
+    at: string,
+    peopleOf: Map<string, IamPrincipal[]>,
+): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
-    const externalId = facts.externalIds[0];
-    for (const principalArn of facts.principals) {
+    const externalId = stated?.externalId;
+    for (const principalArn of stated?.trustedPrincipalArns ?? []) {
         const inPicture = findPrincipal(picture, principalArn);
         const people = inPicture === undefined ? [] : (peopleOf.get(inPicture.accountId) ?? []);
         // The identity the jump session carries: a person's own name when this review sees the people.
@@ -125,7 +132,7 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
                 (inPicture
                     ? "with the external id, both sides' policies as produced"
                     : "with the external id; the partner's own policies are not in this review") +
-                (facts.requiresSourceIdentity
+                (stated?.requiresSourceIdentity
                     ? "; carries the source identity set before it, and names the session after it"
                     : "; no source identity required"),
         });
@@ -148,12 +155,6 @@ async function chainFor(picture: IamPicture, grant: IamPrincipal, facts: TrustFa
         }
     }
     return links;
-}
-
-// The bucket a yours run's preferences archive transcripts to (s3BucketName), by ARN.
-function archiveBucketOf(run: ProgramRun | undefined): string | undefined {
-    const name = run === undefined ? undefined : preferencesOf(run)?.s3BucketName;
-    return typeof name === "string" && name !== "" ? `arn:${run!.partition}:s3:::${name}` : undefined;
 }
 
 /** The matrix in one sentence: each partner reaching exactly its own tagged instances, or how many pairs are allowed. */
@@ -271,9 +272,11 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
         grants = grants.filter((g) => g.arn === grantArn);
     }
     const yoursRun = yoursRunOf([main, ...runs.referenced]);
-    const defaultRunAs = yoursRun ? defaultRunAsOf(yoursRun) : null;
-    const auditLogGroupName = yoursRun ? auditLogGroupOf(yoursRun) : null;
-    const auditLogGroupArn = picture.logGroups.find((g) => g.name === auditLogGroupName)?.arn;
+    // What the yours stack states it built (its typed outputs): the produced policies are held to it, not read for it.
+    const stated = await yoursOutputsOf([main, ...runs.referenced]);
+    const defaultRunAs = stated?.sessionPreferenceSettings?.runAsDefaultUser ?? null;
+    const auditLogGroupArn = picture.logGroups.find((g) => g.name === stated?.sessionLogGroupName)?.arn;
+    const archiveBucketArn = stated?.sessionArchiveBucket === undefined ? undefined : `arn:${yoursRun!.partition}:s3:::${stated.sessionArchiveBucket}`;
     const findings: Finding[] = [];
     const reachedBy = new Map(
         model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
@@ -288,31 +291,35 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     );
 
     const partners: PartnerSummary[] = [];
-    const externalIds = new Map<string, string | undefined>();
     const matrix: MatrixCell[] = [];
     for (const grant of grants) {
         const name = grant.tags[accessTagKey];
-        const facts = trustFacts(grant);
-        externalIds.set(grant.arn, facts.externalIds[0]);
+        const declared = model.statedGrants.get(grant.arn);
+        if (declared === undefined)
+            findings.push({
+                severity: "warning",
+                message: `Role ${grant.name} carries ${accessTagKey}=${name}, so it reaches the instances tagged for ${name}, but the stack's grants output states no grant with this role: its trust and end of access are stated nowhere for the review to hold them to.`,
+            });
         const runAs = runAsOf(grant, yoursRun ? preferencesOf(yoursRun) : null);
+        const expiresAt = declared?.expiresAt ?? null;
         partners.push({
             name,
             grantRoleArn: grant.arn,
             runAs,
-            expiresAt: facts.expiresAt,
-            requiresSourceIdentity: facts.requiresSourceIdentity,
-            revokeSessionsIssuedBefore: revocationOf(grant),
-            trustedPrincipals: facts.principals,
+            expiresAt,
+            requiresSourceIdentity: declared?.requiresSourceIdentity ?? false,
+            revokeSessionsIssuedBefore: declared?.revokeSessionsIssuedBefore ?? null,
+            trustedPrincipals: declared?.trustedPrincipalArns ?? [],
             // ABAC reaches by tag: any instance the owner's account tags so, in the region, is in reach.
             reach: `every instance (and hybrid managed instance) of account ${grant.accountId} in ${picture.region} tagged ${accessTagKey}=${name}, whether this stack launched it or not`,
-            chain: await chainFor(picture, grant, facts, at, peopleOf),
+            chain: await chainFor(picture, grant, declared, at, peopleOf),
         });
         // The pairs that matter: the instances tagged for the partner, and any other the model finds it reaches.
         // Every other pair the model asked about and found refused: the summary counts them.
         const reached = reachedBy.get(grant.arn) ?? new Set<string>();
         for (const instance of picture.instances)
             if (instance.tags[accessTagKey] === name || reached.has(instance.arn))
-                matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, facts.expiresAt, at));
+                matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, expiresAt, at));
     }
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
@@ -324,7 +331,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
             partners,
             matrix,
             at,
-            archiveBucketArn: archiveBucketOf(main),
+            archiveBucketArn: main === yoursRun ? archiveBucketArn : undefined,
             grantRoles: new Set(grantsOf(picture, accessTagKey)),
         }),
     );
@@ -333,7 +340,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
         account: main.account,
         at,
         auditLogGroupArn,
-        archiveBucketArn: archiveBucketOf(yoursRun),
+        archiveBucketArn,
         grants: grants.map((role) => {
             const partner = partners.find((p) => p.grantRoleArn === role.arn)!;
             return {
@@ -342,7 +349,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
                 expiresAt: partner.expiresAt,
                 requiresSourceIdentity: partner.requiresSourceIdentity,
                 trustedPrincipals: partner.trustedPrincipals,
-                externalId: externalIds.get(role.arn),
+                externalId: model.statedGrants.get(role.arn)?.externalId,
             };
         }),
     });
