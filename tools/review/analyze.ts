@@ -6,7 +6,7 @@
 
 import { awsBehaviourFindings } from "../access/aws-behaviour";
 import { requestCount } from "../access/enumerate";
-import { proveAccess, type ProofFinding } from "../access/proof";
+import { proveAccess } from "../access/proof";
 import { decide, partnerControlled } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
@@ -20,19 +20,9 @@ import { modelOf } from "../access/model";
 import { protectionChecks } from "./protections";
 import type { ReviewRuns } from "../stack-runs";
 import { findingsOf } from "./findings";
-import type { ChainLink, ComponentSummary, CostLine, Finding, MatrixCell, PartnerSummary, ReviewReport } from "./report";
+import type { ChainLink, ComponentSummary, CostLine, MatrixCell, PartnerSummary, ReviewReport } from "./report";
 
 export type { ReviewReport } from "./report";
-
-/** How each kind of proof finding reads in the review. */
-const PROOF_FINDING: Record<ProofFinding["kind"], string> = {
-    unintended: "access nobody intended",
-    missing: "intended access refused",
-    outlasts: "access outlasting its end",
-    held: "instance role held by a partner",
-    "runs-as": "sessions run as another OS user",
-    unprovable: "not proven",
-};
 
 function componentsOf(run: ProgramRun): ComponentSummary[] {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
@@ -277,7 +267,6 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const defaultRunAs = stated?.sessionPreferenceSettings?.runAsDefaultUser ?? null;
     const auditLogGroupArn = picture.logGroups.find((g) => g.name === stated?.sessionLogGroupName)?.arn;
     const archiveBucketArn = stated?.sessionArchiveBucket === undefined ? undefined : `arn:${yoursRun!.partition}:s3:::${stated.sessionArchiveBucket}`;
-    const findings: Finding[] = [];
     const reachedBy = new Map(
         model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
     );
@@ -295,11 +284,6 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     for (const grant of grants) {
         const name = grant.tags[accessTagKey];
         const declared = model.statedGrants.get(grant.arn);
-        if (declared === undefined)
-            findings.push({
-                severity: "warning",
-                message: `Role ${grant.name} carries ${accessTagKey}=${name}, so it reaches the instances tagged for ${name}, but the stack's grants output states no grant with this role: its trust and end of access are stated nowhere for the review to hold them to.`,
-            });
         const runAs = runAsOf(grant, yoursRun ? preferencesOf(yoursRun) : null);
         const expiresAt = declared?.expiresAt ?? null;
         partners.push({
@@ -323,18 +307,6 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     }
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
-    findings.push(
-        ...findingsOf({
-            main,
-            picture,
-            accessTagKey,
-            partners,
-            matrix,
-            at,
-            archiveBucketArn: main === yoursRun ? archiveBucketArn : undefined,
-            grantRoles: new Set(grantsOf(picture, accessTagKey)),
-        }),
-    );
     const protections = await protectionChecks({
         picture,
         account: main.account,
@@ -353,31 +325,27 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
             };
         }),
     });
-    for (const check of protections.filter((c) => !c.holds)) {
-        findings.push({
-            severity: "warning",
-            message: `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
-        });
-    }
-    // What AWS does besides evaluating policies: delivery, regions, running sessions, reloads (tools/access/aws-behaviour.ts).
-    for (const { rule, message } of await awsBehaviourFindings([main, ...runs.referenced]))
-        findings.push({ severity: "warning", message: `AWS behaviour: ${rule.title}: ${message}. ${rule.behaviour} (${rule.source})` });
-    for (const problem of await lintPicture(picture))
-        findings.push({
-            severity: "warning",
-            message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}`,
-        });
-
+    const findings = findingsOf({
+        main,
+        picture,
+        accessTagKey,
+        partners,
+        matrix,
+        at,
+        archiveBucketArn: main === yoursRun ? archiveBucketArn : undefined,
+        grantRoles: new Set(grantsOf(picture, accessTagKey)),
+        statedGrants: model.statedGrants,
+        protections,
+        awsBehaviour: await awsBehaviourFindings([main, ...runs.referenced]),
+        lint: await lintPicture(picture),
+        proof: proven?.findings ?? [],
+    });
     // Every allowed request against the access the config intends (tools/access/proof.ts).
-    let proof: ReviewReport["proof"];
-    if (proven !== undefined) {
-        proof = {
-            intended: proven.spec.rules.map((r) => r.says),
-            allowedRequests: requestCount(proven.model.allowed),
-            evaluations: proven.evaluations,
-        };
-        for (const finding of proven.findings) findings.push({ severity: "warning", message: `${PROOF_FINDING[finding.kind]}: ${finding.message}` });
-    }
+    const proof: ReviewReport["proof"] = proven && {
+        intended: proven.spec.rules.map((r) => r.says),
+        allowedRequests: requestCount(proven.model.allowed),
+        evaluations: proven.evaluations,
+    };
 
     const report: ReviewReport = {
         stack: main.stack,

@@ -1,12 +1,17 @@
 // The review's findings on what the programs produced, each a small rule of its own: a
 // rule reads the context and returns what it finds. The access findings (protections,
-// AWS behaviour, lint and the proof) come from the access questions; analyze adds them.
+// AWS behaviour, lint and the proof) are answers analyze asks for first; their rules word them.
 
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
 import { asList } from "../../components/policies";
 import { componentType } from "../../components/type-tokens";
+import type { AwsBehaviourFinding } from "../access/aws-behaviour";
+import type { ProofFinding } from "../access/proof";
+import type { LintFinding } from "../iam/lint";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import type { ProgramRun } from "../mock-engine";
+import type { GrantOutput } from "../../stacks/outputs";
+import type { ProtectionCheck } from "./protections";
 import type { Finding, MatrixCell, PartnerSummary } from "./report";
 
 /** What the rules read: the reviewed run, the picture, and what analyze decided. */
@@ -22,6 +27,13 @@ export interface FindingContext {
     archiveBucketArn: string | undefined;
     /** Every partner's grant role in the picture, not only the reviewed one (a their stack's review sees the others too). */
     grantRoles: ReadonlySet<IamPrincipal>;
+    /** Each grant as the yours stack states it, by role ARN. */
+    statedGrants: ReadonlyMap<string, GrantOutput>;
+    protections: ProtectionCheck[];
+    awsBehaviour: AwsBehaviourFinding[];
+    lint: LintFinding[];
+    /** The exhaustive proof's findings, when the config files are known. */
+    proof: ProofFinding[];
 }
 
 export type FindingRule = (context: FindingContext) => Finding[];
@@ -29,9 +41,14 @@ export type FindingRule = (context: FindingContext) => Finding[];
 const DAY_MS = 86_400_000;
 
 /** What each partner can reach, how long it may, and whether people are named in CloudTrail. */
-const partnerFindings: FindingRule = ({ partners, matrix, accessTagKey, at }) => {
+const partnerFindings: FindingRule = ({ partners, matrix, accessTagKey, at, statedGrants }) => {
     const findings: Finding[] = [];
     for (const partner of partners) {
+        if (!statedGrants.has(partner.grantRoleArn))
+            findings.push({
+                severity: "warning",
+                message: `Role ${partner.grantRoleArn.split("/").pop()} carries ${accessTagKey}=${partner.name}, so it reaches the instances tagged for ${partner.name}, but the stack's grants output states no grant with this role: its trust and end of access are stated nowhere for the review to hold them to.`,
+            });
         if (!matrix.some((c) => c.partner === partner.name && c.allowed)) {
             findings.push({
                 severity: "warning",
@@ -228,6 +245,39 @@ const boundaryFindings: FindingRule = ({ main }) => {
     return findings;
 };
 
+/** A protection the policies as produced no longer keep. */
+const protectionFindings: FindingRule = ({ protections }) =>
+    protections
+        .filter((check) => !check.holds)
+        .map((check) => ({
+            severity: "warning",
+            message: `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
+        }));
+
+/** What AWS does besides evaluating policies: delivery, regions, running sessions, reloads (tools/access/aws-behaviour.ts). */
+const awsBehaviourFindings: FindingRule = ({ awsBehaviour }) =>
+    awsBehaviour.map(({ rule, message }) => ({ severity: "warning", message: `AWS behaviour: ${rule.title}: ${message}. ${rule.behaviour} (${rule.source})` }));
+
+const lintFindings: FindingRule = ({ lint }) =>
+    lint.map((problem) => ({
+        severity: "warning",
+        message: `policy lint: ${problem.document}${problem.statement ? ` (${problem.statement})` : ""}: ${problem.problem}`,
+    }));
+
+/** How each kind of proof finding reads in the review. */
+const PROOF_FINDING: Record<ProofFinding["kind"], string> = {
+    unintended: "access nobody intended",
+    missing: "intended access refused",
+    outlasts: "access outlasting its end",
+    held: "instance role held by a partner",
+    "runs-as": "sessions run as another OS user",
+    unprovable: "not proven",
+};
+
+/** Every allowed request held against the access the config intends (tools/access/proof.ts). */
+const proofFindings: FindingRule = ({ proof }) =>
+    proof.map((finding) => ({ severity: "warning", message: `${PROOF_FINDING[finding.kind]}: ${finding.message}` }));
+
 /** The rules, in the order the report lists their findings. */
 export const FINDING_RULES: FindingRule[] = [
     partnerFindings,
@@ -237,6 +287,10 @@ export const FINDING_RULES: FindingRule[] = [
     alertFindings,
     jumpRoleMfaFindings,
     boundaryFindings,
+    protectionFindings,
+    awsBehaviourFindings,
+    lintFindings,
+    proofFindings,
 ];
 
 /** Every rule's findings on a context. */
