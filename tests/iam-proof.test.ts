@@ -13,9 +13,9 @@ import { decide } from "../tools/iam/evaluate";
 import { endsWithPlainly, equalsPlainly, keptPerRequest } from "../tools/iam/simulator-shortcuts";
 import { IAM_QUOTAS, lintPicture, lintPolicy, quotaFindings } from "../tools/iam/lint";
 import { buildIamPicture, type IamPicture } from "../tools/iam/picture";
-import { runScenarios, scenarioTable, type ScenarioResult } from "../tools/iam/scenario-runner";
-import { catalogueWorld, onPicture, runSampleChain, type CatalogueWorld } from "../tools/iam/scenario-world";
-import { SCENARIOS } from "../tools/iam/scenarios";
+import { runScenarios, scenarioTable, type ScenarioResult } from "../tools/access/scenario-runner";
+import { catalogueWorld, onPicture, runSampleChain, type CatalogueWorld } from "../tools/access/scenario-world";
+import { SCENARIOS } from "../tools/access/scenarios";
 import { PROJECT_ROOT } from "../tools/mock-engine";
 import { SCENARIO_TABLE_END, SCENARIO_TABLE_FILE, SCENARIO_TABLE_START, scenarioSection } from "../tools/scenario-table";
 

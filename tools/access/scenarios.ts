@@ -4,11 +4,11 @@
 
 import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY } from "../../components/constants";
 import { asList, type PolicyStatement } from "../../components/policies";
-import { ANONYMOUS, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "./evaluate";
-import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "./probes";
-import type { IamPrincipal, PictureBucket } from "./picture";
+import { ANONYMOUS, partnerControlled, userIdOf, type AccessRequest, type Decision, type InstanceCredentials } from "../iam/evaluate";
+import { anotherRegion, chainedAs, fromShellOn, invitesTheAccount, publicRead, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
+import type { IamPrincipal, PictureBucket } from "../iam/picture";
 import type { CatalogueWorld, Scenario } from "./scenario-world";
-import { iamWildcard, statementAdmits } from "./wildcards";
+import { iamWildcard, statementAdmits } from "../iam/wildcards";
 
 const ssmArn = (w: CatalogueWorld, resource: string) => `arn:${w.picture.partition}:ssm:${w.picture.region}:${w.yoursAccount}:${resource}`;
 // AWS-owned documents have no account in their ARN; the evaluator matches ARNs against

@@ -1,11 +1,13 @@
-// The world the scenario catalogue runs against: the sample stacks run under mocks,
-// one IAM picture of what they produced, and the principals, instances and ARNs the
-// scenarios name, found in that picture by what the program built.
+// The world the scenario catalogue runs against: the sample stacks run under mocks, the
+// access model's picture of what they produced (the one the review and the proof ask),
+// and the principals, instances and ARNs the scenarios name, found in that picture by
+// what the program built and what its typed outputs state.
 
-import { preferencesOf } from "./facts";
 import { resolve, runProgram, SAMPLE_STACKS, PROJECT, type ProgramRun } from "../mock-engine";
-import type { AccessRequest, Decision } from "./evaluate";
-import { buildIamPicture, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
+import type { AccessRequest, Decision } from "../iam/evaluate";
+import { yoursOutputsOf } from "../iam/facts";
+import type { IamPicture, IamPrincipal, PictureInstance } from "../iam/picture";
+import { prepareSide } from "./model";
 
 export type Expected = "Allowed" | "Denied";
 
@@ -79,10 +81,11 @@ function one<T>(items: T[], what: string): T {
     return items[0];
 }
 
-/** Finds the scenario actors in the picture of a sample chain. */
-export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, picture: IamPicture = buildIamPicture([yours, their])): Promise<CatalogueWorld> {
-    const accessTagKey = (await resolve(yours.outputs.accessTagKey as string)).value;
-    const grants = (await resolve(yours.outputs.grants as object)).value as Record<string, { externalId: string; expiresAt: string | null }>;
+/** Finds the scenario actors in the access model's picture of a sample chain. */
+export async function catalogueWorld(yours: ProgramRun, their: ProgramRun): Promise<CatalogueWorld> {
+    const { picture, accessTagKey } = await prepareSide({ main: yours, referenced: [their] });
+    const stated = (await yoursOutputsOf([yours]))!;
+    const { grants } = stated;
     const grantFor = (partner: string) =>
         one(
             picture.principals.filter((p) => p.kind === "role" && p.tags[accessTagKey] === partner),
@@ -94,7 +97,6 @@ export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, pictu
             `instance tagged for ${partner}`,
         );
     const jumpRoleArn = (await resolve(their.outputs.jumpRoleArn as string)).value;
-    const logGroupName = (await resolve(yours.outputs.sessionLogGroupName as string)).value;
     const instanceRoleName = (await resolve(yours.outputs.instanceRoleName as string)).value;
     const byArn = (arn: string) =>
         one(
@@ -121,17 +123,17 @@ export async function catalogueWorld(yours: ProgramRun, their: ProgramRun, pictu
         externalIdB: grants.Third_Party_B.externalId,
         expiryA: grants.Third_Party_A.expiresAt ?? "",
         auditLogGroupArn: one(
-            picture.logGroups.filter((g) => g.name === logGroupName),
+            picture.logGroups.filter((g) => g.name === stated.sessionLogGroupName),
             "audit log group",
         ).arn,
         // The key the preferences encrypt with (the alert topic has a key of its own).
         sessionKeyArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "kms-key" && r.arn === preferencesOf(yours)?.kmsKeyId),
+            picture.resourcePolicies.filter((r) => r.kind === "kms-key" && r.arn === stated.sessionKmsKeyArn),
             "session key",
         ).arn,
         // The bucket the preferences archive to (the archive's access logs have a bucket of their own).
         archiveBucketArn: one(
-            picture.resourcePolicies.filter((r) => r.kind === "s3-bucket" && r.arn.endsWith(`:::${preferencesOf(yours)?.s3BucketName}`)),
+            picture.resourcePolicies.filter((r) => r.kind === "s3-bucket" && r.arn.endsWith(`:::${stated.sessionArchiveBucket}`)),
             "archive bucket",
         ).arn,
         aliceSecretArn: one(picture.secrets, "secret holding alice's key").arn,

@@ -1,7 +1,7 @@
 // Runs the scenario catalogue: each scenario decided against a world, by evaluating its
 // request or reading its fact, and the table docs/proof.md shows.
 
-import { decide, type Decision } from "./evaluate";
+import { decide, type Decision } from "../iam/evaluate";
 import { SCENARIOS } from "./scenarios";
 import type { CatalogueWorld, Expected, Scenario } from "./scenario-world";
 
