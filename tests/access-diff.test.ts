@@ -8,10 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import * as YAML from "yaml";
-import { diffAccess, type AccessDiff } from "../tools/access/diff";
-import { accessModel, prepareSide, type PreparedSide } from "../tools/access/model";
-import { AccessUniverse } from "../tools/access/universe";
-import { checkOutRef, diffStacks } from "../tools/access/sides";
+import type { AccessDiff } from "../tools/access/diff";
+import { modelsOf, prepareSide, type PreparedSide } from "../tools/access/model";
+import { checkOutRef, diffSides, diffStacks } from "../tools/access/sides";
 import { FIXTURES_DIR, PROJECT, PROJECT_ROOT } from "../tools/mock-engine";
 import { renderDiffMarkdown } from "../tools/review/diff-markdown";
 import { runReferencedStacks, runWithReferences, type ReferencedStacks } from "../tools/stack-runs";
@@ -53,16 +52,11 @@ describe("access diff", () => {
     async function changedBy(change: (config: Record<string, any>) => void): Promise<AccessDiff> {
         const runs = await runWithReferences({ stack: "yours", configFile: changedFixture("yours", change) }, references);
         if (runs.main.error) throw runs.main.error;
-        const changed = await prepareSide(runs);
-        const universe = new AccessUniverse([sample, changed], AT);
-        return diffAccess(universe, await accessModel(universe, 0, sample, AT), await accessModel(universe, 1, changed, AT), {
-            side: "changed",
-            against: "sample",
-        });
+        return diffSides(sample, await prepareSide(runs), AT, { side: "changed", against: "sample" });
     }
 
     it("models the sample by evaluation: each partner on its own instance, as its own OS user, with the preferences document only", async () => {
-        const model = await accessModel(new AccessUniverse([sample], AT), 0, sample, AT);
+        const [model] = (await modelsOf([sample], AT)).models;
         const a = model.partners.find((p) => p.name === "Third_Party_A")!;
         // Its own instance, and by its tag any other (ABAC): never another partner's, an untagged one, or one in another region.
         expect(a.instances.map((i) => i.label)).to.deep.equal([

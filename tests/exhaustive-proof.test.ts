@@ -10,8 +10,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { RUN_AS_TAG_KEY } from "../components/constants";
 import { requestCount, requestsOf, type AllowedAccess } from "../tools/access/enumerate";
-import { accessModel, prepareSide } from "../tools/access/model";
-import { AccessUniverse } from "../tools/access/universe";
+import { modelsOf, prepareSide } from "../tools/access/model";
 import { generatedConfig } from "../tools/bench/config";
 import { proveAccess, type AccessProof } from "../tools/access/proof";
 import { whatCan, whoCan } from "../tools/access/queries";
@@ -562,9 +561,9 @@ describe("one resource asked for each class of resources alike", () => {
     // With two runs, both sides of a diff, each side compared.
     async function expectSameAnswers(runs: ReviewRuns, otherSide?: ReviewRuns): Promise<void> {
         const sides = [await prepareSide(runs), ...(otherSide ? [await prepareSide(otherSide)] : [])];
+        const [byClass, oneByOne] = [(await modelsOf(sides, AT)).models, (await modelsOf(sides, AT, { exhaustive: true })).models];
         for (const side of sides.keys()) {
-            const model = (options: { exhaustive?: boolean }) => accessModel(new AccessUniverse(sides, AT), side, sides[side], AT, options);
-            const [classes, everything] = [await model({}), await model({ exhaustive: true })];
+            const [classes, everything] = [byClass[side], oneByOne[side]];
             const requests = (allowed: AllowedAccess[]) =>
                 allowed
                     .flatMap(requestsOf)

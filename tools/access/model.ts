@@ -160,8 +160,24 @@ export async function accessModel(
     };
 }
 
+/**
+ * The access models of prepared sides, every side asked the same questions (one universe,
+ * so their answers compare), at `at`; `progress` is told how far each side is.
+ */
+export async function modelsOf(
+    sides: PreparedSide[],
+    at: string,
+    options: Pick<EnumerationOptions, "exhaustive"> & { progress?: (side: number, line: string) => void } = {},
+): Promise<{ universe: AccessUniverse; models: AccessModel[] }> {
+    const universe = new AccessUniverse(sides, at);
+    const models: AccessModel[] = [];
+    for (const [index, side] of sides.entries())
+        models.push(await accessModel(universe, index, side, at, { exhaustive: options.exhaustive, progress: (line) => options.progress?.(index, line) }));
+    return { universe, models };
+}
+
 /** The access model of a stack's runs alone (no intended access to hold it against), at `at`. */
 export async function modelOf(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<AccessModel> {
-    const prepared = await prepareSide(runs);
-    return accessModel(new AccessUniverse([prepared], at), 0, prepared, at, { progress });
+    const { models } = await modelsOf([await prepareSide(runs)], at, { progress: (_, line) => progress?.(line) });
+    return models[0];
 }

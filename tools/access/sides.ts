@@ -11,8 +11,7 @@ import * as path from "path";
 import type { FakeStack, ProgramRun } from "../mock-engine";
 import { runReferencedStacks, runWithReferences, type ReferencedStacks, type ReviewRuns } from "../stack-runs";
 import { diffAccess, type AccessDiff } from "./diff";
-import { accessModel, guardOf, prepareSide, type PreparedSide } from "./model";
-import { AccessUniverse } from "./universe";
+import { guardOf, modelsOf, prepareSide, type PreparedSide } from "./model";
 
 /** One side: the program to run and the stack config to run it with (absent: the stack does not exist on that side). */
 export interface Side {
@@ -88,13 +87,25 @@ export async function diffStacks(options: DiffOptions): Promise<AccessDiff> {
     const beforeRuns = await run(before);
     const fallback = (afterRuns ?? beforeRuns)!;
     const started = Date.now();
-    const sides = [await prepared(before, stack, beforeRuns, fallback), await prepared(after, stack, afterRuns, fallback)];
-    // Both sides are asked the same questions: the resources and subjects of either.
-    const universe = new AccessUniverse(sides, at);
-    const beforeModel = await accessModel(universe, 0, sides[0], at, { progress: (line) => log(`${before.name}: ${line}`) });
-    const afterModel = await accessModel(universe, 1, sides[1], at, { progress: (line) => log(`${after.name}: ${line}`) });
-    log(`evaluated ${beforeModel.evaluations} + ${afterModel.evaluations} requests in ${Date.now() - started} ms`);
-    return diffAccess(universe, beforeModel, afterModel, { side: after.name, against: before.name });
+    const diff = await diffSides(await prepared(before, stack, beforeRuns, fallback), await prepared(after, stack, afterRuns, fallback), at, {
+        side: after.name,
+        against: before.name,
+        log,
+    });
+    log(`evaluated ${diff.evaluations.before} + ${diff.evaluations.after} requests in ${Date.now() - started} ms`);
+    return diff;
+}
+
+/** The difference in access from one prepared side to another, both asked the same questions (the resources and subjects of either). */
+export async function diffSides(
+    before: PreparedSide,
+    after: PreparedSide,
+    at: string,
+    names: { side: string; against: string; log?: (line: string) => void },
+): Promise<AccessDiff> {
+    const sideName = [names.against, names.side];
+    const { universe, models } = await modelsOf([before, after], at, { progress: (side, line) => names.log?.(`${sideName[side]}: ${line}`) });
+    return diffAccess(universe, models[0], models[1], { side: names.side, against: names.against });
 }
 
 /** A commit's tree, copied out of git to run its program. */
