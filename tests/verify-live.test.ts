@@ -29,12 +29,14 @@ import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { sessionPreferencesDocument } from "../components/documents";
 import { iamUserName } from "../tools/live/accounts";
 import { sdkClients } from "../tools/live/aws";
-import { runLiveCheck, type CliDeps } from "../tools/live/cli";
+import { reviewModel, runLiveCheck, type CliDeps } from "../tools/live/cli";
 import { CHECKS, PORT_FORWARDING_DOCUMENT, RUN_COMMAND_DOCUMENT, type CheckId } from "../tools/live/plan";
 import { findOnPath, spawnPlugin, type PluginOutcome, type PluginSession } from "../tools/live/plugin";
 import { METADATA_PROBE, PROBE_ANSWER } from "../tools/live/probe";
 import { defaultConfigFile, readStackFacts } from "../tools/live/stacks";
 import { FIXTURES_DIR } from "../tools/mock-engine";
+import { modelOf, type AccessModel } from "../tools/access/model";
+import { runForReview } from "../tools/stack-runs";
 
 const YOURS = "111111111111";
 const PARTNER = "222222222222";
@@ -606,6 +608,59 @@ describe("verify:live against a mocked AWS", () => {
             expect(row(result, "sessionOwn").verdict).to.equal("fail");
             expect(row(result, "sessionOwn").detail).to.contain("TerminateSession failed for alice-01abcdef0123456789");
             expect(row(result, "sessionOwn").detail).to.contain("InternalServerError: try again (HTTP 500)");
+        });
+    });
+
+    describe("AWS's answers beside the offline access model's", () => {
+        // The review's model of the fixture yours stack (its their stack beside it), as `npm run verify:live` builds it.
+        let sample: AccessModel;
+        let widened: AccessModel;
+        before(async () => {
+            sample = await reviewModel("yours", path.join(FIXTURES_DIR, "Pulumi.yours.yaml"), "2027-01-15T12:00:00Z");
+            const runs = await runForReview({ stack: "yours", configFile: path.join(FIXTURES_DIR, "Pulumi.yours.yaml") });
+            // The grant's document statement opened to every document: port forwarding included.
+            const policy = runs.main.resources.find((r) => r.name === "grant-Third_Party_A-session-access")!;
+            const document = JSON.parse(policy.inputs.policy);
+            for (const statement of document.Statement.filter((st: { Sid?: string }) => st.Sid === "StartSessionWithThePreferencesDocumentOnly"))
+                statement.Resource = statement.Resource.replace(/document\/.*$/, "document/*");
+            policy.inputs.policy = JSON.stringify(document);
+            widened = await modelOf(runs, "2027-01-15T12:00:00Z");
+        });
+
+        it("as designed, the model predicts every answer AWS gave to a request it models", async () => {
+            const models: string[] = [];
+            const result = await run(aws, [], { offlineModel: async (stack, configFile, at) => (models.push(`${stack} ${configFile} ${at}`), sample) });
+            expect(models).to.deep.equal([`yours ${path.join(FIXTURES_DIR, "Pulumi.yours.yaml")} 2027-01-15T12:00:00Z`]);
+            expect(result.stdout).to.contain(
+                "\nOffline model (stack yours from Pulumi.yours.yaml, at 2027-01-15T12:00:00Z): agrees with AWS on 12 of the 12 passed checks it answers.\n",
+            );
+            expect(result.code).to.equal(0);
+        });
+
+        it("a refusal AWS gives that the model does not predict is named, and changes no verdict", async () => {
+            const result = await run(aws, [], { offlineModel: async () => widened });
+            expect(row(result, "portForwarding").verdict).to.equal("pass");
+            expect(result.stdout).to.contain(
+                "agrees with AWS on 11 of the 12 passed checks it answers:\n- port forwarding session refused: AWS refused it, the offline model allowed it",
+            );
+            expect(result.code).to.equal(0);
+        });
+
+        it("a failure the model predicted says the program does it", async () => {
+            aws.override = (command, input) => (command === "StartSession" && input.DocumentName === PORT_FORWARDING_DOCUMENT ? aws.newSession() : undefined);
+            const result = await run(aws, [], { offlineModel: async () => widened });
+            expect(row(result, "portForwarding").verdict).to.equal("fail");
+            expect(result.stdout).to.contain("- port forwarding session refused: failed as the offline model predicted (it allowed it): the program does this");
+        });
+
+        it("a model that cannot be built is said, and compares nothing", async () => {
+            const result = await run(aws, [], {
+                offlineModel: async () => {
+                    throw new Error('partners[0].accountId: got "x"');
+                },
+            });
+            expect(result.stdout).to.contain('Offline model: not built (partners[0].accountId: got "x"); nothing compared.');
+            expect(result.code).to.equal(0);
         });
     });
 

@@ -23,3 +23,25 @@ export const CHECKS = {
     alertDelivered: "alert rule delivered the session's alert to its topic",
 } as const;
 export type CheckId = keyof typeof CHECKS;
+
+/**
+ * What each check that AWS decides by policy expects AWS to answer: the product's promise.
+ * The offline model is held against it (model-answers.ts); the other checks read what AWS
+ * did (preferences, endpoints, log delivery, alerts).
+ */
+export const EXPECTED_DECISION: Partial<Record<CheckId, "Allowed" | "Denied">> = {
+    jumpRole: "Allowed",
+    jumpOtherName: "Denied",
+    grantRole: "Allowed",
+    grantNoExternalId: "Denied",
+    grantWrongExternalId: "Denied",
+    listInstances: "Allowed",
+    sessionOwn: "Allowed",
+    metadataRefused: "Denied",
+    sessionOtherPartner: "Denied",
+    sessionUntagged: "Denied",
+    sessionNoDocument: "Denied",
+    portForwarding: "Denied",
+    runCommand: "Denied",
+    grantReadsLogs: "Denied",
+};

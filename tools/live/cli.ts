@@ -6,10 +6,15 @@
 // progress to stderr.
 
 import * as fs from "fs";
+import * as path from "path";
 import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import { utcTimestamp } from "../../components/rules";
+import { modelOf, type AccessModel } from "../access/model";
+import { runForReview } from "../stack-runs";
 import { accountRefusals, identify, personOf } from "./accounts";
 import { parseArn, sdkClients, type AwsClients } from "./aws";
 import { HelpRequested, parseArgs, USAGE, type LiveOptions } from "./options";
+import { modelAnswers, modelComparison } from "./model-answers";
 import { runPlan, type PlanInput } from "./plan";
 import { findOnPath, spawnPlugin, type PluginRunner } from "./plugin";
 import { renderTable } from "./report";
@@ -24,7 +29,7 @@ import {
     type PulumiRunner,
     type StackConfigFacts,
 } from "./stacks";
-import { exitCodeFor } from "./verdicts";
+import { exitCodeFor, type CheckResult } from "./verdicts";
 
 export interface CliDeps {
     clients: AwsClients;
@@ -36,6 +41,15 @@ export interface CliDeps {
     runPlugin: PluginRunner;
     stdout(text: string): void;
     stderr(text: string): void;
+    /** The review's access model of the yours stack from its config, at an instant: the live check holds AWS's answers against it (none: not compared). */
+    offlineModel?(stack: string, configFile: string, at: string): Promise<AccessModel>;
+}
+
+/** The access model `npm run review` builds of a stack, from its config file and the stacks it references. */
+export async function reviewModel(stack: string, configFile: string, at: string): Promise<AccessModel> {
+    const runs = await runForReview({ stack, configFile });
+    if (runs.main.error !== undefined) throw runs.main.error;
+    return modelOf(runs, at);
 }
 
 export const defaultDeps: CliDeps = {
@@ -47,6 +61,7 @@ export const defaultDeps: CliDeps = {
     runPlugin: spawnPlugin,
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    offlineModel: reviewModel,
 };
 
 const LOG_POLL_MS = 5000;
@@ -78,6 +93,7 @@ export async function runLiveCheck(argv: string[], deps: CliDeps): Promise<numbe
             progress: (line) => deps.stderr(`${line}\n`),
         });
         deps.stdout(renderTable(results));
+        if (deps.offlineModel !== undefined) deps.stdout(`\n${await comparedWithModel(options, input, results, deps)}\n`);
         return exitCodeFor(results);
     } catch (error) {
         if (error instanceof HelpRequested) {
@@ -90,6 +106,25 @@ export async function runLiveCheck(argv: string[], deps: CliDeps): Promise<numbe
         }
         deps.stderr(`verify:live: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
         return 1;
+    }
+}
+
+/** What the offline model answers beside what AWS answered; a model that cannot be built is said, and compares nothing. */
+async function comparedWithModel(options: LiveOptions, input: PlanInput, results: CheckResult[], deps: CliDeps): Promise<string> {
+    const configFile = options.yoursConfig ?? defaultConfigFile(options.yoursStack);
+    const at = utcTimestamp(deps.now());
+    deps.stderr(`building the offline access model of stack ${options.yoursStack} from ${configFile}\n`);
+    try {
+        const model = await deps.offlineModel!(options.yoursStack, configFile, at);
+        const answers = modelAnswers(model, {
+            partner: input.partner,
+            jumpRoleArn: input.jumpRoleArn,
+            person: input.person,
+            sessionLogGroupName: input.sessionLogGroupName,
+        });
+        return modelComparison(results, answers, `stack ${options.yoursStack} from ${path.basename(configFile)}, at ${at}`);
+    } catch (error) {
+        return `Offline model: not built (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); nothing compared.`;
     }
 }
 
