@@ -31,7 +31,7 @@ const MUTATION = "WideningUnderTest";
 
 // A copy of the runs whose resources' inputs may be changed without leaking into another test.
 const runCopy = (run: ProgramRun): ProgramRun => ({ ...run, resources: run.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) });
-const copyOf = (runs: ReviewRuns): ReviewRuns => ({ main: runCopy(runs.main), referenced: runs.referenced.map(runCopy), sources: runs.sources });
+const copyOf = (runs: ReviewRuns): ReviewRuns => ({ main: runCopy(runs.main), referenced: runs.referenced.map(runCopy), settings: runs.settings });
 
 // The inline policies of a role, each changed by `change` (given its parsed document).
 function changePolicies(runs: ReviewRuns, role: string, change: (document: { Statement: any[] }) => void): ReviewRuns {

@@ -5,7 +5,41 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { cloudResources, PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun } from "./mock-engine";
+import { cloudResources, PROJECT, PROJECT_ROOT, readStackConfig, resolve, runProgram, type FakeStack, type ProgramRun, type RunOptions } from "./mock-engine";
+import type { TheirSettings, YoursSettings } from "../stacks/config";
+
+/** The settings a stack's program read (its config, defaults applied), with its account: the access its config intends is built from them. */
+export type StackSettings = { yours: YoursSettings; their?: never } | { their: TheirSettings; yours?: never; account: string; partition: string };
+
+/**
+ * Runs a stack's program and, in the same run and module scope, reads the settings it
+ * read, so the proof's intended access needs no second run of the stack's config. A tree
+ * whose config module reads settings differently (an old commit the access diff runs)
+ * runs as it is, without settings.
+ */
+async function runReadingSettings(options: RunOptions): Promise<{ run: ProgramRun; settings?: StackSettings }> {
+    const root = options.programRoot ?? PROJECT_ROOT;
+    let read: { yours: YoursSettings } | { their: TheirSettings } | undefined;
+    const run = await runProgram({
+        ...options,
+        program: async () => {
+            // Loaded after the mock engine cleared the module cache, as it loads index itself.
+            /* eslint-disable @typescript-eslint/no-require-imports */
+            const program: () => Promise<Record<string, unknown>> = require(path.join(root, "index"));
+            const outputs = await program();
+            try {
+                const config: typeof import("../stacks/config") = require(path.join(root, "stacks", "config"));
+                read = config.readSide() === "yours" ? { yours: config.loadYoursSettings() } : { their: config.loadTheirSettings() };
+            } catch {
+                read = undefined;
+            }
+            /* eslint-enable @typescript-eslint/no-require-imports */
+            return outputs;
+        },
+    });
+    if (read === undefined || run.error !== undefined) return { run };
+    return { run, settings: "yours" in read ? read : { ...read, account: run.account, partition: run.partition } };
+}
 
 /** A stack to review: its name and config file. */
 export interface StackSource {
@@ -52,16 +86,16 @@ async function resolvedOutputs(run: ProgramRun): Promise<FakeStack> {
 export interface ReviewRuns {
     main: ProgramRun;
     referenced: ProgramRun[];
-    /** The config files the runs read, the reviewed stack's first (referenced stacks answered from supplied outputs have none). */
-    sources?: StackSource[];
+    /** The settings each program read in its run, the reviewed stack's first: absent when it ran from another tree or failed. */
+    settings?: StackSettings[];
 }
 
 /** The outputs of the stacks some config files reference, and the runs that produced them. */
 export interface ReferencedStacks {
     stacks: Record<string, FakeStack>;
     runs: ProgramRun[];
-    /** The config file of each run. */
-    sources: StackSource[];
+    /** The settings each of those runs read. */
+    settings: StackSettings[];
     /** References that could be answered neither locally nor from supplied outputs, with how to fix each. */
     missing: string[];
 }
@@ -78,7 +112,7 @@ export async function runReferencedStacks(
 ): Promise<ReferencedStacks> {
     const stacks: Record<string, FakeStack> = { ...suppliedOutputs };
     const runs: ProgramRun[] = [];
-    const sources: StackSource[] = [];
+    const settings: StackSettings[] = [];
     const missing: string[] = [];
     const seen = new Set(Object.keys(stacks));
     for (const { stackName, key } of configFiles.flatMap(referencesIn)) {
@@ -94,14 +128,14 @@ export async function runReferencedStacks(
         }
         const drop = Object.fromEntries(referencesIn(local.configFile).map((r) => [r.key, undefined]));
         const started = Date.now();
-        const run = await runProgram({ stack: local.stack, configFile: local.configFile, set: drop, stacks: {} });
+        const { run, settings: read } = await runReadingSettings({ stack: local.stack, configFile: local.configFile, set: drop, stacks: {} });
         if (run.error) throw new Error(`referenced stack ${stackName} (${local.configFile}) failed under the mock engine: ${String(run.error)}`);
         log(`ran referenced stack ${stackName} from ${path.basename(local.configFile)} in ${Date.now() - started} ms`);
         stacks[stackName] = await resolvedOutputs(run);
         runs.push(run);
-        sources.push(local);
+        if (read !== undefined) settings.push(read);
     }
-    return { stacks, runs, sources, missing };
+    return { stacks, runs, settings, missing };
 }
 
 /** Runs a stack with the referenced stacks' outputs; a reference left unanswered fails it unless its config is itself in error. */
@@ -112,11 +146,11 @@ export async function runWithReferences(
     programRoot?: string,
 ): Promise<ReviewRuns> {
     const started = Date.now();
-    const main = await runProgram({ stack: source.stack, configFile: source.configFile, stacks: references.stacks, programRoot });
+    const { run: main, settings } = await runReadingSettings({ stack: source.stack, configFile: source.configFile, stacks: references.stacks, programRoot });
     log(`ran ${source.stack} (${cloudResources(main).length} resources) in ${Date.now() - started} ms`);
     // A config error says more than a reference the review could not answer.
     if (references.missing.length > 0 && (main.error as Error | undefined)?.name !== "ConfigError") throw new Error(references.missing.join("\n"));
-    return { main, referenced: references.runs, sources: [source, ...references.sources] };
+    return { main, referenced: references.runs, ...(settings !== undefined ? { settings: [settings, ...references.settings] } : {}) };
 }
 
 /**

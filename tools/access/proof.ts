@@ -9,10 +9,9 @@
 
 import { asList } from "../../components/policies";
 import { endOsUsersDocument } from "../../components/offboarding-documents";
-import { runProgram, type ProgramRun } from "../mock-engine";
-import { readSide, loadTheirSettings, loadYoursSettings, type TheirSettings, type YoursSettings } from "../../stacks/config";
+import type { ProgramRun } from "../mock-engine";
 import { preferencesOf, yoursRunOf } from "../iam/facts";
-import type { ReviewRuns, StackSource } from "../stack-runs";
+import type { ReviewRuns } from "../stack-runs";
 import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import { intendedAccess, intendedResourcesOf, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
 import { accessModel, prepareSide, type AccessModel, type PreparedSide } from "./model";
@@ -37,26 +36,6 @@ export interface AccessProof {
     /** Requests evaluated, and how long the enumeration and checks took. */
     evaluations: number;
     milliseconds: number;
-}
-
-/** A stack's settings as its program reads them (defaults applied), with its account. */
-async function settingsOf(source: StackSource): Promise<{ yours?: YoursSettings; their?: SystemSettings["their"][number] }> {
-    const run = await runProgram({
-        stack: source.stack,
-        configFile: source.configFile,
-        stacks: {},
-        reuseModules: true,
-        program: () => {
-            const side = readSide();
-            return side === "yours" ? { yours: loadYoursSettings() } : { their: loadTheirSettings() };
-        },
-    });
-    if (run.error !== undefined) throw run.error;
-    const their = run.outputs.their as TheirSettings | undefined;
-    return {
-        yours: run.outputs.yours as YoursSettings | undefined,
-        their: their && { ...their, account: run.account, partition: run.partition },
-    };
 }
 
 /** Which ARN the programs gave each part the config cannot name. */
@@ -110,17 +89,16 @@ const byStatements = (access: AllowedAccess) => `allowed by ${access.allowedBy.l
 
 /**
  * Proves the access of a reviewed stack and the stacks it references (their runs, and the
- * config files in `runs.sources`) against the access their config intends, at `at`.
+ * settings each program read in its run) against the access their config intends, at `at`.
  */
 export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<AccessProof> {
-    if (runs.sources === undefined || runs.sources.length === 0) throw new Error("the proof needs the config files of the runs (runs.sources)");
     const started = Date.now();
-    const settings: SystemSettings = { yours: [], their: [] };
-    for (const source of runs.sources) {
-        const found = await settingsOf(source);
-        if (found.yours) settings.yours.push(found.yours);
-        if (found.their) settings.their.push(found.their);
-    }
+    // The settings each program read in its own run: what its config intends.
+    if (runs.settings === undefined) throw new Error(`the proof needs the settings stack ${runs.main.stack}'s program read (run it with runForReview)`);
+    const settings: SystemSettings = {
+        yours: runs.settings.flatMap((s) => (s.yours ? [s.yours] : [])),
+        their: runs.settings.flatMap((s) => (s.their ? [{ ...s.their, account: s.account, partition: s.partition }] : [])),
+    };
     const prepared = await prepareSide(runs);
     const wiring = wiringOf(runs, prepared, settings.their);
     const spec = intendedAccess(settings, wiring);

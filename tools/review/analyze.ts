@@ -250,9 +250,9 @@ function costOf(run: ProgramRun): ReviewReport["cost"] {
 /** Builds the review of `runs.main`, evaluating at `at` (ISO time). */
 export async function analyze(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<ReviewReport> {
     const { main } = runs;
-    // The access model, built once: the proof's when the config files are known, else the model alone.
+    // The access model, built once: the proof's when the program's settings are known (it was run from its config), else the model alone.
     // Its picture is the one every section below asks: AWS managed policies by their snapshot, keys and buckets of your own by the statements printed for them.
-    const proven = runs.sources !== undefined && runs.sources.length > 0 ? await proveAccess(runs, at, progress) : undefined;
+    const proven = runs.settings !== undefined ? await proveAccess(runs, at, progress) : undefined;
     const model = proven?.model ?? (await modelOf(runs, at, progress));
     const { picture, accessTagKey } = model;
     let grants = grantsOf(picture, accessTagKey);
