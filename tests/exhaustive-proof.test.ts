@@ -336,6 +336,39 @@ describe("exhaustive proof of access", () => {
             );
         });
 
+        it("a trust that compares the external id loosely (any value): assumed with a wrong one", async () => {
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement.filter((st: { Condition?: any }) => st.Condition?.StringEquals?.["sts:ExternalId"] !== undefined)) {
+                delete statement.Condition.StringEquals["sts:ExternalId"];
+                statement.Condition.StringLike = { "sts:ExternalId": "*" };
+            }
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const unintended = (await proveAccess(changed, AT)).findings
+                .filter((f) => f.kind === "unintended")
+                .map((f) => `${f.access!.variant} ${f.access!.action} ${f.access!.resource}`);
+            expect(unintended).to.include(`with a wrong external id sts:AssumeRole arn:aws:iam::111111111111:role/${GRANT_A}`);
+        });
+
+        it("a role no grant states, whose trust lets the partner in with an external id of its own: asked with that id", async () => {
+            // A careless "vendor debug" edit of the instance role's trust: whoever was told the id may assume it.
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "instances-role")!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            trust.Statement.push({
+                Effect: "Allow",
+                Principal: { AWS: "arn:aws:iam::222222222222:root" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "sts:ExternalId": "debug-3f9a7c" } },
+            });
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const unintended = (await proveAccess(changed, AT)).findings
+                .filter((f) => f.kind === "unintended")
+                .map((f) => `${f.access!.variant} ${f.access!.action} ${f.access!.resource}`);
+            expect(unintended).to.include(" sts:AssumeRole arn:aws:iam::111111111111:role/instances-role");
+        });
+
         it("a trust that no longer names the region: AssumeRole through another region's STS endpoint, where no alert rule listens", async () => {
             const changed = copyOf(full);
             const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;

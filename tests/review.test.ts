@@ -78,7 +78,7 @@ describe("access review", () => {
         expect(endedMarkdown).to.match(/^\| Partner_7 \| instance-7 \| ExplicitlyDenied \| - \| 2027-01-01T00:00:00Z \| expired at 2027-01-01T00:00:00Z/m);
         // The JSON keeps every detail the Markdown groups.
         expect(many.proof!.intended.filter((line) => /Partner_\d+/.test(line))).to.have.length(160);
-        expect(many.protections.filter((p) => p.subject.startsWith("partner "))).to.have.length(120);
+        expect(many.protections.filter((p) => p.subject.startsWith("partner "))).to.have.length(160);
     });
 
     it("evaluates the chain: alice to the jump role, the jump role to the grant, with the external id", () => {
@@ -270,6 +270,14 @@ describe("access review", () => {
         // The grant's trust and permissions are held to what the yours stack states (its grants output), not read for it.
         const trustOf = (main: ProgramRun, partner: string) =>
             main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === `grant-${partner}-role`)!;
+        // Third_Party_A's trust with each statement that asks for the external id changed by `change`.
+        const changeGrantTrust = (main: ProgramRun, change: (condition: Record<string, any>) => void) => {
+            const role = trustOf(main, "Third_Party_A");
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement.filter((st: { Condition?: any }) => st.Condition?.StringEquals?.["sts:ExternalId"] !== undefined))
+                change(statement.Condition);
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+        };
         it("a grant's trust stripped of its source-identity binding though the config requires it", async () => {
             const flagged = await regressed((main) => {
                 const role = trustOf(main, "Third_Party_A");
@@ -298,6 +306,46 @@ describe("access review", () => {
             expect(report.partners.find((p) => p.name === "Third_Party_A")!.expiresAt).to.equal("2027-02-01T00:00:00Z");
             expect(report.findings.map((f) => f.message)).to.include(
                 "protection regressed: partner Third_Party_A: starts a session after its expiry with credentials issued before it should be refused, and is allowed.",
+            );
+        });
+
+        it("a grant's revocation dropped from its permissions though the config keeps it", async () => {
+            const configFile = changedFixture("yours", (config) => (config[`${PROJECT}:partners`][0].revokeSessionsIssuedBefore = "2027-01-10T00:00:00Z"));
+            const runs = await runForReview({ stack: "yours", configFile });
+            const kept = (await analyze(runs, AT)).findings.map((f) => f.message);
+            expect(kept.filter((m) => m.startsWith("protection"))).to.deep.equal([]);
+            const policy = policyNamed(runs.main, "grant-Third_Party_A-session-access");
+            policy.inputs.policy = withoutStatement(policy.inputs.policy, "RevokeSessionsIssuedBefore");
+            expect((await analyze(runs, AT)).findings.map((f) => f.message)).to.include(
+                "protection regressed: partner Third_Party_A: starts a session with credentials issued before its revocation instant should be refused, and is allowed.",
+            );
+        });
+
+        it("a grant's trust comparing the external id loosely (any value)", async () => {
+            const flagged = await regressed((main) => {
+                changeGrantTrust(main, (condition) => {
+                    delete condition.StringEquals["sts:ExternalId"];
+                    condition.StringLike = { "sts:ExternalId": "*" };
+                });
+            });
+            expect(flagged).to.include(
+                "protection regressed: partner Third_Party_A: its trusted principal assumes the grant with a wrong external id should be refused, and is allowed.",
+            );
+        });
+
+        it("a refusal that proves nothing is said: the trust's external id changed, so its session-naming check cannot show the binding", async () => {
+            let report: ReviewReport | undefined;
+            await regressed(
+                (main) =>
+                    changeGrantTrust(main, (condition) => {
+                        condition.StringEquals["sts:ExternalId"] = "not-the-stated-one";
+                        delete condition.Null;
+                        delete condition.StringEquals["sts:RoleSessionName"];
+                    }),
+                (r) => (report = r),
+            );
+            expect(report!.findings.map((f) => f.message)).to.include(
+                "protection not shown: partner Third_Party_A: its trusted principal names the grant session after someone other than its source identity: the same request with the stated external id, named after its source identity, is refused too, so its refusal proves nothing.",
             );
         });
 

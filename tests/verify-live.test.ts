@@ -653,6 +653,15 @@ describe("verify:live against a mocked AWS", () => {
             expect(result.stdout).to.contain("- port forwarding session refused: failed as the offline model predicted (it allowed it): the program does this");
         });
 
+        it("a failure the model did not predict is put down to AWS answering unlike the model", async () => {
+            aws.override = (command, input) => (command === "StartSession" && input.DocumentName === PORT_FORWARDING_DOCUMENT ? aws.newSession() : undefined);
+            const result = await run(aws, [], { offlineModel: async () => sample });
+            expect(row(result, "portForwarding").verdict).to.equal("fail");
+            expect(result.stdout).to.contain(
+                "- port forwarding session refused: failed, where the offline model refused it as promised: AWS answered unlike the model",
+            );
+        });
+
         it("a model that cannot be built is said, and compares nothing", async () => {
             const result = await run(aws, [], {
                 offlineModel: async () => {

@@ -14,8 +14,8 @@ export type StackSettings = { yours: YoursSettings; their?: never } | { their: T
 /**
  * Runs a stack's program and, in the same run and module scope, reads the settings it
  * read, so the proof's intended access needs no second run of the stack's config. A tree
- * whose config module reads settings differently (an old commit the access diff runs)
- * runs as it is, without settings.
+ * whose config module has no such loaders (an old commit the access diff runs, which needs
+ * no settings) runs as it is, without them.
  */
 async function runReadingSettings(options: RunOptions): Promise<{ run: ProgramRun; settings?: StackSettings }> {
     const root = options.programRoot ?? PROJECT_ROOT;
@@ -25,12 +25,14 @@ async function runReadingSettings(options: RunOptions): Promise<{ run: ProgramRu
         program: async () => {
             // Loaded after the mock engine cleared the module cache, as it loads index itself.
             /* eslint-disable @typescript-eslint/no-require-imports */
-            const program: () => Promise<Record<string, unknown>> = require(path.join(root, "index"));
-            const outputs = await program();
+            const program: (() => Promise<Record<string, unknown>>) | Record<string, unknown> = require(path.join(root, "index"));
+            const outputs = await (typeof program === "function" ? program() : program);
             try {
                 const config: typeof import("../stacks/config") = require(path.join(root, "stacks", "config"));
                 read = config.readSide() === "yours" ? { yours: config.loadYoursSettings() } : { their: config.loadTheirSettings() };
-            } catch {
+            } catch (error) {
+                // This tree's loader read the same config a moment ago: failing now is a defect to see, not to skip.
+                if (root === PROJECT_ROOT) throw error;
                 read = undefined;
             }
             /* eslint-enable @typescript-eslint/no-require-imports */

@@ -25,6 +25,7 @@ export type Variant =
     | "through another region's STS endpoint"
     | "with its credentials used away from its instance"
     | "without the external id"
+    | "with a wrong external id"
     | "without a source identity"
     | "without MFA"
     | "once its account's administrator widens its own policies";
@@ -34,6 +35,9 @@ export type Variant =
  * out of sight of an alert rule in the stack's region (see grantTrustPolicy).
  */
 export const ANOTHER_STS_REGION: Variant = "through another region's STS endpoint";
+
+/** What the "with a wrong external id" variant presents: a value no config generates (the generated ids are alphanumeric). */
+const WRONG_EXTERNAL_ID = "review-wrong-external-id";
 
 /** The variant for a principal of another account (a partner's): its administrator may give it any permission. */
 export const WIDENED_BY_ITS_ADMINISTRATOR: Variant = "once its account's administrator widens its own policies";
@@ -125,9 +129,10 @@ function requestFor(
     const context: Record<string, string> = {};
     if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
     if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = universe.otherRegion;
-    // Assuming a grant: present the external id its partner was given (the grants output), as the intended caller does.
+    // Assuming a role: present the external id its intended caller was given; or none, or a wrong one.
     const externalId = universe.externalIdFor(side, resource.arn);
-    if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id") context["sts:ExternalId"] = externalId;
+    if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id")
+        context["sts:ExternalId"] = variant === "with a wrong external id" ? WRONG_EXTERNAL_ID : externalId;
     const base = { action, resource: resource.arn, resourceTags: tags };
 
     if ("anonymous" in subject.principal) return { ...base, principal: { anonymous: true }, context };
@@ -170,7 +175,7 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
         if (subject.key.includes(":user/")) variants.push("without MFA");
         variants.push(ANOTHER_STS_REGION);
         const requires = universe.assumeRequirements.get(resource.arn);
-        if (requires?.externalId) variants.push("without the external id");
+        if (requires?.externalId) variants.push("without the external id", "with a wrong external id");
         if (requires?.sourceIdentity) variants.push("without a source identity");
     }
     return variants;

@@ -37,7 +37,7 @@ export interface PartnerAccess {
     holds: Reached[];
     /** The moments at which it may start a session (see `sessionMoments`). */
     sessionsAt: Reached[];
-    /** A digest of the external id its trust requires, to tell a rotation; never printed. */
+    /** A digest of the external id its partner was given (the grants output), to tell a rotation; never printed. */
     externalIdDigest: string | null;
 }
 

@@ -94,7 +94,8 @@ const byStatements = (access: AllowedAccess) => `allowed by ${access.allowedBy.l
 export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line: string) => void): Promise<AccessProof> {
     const started = Date.now();
     // The settings each program read in its own run: what its config intends.
-    if (runs.settings === undefined) throw new Error(`the proof needs the settings stack ${runs.main.stack}'s program read (run it with runForReview)`);
+    if (runs.settings === undefined)
+        throw new Error(`the proof needs the settings stack ${runs.main.stack}'s program read (runs made by runForReview or runWithReferences read them)`);
     const settings: SystemSettings = {
         yours: runs.settings.flatMap((s) => (s.yours ? [s.yours] : [])),
         their: runs.settings.flatMap((s) => (s.their ? [{ ...s.their, account: s.account, partition: s.partition }] : [])),

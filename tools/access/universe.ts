@@ -53,13 +53,13 @@ export interface UniverseSide {
     statedGrants: ReadonlyMap<string, GrantOutput>;
 }
 
-/** Whether a role's trust mentions an external id or a required source identity: values to ask with and without. */
-function trustMentions(role: IamPrincipal): { externalId: boolean; sourceIdentity: boolean } {
+/** The external ids a role's trust compares, and whether it requires a source identity: values to ask with and without. */
+function trustMentions(role: IamPrincipal): { externalIds: string[]; sourceIdentity: boolean } {
     const conditions = (role.trustPolicy?.Statement ?? [])
         .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"))
         .map((s) => s.Condition ?? {});
     return {
-        externalId: conditions.some((c) => c.StringEquals?.["sts:ExternalId"] !== undefined),
+        externalIds: conditions.flatMap((c) => Object.values(c).flatMap((operands) => asList(operands?.["sts:ExternalId"] as string | string[] | undefined))),
         sourceIdentity: conditions.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
     };
 }
@@ -134,6 +134,8 @@ export class AccessUniverse {
     private readonly now: string;
     /** Roles whose trust, on some side, asks for an external id or a source identity: assuming them is also asked without. */
     readonly assumeRequirements = new Map<string, { externalId: boolean; sourceIdentity: boolean }>();
+    /** An external id a role's trust compares (on the first side that has one), for roles no stated grant gives one. */
+    private readonly trustExternalIds = new Map<string, string>();
     private readonly resources = new Map<string, UniverseResource>();
     private readonly elsewhere = new Map<string, UniverseResource[]>();
     private readonly byAction = new Map<string, Promise<TypedResource[]>>();
@@ -190,9 +192,10 @@ export class AccessUniverse {
                 const stated = side.statedGrants.get(role.arn);
                 const known = this.assumeRequirements.get(role.arn) ?? { externalId: false, sourceIdentity: false };
                 this.assumeRequirements.set(role.arn, {
-                    externalId: known.externalId || mentioned.externalId || stated !== undefined,
+                    externalId: known.externalId || mentioned.externalIds.length > 0 || stated !== undefined,
                     sourceIdentity: known.sourceIdentity || mentioned.sourceIdentity || stated?.requiresSourceIdentity === true,
                 });
+                if (!this.trustExternalIds.has(role.arn) && mentioned.externalIds.length > 0) this.trustExternalIds.set(role.arn, mentioned.externalIds[0]);
             }
         }
     }
@@ -327,9 +330,13 @@ export class AccessUniverse {
         return this.sides[side]?.statedGrants.get(roleArn);
     }
 
-    /** The external id the partner behind grant role `roleArn` was given on side `side`, as its intended caller presents it. */
+    /**
+     * The external id an intended caller of role `roleArn` presents on side `side`: the one its
+     * partner was given (the grants output), or for a role no stated grant owns, one its trust
+     * compares (whoever was told it may use it).
+     */
     externalIdFor(side: number, roleArn: string): string | undefined {
-        return this.statedGrant(side, roleArn)?.externalId;
+        return this.statedGrant(side, roleArn)?.externalId ?? this.trustExternalIds.get(roleArn);
     }
 
     /** Each side's IAM picture, in the sides' order. */

@@ -1,14 +1,15 @@
 // What the offline access model (the review's, built from the yours stack's config) answers
 // for the live check's requests, so each refusal or allowance AWS gives is shown beside the
-// model's prediction. A check AWS answers as promised while the model answers otherwise
-// is a gap between IAM evaluation and AWS, or a deployment that is not this config; a
-// check AWS fails where the model predicted it is a defect of the program the review shows
-// too. Checks no policy decides (preferences, endpoints, log delivery, alerts) and requests
+// model's prediction. A check where AWS and the model answer differently (AWS keeping the
+// promise the model says the program breaks, or failing one the model says it keeps) is a
+// gap between IAM evaluation and AWS, or a deployment that is not this config; a check AWS
+// fails where the model predicted it is a defect of the program the review shows too. Checks no policy decides (preferences, endpoints, log delivery, alerts) and requests
 // the model does not ask the same way (another session name, no document name) get no answer.
 
-import { AWS_SESSION_DOCUMENTS } from "../../components/constants";
+import { AWS_SESSION_DOCUMENTS, RUN_SHELL_SCRIPT_DOCUMENT } from "../../components/constants";
 import { requestsOf, type AllowedAccess } from "../access/enumerate";
 import type { AccessModel } from "../access/model";
+import { ANOTHER_PARTNER } from "../access/universe";
 import { EXPECTED_DECISION, type CheckId } from "./checks";
 import type { CheckResult } from "./verdicts";
 
@@ -30,22 +31,28 @@ export function modelAnswers(
         byGrant.some((a) => a.action.toLowerCase() === action.toLowerCase() && on(a));
     const tagOf = (a: AllowedAccess) => a.resourceTags?.[model.accessTagKey];
     const sessionOn = (on: (a: AllowedAccess) => boolean) => grantAllows("ssm:StartSession", (a) => SESSION_TARGETS.has(a.resourceType) && on(a));
+    // Another partner's: a tag value naming one of the stack's other partners, or the model's stand-in for one.
+    const otherPartners = new Set([...model.partners.map((p) => p.name).filter((name) => name !== partner), ANOTHER_PARTNER]);
+    const onDocument = (name: string) => (a: AllowedAccess) => a.resource.endsWith(`:document/${name}`);
     const assumedBy = (variant: string) => access.assumableBy.some((r) => r.key === `${jumpRoleArn}|${variant}`);
     const logGroup = model.picture.logGroups.find((g) => g.name === sessionLogGroupName);
     const personArn = model.principals.find((p) => p.kind === "user" && p.name === person)?.arn;
     const answers: Partial<Record<CheckId, ModelDecision>> = {
         grantRole: decided(assumedBy("")),
-        // A wrong external id fails the same StringEquals as none: the model asks without one.
         grantNoExternalId: decided(assumedBy("without the external id")),
-        grantWrongExternalId: decided(assumedBy("without the external id")),
+        grantWrongExternalId: decided(assumedBy("with a wrong external id")),
         listInstances: decided(grantAllows("ec2:DescribeInstances")),
         sessionOwn: decided(sessionOn((a) => tagOf(a) === partner)),
         // A shell of its holds the instance role where the metadata service answers non-root users.
         metadataRefused: decided(access.holds.length > 0),
-        sessionOtherPartner: decided(sessionOn((a) => tagOf(a) !== undefined && tagOf(a) !== partner)),
+        sessionOtherPartner: decided(sessionOn((a) => otherPartners.has(tagOf(a) ?? ""))),
         sessionUntagged: decided(sessionOn((a) => tagOf(a) === undefined)),
-        portForwarding: decided(access.documents.some((d) => d.key.includes(`:document/${AWS_SESSION_DOCUMENTS.portForwarding}|`))),
-        runCommand: decided(grantAllows("ssm:SendCommand")),
+        portForwarding: decided(grantAllows("ssm:StartSession", onDocument(AWS_SESSION_DOCUMENTS.portForwarding))),
+        // Run Command on its own instance needs both: the instance and the document.
+        runCommand: decided(
+            grantAllows("ssm:SendCommand", (a) => SESSION_TARGETS.has(a.resourceType) && tagOf(a) === partner) &&
+                grantAllows("ssm:SendCommand", onDocument(RUN_SHELL_SCRIPT_DOCUMENT)),
+        ),
     };
     if (logGroup !== undefined)
         answers.grantReadsLogs = decided(grantAllows("logs:DescribeLogStreams", (a) => a.resource.startsWith(logGroup.arn.replace(/:\*$/, ""))));
@@ -74,6 +81,12 @@ export function modelComparison(results: CheckResult[], answers: Partial<Record<
             .map(
                 (r) =>
                     `- ${r.title}: failed as the offline model predicted (it ${words(answers[r.id as CheckId]!)} it): the program does this, and its review says so`,
+            ),
+        ...answered
+            .filter((r) => r.verdict === "fail" && !differs(r))
+            .map(
+                (r) =>
+                    `- ${r.title}: failed, where the offline model ${words(answers[r.id as CheckId]!)} it as promised: AWS answered unlike the model (see the row; an AWS behaviour the evaluator lacks, or a deployment unlike the config)`,
             ),
     ];
     const agreed = passed.filter((r) => !differs(r)).length;

@@ -12,7 +12,7 @@ import { lintPicture } from "../iam/lint";
 import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
 import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import { grantsOf, preferencesOf, runAsOf, yoursOutputsOf, yoursRunOf } from "../iam/facts";
+import { grantsOf, preferencesOf, runAsOf, yoursRunOf } from "../iam/facts";
 import type { GrantOutput } from "../../stacks/outputs";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
@@ -262,11 +262,14 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
         grants = grants.filter((g) => g.arn === grantArn);
     }
     const yoursRun = yoursRunOf([main, ...runs.referenced]);
-    // What the yours stack states it built (its typed outputs): the produced policies are held to it, not read for it.
-    const stated = await yoursOutputsOf([main, ...runs.referenced]);
-    const defaultRunAs = stated?.sessionPreferenceSettings?.runAsDefaultUser ?? null;
-    const auditLogGroupArn = picture.logGroups.find((g) => g.name === stated?.sessionLogGroupName)?.arn;
-    const archiveBucketArn = stated?.sessionArchiveBucket === undefined ? undefined : `arn:${yoursRun!.partition}:s3:::${stated.sessionArchiveBucket}`;
+    // What Session Manager applies: the preferences document as produced (the default Run As user, where transcripts go).
+    const preferences = yoursRun ? preferencesOf(yoursRun) : null;
+    const defaultRunAs = typeof preferences?.runAsDefaultUser === "string" ? preferences.runAsDefaultUser : null;
+    const auditLogGroupArn = picture.logGroups.find((g) => g.name === preferences?.cloudWatchLogGroupName)?.arn;
+    const archiveBucketArn =
+        typeof preferences?.s3BucketName === "string" && preferences.s3BucketName !== ""
+            ? `arn:${yoursRun!.partition}:s3:::${preferences.s3BucketName}`
+            : undefined;
     const reachedBy = new Map(
         model.partners.map((p) => [p.grantRoleArn, new Set(p.instances.filter((i) => i.key.endsWith("|")).map((i) => i.key.slice(0, -1)))]),
     );
@@ -284,7 +287,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     for (const grant of grants) {
         const name = grant.tags[accessTagKey];
         const declared = model.statedGrants.get(grant.arn);
-        const runAs = runAsOf(grant, yoursRun ? preferencesOf(yoursRun) : null);
+        const runAs = runAsOf(grant, preferences);
         const expiresAt = declared?.expiresAt ?? null;
         partners.push({
             name,
@@ -310,6 +313,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     const protections = await protectionChecks({
         picture,
         account: main.account,
+        accessTagKey,
         at,
         auditLogGroupArn,
         archiveBucketArn,
@@ -319,6 +323,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
                 name: partner.name,
                 role,
                 expiresAt: partner.expiresAt,
+                revokeSessionsIssuedBefore: partner.revokeSessionsIssuedBefore,
                 requiresSourceIdentity: partner.requiresSourceIdentity,
                 trustedPrincipals: partner.trustedPrincipals,
                 externalId: model.statedGrants.get(role.arn)?.externalId,

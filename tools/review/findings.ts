@@ -251,7 +251,10 @@ const protectionFindings: FindingRule = ({ protections }) =>
         .filter((check) => !check.holds)
         .map((check) => ({
             severity: "warning",
-            message: `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
+            message:
+                check.notShown !== undefined
+                    ? `protection not shown: ${check.subject}: ${check.check}: ${check.notShown}, so its refusal proves nothing.`
+                    : `protection regressed: ${check.subject}: ${check.check} should be ${check.expected === "Denied" ? "refused" : "allowed"}, and is ${check.decision === "Allowed" ? "allowed" : "refused"}.`,
         }));
 
 /** What AWS does besides evaluating policies: delivery, regions, running sessions, reloads (tools/access/aws-behaviour.ts). */

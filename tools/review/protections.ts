@@ -19,6 +19,8 @@ export interface ProtectionCheck {
     decision: Decision;
     /** The evaluation came out as expected. */
     holds: boolean;
+    /** Why the check shows nothing: the same request made the intended way is refused too, so a refusal proves nothing. */
+    notShown?: string;
 }
 
 /** What the checks need to know of the reviewed stack. */
@@ -26,14 +28,17 @@ export interface ProtectionInputs {
     picture: IamPicture;
     /** The reviewed stack's account: only its instances, roles and endpoints are checked. */
     account: string;
+    /** The instance tag key the grants compare. */
+    accessTagKey: string;
     at: string;
-    /** The grants under review, with their partner name and expiry. */
+    /** The grants under review, with what the yours stack states each is built to enforce (its grants output). */
     grants: Array<{
         name: string;
         role: IamPrincipal;
         expiresAt: string | null;
+        revokeSessionsIssuedBefore: string | null;
         requiresSourceIdentity: boolean;
-        /** What the grant's trust policy names, as the review read it. */
+        /** The principals its trust is stated to name. */
         trustedPrincipals: string[];
         externalId?: string;
     }>;
@@ -61,6 +66,27 @@ async function probe(
         decision,
         holds: errors === undefined && outcome === expected,
     };
+}
+
+/**
+ * A refusal that proves something only if the same request made the intended way (`control`)
+ * is allowed: otherwise the refusal may come from anything else the request lacks.
+ */
+async function refusedUnlike(
+    picture: IamPicture,
+    subject: string,
+    check: string,
+    request: AccessRequest,
+    control: { request: AccessRequest; words: string },
+): Promise<ProtectionCheck> {
+    const refused = await probe(picture, subject, check, "Denied", request);
+    const { decision } = await decide(picture, control.request);
+    return decision === "Allowed" ? refused : { ...refused, holds: false, notShown: `${control.words} is refused too` };
+}
+
+/** An instance of the account tagged for the partner, for a grant that has none in the stack (ABAC reaches any so tagged). */
+function probeInstance(picture: IamPicture, account: string, accessTagKey: string, partner: string): Pick<PictureInstance, "arn" | "tags"> {
+    return { arn: `arn:${picture.partition}:ec2:${picture.region}:${account}:instance/i-0protectionprobe0`, tags: { [accessTagKey]: partner } };
 }
 
 function fact(subject: string, check: string, holds: boolean): ProtectionCheck {
@@ -176,25 +202,64 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                 );
             }
         }
-        if (grant.requiresSourceIdentity) {
-            const principal = grant.trustedPrincipals[0];
-            if (principal !== undefined) {
+        // Asked at a moment the grant is still open (a refusal after its end would prove nothing about what is checked).
+        const ends = grant.expiresAt === null ? Infinity : Date.parse(grant.expiresAt);
+        const open = (moment: number) => utcTimestamp(Math.min(moment, ends - MINUTE_MS));
+        if (grant.revokeSessionsIssuedBefore !== null && Date.parse(grant.revokeSessionsIssuedBefore) + MINUTE_MS < ends) {
+            const revoked = Date.parse(grant.revokeSessionsIssuedBefore);
+            const instance =
+                instances.find((i) => i.tags[inputs.accessTagKey] === grant.name) ?? probeInstance(picture, account, inputs.accessTagKey, grant.name);
+            const when = open(Math.max(Date.parse(at), revoked + MINUTE_MS));
+            const session = (issued: number) =>
+                as("ssm:StartSession", instance.arn, { resourceTags: instance.tags, at: when, context: { "aws:TokenIssueTime": utcTimestamp(issued) } });
+            checks.push(
+                await refusedUnlike(picture, subject, "starts a session with credentials issued before its revocation instant", session(revoked - MINUTE_MS), {
+                    request: session(revoked + 1000),
+                    words: "the same session with credentials issued after it",
+                }),
+            );
+        }
+        // Its trusted principal assuming it with the external id it was given, under a person's name, unless `change` says otherwise.
+        const principal = grant.trustedPrincipals[0];
+        const assume = (change: { externalId?: string; sessionName?: string } = {}): AccessRequest => {
+            const externalId = change.externalId ?? grant.externalId;
+            const sessionName = change.sessionName ?? "reviewer";
+            return {
+                principal: partnerControlled(principal),
+                sessionName,
+                action: "sts:AssumeRole",
+                resource: grant.role.arn,
+                at: open(Date.parse(at)),
+                context: {
+                    "aws:SourceIdentity": "reviewer",
+                    "sts:SourceIdentity": "reviewer",
+                    "sts:RoleSessionName": sessionName,
+                    ...(externalId !== undefined ? { "sts:ExternalId": externalId } : {}),
+                },
+            };
+        };
+        if (principal !== undefined) {
+            const asIntended = { request: assume(), words: "the same request with the stated external id, named after its source identity," };
+            if (grant.externalId !== undefined)
                 checks.push(
-                    await probe(picture, subject, "its trusted principal names the grant session after someone other than its source identity", "Denied", {
-                        principal: partnerControlled(principal),
-                        sessionName: "someone-else",
-                        action: "sts:AssumeRole",
-                        resource: grant.role.arn,
-                        at,
-                        context: {
-                            "aws:SourceIdentity": "reviewer",
-                            "sts:SourceIdentity": "reviewer",
-                            "sts:RoleSessionName": "someone-else",
-                            ...(grant.externalId ? { "sts:ExternalId": grant.externalId } : {}),
-                        },
-                    }),
+                    await refusedUnlike(
+                        picture,
+                        subject,
+                        "its trusted principal assumes the grant with a wrong external id",
+                        assume({ externalId: "review-wrong-external-id" }),
+                        asIntended,
+                    ),
                 );
-            }
+            if (grant.requiresSourceIdentity)
+                checks.push(
+                    await refusedUnlike(
+                        picture,
+                        subject,
+                        "its trusted principal names the grant session after someone other than its source identity",
+                        assume({ sessionName: "someone-else" }),
+                        asIntended,
+                    ),
+                );
         }
         // Unconditional, on every resource: a fence with a condition is open wherever the condition does not hold.
         const fenced = grant.role.policies.some((p) =>
