@@ -31,8 +31,8 @@ export const grantOutputSchema = z.object({
     expiresAt: optionalText,
     /** The OS user its sessions run as. */
     runAsUser: optionalText,
-    /** ISO time before which credentials are refused; absent when none was set (or in stacks from before the output). */
-    revokeSessionsIssuedBefore: optionalText,
+    /** ISO time before which credentials are refused; null when none was set, absent in stacks from before the output. */
+    revokeSessionsIssuedBefore: text.nullable().optional().catch(undefined),
     /** The partner's principals the grant's trust names; [] in stacks from before the output. */
     trustedPrincipalArns: texts,
     /** The trust requires a source identity and a session named after it; absent in stacks from before the output. */

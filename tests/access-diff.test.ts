@@ -92,6 +92,32 @@ describe("access diff", () => {
         expect(renderDiffMarkdown(diff)).to.include("**No change in access.** Resources: 0 added, 0 removed, 0 changed.");
     });
 
+    it("a stack whose outputs predate the stated revocation: no revocation line where both sides' policies carry it", async () => {
+        const runs = await runWithReferences(
+            {
+                stack: "yours",
+                configFile: changedFixture("yours", (config) => (config[key("partners")][0].revokeSessionsIssuedBefore = "2027-01-10T00:00:00Z")),
+            },
+            references,
+        );
+        const revoking = await prepareSide(runs);
+        // The same side as a stack deployed before the grants output stated a revocation would read.
+        const older = {
+            ...revoking,
+            statedGrants: new Map([...revoking.statedGrants].map(([arn, grant]) => [arn, { ...grant, revokeSessionsIssuedBefore: undefined }])),
+        };
+        const diff = await diffSides(older, revoking, AT, { side: "changed", against: "older" });
+        expect(lines(diff)).to.deep.equal([]);
+        // Stated on both sides, a change still shows.
+        const none = {
+            ...revoking,
+            statedGrants: new Map([...revoking.statedGrants].map(([arn, grant]) => [arn, { ...grant, revokeSessionsIssuedBefore: null }])),
+        };
+        expect(lines(await diffSides(none, revoking, AT, { side: "changed", against: "none" }))).to.include(
+            "removes | Third_Party_A | credentials issued before 2027-01-10T00:00:00Z are refused (was no revocation)",
+        );
+    });
+
     it("a change that touches resources but not access: no change in access, the resources counted", async () => {
         const diff = await changedBy((config) => {
             config[key("sessions")].logRetentionDays = 30;

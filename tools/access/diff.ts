@@ -88,6 +88,11 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: stri
     for (const gained of minus(after.holds, before.holds)) line("adds", `its shell now holds ${gained.label}`);
     for (const lost of minus(before.holds, after.holds)) line("removes", `its shell no longer holds ${lost.label}`);
     // Sessions at moments the policies name, beyond what the change of the end of access explains.
+    // A side whose stack states no revocation either way (its outputs are from before the key existed) compares nothing.
+    const revocationChanged =
+        before.revokeSessionsIssuedBefore !== undefined &&
+        after.revokeSessionsIssuedBefore !== undefined &&
+        before.revokeSessionsIssuedBefore !== after.revokeSessionsIssuedBefore;
     const explained = (r: Reached) => {
         const [kind, instant] = r.key.split("@");
         if (kind === "fresh") {
@@ -97,11 +102,9 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: stri
         // Credentials issued just before an expiry or a revocation whose change has a line of its own.
         const moved = [
             ...(before.accessEnds !== after.accessEnds ? [before.accessEnds, after.accessEnds] : []),
-            ...(before.revokeSessionsIssuedBefore !== after.revokeSessionsIssuedBefore
-                ? [before.revokeSessionsIssuedBefore, after.revokeSessionsIssuedBefore]
-                : []),
+            ...(revocationChanged ? [before.revokeSessionsIssuedBefore, after.revokeSessionsIssuedBefore] : []),
         ];
-        return moved.some((m) => m !== null && Date.parse(m) === Date.parse(instant));
+        return moved.some((m) => typeof m === "string" && Date.parse(m) === Date.parse(instant));
     };
     for (const gained of minus(after.sessionsAt, before.sessionsAt).filter((r) => !explained(r))) line("adds", `may now start a session ${gained.label}`);
     for (const lost of minus(before.sessionsAt, after.sessionsAt).filter((r) => !explained(r))) line("removes", `may no longer start a session ${lost.label}`);
@@ -109,9 +112,9 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: stri
         const later = after.accessEnds === null || (before.accessEnds !== null && after.accessEnds > before.accessEnds);
         line(later ? "adds" : "removes", `access now ends ${after.accessEnds === null ? "never" : `at ${after.accessEnds}`} (was ${ends(before.accessEnds)})`);
     }
-    if (before.revokeSessionsIssuedBefore !== after.revokeSessionsIssuedBefore) {
-        const b = before.revokeSessionsIssuedBefore;
-        const a = after.revokeSessionsIssuedBefore;
+    if (revocationChanged) {
+        const b = before.revokeSessionsIssuedBefore ?? null;
+        const a = after.revokeSessionsIssuedBefore ?? null;
         const readmits = a === null || (b !== null && a < b);
         line(
             readmits ? "adds" : "removes",

@@ -24,7 +24,8 @@ export interface PartnerAccess {
     runAs: string;
     /** The first instant the policies name at which a session with fresh credentials is refused, or null when none is. */
     accessEnds: string | null;
-    revokeSessionsIssuedBefore: string | null;
+    /** The revocation instant its grant is stated to have; null when none, undefined when its stack's outputs predate the statement. */
+    revokeSessionsIssuedBefore: string | null | undefined;
     /** Instances it may start sessions on (in any region), of those that exist on this side or elsewhere. */
     instances: Reached[];
     /** Session documents it may start sessions with. */
@@ -138,7 +139,7 @@ export async function partnerAccess(
         grantRoleArn: grant.arn,
         runAs: runAsOf(grant, preferences),
         accessEnds,
-        revokeSessionsIssuedBefore: stated?.revokeSessionsIssuedBefore ?? null,
+        revokeSessionsIssuedBefore: stated === undefined ? null : stated.revokeSessionsIssuedBefore,
         instances: reached(own.filter((a) => SESSION_TARGETS.has(a.resourceType))),
         documents: reached(own.filter((a) => a.resourceType === "document")),
         assumableBy: by("sts:AssumeRole"),

@@ -172,7 +172,7 @@ export class AccessUniverse {
                 instantsIn([principal.trustPolicy, ...principal.policies.map((x) => x.document)]).forEach((i) => instants.add(i));
                 // The end and revocation its grant is stated to have: asked about even where its policies dropped them.
                 const stated = side.statedGrants.get(principal.arn);
-                for (const instant of [stated?.expiresAt, stated?.revokeSessionsIssuedBefore]) if (instant !== undefined) instants.add(instant);
+                for (const instant of [stated?.expiresAt, stated?.revokeSessionsIssuedBefore]) if (typeof instant === "string") instants.add(instant);
                 this.instantsOf.set(principal.arn, instants);
                 const ofAccount = this.instantsOf.get(principal.accountId) ?? new Set<string>();
                 instants.forEach((i) => ofAccount.add(i));
