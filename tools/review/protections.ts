@@ -77,11 +77,16 @@ async function refusedUnlike(
     subject: string,
     check: string,
     request: AccessRequest,
-    control: { request: AccessRequest; words: string },
+    control: { allowed: () => Promise<boolean>; words: string },
 ): Promise<ProtectionCheck> {
     const refused = await probe(picture, subject, check, "Denied", request);
-    const { decision } = await decide(picture, control.request);
-    return decision === "Allowed" ? refused : { ...refused, holds: false, notShown: `${control.words} is refused too` };
+    return (await control.allowed()) ? refused : { ...refused, holds: false, notShown: `${control.words} is refused too` };
+}
+
+/** A control request's answer, asked once however many checks it controls. */
+function controlOf(picture: IamPicture, request: AccessRequest, words: string): { allowed: () => Promise<boolean>; words: string } {
+    let answer: Promise<boolean> | undefined;
+    return { allowed: () => (answer ??= decide(picture, request).then((d) => d.decision === "Allowed")), words };
 }
 
 /** An instance of the account tagged for the partner, for a grant that has none in the stack (ABAC reaches any so tagged). */
@@ -213,10 +218,13 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
             const session = (issued: number) =>
                 as("ssm:StartSession", instance.arn, { resourceTags: instance.tags, at: when, context: { "aws:TokenIssueTime": utcTimestamp(issued) } });
             checks.push(
-                await refusedUnlike(picture, subject, "starts a session with credentials issued before its revocation instant", session(revoked - MINUTE_MS), {
-                    request: session(revoked + 1000),
-                    words: "the same session with credentials issued after it",
-                }),
+                await refusedUnlike(
+                    picture,
+                    subject,
+                    "starts a session with credentials issued before its revocation instant",
+                    session(revoked - MINUTE_MS),
+                    controlOf(picture, session(revoked + 1000), "the same session with credentials issued after it"),
+                ),
             );
         }
         // Its trusted principal assuming it with the external id it was given, under a person's name, unless `change` says otherwise.
@@ -239,7 +247,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
             };
         };
         if (principal !== undefined) {
-            const asIntended = { request: assume(), words: "the same request with the stated external id, named after its source identity," };
+            const asIntended = controlOf(picture, assume(), "the same request with the stated external id, named after its source identity,");
             if (grant.externalId !== undefined)
                 checks.push(
                     await refusedUnlike(
