@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
+import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { GRANT_FENCE_SID } from "../components/policies";
 import { analyze, type ReviewReport } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
@@ -346,6 +347,22 @@ describe("access review", () => {
             );
             expect(report!.findings.map((f) => f.message)).to.include(
                 "protection not shown: partner Third_Party_A: its trusted principal names the grant session after someone other than its source identity: the same request with the stated external id, named after its source identity, is refused too, so its refusal proves nothing.",
+            );
+        });
+
+        it("the preferences streaming transcripts to a log group no stack here creates", async () => {
+            let report: ReviewReport | undefined;
+            await regressed(
+                (main) => {
+                    const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT)!;
+                    const content = JSON.parse(document.inputs.content);
+                    content.inputs.cloudWatchLogGroupName = "other-group";
+                    document.inputs.content = JSON.stringify(content);
+                },
+                (r) => (report = r),
+            );
+            expect(report!.findings.map((f) => f.message)).to.include(
+                "The session preferences stream transcripts to log group other-group, which no stack in this review creates: its retention, encryption and who may write to it are not reviewed, and the audit-log protections have no group to probe.",
             );
         });
 

@@ -110,6 +110,12 @@ const sessionDataFindings: FindingRule = ({ main, picture, archiveBucketArn }) =
     }
     if (document) {
         const inputs = JSON.parse(document.inputs.content).inputs ?? {};
+        // Where Session Manager streams transcripts, as the document produced says: a group no stack here creates is not reviewed.
+        if (typeof inputs.cloudWatchLogGroupName === "string" && !picture.logGroups.some((g) => g.name === inputs.cloudWatchLogGroupName))
+            findings.push({
+                severity: "warning",
+                message: `The session preferences stream transcripts to log group ${inputs.cloudWatchLogGroupName}, which no stack in this review creates: its retention, encryption and who may write to it are not reviewed, and the audit-log protections have no group to probe.`,
+            });
         if (!inputs.kmsKeyId)
             findings.push({
                 severity: "info",
