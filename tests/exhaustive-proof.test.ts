@@ -351,6 +351,22 @@ describe("exhaustive proof of access", () => {
             expect(unintended).to.include(`with a wrong external id sts:AssumeRole arn:aws:iam::111111111111:role/${GRANT_A}`);
         });
 
+        it("a trust naming a principal beyond the stated ones: that principal may assume the grant, and nobody intended it", async () => {
+            const changed = copyOf(full);
+            const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.name === GRANT_A)!;
+            const trust = JSON.parse(role.inputs.assumeRolePolicy);
+            for (const statement of trust.Statement) {
+                const named = statement.Condition?.ArnEquals?.["aws:PrincipalArn"];
+                if (named !== undefined) statement.Condition.ArnEquals["aws:PrincipalArn"] = [...[named].flat(), "arn:aws:iam::222222222222:role/other-role"];
+            }
+            role.inputs.assumeRolePolicy = JSON.stringify(trust);
+            const unintended = (await proveAccess(changed, AT)).findings.filter((f) => f.kind === "unintended").map((f) => f.message);
+            expect(
+                unintended.some((m) => m.includes("other-role") && m.includes(`sts:AssumeRole on role ${GRANT_A}`)),
+                unintended.join("\n"),
+            ).to.equal(true);
+        });
+
         it("a role no grant states, whose trust lets the partner in with an external id of its own: asked with that id", async () => {
             // A careless "vendor debug" edit of the instance role's trust: whoever was told the id may assume it.
             const changed = copyOf(full);

@@ -224,13 +224,13 @@ describe("access review", () => {
 
     describe("flags a protection that regresses", () => {
         // The sample stack's runs with one produced resource changed, as a careless edit of a component would.
-        async function regressed(change: (main: ProgramRun) => void, seen: (report: ReviewReport) => void = () => undefined): Promise<string[]> {
+        async function reviewedAfter(change: (main: ProgramRun) => void): Promise<ReviewReport> {
             const runs = await runForReview({ stack: "yours", configFile: path.join(FIXTURES_DIR, "Pulumi.yours.yaml") });
             change(runs.main);
-            const report = await analyze(runs, AT);
-            seen(report);
-            return report.findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
+            return analyze(runs, AT);
         }
+        const regressionsOf = (report: ReviewReport) => report.findings.map((f) => f.message).filter((m) => m.startsWith("protection regressed"));
+        const regressed = async (change: (main: ProgramRun) => void) => regressionsOf(await reviewedAfter(change));
         const policyNamed = (main: ProgramRun, name: string) => main.resources.find((r) => r.name === name)!;
         const withoutStatement = (json: string, sid: string) =>
             JSON.stringify({ ...JSON.parse(json), Statement: JSON.parse(json).Statement.filter((s: { Sid?: string }) => s.Sid !== sid) });
@@ -245,25 +245,22 @@ describe("access review", () => {
         });
 
         it("an AWS managed policy attached to the instance role: evaluated by its snapshot in the protections, and said so", async () => {
-            let report: ReviewReport | undefined;
-            const flagged = await regressed(
-                (main) => {
-                    const role = main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "instances-role")!;
-                    main.resources.push({
-                        ...role,
-                        urn: `${role.urn}-core`,
-                        type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                        name: "instances-core",
-                        inputs: { role: role.inputs.name ?? role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
-                    });
-                },
-                (r) => (report = r),
-            );
+            const report = await reviewedAfter((main) => {
+                const role = main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "instances-role")!;
+                main.resources.push({
+                    ...role,
+                    urn: `${role.urn}-core`,
+                    type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                    name: "instances-core",
+                    inputs: { role: role.inputs.name ?? role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+                });
+            });
+            const flagged = regressionsOf(report);
             // The blog's policy lets whoever holds the instance role read every parameter of the account.
             expect(flagged).to.include(
                 "protection regressed: instance role instances-role: reads an SSM parameter of the account should be refused, and is allowed.",
             );
-            expect(report!.findings.map((f) => f.message)).to.include(
+            expect(report.findings.map((f) => f.message)).to.include(
                 "instances-role also has AmazonSSMManagedInstanceCore (evaluated from its text as of 2026-11-25: AWS may have changed it since).",
             );
         });
@@ -335,48 +332,37 @@ describe("access review", () => {
         });
 
         it("a refusal that proves nothing is said: the trust's external id changed, so its session-naming check cannot show the binding", async () => {
-            let report: ReviewReport | undefined;
-            await regressed(
-                (main) =>
-                    changeGrantTrust(main, (condition) => {
-                        condition.StringEquals["sts:ExternalId"] = "not-the-stated-one";
-                        delete condition.Null;
-                        delete condition.StringEquals["sts:RoleSessionName"];
-                    }),
-                (r) => (report = r),
+            const report = await reviewedAfter((main) =>
+                changeGrantTrust(main, (condition) => {
+                    condition.StringEquals["sts:ExternalId"] = "not-the-stated-one";
+                    delete condition.Null;
+                    delete condition.StringEquals["sts:RoleSessionName"];
+                }),
             );
-            expect(report!.findings.map((f) => f.message)).to.include(
+            expect(report.findings.map((f) => f.message)).to.include(
                 "protection not shown: partner Third_Party_A: its trusted principal names the grant session after someone other than its source identity: the same request with the stated external id, named after its source identity, is refused too, so its refusal proves nothing.",
             );
         });
 
         it("the preferences streaming transcripts to a log group no stack here creates", async () => {
-            let report: ReviewReport | undefined;
-            await regressed(
-                (main) => {
-                    const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT)!;
-                    const content = JSON.parse(document.inputs.content);
-                    content.inputs.cloudWatchLogGroupName = "other-group";
-                    document.inputs.content = JSON.stringify(content);
-                },
-                (r) => (report = r),
-            );
-            expect(report!.findings.map((f) => f.message)).to.include(
+            const report = await reviewedAfter((main) => {
+                const document = main.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.name === SESSION_PREFERENCES_DOCUMENT)!;
+                const content = JSON.parse(document.inputs.content);
+                content.inputs.cloudWatchLogGroupName = "other-group";
+                document.inputs.content = JSON.stringify(content);
+            });
+            expect(report.findings.map((f) => f.message)).to.include(
                 "The session preferences stream transcripts to log group other-group, which no stack in this review creates: its retention, encryption and who may write to it are not reviewed, and the audit-log protections have no group to probe.",
             );
         });
 
         it("a role carrying the access tag that the stack states no grant for", async () => {
-            let report: ReviewReport | undefined;
-            await regressed(
-                (main) => {
-                    const role = trustOf(main, "Third_Party_B");
-                    main.resources.push({ ...role, urn: `${role.urn}-stray`, name: "stray-role", inputs: { ...role.inputs, name: "stray-role" } });
-                },
-                (r) => (report = r),
-            );
-            expect(report!.partners.map((p) => p.grantRoleArn)).to.include("arn:aws:iam::111111111111:role/stray-role");
-            expect(report!.findings.map((f) => f.message)).to.include(
+            const report = await reviewedAfter((main) => {
+                const role = trustOf(main, "Third_Party_B");
+                main.resources.push({ ...role, urn: `${role.urn}-stray`, name: "stray-role", inputs: { ...role.inputs, name: "stray-role" } });
+            });
+            expect(report.partners.map((p) => p.grantRoleArn)).to.include("arn:aws:iam::111111111111:role/stray-role");
+            expect(report.findings.map((f) => f.message)).to.include(
                 "Role stray-role carries ExternalAccessGrantedTo=Third_Party_B, so it reaches the instances tagged for Third_Party_B, but the stack's grants output states no grant with this role: its trust and end of access are stated nowhere for the review to hold them to.",
             );
         });

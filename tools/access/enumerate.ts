@@ -12,7 +12,7 @@
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
-import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
 import { actionsAdmittedBy } from "./actions";
 import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
@@ -35,9 +35,6 @@ export type Variant =
  * out of sight of an alert rule in the stack's region (see grantTrustPolicy).
  */
 export const ANOTHER_STS_REGION: Variant = "through another region's STS endpoint";
-
-/** What the "with a wrong external id" variant presents: a value no config generates (the generated ids are alphanumeric). */
-const WRONG_EXTERNAL_ID = "review-wrong-external-id";
 
 /** The variant for a principal of another account (a partner's): its administrator may give it any permission. */
 export const WIDENED_BY_ITS_ADMINISTRATOR: Variant = "once its account's administrator widens its own policies";

@@ -1,7 +1,7 @@
 // What each partner holds on one side, read off that side's enumeration and evaluated
 // further: the instances and session documents its grant may start sessions with (of those
-// that exist on that side), who may assume its grant (and whether without the external id
-// or a source identity) or tag its sessions, the instance roles a shell of its holds where
+// that exist on that side), who may assume its grant (and whether without the external id,
+// with a wrong one, or without a source identity) or tag its sessions, the instance roles a shell of its holds where
 // an instance's metadata service answers non-root users, the OS user its sessions run as,
 // and when it may act: a session evaluated at every instant the policies name, with fresh
 // credentials and with credentials issued just before that instant.

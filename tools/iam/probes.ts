@@ -9,6 +9,9 @@ import type { PictureInstance } from "./picture";
 /** The identity a role session carries in the access review and model when no person is named: its source identity and session name. */
 export const REVIEW_IDENTITY = "reviewer";
 
+/** An external id no config generates (generated ones are alphanumeric): what a caller who guesses presents. */
+export const WRONG_EXTERNAL_ID = "review-wrong-external-id";
+
 /** A person's MFA sign-in a minute ago, as `aws sts get-session-token` with a code gives it: how the partner's people sign (MFA is their default). */
 export const SIGNED_IN_WITH_MFA: Readonly<Record<string, string>> = { "aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "60" };
 

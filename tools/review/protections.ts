@@ -7,7 +7,17 @@
 import { asList, GRANT_FENCE_SID } from "../../components/policies";
 import { decide, partnerControlled, type AccessRequest, type Decision } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal, PictureInstance } from "../iam/picture";
-import { anotherRegion, fromShellOn, invitesTheAccount, metadataGuarded, SIGNED_IN_WITH_MFA, withInstanceCredentials } from "../iam/probes";
+import {
+    anotherRegion,
+    chainedAs,
+    fromShellOn,
+    invitesTheAccount,
+    metadataGuarded,
+    REVIEW_IDENTITY,
+    SIGNED_IN_WITH_MFA,
+    withInstanceCredentials,
+    WRONG_EXTERNAL_ID,
+} from "../iam/probes";
 import { utcTimestamp } from "../../components/rules";
 
 export interface ProtectionCheck {
@@ -231,7 +241,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
         const principal = grant.trustedPrincipals[0];
         const assume = (change: { externalId?: string; sessionName?: string } = {}): AccessRequest => {
             const externalId = change.externalId ?? grant.externalId;
-            const sessionName = change.sessionName ?? "reviewer";
+            const sessionName = change.sessionName ?? REVIEW_IDENTITY;
             return {
                 principal: partnerControlled(principal),
                 sessionName,
@@ -239,9 +249,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                 resource: grant.role.arn,
                 at: open(Date.parse(at)),
                 context: {
-                    "aws:SourceIdentity": "reviewer",
-                    "sts:SourceIdentity": "reviewer",
-                    "sts:RoleSessionName": sessionName,
+                    ...chainedAs(REVIEW_IDENTITY, sessionName),
                     ...(externalId !== undefined ? { "sts:ExternalId": externalId } : {}),
                 },
             };
@@ -254,7 +262,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                         picture,
                         subject,
                         "its trusted principal assumes the grant with a wrong external id",
-                        assume({ externalId: "review-wrong-external-id" }),
+                        assume({ externalId: WRONG_EXTERNAL_ID }),
                         asIntended,
                     ),
                 );
