@@ -454,6 +454,9 @@ describe("the simulator's shortcuts give its own answers", () => {
             "arn:aws:ec2:::instance/i-1",
             "arn:aws:ec2",
             "",
+            // For the synthetic lists below.
+            "arn:aws:ssm:::ab",
+            "arn:aws:ssm:::a/b",
         ];
         const mangled = new Set(
             base.flatMap((arn) => [
@@ -478,7 +481,6 @@ describe("the simulator's shortcuts give its own answers", () => {
         // Two patterns alike in their literal text (both kept), and a parent beside its child.
         lists.set("alike", ["arn:${Partition}:ssm:::a${One}", "arn:${Partition}:ssm:::a${Other}"]);
         lists.set("parent", ["arn:${Partition}:ssm:::${Any}", "arn:${Partition}:ssm:::a/${Child}"]);
-        base.push("arn:aws:ssm:::ab", "arn:aws:ssm:::a/b");
         const patternsOfAll = [...new Set([...lists.values()].flat())];
         const serviceOf = (arn: string) => arn.split(":")[2]?.toLowerCase();
         const sameService = (arn: string, patterns: string[]) => serviceOf(arn) === serviceOf(patterns[0]);

@@ -16,7 +16,7 @@ async function printedOutputs(run: ProgramRun): Promise<Record<string, unknown>>
 }
 
 describe("stack-output contract", () => {
-    it("the yours program's outputs parse, and each grant names the role, OS user and instances the program registered", async () => {
+    it("the yours program's outputs parse, and each grant names the role, OS user, trusted principals and instances the program registered", async () => {
         const run = await runProgram({ stack: "yours" });
         const outputs = parseYoursOutputs(await printedOutputs(run), "yours");
         expect(outputs.region).to.equal(run.region);
@@ -28,6 +28,16 @@ describe("stack-output contract", () => {
             expect(grant, partner).to.not.equal(undefined);
             expect(grant.roleArn).to.match(new RegExp(`:role/${role.inputs.name}$`));
             expect(grant.runAsUser).to.equal(role.inputs.tags[RUN_AS_TAG_KEY]);
+            // What the review holds the trust to is what the trust the program registered names and requires.
+            const statements = JSON.parse(role.inputs.assumeRolePolicy).Statement as Array<{
+                Action: string;
+                Condition?: Record<string, Record<string, unknown>>;
+            }>;
+            expect(grant.trustedPrincipalArns).to.have.length.greaterThan(0);
+            for (const { Condition } of statements) expect([Condition?.ArnEquals?.["aws:PrincipalArn"]].flat()).to.deep.equal(grant.trustedPrincipalArns);
+            const assume = statements.filter((statement) => statement.Action === "sts:AssumeRole");
+            expect(assume).to.have.length.greaterThan(0);
+            expect(grant.requiresSourceIdentity).to.equal(assume.every((statement) => statement.Condition?.Null?.["sts:SourceIdentity"] === "false"));
             const tagged = ofType(run, "aws:ec2/instance:Instance").filter((instance) => instance.inputs.tags?.[outputs.accessTagKey] === partner);
             expect(grant.instanceIds).to.have.length(tagged.length);
         }

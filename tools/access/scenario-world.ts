@@ -53,7 +53,6 @@ export interface CatalogueWorld {
     instanceB: PictureInstance;
     externalIdA: string;
     externalIdB: string;
-    expiryA: string;
     auditLogGroupArn: string;
     sessionKeyArn: string;
     archiveBucketArn: string;
@@ -121,7 +120,6 @@ export async function catalogueWorld(yours: ProgramRun, their: ProgramRun): Prom
         instanceB: instanceFor("Third_Party_B"),
         externalIdA: grants.Third_Party_A.externalId,
         externalIdB: grants.Third_Party_B.externalId,
-        expiryA: grants.Third_Party_A.expiresAt ?? "",
         auditLogGroupArn: one(
             picture.logGroups.filter((g) => g.name === stated.sessionLogGroupName),
             "audit log group",

@@ -12,6 +12,7 @@ import { asList, type PolicyDocument } from "../../components/policies";
 import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
+import { statementAdmits } from "../iam/wildcards";
 import type { GrantOutput } from "../../stacks/outputs";
 import { sessionMoments, type SessionMoment } from "./moments";
 import { fillArnPattern, resourcesOfAction, resourceTypesOfArn } from "./actions";
@@ -56,7 +57,7 @@ export interface UniverseSide {
 /** The external ids a role's trust compares, and whether it requires a source identity: values to ask with and without. */
 function trustMentions(role: IamPrincipal): { externalIds: string[]; sourceIdentity: boolean } {
     const conditions = (role.trustPolicy?.Statement ?? [])
-        .filter((s) => s.Effect === "Allow" && asList(s.Action).includes("sts:AssumeRole"))
+        .filter((s) => s.Effect === "Allow" && statementAdmits(s, "sts:AssumeRole"))
         .map((s) => s.Condition ?? {});
     return {
         externalIds: conditions.flatMap((c) => Object.values(c).flatMap((operands) => asList(operands?.["sts:ExternalId"] as string | string[] | undefined))),

@@ -7,6 +7,7 @@ import { asList } from "../../components/policies";
 import { componentType } from "../../components/type-tokens";
 import type { AwsBehaviourFinding } from "../access/aws-behaviour";
 import type { ProofFinding } from "../access/proof";
+import { preferencesOf } from "../iam/facts";
 import type { LintFinding } from "../iam/lint";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import type { ProgramRun } from "../mock-engine";
@@ -109,7 +110,7 @@ const sessionDataFindings: FindingRule = ({ main, picture, archiveBucketArn }) =
         });
     }
     if (document) {
-        const inputs = JSON.parse(document.inputs.content).inputs ?? {};
+        const inputs = preferencesOf(main) ?? {};
         // Where Session Manager streams transcripts, as the document produced says: a group no stack here creates is not reviewed.
         if (typeof inputs.cloudWatchLogGroupName === "string" && !picture.logGroups.some((g) => g.name === inputs.cloudWatchLogGroupName))
             findings.push({
