@@ -4,7 +4,7 @@
 // --source-identity` through credential_process; the identity then follows the chain. With
 // MFA required, that call signs with a session token the person got with an MFA code.
 
-import { ROLE_CHAIN_SESSION_SECONDS, SESSION_PREFERENCES_DOCUMENT } from "./constants";
+import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, personOsUser } from "./constants";
 
 /** One person who connects: an IAM user of the remote-access group, or someone signing in through federation. */
 export interface CliPerson {
@@ -31,6 +31,8 @@ export interface CliConfigArgs {
      * (e.g. "arn:aws:iam::222222222222:mfa/"), and the sign-in lasts `maxAgeSeconds`.
      */
     mfa?: { mfaDevicePrefix: string; maxAgeSeconds: number };
+    /** Per-person Run As: each person tags their grant session with their own OS user, `<base>-<name>` (the grant requires it). */
+    perPersonOsUserBase?: string;
 }
 
 /** AWS CLI profile names allow letters, digits and _ . - */
@@ -69,16 +71,36 @@ export function awsCliConfig(args: CliConfigArgs): string {
             "",
             `[profile ${sessionProfileName(args.partnerName, person)}]`,
             `region = ${args.region}`,
-            // The grant is issued only by this region's STS endpoint (its trust checks aws:RequestedRegion).
-            "sts_regional_endpoints = regional",
-            `role_arn = ${args.grantRoleArn}`,
-            `source_profile = ${jump}`,
-            `external_id = ${args.externalId}`,
-            `role_session_name = ${person.name}`,
-            `duration_seconds = ${ROLE_CHAIN_SESSION_SECONDS}`,
+            ...(args.perPersonOsUserBase === undefined ? grantProfile(args, jump, person) : taggedGrantProfile(args, args.perPersonOsUserBase, jump, person)),
         );
     }
     return `${lines.join("\n")}\n`;
+}
+
+// The grant step as a role profile: the CLI assumes the grant itself.
+function grantProfile(args: CliConfigArgs, jump: string, person: CliPerson): string[] {
+    return [
+        // The grant is issued only by this region's STS endpoint (its trust checks aws:RequestedRegion).
+        "sts_regional_endpoints = regional",
+        `role_arn = ${args.grantRoleArn}`,
+        `source_profile = ${jump}`,
+        `external_id = ${args.externalId}`,
+        `role_session_name = ${person.name}`,
+        `duration_seconds = ${ROLE_CHAIN_SESSION_SECONDS}`,
+    ];
+}
+
+// The grant step with the person's Run As session tag: a role profile cannot pass session tags
+// (the CLI's assume-role provider sends none), so it calls assume-role itself, through the jump
+// profile, in the grant's region: the AWS CLI v2 calls the regional STS endpoint by default
+// ("AWS STS Regional endpoints", AWS SDKs and Tools Reference Guide), and the grant's trust
+// checks aws:RequestedRegion.
+function taggedGrantProfile(args: CliConfigArgs, base: string, jump: string, person: CliPerson): string[] {
+    return [
+        `credential_process = aws sts assume-role --profile ${jump} --region ${args.region} --role-arn ${args.grantRoleArn} --external-id ${args.externalId} ` +
+            `--role-session-name ${person.name} --tags Key=${RUN_AS_TAG_KEY},Value=${personOsUser(base, person.name)} --duration-seconds ${ROLE_CHAIN_SESSION_SECONDS} ` +
+            `--output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
+    ];
 }
 
 // The MFA sign-in: a session token from the person's keys and MFA code, stored as the profile the jump step uses.

@@ -75,6 +75,19 @@ export const PARTNER_OS_USER_PREFIX = "os_user_";
 export const PARTNER_OS_USER_PATTERN = `^${PARTNER_OS_USER_PREFIX}[a-z0-9_-]{1,24}$`;
 
 /**
+ * Per-person Run As: a person's OS user is the partner's base name, this separator, then the
+ * person's name (their source identity). Neither a base nor a person's name may contain it, so
+ * the name says whose it is: no partner, whatever source identity its administrator sets, can
+ * name another partner's user, and no two people of one partner share one.
+ */
+export const PERSON_OS_USER_SEPARATOR = "-";
+
+/** The OS user a person of a per-person partner runs as: `<base>-<person>`, e.g. `os_user_a-alice`. */
+export function personOsUser(base: string, person: string): string {
+    return `${base}${PERSON_OS_USER_SEPARATOR}${person}`;
+}
+
+/**
  * Longest session of a role assumed by another role (role chaining): AWS caps it at one
  * hour, and asking for more fails. The jump role, the grant role and the CLI profiles use it.
  */

@@ -44,6 +44,11 @@ export interface OffboardedPartner {
     partnerName: string;
     /** Its OS user, in the partners' namespace (`os_user_...`). */
     osUser: string;
+    /**
+     * With per-person Run As: its people's OS users, each kept and ended in place of `osUser`.
+     * A person left out has their OS user ended, and nobody else's.
+     */
+    personOsUsers?: string[];
     /** End of access, ISO 8601 UTC: the schedule ends its OS user then. */
     expiresAt?: string;
 }
@@ -81,6 +86,7 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
         args.partners.forEach((p, i) => {
             requireValid(this, `partners[${i}].partnerName`, p.partnerName, PARTNER_NAME.problem);
             requireValid(this, `partners[${i}].osUser`, p.osUser, PARTNER_OS_USER.problem);
+            p.personOsUsers?.forEach((user, j) => requireValid(this, `partners[${i}].personOsUsers[${j}]`, user, PARTNER_OS_USER.problem));
             if (p.expiresAt !== undefined) requireValid(this, `partners[${i}].expiresAt`, p.expiresAt, TIMESTAMP.problem);
         });
         const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
@@ -102,7 +108,11 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
             {
                 name: keepDocument.name,
                 associationName: stateManagerAssociationName(`${name}-keep-os-users`),
-                parameters: { grantedUsers: args.partners.map((p) => grantedOsUserEntry(p.osUser, p.expiresAt && utcTimestamp(p.expiresAt))).join(" ") },
+                parameters: {
+                    grantedUsers: args.partners
+                        .flatMap((p) => osUsersOf(p).map((user) => grantedOsUserEntry(user, p.expiresAt && utcTimestamp(p.expiresAt))))
+                        .join(" "),
+                },
                 targets: [{ key: "tag-key", values: [accessTagKey] }],
                 scheduleExpression: KEEP_GRANTED_USERS_SCHEDULE,
             },
@@ -147,7 +157,11 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
                 `${name}-end-${partner.partnerName}`,
                 {
                     groupName: group.name,
-                    description: `Ends ${partner.partnerName}'s OS user ${partner.osUser} on the instances at its end of access`,
+                    description:
+                        `Ends ${partner.partnerName}'s OS user${partner.personOsUsers === undefined ? "" : "s"} ${osUsersOf(partner).join(" ")} on the instances at its end of access`.slice(
+                            0,
+                            512,
+                        ),
                     // One time, at the instant, in UTC (at() takes no zone suffix).
                     scheduleExpression: `at(${at.replace(/Z$/, "")})`,
                     scheduleExpressionTimezone: "UTC",
@@ -172,6 +186,11 @@ export class PartnerOffboarding extends pulumi.ComponentResource {
     }
 }
 
+/** The OS users a partner holds: its people's, with per-person Run As, else its one. */
+export function osUsersOf(partner: OffboardedPartner): string[] {
+    return partner.personOsUsers ?? [partner.osUser];
+}
+
 /**
  * The SendCommand request a schedule makes (the SSM API's own parameter names): the end
  * document, to every instance carrying the access tag key (an instance retagged since still
@@ -182,7 +201,8 @@ export function endOfAccessCommand(documentName: pulumi.Input<string>, accessTag
     return {
         DocumentName: documentName,
         Targets: [{ Key: "tag-key", Values: [accessTagKey] }],
-        Parameters: { userNames: [partner.osUser] },
+        // One String parameter: the users separated by single spaces (END_OS_USERS_PATTERN).
+        Parameters: { userNames: [osUsersOf(partner).join(" ")] },
         // SendCommand accepts a comment of 100 characters at most.
         Comment: `End of access: ${partner.partnerName}`.slice(0, 100),
         MaxConcurrency: "100%",

@@ -2,6 +2,8 @@
 // objects out. Components serialise them; tests evaluate them directly. Every ARN is
 // built with the partition, never a literal "aws".
 
+import { RUN_AS_TAG_KEY, personOsUser } from "./constants";
+
 /** One IAM policy statement. */
 export interface PolicyStatement {
     Sid?: string;
@@ -345,6 +347,11 @@ export interface GrantTrustPolicyArgs {
     expiresAt?: string;
     /** Refuse AssumeRole without a source identity, and name the role session after it. */
     requireSourceIdentity: boolean;
+    /**
+     * Per-person Run As: every session must be tagged `SSMSessionRunAs` = `<this base>-<its source
+     * identity>`, and with no other tag. Needs `requireSourceIdentity`.
+     */
+    perPersonOsUserBase?: string;
 }
 
 // IAM policy variables, in plain strings so TypeScript never interpolates them.
@@ -360,7 +367,19 @@ const principalTag = (key: string) => "${aws:PrincipalTag/" + key + "}";
  * role, but it does not need the role to exist when saved and keeps working if the
  * partner recreates it. AssumeRole needs the partner's external id; SetSourceIdentity
  * is allowed (a source identity set earlier in the chain needs it). `sts:TagSession`
- * is never allowed: session tags would override `SSMSessionRunAs` and the access tag.
+ * is never allowed, except as below: session tags would override `SSMSessionRunAs` and
+ * the access tag.
+ *
+ * With per-person Run As, AssumeRole requires the session tag `SSMSessionRunAs`, and
+ * TagSession allows that one key only, with one value: the base, "-", then the source
+ * identity the chain already carries (`${aws:SourceIdentity}`, fixed once set; AWS's own
+ * pattern is in "Pass session tags in AWS STS", IAM User Guide: AssumeRole requiring the
+ * tags, TagSession allowing them). So each person runs as their own OS user, named by who
+ * they are, never by a value they choose; the tag overrides no other, and the role itself
+ * carries no Run As tag. A Run As tag inherited as transitive from the partner's session
+ * cannot stand in: passing a key already inherited fails the call ("AssumeRole", AWS STS
+ * API Reference, Tags), and the call must pass this one. One condition, whatever the
+ * number of people: the trust stays the same size.
  *
  * With a source identity required, the role session name must equal it: the session
  * id Session Manager derives from `${aws:userid}` (ROLEID:session-name) then names the
@@ -384,16 +403,39 @@ export function grantTrustPolicy(args: GrantTrustPolicyArgs): PolicyDocument {
     const identity: Record<string, Record<string, string>> = args.requireSourceIdentity
         ? { Null: { "sts:SourceIdentity": "false" }, StringEquals: { "sts:ExternalId": args.externalId, "sts:RoleSessionName": CALLER_SOURCE_IDENTITY } }
         : { StringEquals: { "sts:ExternalId": args.externalId } };
-    return policy(
+    const ownOsUser = args.perPersonOsUserBase === undefined ? {} : runAsTagOf(args.perPersonOsUserBase);
+    const statements: PolicyStatement[] = [
         {
             Sid: "PartnerAssumesWithExternalId",
             Effect: "Allow",
             Principal: principal,
             Action: "sts:AssumeRole",
-            Condition: { ...narrowed, ...identity, StringEquals: { ...identity.StringEquals, ...narrowed.StringEquals } },
+            Condition: { ...narrowed, ...identity, StringEquals: { ...identity.StringEquals, ...ownOsUser, ...narrowed.StringEquals } },
         },
         { Sid: "PartnerSetsSourceIdentity", Effect: "Allow", Principal: principal, Action: "sts:SetSourceIdentity", Condition: narrowed },
-    );
+    ];
+    if (args.perPersonOsUserBase !== undefined)
+        statements.push({
+            Sid: PERSON_TAGS_OWN_OS_USER_SID,
+            Effect: "Allow",
+            Principal: principal,
+            Action: "sts:TagSession",
+            Condition: { ...narrowed, StringEquals: { ...ownOsUser, ...narrowed.StringEquals }, ...onlyTheRunAsTagKey() },
+        });
+    return policy(...statements);
+}
+
+/** Sid of the statement letting a per-person grant's sessions be tagged with the person's own OS user. */
+export const PERSON_TAGS_OWN_OS_USER_SID = "PersonTagsSessionWithOwnOsUser";
+
+/** The Run As session tag a per-person grant requires: `<base>-${aws:SourceIdentity}`, the person's own OS user. */
+function runAsTagOf(base: string): Record<string, string> {
+    return { [`aws:RequestTag/${RUN_AS_TAG_KEY}`]: personOsUser(base, CALLER_SOURCE_IDENTITY) };
+}
+
+// ForAllValues is also true when no tag is passed: the Run As tag itself is required by runAsTagOf.
+function onlyTheRunAsTagKey(): Record<string, Record<string, string[]>> {
+    return { "ForAllValues:StringEquals": { "aws:TagKeys": [RUN_AS_TAG_KEY] } };
 }
 
 /** Inputs of the grant roles' permissions policy. */
@@ -585,6 +627,12 @@ export interface AssumeOneRoleConditions {
     binding?: SessionNameBinding;
     /** The role session name must equal the source identity the session already carries (the next hop of a chain). */
     sessionNamedAfterSourceIdentity?: boolean;
+    /**
+     * Per-person Run As: the session may be tagged with `SSMSessionRunAs` = `<this base>-<the
+     * source identity it carries>`, and nothing else (cross-account, the caller's own policy must
+     * allow `sts:TagSession` too).
+     */
+    perPersonOsUserBase?: string;
 }
 
 /**
@@ -605,7 +653,14 @@ export function assumeOneRolePolicy(roleArn: string, conditions: AssumeOneRoleCo
     if (Object.keys(assumeEquals).length > 0) assume.Condition = { StringEquals: assumeEquals };
     const set: PolicyStatement = { Sid: "SetSourceIdentityOnTheRole", Effect: "Allow", Action: "sts:SetSourceIdentity", Resource: roleArn };
     if (Object.keys(setEquals).length > 0) set.Condition = { StringEquals: setEquals };
-    return policy(assume, set);
+    if (conditions.perPersonOsUserBase === undefined) return policy(assume, set);
+    return policy(assume, set, {
+        Sid: "TagTheSessionWithOwnOsUser",
+        Effect: "Allow",
+        Action: "sts:TagSession",
+        Resource: roleArn,
+        Condition: { StringEquals: runAsTagOf(conditions.perPersonOsUserBase), ...onlyTheRunAsTagKey() },
+    });
 }
 
 /**

@@ -14,6 +14,8 @@ import {
     mfaProblems,
     PARTNER_NAME,
     PERSON_NAME,
+    PER_PERSON_OS_USER_BASE,
+    personNameProblems,
     ROLE_ARN,
     ROLE_NAME,
     arnAccount,
@@ -70,6 +72,13 @@ export interface RemoteAccessIdentityArgs {
     groupName?: string;
     /** Name of the jump role. Default `3P_IAM_Assume_Role`. */
     jumpRoleName?: string;
+    /**
+     * The owner gave this partner per-person Run As with this base: the jump role may then tag a
+     * session into the grant with `SSMSessionRunAs` = `<base>-<its source identity>`, the
+     * person's own OS user, and nothing else. Each user name must then be lowercase letters,
+     * digits and _ (it becomes part of a Linux user name).
+     */
+    perPersonOsUserBase?: string;
     /** ARN of a managed policy set as the permissions boundary of every role and IAM user this component creates: the most any of them may do, whatever its own policies say. */
     permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
@@ -114,6 +123,15 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
             PERSON_NAME.problem,
         );
         if (args.groupName !== undefined) requireValid(this, "groupName", args.groupName, GROUP_NAME.problem);
+        const perPersonOsUserBase = args.perPersonOsUserBase;
+        if (perPersonOsUserBase !== undefined) {
+            requireValid(this, "perPersonOsUserBase", perPersonOsUserBase, PER_PERSON_OS_USER_BASE.problem);
+            for (const { index, problem } of personNameProblems(
+                perPersonOsUserBase,
+                users.map((u) => u.name),
+            ))
+                requireValid(this, `users[${index}].name`, undefined, () => problem);
+        }
         const requireMfa = args.requireMfa ?? args.federatedPrincipalArn === undefined;
         for (const { argument, problem } of mfaProblems({
             requireMfa,
@@ -167,7 +185,7 @@ export class RemoteAccessIdentity extends pulumi.ComponentResource {
                 policy: pulumi.jsonStringify(
                     pulumi
                         .all([grantRoleArn, externalId === undefined ? undefined : pulumi.secret(externalId)])
-                        .apply(([arn, externalId]) => assumeOneRolePolicy(arn, { externalId, sessionNamedAfterSourceIdentity: true })),
+                        .apply(([arn, externalId]) => assumeOneRolePolicy(arn, { externalId, sessionNamedAfterSourceIdentity: true, perPersonOsUserBase })),
                 ),
             },
             parent,

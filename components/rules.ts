@@ -4,7 +4,15 @@
 // component used from another project, or another language, guards itself.
 
 import { parseCidr, subnetPrefix } from "./cidr";
-import { OS_USER_NAME_PATTERN, PARTNER_OS_USER_PATTERN, PARTNER_OS_USER_PREFIX, RESERVED_OS_USERS, RUN_AS_TAG_KEY } from "./constants";
+import {
+    OS_USER_NAME_PATTERN,
+    PARTNER_OS_USER_PATTERN,
+    PARTNER_OS_USER_PREFIX,
+    PERSON_OS_USER_SEPARATOR,
+    RESERVED_OS_USERS,
+    RUN_AS_TAG_KEY,
+    personOsUser,
+} from "./constants";
 
 /** A rule on one value: what it accepts, in words, and what is wrong with a value (undefined when accepted). */
 export interface Rule<T> {
@@ -83,6 +91,86 @@ export const DEFAULT_RUN_AS_USER = textRule(new RegExp(OS_USER_NAME_PATTERN), OS
           ? `which is in the partners' namespace (offboarding ends any user there that no partner is granted)`
           : undefined,
 );
+
+/** Linux allows user names of at most this many characters. */
+const OS_USER_MAX_LENGTH = 32;
+
+/** The shortest person's name: a source identity has at least 2 characters. */
+const PERSON_NAME_MIN_LENGTH = 2;
+
+/**
+ * A per-person partner's base name: in the namespace, without the separator (so one partner's
+ * people can never be named as another's), leaving room for a person's name within 32 characters.
+ */
+export const PER_PERSON_OS_USER_BASE = textRule(
+    new RegExp(`^${PARTNER_OS_USER_PREFIX}[a-z0-9_]{1,${OS_USER_MAX_LENGTH - PARTNER_OS_USER_PREFIX.length - 1 - PERSON_NAME_MIN_LENGTH}}$`),
+    `"${PARTNER_OS_USER_PREFIX}" then 1-21 lowercase letters, digits and _, without "${PERSON_OS_USER_SEPARATOR}" (it separates the person's name), e.g. "${PARTNER_OS_USER_PREFIX}a"`,
+);
+
+/**
+ * A person's name under per-person Run As: their source identity (the IAM user name, or what the
+ * identity provider sets), which becomes part of a Linux user name, so lowercase letters, digits
+ * and _ only: no "-" (the separator), no capitals (Linux names are case-sensitive, IAM's are not).
+ */
+export const RUN_AS_PERSON_NAME = textRule(
+    new RegExp(`^[a-z0-9_]{${PERSON_NAME_MIN_LENGTH},64}$`),
+    "a person's name as their source identity and in their OS user name: 2 or more lowercase letters, digits and _",
+);
+
+/** What is wrong with per-person Run As as a whole, by argument: the base name, each person, and the source identity it is bound to. */
+export function perPersonRunAsProblems(args: {
+    osUser: string;
+    people: readonly string[];
+    requireSourceIdentity: boolean;
+}): Array<{ argument: string; problem: string }> {
+    const problems: Array<{ argument: string; problem: string }> = [];
+    const baseProblem = PER_PERSON_OS_USER_BASE.problem(args.osUser);
+    if (baseProblem !== undefined)
+        problems.push({ argument: "osUser", problem: `${baseProblem} (with per-person Run As it is the base of each person's OS user)` });
+    if (!args.requireSourceIdentity)
+        problems.push({
+            argument: "requireSourceIdentity",
+            problem:
+                "is false with per-person Run As; accepted: true (each person's OS user is bound to their source identity, which the trust must then require)",
+        });
+    if (args.people.length === 0)
+        problems.push({ argument: "people", problem: "is empty with per-person Run As; accepted: the names of the people who connect" });
+    for (const { index, problem } of personNameProblems(args.osUser, args.people)) problems.push({ argument: `people[${index}]`, problem });
+    return problems;
+}
+
+/** What is wrong with each person's name under per-person Run As with `base`: its form, a repeat, and the length of the OS user it gives. */
+export function personNameProblems(base: string, people: readonly string[]): Array<{ index: number; problem: string }> {
+    const problems: Array<{ index: number; problem: string }> = [];
+    const baseValid = PER_PERSON_OS_USER_BASE.problem(base) === undefined;
+    const seen = new Set<string>();
+    people.forEach((person, index) => {
+        const osUser = personOsUser(base, person);
+        const problem = RUN_AS_PERSON_NAME.problem(person);
+        if (problem !== undefined) problems.push({ index, problem });
+        else if (seen.has(person)) problems.push({ index, problem: `got "${person}" twice; accepted: each person once` });
+        else if (baseValid && osUser.length > OS_USER_MAX_LENGTH)
+            problems.push({
+                index,
+                problem: `got "${person}", which makes the OS user "${osUser}" of ${osUser.length} characters; accepted: a name of at most ${OS_USER_MAX_LENGTH - base.length - 1} characters with this base (Linux allows ${OS_USER_MAX_LENGTH})`,
+            });
+        seen.add(person);
+    });
+    return problems;
+}
+
+/**
+ * An OS user inside a per-person partner's names (`<base>-...`), other than that partner's own
+ * people: the partner's administrator, who sets its people's source identities, could obtain it.
+ */
+export function perPersonNamespaceProblem(osUser: string, perPersonBases: readonly string[]): string | undefined {
+    const base = perPersonBases.find((b) => osUser.startsWith(`${b}${PERSON_OS_USER_SEPARATOR}`));
+    return base === undefined
+        ? undefined
+        : `got "${osUser}", inside the names of the per-person partner with base "${base}" (its administrator sets its people's source identities, so could run as this user); accepted: a name not beginning "${base}${PERSON_OS_USER_SEPARATOR}"`;
+}
+
+/** IAM role names: 1-64 characters. */
 
 /** IAM role names: 1-64 characters. */
 export const ROLE_NAME = textRule(/^[\w+=,.@-]{1,64}$/, "an IAM role name: 1-64 characters of letters, digits and _ + = , . @ -");

@@ -5,7 +5,7 @@
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName } from "./constants";
+import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName, personOsUser } from "./constants";
 import { checkedInput, optionalBoundary, requireValid } from "./guard";
 import { createOsUserAssociation } from "./os-user-provisioning";
 import { grantPermissionsPolicy, grantTrustPolicy, type AwsScope } from "./policies";
@@ -18,6 +18,7 @@ import {
     ROLE_NAME,
     TIMESTAMP,
     partnerPrincipalProblem,
+    perPersonRunAsProblems,
     secretProblem,
     utcTimestamp,
 } from "./rules";
@@ -36,8 +37,20 @@ export interface ThirdPartyGrantArgs {
     partnerAccountId: pulumi.Input<string>;
     /** Principals in the partner's account that may assume the grant: its jump role ARN(s). */
     principalArns: pulumi.Input<pulumi.Input<string>[]>;
-    /** OS user the partner's sessions run as (the role's `SSMSessionRunAs` tag), in the program's namespace: it begins `os_user_`. */
+    /**
+     * OS user the partner's sessions run as (the role's `SSMSessionRunAs` tag), in the program's
+     * namespace: it begins `os_user_`. With `people`, the base of each person's OS user instead
+     * (a plain string without "-", e.g. `os_user_a`: alice runs as `os_user_a-alice`).
+     */
     osUser: pulumi.Input<string>;
+    /**
+     * Per-person Run As: the people who connect, by their source identity (the partner's IAM
+     * user names, or what its identity provider sets), in lowercase letters, digits and _. Each
+     * runs as their own OS user `<osUser>-<name>`, created on the partner's instances; the trust
+     * lets a session be tagged only with its own person's OS user, and the role carries no Run
+     * As tag. Absent: every session runs as `osUser`.
+     */
+    people?: string[];
     /** Grant role name. Default `SSMStartSession_IAM_Role_<partnerName>`. */
     roleName?: string;
     /** End of access, ISO 8601 UTC (e.g. "2027-03-31T23:59:59Z"): AssumeRole is refused from then on, and so is every action with credentials issued before. */
@@ -80,6 +93,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
     public readonly trustedPrincipalArns: pulumi.Output<string[]>;
     /** Its trust requires a source identity, and the role session to be named after it. */
     public readonly requiresSourceIdentity: boolean;
+    /** With per-person Run As: each person's OS user, by the person's name (source identity). */
+    public readonly personOsUsers?: Record<string, string>;
 
     constructor(name: string, args: ThirdPartyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("ThirdPartyGrant"), name, {}, withFormerType("ThirdPartyGrant", "grants", opts));
@@ -93,7 +108,17 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         requireValid(this, args.roleName === undefined ? "partnerName (in the default roleName)" : "roleName", roleName, ROLE_NAME.problem);
         const expiresAt = optionalInstant(this, "expiresAt", args.expiresAt);
         const revokeSessionsIssuedBefore = optionalInstant(this, "revokeSessionsIssuedBefore", args.revokeSessionsIssuedBefore);
+        const requireSourceIdentity = args.requireSourceIdentity ?? true;
+        const people = args.people;
+        if (people !== undefined) {
+            requireValid(this, "osUser", args.osUser, (value) =>
+                typeof value === "string" ? undefined : 'is not a plain string with people; accepted: the base name itself, e.g. "os_user_a"',
+            );
+            for (const { argument, problem } of perPersonRunAsProblems({ osUser: args.osUser as string, people, requireSourceIdentity }))
+                requireValid(this, argument, undefined, () => problem);
+        }
         const osUser = checkedInput(this, "osUser", args.osUser, PARTNER_OS_USER.problem);
+        const personOsUsers = people && Object.fromEntries(people.map((person) => [person, personOsUser(args.osUser as string, person)]));
         const permissionsBoundary = optionalBoundary(this, args.permissionsBoundary);
         const partnerAccountId = checkedInput(this, "partnerAccountId", args.partnerAccountId, ACCOUNT_ID.problem);
         const checkPrincipals = (accountId: string, arns: string[]): string[] => {
@@ -117,7 +142,6 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 : pulumi.output(checkedInput(this, "externalId", args.externalId, secretProblem(EXTERNAL_ID)));
         this.externalId = pulumi.secret(externalId);
 
-        const requireSourceIdentity = args.requireSourceIdentity ?? true;
         // One apply per document, straight to JSON: a grant is created per partner, and each
         // Output costs the engine a promise (see the benchmark).
         const trustJson = pulumi.all([scope, partnerAccountId, principalArns, this.externalId]).apply(([s, accountId, arns, id]) =>
@@ -130,6 +154,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                     externalId: id,
                     expiresAt,
                     requireSourceIdentity,
+                    perPersonOsUserBase: people && (args.osUser as string),
                 }),
             ),
         );
@@ -141,7 +166,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 assumeRolePolicy: trustJson,
                 maxSessionDuration: ROLE_CHAIN_SESSION_SECONDS,
                 permissionsBoundary,
-                tags: { ...args.tags, [args.accessTagKey]: args.partnerName, [RUN_AS_TAG_KEY]: osUser },
+                // Per person, no Run As tag: a session without its person's tag (the trust requires one) would get the unprivileged default user.
+                tags: { ...args.tags, [args.accessTagKey]: args.partnerName, ...(people === undefined ? { [RUN_AS_TAG_KEY]: osUser } : {}) },
             },
             parent,
         );
@@ -166,12 +192,13 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         );
 
         if (args.osUserDocumentName !== undefined) {
-            createOsUserAssociation(`${name}-os-user`, {
-                documentName: args.osUserDocumentName,
-                userName: osUser,
-                target: { key: `tag:${args.accessTagKey}`, values: [args.partnerName] },
-                parent: this,
-            });
+            const target = { key: `tag:${args.accessTagKey}`, values: [args.partnerName] };
+            if (personOsUsers === undefined)
+                createOsUserAssociation(`${name}-os-user`, { documentName: args.osUserDocumentName, userName: osUser, target, parent: this });
+            // Named from the person, so adding or removing one touches no other's.
+            else
+                for (const [person, userName] of Object.entries(personOsUsers))
+                    createOsUserAssociation(`${name}-os-user-${person}`, { documentName: args.osUserDocumentName, userName, target, parent: this });
         }
 
         this.roleArn = role.arn;
@@ -182,6 +209,7 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
         this.revokeSessionsIssuedBefore = revokeSessionsIssuedBefore;
         this.trustedPrincipalArns = principalArns;
         this.requiresSourceIdentity = requireSourceIdentity;
+        this.personOsUsers = personOsUsers;
         this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, externalId: this.externalId, osUser: this.osUser });
     }
 }

@@ -29,8 +29,10 @@ export const grantOutputSchema = z.object({
     instanceIds: texts,
     /** ISO time the grant ends; absent when it does not. */
     expiresAt: optionalText,
-    /** The OS user its sessions run as. */
+    /** The OS user its sessions run as; with per-person Run As, the base of its people's. */
     runAsUser: optionalText,
+    /** Per-person Run As: each person's OS user, by source identity; absent per partner. */
+    personOsUsers: z.record(z.string(), text).optional().catch(undefined),
     /** ISO time before which credentials are refused; null when none was set, absent in stacks from before the output. */
     revokeSessionsIssuedBefore: text.nullable().optional().catch(undefined),
     /** The partner's principals the grant's trust names; [] in stacks from before the output. */

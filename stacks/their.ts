@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsCliConfig, listInstancesCommand, profileBase, sessionProfileName, startSessionCommand, type CliPerson } from "../components/cli-config";
 import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { RemoteAccessIdentity } from "../components/remote-access-identity";
-import { grantOutputSchema, outputProblem, theirOutputsSchema, type ExportsOf } from "./outputs";
+import { grantOutputSchema, outputProblem, theirOutputsSchema, type ExportsOf, type GrantOutput } from "./outputs";
 import { ConfigError, loadTheirSettings, type ConfigIssue, type TheirSettings } from "./config";
 
 /** The grant this partner was given in the owner's account. */
@@ -58,6 +58,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
         requireMfa: settings.mfaMaxAgeSeconds !== undefined,
         mfaMaxAgeSeconds: settings.mfaMaxAgeSeconds,
         credentialAdministratorArns: settings.credentialAdministratorArns,
+        perPersonOsUserBase: settings.perPersonOsUserBase,
         permissionsBoundary: settings.permissionsBoundaryArn,
     });
 
@@ -110,6 +111,7 @@ export async function theirProgram(): Promise<Record<string, unknown>> {
                               externalId,
                               accessTagKey: settings.accessTagKey,
                               people: persons,
+                              perPersonOsUserBase: settings.perPersonOsUserBase,
                               mfa:
                                   settings.mfaMaxAgeSeconds === undefined
                                       ? undefined
@@ -137,6 +139,8 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
         }
         const parsed = grantOutputSchema.safeParse(mine);
         if (!parsed.success) throw new Error(`stack ${stackName}: ${outputProblem(parsed.error, mine, `grants.${settings.partnerName}.`)}`);
+        const problem = perPersonAgreementProblem(settings.perPersonOsUserBase, parsed.data);
+        if (problem !== undefined) throw new Error(`stack ${stackName}: output grants.${settings.partnerName} ${problem}`);
         // Stacks deployed before sessionDocument existed used the preferences document.
         return { ...parsed.data, sessionDocument: parsed.data.sessionDocument ?? SESSION_PREFERENCES_DOCUMENT };
     });
@@ -148,6 +152,18 @@ function grantFromStack(stackName: string, settings: TheirSettings, ownRegion: s
         sessionDocument: pulumi.unsecret(entry.sessionDocument),
         region: settings.yoursRegion ?? reference.getOutput("region").apply((r: unknown) => (typeof r === "string" ? r : ownRegion)),
     };
+}
+
+/**
+ * Whether this stack's perPersonOsUserBase matches the grant: the jump role tags sessions only
+ * with it, and a per-person grant requires the tag, so a mismatch would open no session at all.
+ */
+export function perPersonAgreementProblem(base: string | undefined, grant: GrantOutput): string | undefined {
+    const ownerBase = grant.personOsUsers === undefined ? undefined : grant.runAsUser;
+    if (ownerBase === base) return undefined;
+    return ownerBase === undefined
+        ? `gives per-partner Run As, but perPersonOsUserBase is "${base}"; accepted: perPersonOsUserBase removed`
+        : `gives per-person Run As with base "${ownerBase}", but perPersonOsUserBase is ${base === undefined ? "not set" : `"${base}"`}; accepted: perPersonOsUserBase set to "${ownerBase}"`;
 }
 
 /** The grant from plain config (the owner is in another Pulumi organisation). */

@@ -145,6 +145,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 partnerAccountId: partner.accountId,
                 principalArns: trustedPrincipals(partner, scope, stackReferences),
                 osUser: partner.osUser,
+                people: partner.people,
                 roleName: partner.grantRoleName,
                 expiresAt: partner.expiresAt,
                 revokeSessionsIssuedBefore: partner.revokeSessionsIssuedBefore,
@@ -160,7 +161,10 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
     const offboarding = new PartnerOffboarding("offboarding", {
         scope,
         accessTagKey: settings.accessTagKey,
-        partners: settings.partners.map((p) => ({ partnerName: p.name, osUser: p.osUser, expiresAt: p.expiresAt })),
+        partners: settings.partners.map((p, index) => {
+            const personOsUsers = grants[index].personOsUsers;
+            return { partnerName: p.name, osUser: p.osUser, personOsUsers: personOsUsers && Object.values(personOsUsers), expiresAt: p.expiresAt };
+        }),
         permissionsBoundary: settings.permissionsBoundaryArn,
     });
     // Alerts on every session and every AssumeRole of a grant role, allowed or refused, and every end of access.
@@ -217,6 +221,8 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                     roleArn: grant.roleArn,
                     externalId: grant.externalId,
                     runAsUser: grant.osUser,
+                    // Per-person Run As: each person's OS user by source identity (runAsUser is then their base).
+                    ...(grant.personOsUsers === undefined ? {} : { personOsUsers: grant.personOsUsers }),
                     accessTagValue: grant.partnerName,
                     expiresAt: grant.expiresAt ?? null,
                     // What the grant's trust and permissions are built to enforce, so a review holds the produced policies to them.

@@ -77,6 +77,28 @@ const cases: Case[] = [
         argument: "archiveExpirationDays",
     },
     {
+        what: "ThirdPartyGrant: per-person Run As with a person's name outside the OS user names (a capital)",
+        build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "os_user_vendor_x", people: ["alice", "Bob"] }),
+        argument: "people[1]",
+    },
+    {
+        what: "ThirdPartyGrant: per-person Run As with a base holding the separator",
+        build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "os_user_vendor-x", people: ["alice"] }),
+        argument: "osUser",
+    },
+    {
+        what: "ThirdPartyGrant: per-person Run As without the source identity each OS user is bound to",
+        build: () => new ThirdPartyGrant("g", { ...grantArgs, people: ["alice"], requireSourceIdentity: false }),
+        argument: "requireSourceIdentity",
+    },
+    {
+        what: "RemoteAccessIdentity: per-person Run As with a user name that cannot be part of an OS user",
+        stack: "their" as const,
+        build: () =>
+            new RemoteAccessIdentity("r", { ...identityArgs, perPersonOsUserBase: "os_user_vendor_x", users: [{ name: "Alice", accessKeySerial: 1 }] }),
+        argument: "users[0].name",
+    },
+    {
         what: "SessionAlerts: an email subscription that is no address",
         build: () => new SessionAlerts("a", { grantRoleArns: [], emailAddresses: ["security"] }),
         argument: "emailAddresses[0]",

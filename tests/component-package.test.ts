@@ -48,6 +48,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "partnerAccountId",
             "principalArns",
             "osUser",
+            "people",
             "roleName",
             "expiresAt",
             "revokeSessionsIssuedBefore",
@@ -70,6 +71,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "revokeSessionsIssuedBefore",
             "trustedPrincipalArns",
             "requiresSourceIdentity",
+            "personOsUsers",
         ],
     },
     RemoteAccessIdentity: {
@@ -84,6 +86,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "mfaMaxAgeSeconds",
             "groupName",
             "jumpRoleName",
+            "perPersonOsUserBase",
             "permissionsBoundary",
             "scope",
             "tags",
@@ -315,7 +318,7 @@ describe("component package (components/)", () => {
         });
 
         it("returns the outputs the schema declares, the external id still a secret, the expiry in UTC", async () => {
-            const absent = ["revokeSessionsIssuedBefore"]; // not given, so not in the state
+            const absent = ["revokeSessionsIssuedBefore", "personOsUsers"]; // not given, so not in the state
             expect(Object.keys(run.outputs).filter((k) => k !== "urn")).to.have.members(EXPECTED.ThirdPartyGrant.outputs.filter((k) => !absent.includes(k)));
             expect((await resolve(run.outputs.roleArn)).value).to.match(/:role\/SSMStartSession_IAM_Role_Vendor_X$/);
             expect((await resolve(run.outputs.osUser)).value).to.equal("os_user_vendor_x");

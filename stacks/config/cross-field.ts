@@ -10,6 +10,9 @@ import {
     bringYourOwnProblems,
     mfaProblems,
     partnerPrincipalProblem,
+    perPersonNamespaceProblem,
+    perPersonRunAsProblems,
+    personNameProblems,
     subnetSplitProblem,
 } from "../../components/rules";
 import { DEFAULT_ARCHIVE_RETENTION_DAYS, DEFAULT_ARCHIVE_STORAGE_CLASS, DEFAULT_ARCHIVE_TRANSITION_DAYS } from "../../components/session-preferences";
@@ -86,6 +89,7 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
             message: `got "${partners[index].osUser}", already the OS user of partners[${first}]; accepted: an OS user of this partner's own, so sessions and files stay separate`,
         });
     }
+    issues.push(...runAsIssues(partners));
     const suppliedIds = partners.map((p, index) => ({ id: p.externalId, index })).filter((e): e is { id: string; index: number } => e.id !== undefined);
     for (const { index, first } of duplicates(suppliedIds, (e) => e.id)) {
         issues.push({
@@ -148,6 +152,34 @@ export function yoursCrossFieldIssues(parsed: ParsedYours, raw: RawConfig): Conf
         }))
             issues.push({ path: `sessions.${argument}`, message: problem });
     }
+    return issues;
+}
+
+// Per-person Run As, by the rules the grant applies too, and the names it keeps to itself.
+function runAsIssues(partners: NonNullable<ParsedYours["partners"]>): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const perPerson = partners.map((p) => p.runAs === "perPerson");
+    partners.forEach((partner, index) => {
+        if (perPerson[index])
+            for (const { argument, problem } of perPersonRunAsProblems({
+                osUser: partner.osUser,
+                people: partner.people ?? [],
+                requireSourceIdentity: partner.requireSourceIdentity ?? true,
+            }))
+                issues.push({ path: `partners[${index}].${argument}`, message: problem });
+        else if (partner.people !== undefined)
+            issues.push({
+                path: `partners[${index}].people`,
+                message: 'is set without runAs: perPerson; accepted: runAs set to "perPerson" with people, or neither (every session runs as osUser)',
+            });
+    });
+    partners.forEach((partner, index) => {
+        const problem = perPersonNamespaceProblem(
+            partner.osUser,
+            partners.filter((p, i) => perPerson[i] && i !== index).map((p) => p.osUser),
+        );
+        if (problem !== undefined) issues.push({ path: `partners[${index}].osUser`, message: problem });
+    });
     return issues;
 }
 
@@ -234,6 +266,13 @@ export function theirCrossFieldIssues(parsed: ParsedTheir, raw: RawConfig): Conf
             message: `got "${parsed.grantRoleArn}", which is not in yoursAccountId ${parsed.yoursAccountId}; accepted: a role ARN in that account`,
         });
     }
+    // Each person's name becomes part of their OS user: the same rules as the owner's grant.
+    if (parsed.perPersonOsUserBase !== undefined)
+        for (const { index, problem } of personNameProblems(
+            parsed.perPersonOsUserBase,
+            users.map((u) => u.name),
+        ))
+            issues.push({ path: `users[${index}].name`, message: problem });
     if (parsed.externalId !== undefined && !raw.isSecret("externalId")) {
         issues.push({ path: "externalId", message: "is stored in plain text; accepted: a secret, set with pulumi config set --secret externalId <value>" });
     }

@@ -95,6 +95,7 @@ export function loadYoursSettings(): YoursSettings {
             expiresAt: optionalUtc(p.expiresAt),
             revokeSessionsIssuedBefore: optionalUtc(p.revokeSessionsIssuedBefore),
             requireSourceIdentity: p.requireSourceIdentity ?? true,
+            people: p.runAs === "perPerson" ? p.people : undefined,
         })),
         alerts: { enabled: parsed.alerts?.enabled ?? true, emails: parsed.alerts?.emails ?? [], httpsEndpoints: parsed.alerts?.httpsEndpoints ?? [] },
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
@@ -127,5 +128,6 @@ export function loadTheirSettings(): TheirSettings {
             (parsed.mfa?.required ?? parsed.federatedPrincipalArn === undefined) ? (parsed.mfa?.maxAgeSeconds ?? DEFAULT_MFA_MAX_AGE_SECONDS) : undefined,
         credentialAdministratorArns: parsed.credentialAdministrators ?? [],
         permissionsBoundaryArn: parsed.permissionsBoundaryArn,
+        perPersonOsUserBase: parsed.perPersonOsUserBase,
     };
 }

@@ -21,6 +21,9 @@ import {
     LOG_RETENTION,
     MAX_SESSION_DURATION_MINUTES,
     PARTNER_OS_USER,
+    PER_PERSON_OS_USER_BASE,
+    RUN_AS_PERSON_NAME,
+    oneOfRule,
     DEFAULT_RUN_AS_USER,
     PARTNER_NAME,
     PERSON_NAME,
@@ -108,6 +111,13 @@ export type Side = (typeof SIDES)[number];
 
 export const sideSchema = z.enum(SIDES, accepting('"yours" (the account with the instances) or "their" (a third party\'s account)'));
 
+/** Who a partner's sessions run as: one OS user for the partner, or one per person. */
+export const RUN_AS_MODES = ["perPartner", "perPerson"] as const;
+const RUN_AS_MODE = oneOfRule<string>(
+    RUN_AS_MODES,
+    '"perPartner" (the default: every session of the partner runs as osUser) or "perPerson" (each of people runs as <osUser>-<name>)',
+);
+
 const partnerSchema = record(
     {
         name: text(PARTNER_NAME),
@@ -121,6 +131,8 @@ const partnerSchema = record(
         expiresAt: text(TIMESTAMP).optional(),
         revokeSessionsIssuedBefore: text(TIMESTAMP).optional(),
         requireSourceIdentity: flag().optional(),
+        runAs: text(RUN_AS_MODE).optional(),
+        people: list(text(RUN_AS_PERSON_NAME), "people's names, as their source identities").optional(),
     },
     "a partner",
 );
@@ -226,6 +238,7 @@ export const theirSchema = record(
         mfa: record({ required: flag().optional(), maxAgeSeconds: number(MFA_MAX_AGE_SECONDS).optional() }, "MFA settings").optional(),
         credentialAdministrators: list(text(PRINCIPAL_ARN), "IAM role or user ARNs of this account").optional(),
         permissionsBoundaryArn: text(POLICY_ARN).optional(),
+        perPersonOsUserBase: text(PER_PERSON_OS_USER_BASE).optional(),
     },
     "a third party's settings",
 );

@@ -29,6 +29,8 @@ export interface PartnerSettings {
     revokeSessionsIssuedBefore?: string;
     /** Whether assuming the grant role requires a source identity. */
     requireSourceIdentity: boolean;
+    /** Per-person Run As (`runAs: perPerson`): the people, by source identity; each runs as `<osUser>-<name>`. Absent: per partner. */
+    people?: string[];
 }
 
 /** A network the owner already has: the instances launch into its subnets. */
@@ -120,6 +122,8 @@ export interface TheirSettings {
     mfaMaxAgeSeconds?: number;
     /** Who may read the stored access keys besides the deploying principal and the account root. */
     credentialAdministratorArns: string[];
+    /** The owner gave per-person Run As: each person tags their session with `<base>-<name>`, their own OS user. */
+    perPersonOsUserBase?: string;
     /** Managed policy set as the permissions boundary of every role the stack creates. */
     permissionsBoundaryArn?: string;
 }

@@ -1,0 +1,271 @@
+// Per-person Run As (issue 26): Third_Party_A opts in with two people, alice and bob. What the
+// program registers (no Run As tag on the grant, an OS user per person on the partner's
+// instances, a kept list per person, a trust of one size however many people), and, by IAM
+// evaluation of the policies it produced, who may obtain which OS user: each person their
+// own, nobody another person's, another partner's, the default or a privileged one, with or
+// without the tag. Every refusal is tied to the condition that makes it: the same request
+// against a trust with that condition removed is allowed.
+
+import { expect } from "chai";
+import { PERSON_TAGS_OWN_OS_USER_SID, statementsOf, type PolicyDocument, type PolicyStatement } from "../components/policies";
+import { RUN_AS_TAG_KEY } from "../components/constants";
+import { perPersonAgreementProblem } from "../stacks/their";
+import { prepareSide } from "../tools/access/model";
+import { diffRuns } from "../tools/diff";
+import { decide, partnerControlled, type AccessRequest } from "../tools/iam/evaluate";
+import type { IamPicture, IamPrincipal } from "../tools/iam/picture";
+import { chainedAs } from "../tools/iam/probes";
+import { ofType, only, PROJECT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
+
+const ASSOCIATION = "aws:ssm/association:Association";
+const BASE = "os_user_a";
+const PER_PERSON = { "partners[0].runAs": "perPerson", "partners[0].osUser": BASE, "partners[0].people": ["alice", "bob"] };
+const THEIR_PER_PERSON = { perPersonOsUserBase: BASE, users: [{ name: "alice" }, { name: "bob" }] };
+
+async function yours(set: Record<string, unknown> = PER_PERSON): Promise<ProgramRun> {
+    const run = await runProgram({ stack: "yours", set });
+    if (run.error) throw run.error;
+    return run;
+}
+
+/** The their stack fed with the yours stack's real grants, as `pulumi up` would read them. */
+async function their(yoursRun: ProgramRun, set: Record<string, unknown> = THEIR_PER_PERSON): Promise<ProgramRun> {
+    const grants = (await resolve(yoursRun.outputs.grants as object)).value;
+    const region = (await resolve(yoursRun.outputs.region as string)).value;
+    return runProgram({
+        stack: "their",
+        set,
+        stacks: { ...SAMPLE_STACKS, [`organization/${PROJECT}/yours`]: { outputs: { grants, region }, secretOutputNames: ["grants"] } },
+    });
+}
+
+const osUserAssociations = (run: ProgramRun, partner: string) =>
+    ofType(run, ASSOCIATION)
+        .filter((a) => a.name.startsWith(`grant-${partner}-os-user`))
+        .map((a) => ({ name: a.name, user: a.inputs.parameters.userName, target: a.inputs.targets }));
+const keptUsers = (run: ProgramRun) => String(only(run, ASSOCIATION, "offboarding-keep-os-users").inputs.parameters.grantedUsers).split(" ");
+const grantRole = (run: ProgramRun) => only(run, "aws:iam/role:Role", "grant-Third_Party_A-role");
+
+describe("per-person Run As: what the program registers", () => {
+    let run: ProgramRun;
+    before(async () => (run = await yours()));
+
+    it("gives the grant role no Run As tag (a session without its person's tag gets the unprivileged default), and keeps its access tag", () => {
+        expect(grantRole(run).inputs.tags).to.deep.equal({ ExternalAccessGrantedTo: "Third_Party_A" });
+        // Third_Party_B stays per partner.
+        expect(only(run, "aws:iam/role:Role", "grant-Third_Party_B-role").inputs.tags).to.deep.equal({
+            ExternalAccessGrantedTo: "Third_Party_B",
+            [RUN_AS_TAG_KEY]: "os_user_b_bob",
+        });
+    });
+
+    it("creates each person's own OS user on the partner's instances, and no shared one", () => {
+        const target = [{ key: "tag:ExternalAccessGrantedTo", values: ["Third_Party_A"] }];
+        expect(osUserAssociations(run, "Third_Party_A")).to.deep.equal([
+            { name: "grant-Third_Party_A-os-user-alice", user: "os_user_a-alice", target },
+            { name: "grant-Third_Party_A-os-user-bob", user: "os_user_a-bob", target },
+        ]);
+    });
+
+    it("keeps each person's OS user on the instances, and outputs who runs as which", async () => {
+        expect(keptUsers(run)).to.have.members(["os_user_a-alice", "os_user_a-bob", "os_user_b_bob"]);
+        const grants = (await resolve(run.outputs.grants as object)).value as Record<string, Record<string, unknown>>;
+        expect(grants.Third_Party_A.personOsUsers).to.deep.equal({ alice: "os_user_a-alice", bob: "os_user_a-bob" });
+        expect(grants.Third_Party_A.runAsUser).to.equal(BASE);
+        expect(grants.Third_Party_B).to.not.have.property("personOsUsers");
+    });
+
+    it("offboarding one person (left out of people) removes that person's OS user only: its association goes, the kept list ends it", async () => {
+        const after = await yours({ ...PER_PERSON, "partners[0].people": ["alice"] });
+        const diff = diffRuns(run, after);
+        expect(diff.removed.map((r) => r.name)).to.deep.equal(["grant-Third_Party_A-os-user-bob"]);
+        expect(diff.added).to.deep.equal([]);
+        expect(diff.changed.map((r) => r.name)).to.deep.equal(["offboarding-keep-os-users"]);
+        expect(keptUsers(after)).to.have.members(["os_user_a-alice", "os_user_b_bob"]);
+    });
+
+    it("at the partner's end of access, the schedule ends every person's OS user", async () => {
+        const ending = await yours({ ...PER_PERSON, "partners[0].expiresAt": "2099-03-31T23:59:59Z" });
+        const schedule = only(ending, "aws:scheduler/schedule:Schedule", "offboarding-end-Third_Party_A");
+        expect(JSON.parse(schedule.inputs.target.input).Parameters).to.deep.equal({ userNames: ["os_user_a-alice os_user_a-bob"] });
+    });
+
+    it("keeps the trust the same, byte for byte, with 2, 10 and 200 people: one condition, whatever their number", async () => {
+        const trustWith = async (count: number) => {
+            const people = Array.from({ length: count }, (_, i) => `p${i}`);
+            return grantRole(await yours({ ...PER_PERSON, "partners[0].people": people })).inputs.assumeRolePolicy as string;
+        };
+        const [two, ten, many] = [await trustWith(2), await trustWith(10), await trustWith(200)];
+        expect(ten).to.equal(two);
+        expect(many).to.equal(two);
+    });
+});
+
+describe("per-person Run As: the partner's side", () => {
+    let yoursRun: ProgramRun;
+    let run: ProgramRun;
+    before(async () => {
+        yoursRun = await yours();
+        run = await their(yoursRun);
+        if (run.error) throw run.error;
+    });
+
+    it("lets the jump role tag a session into the grant only with the person's own OS user, and no other key", () => {
+        const policy = statementsOf(only(run, "aws:iam/rolePolicy:RolePolicy", "remote-access-assume-grant").inputs.policy);
+        expect(policy.find((s) => s.Action === "sts:TagSession")).to.deep.include({
+            Effect: "Allow",
+            Condition: {
+                StringEquals: { [`aws:RequestTag/${RUN_AS_TAG_KEY}`]: "os_user_a-${aws:SourceIdentity}" },
+                "ForAllValues:StringEquals": { "aws:TagKeys": [RUN_AS_TAG_KEY] },
+            },
+        });
+    });
+
+    it("writes each person a profile that passes their own Run As tag (a role profile cannot pass session tags)", async () => {
+        const config = (await resolve(run.outputs.awsCliConfig as string)).value as string;
+        for (const person of ["alice", "bob"]) {
+            const profile = config.split(`[profile third_party_a-${person}]`)[1].split("[profile")[0];
+            expect(profile).to.match(new RegExp(`credential_process = aws sts assume-role --profile third_party_a-${person}-jump --region us-east-1 `));
+            expect(profile).to.include(`--role-session-name ${person} --tags Key=${RUN_AS_TAG_KEY},Value=os_user_a-${person} --duration-seconds 3600`);
+            expect(profile).to.not.include("role_arn");
+        }
+    });
+
+    it("fails, naming the key, when its config and the owner's grant disagree on per-person Run As", async () => {
+        const perPartner = await their(yoursRun, { users: [{ name: "alice" }, { name: "bob" }] });
+        expect(String(perPartner.error)).to.match(
+            /gives per-person Run As with base "os_user_a", but perPersonOsUserBase is not set; accepted: perPersonOsUserBase set to "os_user_a"/,
+        );
+        expect(perPersonAgreementProblem("os_user_a", { runAsUser: "os_user_a_alice" } as never)).to.match(/gives per-partner Run As/);
+        expect(perPersonAgreementProblem(undefined, { runAsUser: "os_user_a_alice" } as never)).to.equal(undefined);
+    });
+});
+
+// ---- Who obtains which OS user, by evaluation of the produced policies.
+
+interface World {
+    picture: IamPicture;
+    grantA: IamPrincipal;
+    jumpRoleA: IamPrincipal;
+    externalIdA: string;
+}
+
+/** How the person asks: with the jump role as deployed, or as the partner's administrator, who can give it any permission. */
+type Caller = "the jump role" | "the partner's administrator";
+
+function asking(w: World, caller: Caller, action: string, person: string | undefined, tags: Record<string, string>): AccessRequest {
+    const context: Record<string, string | string[]> = { "sts:ExternalId": w.externalIdA, ...(person === undefined ? {} : chainedAs(person)) };
+    for (const [key, value] of Object.entries(tags)) context[`aws:RequestTag/${key}`] = value;
+    if (Object.keys(tags).length > 0) context["aws:TagKeys"] = Object.keys(tags);
+    return {
+        principal: caller === "the jump role" ? w.jumpRoleA.arn : partnerControlled(w.jumpRoleA.arn, w.jumpRoleA.tags),
+        sessionName: person ?? "nobody",
+        action,
+        resource: w.grantA.arn,
+        context,
+    };
+}
+
+/** Whether the grant is obtained with these session tags: AssumeRole, and TagSession when tags are passed, both allowed. */
+async function obtains(w: World, caller: Caller, person: string | undefined, tags: Record<string, string>): Promise<boolean> {
+    const actions = Object.keys(tags).length > 0 ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
+    for (const action of actions) if ((await decide(w.picture, asking(w, caller, action, person, tags))).decision !== "Allowed") return false;
+    return true;
+}
+
+/** The same world with the grant's trust changed. */
+function withTrust(w: World, change: (statements: PolicyStatement[]) => void): World {
+    const trust = JSON.parse(JSON.stringify(w.grantA.trustPolicy)) as PolicyDocument;
+    change(trust.Statement);
+    const grantA = { ...w.grantA, trustPolicy: trust };
+    return { ...w, grantA, picture: { ...w.picture, principals: w.picture.principals.map((p) => (p.arn === grantA.arn ? grantA : p)) } };
+}
+
+const RUN_AS_CONDITION = `aws:RequestTag/${RUN_AS_TAG_KEY}`;
+// The protections, each removed on its own: what a widened trust would look like.
+const TAG_CHOSEN_FREELY = (statements: PolicyStatement[]) => statements.forEach((s) => delete s.Condition?.StringEquals?.[RUN_AS_CONDITION]);
+const ANY_TAG_KEYS = (statements: PolicyStatement[]) => statements.forEach((s) => delete s.Condition?.["ForAllValues:StringEquals"]);
+
+describe("per-person Run As: who obtains which OS user, by IAM evaluation", () => {
+    let world: World;
+    before(async () => {
+        const yoursRun = await yours();
+        const theirRun = await their(yoursRun);
+        if (theirRun.error) throw theirRun.error;
+        const { picture, accessTagKey } = await prepareSide({ main: yoursRun, referenced: [theirRun] });
+        const grants = (await resolve(yoursRun.outputs.grants as object)).value as Record<string, { externalId: string }>;
+        const jumpArn = (await resolve(theirRun.outputs.jumpRoleArn as string)).value as string;
+        world = {
+            picture,
+            grantA: picture.principals.find((p) => p.kind === "role" && p.tags[accessTagKey] === "Third_Party_A")!,
+            jumpRoleA: picture.principals.find((p) => p.arn === jumpArn)!,
+            externalIdA: grants.Third_Party_A.externalId,
+        };
+    });
+
+    it("the grant's trust allows sts:TagSession in one statement, bound to the source identity", () => {
+        const tagging = (world.grantA.trustPolicy!.Statement as PolicyStatement[]).filter((s) => s.Action === "sts:TagSession");
+        expect(tagging.map((s) => s.Sid)).to.deep.equal([PERSON_TAGS_OWN_OS_USER_SID]);
+        expect(tagging[0].Condition!.StringEquals[RUN_AS_CONDITION]).to.equal("os_user_a-${aws:SourceIdentity}");
+    });
+
+    for (const caller of ["the jump role", "the partner's administrator"] as const) {
+        it(`alice and bob, through ${caller}, each obtain their own OS user`, async () => {
+            expect(await obtains(world, caller, "alice", { [RUN_AS_TAG_KEY]: "os_user_a-alice" })).to.equal(true);
+            expect(await obtains(world, caller, "bob", { [RUN_AS_TAG_KEY]: "os_user_a-bob" })).to.equal(true);
+        });
+    }
+
+    // Every other OS user alice might ask for, each refused, and allowed once the trust lets the tag be chosen freely.
+    const others: Array<{ title: string; tag: string }> = [
+        { title: "bob's OS user", tag: "os_user_a-bob" },
+        { title: "root", tag: "root" },
+        { title: "ec2-user (passwordless sudo on Amazon Linux)", tag: "ec2-user" },
+        { title: "another partner's OS user", tag: "os_user_b_bob" },
+        { title: "the unprivileged default user, shared with everyone without a tag", tag: "no_sudo_user" },
+        { title: "her own name in capitals (another Linux user)", tag: "os_user_a-ALICE" },
+        { title: "the partner's base name alone", tag: BASE },
+    ];
+    for (const caller of ["the jump role", "the partner's administrator"] as const) {
+        for (const other of others) {
+            const title =
+                caller === "the jump role"
+                    ? `alice, through ${caller}, asking for ${other.title} is refused`
+                    : `alice, through ${caller}, asking for ${other.title} is refused; with the tag chosen freely she would get it`;
+            it(title, async () => {
+                expect(await obtains(world, caller, "alice", { [RUN_AS_TAG_KEY]: other.tag })).to.equal(false);
+                // The partner's administrator gives the jump role any permission: only the grant's trust stands in the way.
+                if (caller === "the partner's administrator")
+                    expect(await obtains(withTrust(world, TAG_CHOSEN_FREELY), caller, "alice", { [RUN_AS_TAG_KEY]: other.tag })).to.equal(true);
+            });
+        }
+    }
+
+    it("without the tag the grant is refused (no session of a per-person grant runs as the shared default); without the requirement it would be obtained", async () => {
+        const admin = "the partner's administrator";
+        expect(await obtains(world, admin, "alice", {})).to.equal(false);
+        expect(await obtains(world, "the jump role", "alice", {})).to.equal(false);
+        expect(await obtains(withTrust(world, TAG_CHOSEN_FREELY), admin, "alice", {})).to.equal(true);
+    });
+
+    it("no second tag rides along (the access tag would override the grant's, reaching another partner's instances); without the key list it would", async () => {
+        const tags = { [RUN_AS_TAG_KEY]: "os_user_a-alice", ExternalAccessGrantedTo: "Third_Party_B" };
+        const admin = "the partner's administrator";
+        expect(await obtains(world, admin, "alice", tags)).to.equal(false);
+        expect(await obtains(withTrust(world, ANY_TAG_KEYS), admin, "alice", tags)).to.equal(true);
+    });
+
+    it("without a source identity no OS user is obtained, whatever the tag: the binding has nothing to bind to", async () => {
+        for (const tag of ["os_user_a-alice", "os_user_a-", "os_user_a-${aws:SourceIdentity}"])
+            expect(await obtains(world, "the partner's administrator", undefined, { [RUN_AS_TAG_KEY]: tag })).to.equal(false);
+    });
+
+    it("the partner's administrator, naming a session anything, obtains only users under the partner's own base, never another partner's or a privileged one", async () => {
+        // Source identities the administrator may set (2-64 of letters, digits and _ + = , . @ -): the value is always <base>-<identity>.
+        for (const identity of ["b_bob", "_b_bob", "root", "..", "x,y", "os_user_b_bob"]) {
+            expect(await obtains(world, "the partner's administrator", identity, { [RUN_AS_TAG_KEY]: `${BASE}-${identity}` })).to.equal(true);
+            for (const tag of ["os_user_b_bob", "root", "no_sudo_user"])
+                expect(await obtains(world, "the partner's administrator", identity, { [RUN_AS_TAG_KEY]: tag })).to.equal(false);
+        }
+    });
+});
