@@ -451,7 +451,27 @@ export interface GrantPermissionsPolicyArgs {
     expiresAt?: string;
     /** Credentials issued before this ISO 8601 UTC time are refused (the IAM console's "revoke active sessions"). */
     revokeSessionsIssuedBefore?: string;
+    /** Per-person Run As: only these people (source identities) may act, and only as this partner (its access tag value). */
+    perPerson?: { people: string[]; partnerName: string };
 }
+
+/**
+ * The most characters IAM accepts in a role's inline policies together, whitespace not
+ * counted ("IAM and AWS STS quotas", IAM User Guide): a per-person grant's list of people
+ * must fit in it.
+ */
+export const ROLE_INLINE_POLICY_MAX_CHARACTERS = 10_240;
+
+/** Whether a grant's permissions fit IAM's size quota; when they do not, how many characters too many (a per-person grant's people). */
+export function grantPolicySizeProblem(args: GrantPermissionsPolicyArgs): string | undefined {
+    const size = JSON.stringify(grantPermissionsPolicy(args)).length;
+    return size <= ROLE_INLINE_POLICY_MAX_CHARACTERS
+        ? undefined
+        : `got ${args.perPerson?.people.length ?? 0} people, whose names make the grant's permissions ${size} characters, over IAM's ${ROLE_INLINE_POLICY_MAX_CHARACTERS} for a role's inline policies; accepted: fewer or shorter names (or the people split across two partners)`;
+}
+
+/** Sid of the statement refusing a per-person grant to anyone its config does not list. */
+export const ONLY_ITS_PEOPLE_SID = "OnlyItsPeople";
 
 /** Sid of the grant statement that denies everything it does not allow; the review and proofs look for it. */
 export const GRANT_FENCE_SID = "NothingElse";
@@ -538,6 +558,28 @@ export function grantPermissionsPolicy(args: GrantPermissionsPolicyArgs): Policy
             Action: "*",
             Resource: "*",
             Condition: { DateLessThan: { "aws:TokenIssueTime": args.revokeSessionsIssuedBefore } },
+        });
+    }
+    if (args.perPerson !== undefined) {
+        // Per person, the trust binds the OS user to whoever the source identity names, not to who is listed:
+        // a person taken off the list would still run as their own OS user, which offboarding locks but
+        // Session Manager still runs (the agent does not ask PAM). This refuses them, credentials already held included.
+        statements.push({
+            Sid: ONLY_ITS_PEOPLE_SID,
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringNotEquals: { "aws:SourceIdentity": args.perPerson.people } },
+        });
+        // A per-person trust allows sts:TagSession: should a transitive tag of the partner's own session carry the
+        // access tag key in (AWS does not document whether aws:TagKeys lists inherited keys), it would override the
+        // role's and reach another partner's instances. The role's own access tag is the only one that acts.
+        statements.push({
+            Sid: "OnlyItsOwnAccessTag",
+            Effect: "Deny",
+            Action: "*",
+            Resource: "*",
+            Condition: { StringNotEquals: { [`aws:PrincipalTag/${accessTagKey}`]: args.perPerson.partnerName } },
         });
     }
     return policy(...statements);

@@ -8,7 +8,7 @@ import * as random from "@pulumi/random";
 import { ROLE_CHAIN_SESSION_SECONDS, RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, defaultGrantRoleName, personOsUser } from "./constants";
 import { checkedInput, optionalBoundary, requireValid } from "./guard";
 import { createOsUserAssociation } from "./os-user-provisioning";
-import { grantPermissionsPolicy, grantTrustPolicy, type AwsScope } from "./policies";
+import { grantPermissionsPolicy, grantPolicySizeProblem, grantTrustPolicy, type AwsScope, type GrantPermissionsPolicyArgs } from "./policies";
 import {
     ACCESS_TAG_KEY,
     ACCOUNT_ID,
@@ -175,18 +175,20 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
             `${name}-session-access`,
             {
                 role: role.name,
-                policy: pulumi.all([scope, args.sessionKeyArn]).apply(([s, sessionKeyArn]) =>
-                    JSON.stringify(
-                        grantPermissionsPolicy({
-                            scope: s,
-                            accessTagKey: args.accessTagKey,
-                            sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
-                            sessionKeyArn,
-                            expiresAt,
-                            revokeSessionsIssuedBefore,
-                        }),
-                    ),
-                ),
+                policy: pulumi.all([scope, args.sessionKeyArn]).apply(([s, sessionKeyArn]) => {
+                    const permissions: GrantPermissionsPolicyArgs = {
+                        scope: s,
+                        accessTagKey: args.accessTagKey,
+                        sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
+                        sessionKeyArn,
+                        expiresAt,
+                        revokeSessionsIssuedBefore,
+                        perPerson: people && { people, partnerName: args.partnerName },
+                    };
+                    // The people are listed in the policy: a list IAM would refuse fails here, naming the argument.
+                    if (people !== undefined) requireValid(this, "people", permissions, grantPolicySizeProblem);
+                    return JSON.stringify(grantPermissionsPolicy(permissions));
+                }),
             },
             parent,
         );

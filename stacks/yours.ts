@@ -12,7 +12,8 @@ import { endpointServiceName, PrivateSsmNetwork } from "../components/private-ss
 import { SessionAlerts } from "../components/session-alerts";
 import { SessionPreferences } from "../components/session-preferences";
 import { ThirdPartyGrant } from "../components/third-party-grant";
-import type { AwsScope } from "../components/policies";
+import { grantPolicySizeProblem, type AwsScope } from "../components/policies";
+import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { yoursOutputsSchema, type ExportsOf } from "./outputs";
 import { ConfigError, loadYoursSettings, type ConfigIssue, type PartnerSettings } from "./config";
 
@@ -65,6 +66,20 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
             }
         }),
     );
+    settings.partners.forEach((partner, index) => {
+        if (partner.people === undefined) return;
+        // The grant lists its people: checked with this account's ARNs (a key's ARN is as long as any).
+        const problem = grantPolicySizeProblem({
+            scope,
+            accessTagKey: settings.accessTagKey,
+            sessionDocumentName: SESSION_PREFERENCES_DOCUMENT,
+            sessionKeyArn: settings.sessions.kmsEncryption ? `arn:${partition}:kms:${scope.region}:${scope.accountId}:key/mrk-${"0".repeat(32)}` : undefined,
+            expiresAt: partner.expiresAt,
+            revokeSessionsIssuedBefore: partner.revokeSessionsIssuedBefore,
+            perPerson: { people: partner.people, partnerName: partner.name },
+        });
+        if (problem !== undefined) issues.push({ path: `partners[${index}].people`, message: problem });
+    });
     if (settings.sessions.existingKmsKeyArn !== undefined) {
         const problem = kmsKeyRegionProblem(settings.sessions.existingKmsKeyArn, scope.region);
         if (problem !== undefined) issues.push({ path: "sessions.kmsKeyArn", message: problem });

@@ -6,14 +6,22 @@
 // without the tag. Every refusal is tied to the condition that makes it: the same request
 // against a trust with that condition removed is allowed.
 
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { expect } from "chai";
-import { PERSON_TAGS_OWN_OS_USER_SID, statementsOf, type PolicyDocument, type PolicyStatement } from "../components/policies";
+import { proveAccess, type AccessProof } from "../tools/access/proof";
+import { analyze } from "../tools/review/analyze";
+import { renderMarkdown } from "../tools/review/markdown";
+import { runForReview, type ReviewRuns } from "../tools/stack-runs";
+import { changedFixture } from "./fixture-copies";
+import { ONLY_ITS_PEOPLE_SID, PERSON_TAGS_OWN_OS_USER_SID, statementsOf, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { RUN_AS_TAG_KEY } from "../components/constants";
 import { perPersonAgreementProblem } from "../stacks/their";
 import { prepareSide } from "../tools/access/model";
 import { diffRuns } from "../tools/diff";
 import { decide, partnerControlled, type AccessRequest } from "../tools/iam/evaluate";
-import type { IamPicture, IamPrincipal } from "../tools/iam/picture";
+import type { IamPicture, IamPrincipal, PictureInstance } from "../tools/iam/picture";
 import { chainedAs } from "../tools/iam/probes";
 import { ofType, only, PROJECT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
@@ -75,12 +83,17 @@ describe("per-person Run As: what the program registers", () => {
         expect(grants.Third_Party_B).to.not.have.property("personOsUsers");
     });
 
-    it("offboarding one person (left out of people) removes that person's OS user only: its association goes, the kept list ends it", async () => {
+    it("offboarding one person (left out of people) refuses that person and ends their OS user only: the grant stops listing them, their association goes, the kept list ends it", async () => {
         const after = await yours({ ...PER_PERSON, "partners[0].people": ["alice"] });
         const diff = diffRuns(run, after);
         expect(diff.removed.map((r) => r.name)).to.deep.equal(["grant-Third_Party_A-os-user-bob"]);
         expect(diff.added).to.deep.equal([]);
-        expect(diff.changed.map((r) => r.name)).to.deep.equal(["offboarding-keep-os-users"]);
+        // The grant's list of people (who may act at all), and the kept list (which OS users stay).
+        expect(diff.changed.map((r) => r.name)).to.have.members(["offboarding-keep-os-users", "grant-Third_Party_A-session-access"]);
+        const people = statementsOf(only(after, "aws:iam/rolePolicy:RolePolicy", "grant-Third_Party_A-session-access").inputs.policy).find(
+            (s) => s.Sid === ONLY_ITS_PEOPLE_SID,
+        );
+        expect(people?.Condition).to.deep.equal({ StringNotEquals: { "aws:SourceIdentity": ["alice"] } });
         expect(keptUsers(after)).to.have.members(["os_user_a-alice", "os_user_b_bob"]);
     });
 
@@ -148,6 +161,8 @@ interface World {
     grantA: IamPrincipal;
     jumpRoleA: IamPrincipal;
     externalIdA: string;
+    instanceA: PictureInstance;
+    instanceB: PictureInstance;
 }
 
 /** How the person asks: with the jump role as deployed, or as the partner's administrator, who can give it any permission. */
@@ -200,6 +215,8 @@ describe("per-person Run As: who obtains which OS user, by IAM evaluation", () =
             grantA: picture.principals.find((p) => p.kind === "role" && p.tags[accessTagKey] === "Third_Party_A")!,
             jumpRoleA: picture.principals.find((p) => p.arn === jumpArn)!,
             externalIdA: grants.Third_Party_A.externalId,
+            instanceA: picture.instances.find((i) => i.tags[accessTagKey] === "Third_Party_A")!,
+            instanceB: picture.instances.find((i) => i.tags[accessTagKey] === "Third_Party_B")!,
         };
     });
 
@@ -267,5 +284,150 @@ describe("per-person Run As: who obtains which OS user, by IAM evaluation", () =
             for (const tag of ["os_user_b_bob", "root", "no_sudo_user"])
                 expect(await obtains(world, "the partner's administrator", identity, { [RUN_AS_TAG_KEY]: tag })).to.equal(false);
         }
+    });
+
+    // A session of the grant: a person's chain, carrying their source identity, tagged with their OS user.
+    const session = (w: World, person: string, instance: PictureInstance, tags: Record<string, string> = {}): AccessRequest => ({
+        principal: w.grantA.arn,
+        sessionName: person,
+        action: "ssm:StartSession",
+        resource: instance.arn,
+        resourceTags: instance.tags,
+        context: {
+            ...chainedAs(person),
+            "ssm:SessionDocumentAccessCheck": "true",
+            [`aws:PrincipalTag/${RUN_AS_TAG_KEY}`]: `${BASE}-${person}`,
+            ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:PrincipalTag/${k}`, v])),
+        },
+    });
+    const withoutStatement = (w: World, sid: string): World => {
+        const grantA = {
+            ...w.grantA,
+            policies: w.grantA.policies.map((p) => ({ ...p, document: { ...p.document, Statement: p.document.Statement.filter((s) => s.Sid !== sid) } })),
+        };
+        return { ...w, grantA, picture: { ...w.picture, principals: w.picture.principals.map((p) => (p.arn === grantA.arn ? grantA : p)) } };
+    };
+
+    it("a person taken off the list is refused, credentials already held included (the trust alone would still let them in as their own, locked, OS user)", async () => {
+        // people: [alice, bob]; carol stands for bob once removed: the same trust, a name the grant does not list.
+        expect((await decide(world.picture, session(world, "alice", world.instanceA))).decision).to.equal("Allowed");
+        expect(await obtains(world, "the jump role", "carol", { [RUN_AS_TAG_KEY]: `${BASE}-carol` }), "the trust binds, it does not list").to.equal(true);
+        expect((await decide(world.picture, session(world, "carol", world.instanceA))).decision).to.equal("ExplicitlyDenied");
+        expect((await decide(withoutStatement(world, ONLY_ITS_PEOPLE_SID).picture, session(world, "carol", world.instanceA))).decision).to.equal("Allowed");
+    });
+
+    it("an access tag inherited from the partner's own session (a transitive tag) reaches no other partner's instance; without the guard it would", async () => {
+        const inherited = { ExternalAccessGrantedTo: "Third_Party_B" };
+        expect((await decide(world.picture, session(world, "alice", world.instanceB, inherited))).decision).to.equal("ExplicitlyDenied");
+        expect((await decide(withoutStatement(world, "OnlyItsOwnAccessTag").picture, session(world, "alice", world.instanceB, inherited))).decision).to.equal(
+            "Allowed",
+        );
+    });
+});
+
+describe("per-person Run As: the list of people fits IAM's policy size", () => {
+    it("refuses, naming the key, people whose names would make the grant's permissions larger than IAM accepts", async () => {
+        const people = Array.from({ length: 1000 }, (_, i) => `person_${i}`);
+        const run = await runProgram({ stack: "yours", set: { ...PER_PERSON, "partners[0].people": people } });
+        expect(String(run.error)).to.match(/partners\[0\]\.people: got 1000 people, whose names make the grant's permissions \d+ characters, over IAM's 10240/);
+        expect(run.resources).to.deep.equal([]);
+    });
+});
+
+// ---- The review and the exhaustive proof of a per-person stack, and what they catch.
+
+describe("per-person Run As: the review shows each person, and the proof catches each widening", () => {
+    const AT = "2027-01-15T12:00:00Z";
+    let runs: ReviewRuns;
+    before(async () => {
+        const yoursFile = changedFixture("yours", (config) => {
+            const partner = config["third-party-ssm-access:partners"][0];
+            Object.assign(partner, { osUser: BASE, runAs: "perPerson", people: ["alice", "bob"] });
+        });
+        // The partner's stack beside it, per person too.
+        const theirFile = path.join(path.dirname(yoursFile), "Pulumi.their.yaml");
+        const their = YAML.parse(fs.readFileSync(theirFile, "utf8"));
+        Object.assign(their.config, {
+            "third-party-ssm-access:perPersonOsUserBase": BASE,
+            "third-party-ssm-access:users": [{ name: "alice" }, { name: "bob" }],
+        });
+        fs.writeFileSync(theirFile, YAML.stringify(their));
+        runs = await runForReview({ stack: "yours", configFile: yoursFile });
+    });
+
+    const problems = (proof: AccessProof) => proof.findings.filter((f) => f.kind !== "held").map((f) => `${f.kind}: ${f.message}`);
+
+    it("proves the per-person stack: everything allowed is intended, each person runs as their own OS user, nothing unprovable", async () => {
+        const proof = await proveAccess(runs, AT);
+        expect(problems(proof)).to.deep.equal([]);
+        const partnerA = proof.model.partners.find((p) => p.name === "Third_Party_A")!;
+        expect(partnerA.runAs).to.equal("os_user_a-<person>");
+        expect(partnerA.people).to.deep.equal([
+            { person: "alice", osUser: "os_user_a-alice", alsoObtains: [] },
+            { person: "bob", osUser: "os_user_a-bob", alsoObtains: [] },
+        ]);
+    });
+
+    it("the review lists person -> source identity -> grant -> OS user -> instances, and its per-person protections hold", async () => {
+        const report = await analyze(runs, AT);
+        const partnerA = report.partners.find((p) => p.name === "Third_Party_A")!;
+        expect(partnerA.people).to.deep.equal(
+            ["alice", "bob"].map((name) => ({
+                person: `arn:aws:iam::222222222222:user/${name}`,
+                sourceIdentity: name,
+                osUser: `os_user_a-${name}`,
+                alsoObtains: [],
+                instances: ["instance-third-party-a"],
+            })),
+        );
+        const checks = report.protections.filter((c) => c.subject === "partner Third_Party_A");
+        for (const words of ["without the Run As tag", "another person's OS user", "with root", "(sts:TagSession)", "does not list"])
+            expect(checks.find((c) => c.check.includes(words))?.holds, words).to.equal(true);
+        expect(renderMarkdown(report)).to.include("Per-person Run As: each of 2 people runs as their own OS user, and as nobody else's.");
+        // Third_Party_B stays per partner: no person rows.
+        expect(report.partners.find((p) => p.name === "Third_Party_B")).to.not.have.property("people");
+    });
+
+    // The grant's trust with the Run As value left to the caller: the mutation the issue names.
+    function tagChosenFreely(reviewRuns: ReviewRuns): ReviewRuns {
+        const changed: ReviewRuns = {
+            ...reviewRuns,
+            main: { ...reviewRuns.main, resources: reviewRuns.main.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) },
+        };
+        const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "grant-Third_Party_A-role")!;
+        const trust = JSON.parse(role.inputs.assumeRolePolicy) as PolicyDocument;
+        trust.Statement.forEach((s) => delete s.Condition?.StringEquals?.[RUN_AS_CONDITION]);
+        role.inputs.assumeRolePolicy = JSON.stringify(trust);
+        return changed;
+    }
+
+    it("a trust that lets the Run As tag be chosen freely is a finding naming the partner and each person, and every other OS user they obtain", async () => {
+        const found = problems(await proveAccess(tagChosenFreely(runs), AT));
+        for (const [person, other] of [
+            ["alice", "os_user_a-bob"],
+            ["bob", "os_user_a-alice"],
+            ["alice", "root"],
+        ])
+            expect(found, `${person} as ${other}`).to.include(
+                `runs-as: Third_Party_A's ${person} obtains a session as ${other}, not only as their own os_user_a-${person}, once the partner's administrator asks for it: the grant's trust does not bind the Run As tag to the person's source identity`,
+            );
+        expect(found.some((f) => f.startsWith("runs-as: Third_Party_A's alice obtains a session without the Run As tag"))).to.equal(true);
+        expect(found.filter((f) => f.startsWith("unintended:") && f.includes("(with another person's Run As tag) may sts:AssumeRole"))).to.have.length.above(0);
+        expect(found.filter((f) => f.startsWith("unintended:") && f.includes("(with a privileged Run As tag) may sts:TagSession"))).to.have.length.above(0);
+    });
+
+    it("a grant that does not refuse people it does not list is a finding: a person taken off the list still acts", async () => {
+        const widened: ReviewRuns = {
+            ...runs,
+            main: { ...runs.main, resources: runs.main.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) },
+        };
+        const policy = widened.main.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "grant-Third_Party_A-session-access")!;
+        const document = JSON.parse(policy.inputs.policy) as PolicyDocument;
+        document.Statement = document.Statement.filter((s) => s.Sid !== ONLY_ITS_PEOPLE_SID);
+        policy.inputs.policy = JSON.stringify(document);
+        const found = problems(await proveAccess(widened, AT));
+        expect(
+            found.filter((f) => f.startsWith("unintended:") && f.includes("(as someone its grant does not list) may ssm:StartSession")),
+        ).to.have.length.above(0);
     });
 });

@@ -73,11 +73,19 @@ function commandDocuments(runs: ProgramRun[]) {
         .map(({ run, resource }) => ({ run, resource, content: JSON.parse(resource.inputs.content) }));
 }
 
-/** What the stack outputs say of each grant (the typed contract of the `grants` output). */
-async function grantOutputs(run: ProgramRun): Promise<Array<{ partner: string; runAsUser: string; expiresAt: string | null }>> {
+/** What the stack outputs say of each grant (the typed contract of the `grants` output): its OS users (each person's, per person). */
+async function grantOutputs(run: ProgramRun): Promise<Array<{ partner: string; roleArn: string; osUsers: string[]; expiresAt: string | null }>> {
     if (run.outputs.grants === undefined) return [];
-    const grants = (await resolve(run.outputs.grants as object)).value as Record<string, { runAsUser: string; expiresAt: string | null }>;
-    return Object.entries(grants).map(([partner, g]) => ({ partner, runAsUser: g.runAsUser, expiresAt: g.expiresAt }));
+    const grants = (await resolve(run.outputs.grants as object)).value as Record<
+        string,
+        { roleArn: string; runAsUser: string; personOsUsers?: Record<string, string>; expiresAt: string | null }
+    >;
+    return Object.entries(grants).map(([partner, g]) => ({
+        partner,
+        roleArn: g.roleArn,
+        osUsers: g.personOsUsers === undefined ? [g.runAsUser] : Object.values(g.personOsUsers),
+        expiresAt: g.expiresAt,
+    }));
 }
 
 export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
@@ -158,7 +166,7 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                 const keep = JSON.stringify(keepGrantedOsUsersDocument(), null, 2);
                 const keepDocuments = run.resources.filter((r) => r.type === "aws:ssm/document:Document" && r.inputs.content === keep).map(physical);
                 const association = run.resources.find((r) => r.type === "aws:ssm/association:Association" && keepDocuments.includes(String(r.inputs.name)));
-                const expected = grants.map((g) => grantedOsUserEntry(g.runAsUser, g.expiresAt ?? undefined));
+                const expected = grants.flatMap((g) => g.osUsers.map((user) => grantedOsUserEntry(user, g.expiresAt ?? undefined)));
                 const kept = String(association?.inputs.parameters?.grantedUsers ?? "")
                     .split(" ")
                     .filter(Boolean);
@@ -191,10 +199,13 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
                             ) &&
                             String(s.inputs.target?.arn).endsWith(":aws-sdk:ssm:sendCommand") &&
                             endDocuments.includes(input.DocumentName) &&
-                            asList(input.Parameters?.userNames).includes(grant.runAsUser)
+                            grant.osUsers.every((user) => asList<string>(input.Parameters?.userNames).join(" ").split(" ").includes(user))
                         );
                     });
-                    if (!ending) problems.push(`${grant.partner}'s access ends at ${grant.expiresAt}, and nothing ends its OS user ${grant.runAsUser} then`);
+                    if (!ending)
+                        problems.push(
+                            `${grant.partner}'s access ends at ${grant.expiresAt}, and nothing ends its OS user${grant.osUsers.length > 1 ? "s" : ""} ${grant.osUsers.join(", ")} then`,
+                        );
                 }
             }
             return problems;
@@ -207,8 +218,17 @@ export const AWS_BEHAVIOUR_RULES: AwsBehaviourRule[] = [
             "Session Manager's Run As needs only that the OS user exists; a provisioning run that refuses an existing privileged account fails, and the session still runs as it.",
         source: 'AWS Systems Manager User Guide, "Turn on Run As support for Linux and macOS managed nodes"; amazon-ssm-agent agent/session/shell/shell_unix.go',
         async check(runs) {
+            // A per-person grant has no Run As tag of its own: its people's OS users, tagged per session, are what it runs as.
+            const perPerson = new Map(
+                (await Promise.all(runs.map(grantOutputs))).flat().flatMap((g) => (g.osUsers.length > 0 ? [[g.roleArn.split("/").pop()!, g]] : [])),
+            );
             return grantRoles(runs)
-                .map(({ resource }) => ({ role: physical(resource), user: resource.inputs.tags?.[RUN_AS_TAG_KEY] }))
+                .flatMap(({ resource }) => {
+                    const role = physical(resource);
+                    const tagged = resource.inputs.tags?.[RUN_AS_TAG_KEY];
+                    const people = tagged === undefined ? perPerson.get(role)?.osUsers : undefined;
+                    return (people ?? [tagged]).map((user) => ({ role, user }));
+                })
                 .filter(({ user }) => typeof user !== "string" || PARTNER_OS_USER.problem(user) !== undefined)
                 .map(
                     ({ role, user }) =>

@@ -12,7 +12,9 @@
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
-import { chainedAs, REVIEW_IDENTITY, SIGNED_IN_WITH_MFA, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
+import { sessionIdentityOf } from "../iam/facts";
+import { personOsUser } from "../../components/constants";
 import { actionsAdmittedBy } from "./actions";
 import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
@@ -28,7 +30,22 @@ export type Variant =
     | "with a wrong external id"
     | "without a source identity"
     | "without MFA"
-    | "once its account's administrator widens its own policies";
+    | "once its account's administrator widens its own policies"
+    | "without the Run As tag"
+    | "with another person's Run As tag"
+    | "with a privileged Run As tag"
+    | "as someone its grant does not list";
+
+/**
+ * Per-person Run As: the ways a session of a per-person grant may be tagged other than with its
+ * own person's OS user. Asked as the partner's administrator makes its principal (any identity
+ * policy), since only the grant's trust then stands in the way.
+ */
+export const RUN_AS_TAG_VARIANTS: readonly Variant[] = ["without the Run As tag", "with another person's Run As tag", "with a privileged Run As tag"];
+
+/** The person whose OS user "another person's Run As tag" names, and the privileged user the other variant names. */
+export const SOMEONE_ELSE = "someone_else";
+const PRIVILEGED_OS_USER = "root";
 
 /**
  * An AssumeRole sent to another region's STS endpoint: CloudTrail records it in that region,
@@ -123,7 +140,7 @@ function requestFor(
     variant: Variant,
 ): AccessRequest {
     const lower = action.toLowerCase();
-    const context: Record<string, string> = {};
+    const context: Record<string, string | string[]> = {};
     if (lower === "ssm:startsession") context["ssm:SessionDocumentAccessCheck"] = "true";
     if (variant === "in another region" || variant === ANOTHER_STS_REGION) context["aws:RequestedRegion"] = universe.otherRegion;
     // Assuming a role: present the external id its intended caller was given; or none, or a wrong one.
@@ -131,11 +148,22 @@ function requestFor(
     if (externalId !== undefined && lower.startsWith("sts:") && variant !== "without the external id")
         context["sts:ExternalId"] = variant === "with a wrong external id" ? WRONG_EXTERNAL_ID : externalId;
     const base = { action, resource: resource.arn, resourceTags: tags };
+    const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
+    // A per-person grant: the session is tagged with the OS user of the person the chain carries, unless asked otherwise.
+    const runAsBase = lower === "sts:assumerole" || lower === "sts:tagsession" ? universe.assumeRequirements.get(resource.arn)?.runAsBase : undefined;
+    if (runAsBase !== undefined && variant !== "without the Run As tag") {
+        const osUser =
+            variant === "with a privileged Run As tag"
+                ? PRIVILEGED_OS_USER
+                : personOsUser(runAsBase, variant === "with another person's Run As tag" ? SOMEONE_ELSE : (userName ?? REVIEW_IDENTITY));
+        Object.assign(context, runAsTagged(osUser));
+    }
 
     if ("anonymous" in subject.principal) return { ...base, principal: { anonymous: true }, context };
     // A principal of another account as its administrator may make it: any identity policy.
-    const widened = variant === WIDENED_BY_ITS_ADMINISTRATOR ? partnerControlled(subject.key, findPrincipal(picture, subject.key)?.tags) : undefined;
-    const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
+    const byItsAdministrator =
+        variant === WIDENED_BY_ITS_ADMINISTRATOR || (RUN_AS_TAG_VARIANTS.includes(variant) && !universe.ownerAccounts.has(subject.accountId));
+    const widened = byItsAdministrator ? partnerControlled(subject.key, findPrincipal(picture, subject.key)?.tags) : undefined;
     if (userName !== undefined) {
         // A person names the next session, and its source identity, after itself; signs in with MFA a minute ago, unless asked without.
         const identity: Record<string, string> = variant === "without a source identity" ? {} : { "sts:SourceIdentity": userName };
@@ -152,8 +180,9 @@ function requestFor(
             return { ...withInstanceCredentials(instance, action, resource.arn, from), resourceTags: tags, context };
         }
     }
-    // A role session along the chain: it carries a source identity and is named after it.
-    const identity = variant === "without a source identity" ? {} : chainedAs(REVIEW_IDENTITY);
+    // A role session along the chain: it carries a source identity (a per-person grant's, a person it lists) and is named after it.
+    const carried = variant === "as someone its grant does not list" ? REVIEW_IDENTITY : sessionIdentityOf(universe.statedGrant(side, subject.key));
+    const identity = variant === "without a source identity" ? {} : chainedAs(carried, REVIEW_IDENTITY);
     return {
         ...base,
         principal: widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key),
@@ -167,6 +196,8 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
     const variants: Variant[] = [""];
     const principal = "created" in subject.principal ? findPrincipal(picture, subject.key) : undefined;
     if (principal !== undefined && instanceWithRole(picture, principal.arn) !== undefined) variants.push("with its credentials used away from its instance");
+    // A per-person grant acts for the people it lists only.
+    if (universe.assumeRequirements.get(subject.key)?.runAsBase !== undefined) variants.push("as someone its grant does not list");
     if (action.toLowerCase() === "sts:assumerole") {
         // A person's long-term keys, used without an MFA sign-in.
         if (subject.key.includes(":user/")) variants.push("without MFA");
@@ -174,7 +205,11 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
         const requires = universe.assumeRequirements.get(resource.arn);
         if (requires?.externalId) variants.push("without the external id", "with a wrong external id");
         if (requires?.sourceIdentity) variants.push("without a source identity");
+        if (requires?.runAsBase !== undefined) variants.push(...RUN_AS_TAG_VARIANTS);
     }
+    // Tagging a per-person grant's session with someone else's OS user (without a tag there is nothing to tag).
+    if (action.toLowerCase() === "sts:tagsession" && universe.assumeRequirements.get(resource.arn)?.runAsBase !== undefined)
+        variants.push(...RUN_AS_TAG_VARIANTS.filter((v) => v !== "without the Run As tag"));
     return variants;
 }
 

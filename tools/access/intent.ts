@@ -5,7 +5,7 @@
 // program's wiring says only which ARN plays which part (the instance role, the session
 // key, the archive bucket), since AWS or Pulumi names those.
 
-import { SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, personOsUser } from "../../components/constants";
 import type { PartnerSettings, TheirSettings, YoursSettings } from "../../stacks/config";
 import { addTo } from "../grouping";
 import { iamWildcard } from "../iam/wildcards";
@@ -91,6 +91,11 @@ const ANY_REGION: Variant[] = ["in another region"];
 const arn = (w: Pick<Wiring, "partition">, service: string, region: string, account: string, resource: string) =>
     `arn:${w.partition}:${service}:${region}:${account}:${resource}`;
 
+/** Who a partner's sessions run as, in words: its OS user, or with per-person Run As each person's own. */
+export function runAsInWords(p: Pick<PartnerSettings, "osUser" | "people">): string {
+    return p.people === undefined ? p.osUser : `${personOsUser(p.osUser, "<person>")}, each person their own`;
+}
+
 function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): IntendedAccess[] {
     const grant = `arn:${w.partition}:iam::${w.account}:role/${p.grantRoleName}`;
     const until = p.expiresAt;
@@ -99,7 +104,7 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
     const tagged = `instances of account ${w.account} tagged ${s.accessTagKey}=${p.name} in ${w.region}`;
     const rules: IntendedAccess[] = [
         {
-            says: `${p.name} may start sessions on ${tagged}, as ${p.osUser}, with ${SESSION_PREFERENCES_DOCUMENT}${ending}`,
+            says: `${p.name} may start sessions on ${tagged}, as ${runAsInWords(p)}, with ${SESSION_PREFERENCES_DOCUMENT}${ending}`,
             who: [grant],
             actions: ["ssm:StartSession"],
             on: [
@@ -143,12 +148,17 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
         });
     // Who becomes the grant: the partner's principals, as its administrator makes them, with the external id.
     const principals = p.principalArns ?? [w.jumpRoles.get(p.name) ?? `arn:${w.partition}:iam::${p.accountId}:role/${p.jumpRoleName}`];
+    // Per person, the session is tagged with the person's own OS user, and only so (RUN_AS_TAG_VARIANTS stay unintended).
+    const perPerson =
+        p.people === undefined
+            ? ""
+            : `, tagging the session ${RUN_AS_TAG_KEY}=${personOsUser(p.osUser, "<its source identity>")} (each of ${p.people.length} ${p.people.length === 1 ? "person" : "people"} runs as their own OS user) and with no other tag`;
     rules.push({
         says:
             `${principals.join(" and ")} (of ${p.name}'s account ${p.accountId}, whatever its administrator lets them do) may assume ` +
-            `${p.grantRoleName} with ${p.name}'s external id${p.requireSourceIdentity ? " and a source identity" : ""}${ending}`,
+            `${p.grantRoleName} with ${p.name}'s external id${p.requireSourceIdentity ? " and a source identity" : ""}${perPerson}${ending}`,
         who: principals,
-        actions: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        actions: ["sts:AssumeRole", "sts:SetSourceIdentity", ...(p.people === undefined ? [] : ["sts:TagSession"])],
         on: [{ what: `role ${p.grantRoleName}`, arns: [grant] }],
         // MFA is the partner's side to require (its jump role), not your grant's.
         alsoWhen: [WIDENED_BY_ITS_ADMINISTRATOR, "without MFA", ...(p.requireSourceIdentity ? [] : (["without a source identity"] as Variant[]))],

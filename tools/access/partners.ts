@@ -11,7 +11,8 @@ import { groupBy } from "../grouping";
 import { decide, type AccessRequest } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { metadataGuarded, REVIEW_IDENTITY } from "../iam/probes";
-import { runAsOf } from "../iam/facts";
+import { perPersonBaseOf, runAsOf, sessionIdentityOf } from "../iam/facts";
+import { peopleOfGrant, type PersonRunAs } from "./people";
 import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import type { Reached, SessionMoment } from "./moments";
 import type { AccessUniverse } from "./universe";
@@ -20,8 +21,10 @@ export interface PartnerAccess {
     /** The partner's name (the grant's access tag). */
     name: string;
     grantRoleArn: string;
-    /** The OS user its sessions run as. */
+    /** The OS user its sessions run as (`<base>-<person>` per person). */
     runAs: string;
+    /** Per-person Run As: each person its yours stack states, and the OS users they obtain; null for a grant per partner. */
+    people: PersonRunAs[] | null;
     /** The first instant the policies name at which a session with fresh credentials is refused, or null when none is. */
     accessEnds: string | null;
     /** The revocation instant its grant is stated to have; null when none, undefined when its stack's outputs predate the statement. */
@@ -109,6 +112,9 @@ export async function partnerAccess(
     const name = grant.tags[accessTagKey];
     const probe = `arn:${picture.partition}:ec2:${picture.region}:${grant.accountId}:instance/i-0accessprobe00000`;
     const assumedAsIntended = assumers.find((a) => a.variant === "");
+    // The grant's session carries a person it lists (per person), else the review's identity.
+    const stated = universe.statedGrant(side, grant.arn);
+    const identity = sessionIdentityOf(stated);
     const sessionAt = async (moment: SessionMoment) => {
         evaluations++;
         const request: AccessRequest = {
@@ -118,7 +124,7 @@ export async function partnerAccess(
             resource: probe,
             resourceTags: { [accessTagKey]: name },
             at: moment.at,
-            context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": REVIEW_IDENTITY, "aws:TokenIssueTime": moment.tokenIssuedAt },
+            context: { "ssm:SessionDocumentAccessCheck": "true", "aws:SourceIdentity": identity, "aws:TokenIssueTime": moment.tokenIssuedAt },
         };
         if ((await decide(picture, request)).decision !== "Allowed") return false;
         evaluations++;
@@ -132,12 +138,18 @@ export async function partnerAccess(
         else if (moment.fresh && accessEnds === null && moment.at !== moments[0].at) accessEnds = moment.at;
     }
     if (accessEnds === null && !sessionsAt.some((s) => s.key === moments[0].key)) accessEnds = at;
-    const stated = universe.statedGrant(side, grant.arn);
     const externalId = stated?.externalId;
+    let people: PersonRunAs[] | null = null;
+    if (perPersonBaseOf(stated) !== undefined) {
+        const asked = await peopleOfGrant(picture, grant, stated!, at);
+        people = asked.people;
+        evaluations += asked.evaluations;
+    }
     const access: PartnerAccess = {
         name,
         grantRoleArn: grant.arn,
-        runAs: runAsOf(grant, preferences),
+        runAs: runAsOf(grant, preferences, stated),
+        people,
         accessEnds,
         revokeSessionsIssuedBefore: stated === undefined ? null : stated.revokeSessionsIssuedBefore,
         instances: reached(own.filter((a) => SESSION_TARGETS.has(a.resourceType))),

@@ -10,7 +10,7 @@
 import { asList } from "../../components/policies";
 import { endOsUsersDocument } from "../../components/offboarding-documents";
 import type { ProgramRun } from "../mock-engine";
-import { preferencesOf, yoursRunOf } from "../iam/facts";
+import { EACH_PERSON, preferencesOf, yoursRunOf } from "../iam/facts";
 import type { ReviewRuns } from "../stack-runs";
 import { allowedAt, requestsOf, type AllowedAccess } from "./enumerate";
 import { intendedAccess, intendedResourcesOf, intentsCovering, type IntendedAccess, type IntendedAccessSpec, type SystemSettings, type Wiring } from "./intent";
@@ -19,6 +19,10 @@ import { unprovable } from "./provable";
 import { groupBy } from "../grouping";
 import { AccessUniverse } from "./universe";
 import { utcTimestamp } from "../../components/rules";
+import { personOsUser } from "../../components/constants";
+import type { PartnerSettings } from "../../stacks/config";
+import type { PartnerAccess } from "./partners";
+import { WITHOUT_THE_TAG } from "./people";
 
 /** Something the proof found: an access nobody intended, or an intended one that is refused. */
 export interface ProofFinding {
@@ -87,6 +91,40 @@ function describe(universe: AccessUniverse, access: AllowedAccess): string {
 
 const byStatements = (access: AllowedAccess) => `allowed by ${access.allowedBy.length > 0 ? access.allowedBy.join(" + ") : "no statement the evaluator named"}`;
 
+/** Whether each of a partner's sessions runs as the OS user its config means: its own, or each person's own (and nobody else's). */
+function runsAsFindings(partner: PartnerAccess, meant: PartnerSettings, at: string): ProofFinding[] {
+    const runsAs = (message: string): ProofFinding => ({ kind: "runs-as", message });
+    const expected = meant.people === undefined ? meant.osUser : personOsUser(meant.osUser, EACH_PERSON);
+    const findings: ProofFinding[] = [];
+    if (partner.runAs !== expected)
+        findings.push(
+            runsAs(`${partner.name}'s sessions run as ${partner.runAs}, not ${expected} (partners[].osUser${meant.people === undefined ? "" : ", runAs"})`),
+        );
+    if (meant.people === undefined || partner.people === null) return findings;
+    const stated = new Set(partner.people.map((p) => p.person));
+    const missing = meant.people.filter((person) => !stated.has(person));
+    const extra = [...stated].filter((person) => !meant.people!.includes(person));
+    if (missing.length > 0 || extra.length > 0)
+        findings.push(
+            runsAs(
+                `${partner.name}'s grant states the people ${[...stated].join(", ") || "none"}, but its config lists ${meant.people.join(", ")} (partners[].people)`,
+            ),
+        );
+    const live = meant.expiresAt === undefined || Date.parse(meant.expiresAt) > Date.parse(at);
+    for (const person of partner.people) {
+        const own = personOsUser(meant.osUser, person.person);
+        if (person.osUser === null && live) findings.push(runsAs(`${partner.name}'s ${person.person} cannot obtain a session as their own OS user ${own}`));
+        for (const other of person.alsoObtains)
+            findings.push(
+                runsAs(
+                    `${partner.name}'s ${person.person} obtains ${other === WITHOUT_THE_TAG ? other : `a session as ${other}`}, not only as their own ${own}, ` +
+                        "once the partner's administrator asks for it: the grant's trust does not bind the Run As tag to the person's source identity",
+                ),
+            );
+    }
+    return findings;
+}
+
 /**
  * Proves the access of a reviewed stack and the stacks it references (their runs, and the
  * settings each program read in its run) against the access their config intends, at `at`.
@@ -105,12 +143,17 @@ export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line
     const spec = intendedAccess(settings, wiring);
     const universe = new AccessUniverse([prepared], at);
     // The config means every grant to require its external id (and a source identity, unless
-    // it says not to): assuming each is also asked without them, whatever its trust now says.
+    // it says not to, and with per-person Run As its person's own Run As tag): assuming each is
+    // also asked without them, whatever its trust now says.
     for (const yours of settings.yours) {
         for (const partner of yours.partners) {
             const grant = `arn:${universe.partition}:iam::${wiring.account}:role/${partner.grantRoleName}`;
             const known = universe.assumeRequirements.get(grant) ?? { externalId: false, sourceIdentity: false };
-            universe.assumeRequirements.set(grant, { externalId: true, sourceIdentity: known.sourceIdentity || partner.requireSourceIdentity });
+            universe.assumeRequirements.set(grant, {
+                externalId: true,
+                sourceIdentity: known.sourceIdentity || partner.requireSourceIdentity,
+                runAsBase: partner.people === undefined ? known.runAsBase : partner.osUser,
+            });
         }
     }
     // Classes of resources alike never mix what a subject's intended access covers with what it does not,
@@ -161,10 +204,11 @@ export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line
     }
     for (const partner of model.partners) {
         for (const held of partner.holds) findings.push({ kind: "held", message: `${partner.name} holds ${held.label}; ${spec.instanceRoleHolders}` });
-        const meant = settings.yours.flatMap((y) => y.partners).find((p) => p.name === partner.name)?.osUser;
-        if (meant !== undefined && partner.runAs !== meant)
-            findings.push({ kind: "runs-as", message: `${partner.name}'s sessions run as ${partner.runAs}, not ${meant} (partners[].osUser)` });
+        const meant = settings.yours.flatMap((y) => y.partners).find((p) => p.name === partner.name);
+        if (meant !== undefined) findings.push(...runsAsFindings(partner, meant, at));
     }
-    for (const problem of unprovable([runs.main, ...runs.referenced], prepared.picture)) findings.push({ kind: "unprovable", message: problem });
+    const perPersonGrants = new Set([...universe.assumeRequirements].filter(([, r]) => r.runAsBase !== undefined).map(([role]) => role));
+    for (const problem of unprovable([runs.main, ...runs.referenced], prepared.picture, perPersonGrants))
+        findings.push({ kind: "unprovable", message: problem });
     return { spec, model, universe, findings, evaluations, milliseconds: Date.now() - started };
 }

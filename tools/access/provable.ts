@@ -5,6 +5,7 @@
 // document, or another grant of access, on a resource the IAM picture does not read. Each
 // is a finding: the proof holds only for what it can evaluate.
 
+import { RUN_AS_TAG_KEY } from "../../components/constants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import { statementAdmits } from "../iam/wildcards";
 import type { IamPicture } from "../iam/picture";
@@ -41,6 +42,9 @@ const MODELLED_KEYS = new Set(
 const MODELLED_KEY_PATTERNS = [/^aws:principaltag\//, /^aws:resourcetag\//, /^[a-z0-9-]+:resourcetag\//];
 
 const modelled = (key: string) => MODELLED_KEYS.has(key.toLowerCase()) || MODELLED_KEY_PATTERNS.some((p) => p.test(key.toLowerCase()));
+
+/** Keys the model sets only on AssumeRole and TagSession requests to a per-person grant (enumerate.ts): the Run As session tag. */
+const RUN_AS_REQUEST_KEYS = new Set([`aws:RequestTag/${RUN_AS_TAG_KEY}`, "aws:TagKeys"].map((k) => k.toLowerCase()));
 
 /** Inputs holding a policy document that the IAM picture reads, by resource type. */
 const READ_POLICY_INPUTS: Record<string, string[]> = {
@@ -83,7 +87,12 @@ const servicesOnly = (s: PolicyStatement) => {
     return typeof principal === "object" && principal.Service !== undefined && principal.AWS === undefined && principal.Federated === undefined;
 };
 
-function statementProblems(where: string, document: PolicyDocument | undefined): string[] {
+/**
+ * What the proof cannot evaluate in one document. `tagged(statement)` says whether the model asks
+ * the statement's requests with the Run As session tag: statements of a per-person grant's trust,
+ * and statements on such grants alone.
+ */
+function statementProblems(where: string, document: PolicyDocument | undefined, tagged: (statement: PolicyStatement) => boolean = () => false): string[] {
     const problems: string[] = [];
     (document?.Statement ?? []).forEach((statement, index) => {
         if (statement.Effect !== "Allow" || servicesOnly(statement)) return;
@@ -103,7 +112,7 @@ function statementProblems(where: string, document: PolicyDocument | undefined):
         if ((statement as { NotPrincipal?: unknown }).NotPrincipal !== undefined) problems.push(`${name} uses NotPrincipal, which the model does not evaluate`);
         for (const [operator, keys] of Object.entries(statement.Condition ?? {}))
             for (const key of Object.keys(keys))
-                if (!modelled(key))
+                if (!modelled(key) && !(RUN_AS_REQUEST_KEYS.has(key.toLowerCase()) && tagged(statement)))
                     problems.push(
                         `${name} allows on condition ${operator} ${key}, a key the model never sets: it is judged absent, so what the statement allows where it is present is unproven`,
                     );
@@ -111,13 +120,21 @@ function statementProblems(where: string, document: PolicyDocument | undefined):
     return problems;
 }
 
-/** Everything in these runs and their picture that the proof cannot evaluate, in words. */
-export function unprovable(runs: ProgramRun[], picture: IamPicture): string[] {
+/**
+ * Everything in these runs and their picture that the proof cannot evaluate, in words.
+ * `perPersonGrants`: the roles whose sessions the model tags with a person's Run As user.
+ */
+export function unprovable(runs: ProgramRun[], picture: IamPicture, perPersonGrants: ReadonlySet<string> = new Set()): string[] {
     const problems: string[] = [];
+    const onPerPersonGrants = (statement: PolicyStatement) => {
+        const resources = asList(statement.Resource);
+        return (statement as { NotResource?: unknown }).NotResource === undefined && resources.length > 0 && resources.every((r) => perPersonGrants.has(r));
+    };
     for (const principal of picture.principals) {
-        problems.push(...statementProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy));
+        const ownTrust = perPersonGrants.has(principal.arn);
+        problems.push(...statementProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy, () => ownTrust));
         for (const policy of principal.policies)
-            problems.push(...statementProblems(`policy ${policy.name} of ${principal.kind} ${principal.name}`, policy.document));
+            problems.push(...statementProblems(`policy ${policy.name} of ${principal.kind} ${principal.name}`, policy.document, onPerPersonGrants));
     }
     for (const resource of picture.resourcePolicies) problems.push(...statementProblems(`the ${resource.kind} policy of ${resource.arn}`, resource.document));
     for (const run of runs) {

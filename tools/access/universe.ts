@@ -12,6 +12,7 @@ import { asList, type PolicyDocument } from "../../components/policies";
 import { partnerControlled, type OutsidePrincipal } from "../iam/evaluate";
 import type { IamPicture, IamPrincipal } from "../iam/picture";
 import { anotherRegion } from "../iam/probes";
+import { perPersonBaseOf } from "../iam/facts";
 import { statementAdmits } from "../iam/wildcards";
 import type { GrantOutput } from "../../stacks/outputs";
 import { sessionMoments, type SessionMoment } from "./moments";
@@ -63,6 +64,14 @@ function trustMentions(role: IamPrincipal): { externalIds: string[]; sourceIdent
         externalIds: conditions.flatMap((c) => Object.values(c).flatMap((operands) => asList(operands?.["sts:ExternalId"] as string | string[] | undefined))),
         sourceIdentity: conditions.length > 0 && conditions.every((c) => c.Null?.["sts:SourceIdentity"] === "false"),
     };
+}
+
+/** What assuming a role asks for: asked with it, and without it. */
+export interface AssumeRequirements {
+    externalId: boolean;
+    sourceIdentity: boolean;
+    /** Per-person Run As: each session is tagged with its person's OS user, `<this base>-<source identity>`. */
+    runAsBase?: string;
 }
 
 /** Far enough ahead to stand for "no end". */
@@ -133,8 +142,8 @@ export class AccessUniverse {
     private readonly trustedBy = new Map<string, Set<string>>();
     private readonly momentsOf = new Map<string, SessionMoment[]>();
     private readonly now: string;
-    /** Roles whose trust, on some side, asks for an external id or a source identity: assuming them is also asked without. */
-    readonly assumeRequirements = new Map<string, { externalId: boolean; sourceIdentity: boolean }>();
+    /** Roles whose trust, on some side, asks for an external id or a source identity, or binds a per-person Run As tag: assuming them is also asked without. */
+    readonly assumeRequirements = new Map<string, AssumeRequirements>();
     /** An external id a role's trust compares (on the first side that has one), for roles no stated grant gives one. */
     private readonly trustExternalIds = new Map<string, string>();
     private readonly resources = new Map<string, UniverseResource>();
@@ -195,6 +204,7 @@ export class AccessUniverse {
                 this.assumeRequirements.set(role.arn, {
                     externalId: known.externalId || mentioned.externalIds.length > 0 || stated !== undefined,
                     sourceIdentity: known.sourceIdentity || mentioned.sourceIdentity || stated?.requiresSourceIdentity === true,
+                    runAsBase: known.runAsBase ?? perPersonBaseOf(stated),
                 });
                 if (!this.trustExternalIds.has(role.arn) && mentioned.externalIds.length > 0) this.trustExternalIds.set(role.arn, mentioned.externalIds[0]);
             }

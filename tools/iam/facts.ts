@@ -2,9 +2,10 @@
 // are partner grants (the access tag), the Session Manager preferences that decide whom
 // sessions run as, and what the yours stack states it built (its typed outputs).
 
-import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, DEFAULT_ACCESS_TAG_KEY } from "../../components/constants";
-import { outputProblem, yoursOutputsSchema, type YoursOutputs } from "../../stacks/outputs";
+import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT, DEFAULT_ACCESS_TAG_KEY, personOsUser } from "../../components/constants";
+import { outputProblem, yoursOutputsSchema, type GrantOutput, type YoursOutputs } from "../../stacks/outputs";
 import type { IamPicture, IamPrincipal } from "./picture";
+import { REVIEW_IDENTITY } from "./probes";
 import { resolve, type ProgramRun } from "../mock-engine";
 
 /**
@@ -50,13 +51,33 @@ export function yoursRunOf(runs: ProgramRun[]): ProgramRun | undefined {
 /** The user the SSM agent runs sessions as when Run As is off: it has passwordless sudo. */
 export const AGENT_OS_USER = "ssm-user";
 
+/** Stands for each person's name in a per-person grant's Run As user: `os_user_a-<person>`. */
+export const EACH_PERSON = "<person>";
+
 /**
  * The OS user a grant's sessions run as, as Session Manager chooses it: with Run As on in
  * the preferences, the principal's Run As tag, else the preferences' default user; with Run
- * As off, or no preferences, the agent's own user.
+ * As off, or no preferences, the agent's own user. A per-person grant's sessions carry each
+ * person's own tag (its trust requires it; tools/access/people.ts checks who obtains which),
+ * which overrides the role's: `<base>-<person>`.
  */
-export function runAsOf(grant: IamPrincipal, preferences: Record<string, unknown> | null): string {
+export function runAsOf(grant: IamPrincipal, preferences: Record<string, unknown> | null, stated?: GrantOutput): string {
     if (preferences?.runAsEnabled !== true) return AGENT_OS_USER;
+    const base = perPersonBaseOf(stated);
+    if (base !== undefined) return personOsUser(base, EACH_PERSON);
     const fallback = typeof preferences.runAsDefaultUser === "string" ? preferences.runAsDefaultUser : AGENT_OS_USER;
     return grant.tags[RUN_AS_TAG_KEY] ?? fallback;
+}
+
+/** The base of a grant's per-person OS users, as its yours stack states it; undefined for a grant per partner. */
+export function perPersonBaseOf(stated: GrantOutput | undefined): string | undefined {
+    return stated?.personOsUsers === undefined ? undefined : stated.runAsUser;
+}
+
+/**
+ * The source identity a grant's own session carries in the review and the model: with
+ * per-person Run As, a person it lists (nobody else may act through it), else REVIEW_IDENTITY.
+ */
+export function sessionIdentityOf(stated: GrantOutput | undefined): string {
+    return Object.keys(stated?.personOsUsers ?? {})[0] ?? REVIEW_IDENTITY;
 }

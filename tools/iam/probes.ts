@@ -5,6 +5,7 @@
 import type { PolicyDocument } from "../../components/policies";
 import { ANONYMOUS, type AccessRequest, type InstanceCredentials } from "./evaluate";
 import type { PictureInstance } from "./picture";
+import { RUN_AS_TAG_KEY } from "../../components/constants";
 
 /** The identity a role session carries in the access review and model when no person is named: its source identity and session name. */
 export const REVIEW_IDENTITY = "reviewer";
@@ -18,6 +19,11 @@ export const SIGNED_IN_WITH_MFA: Readonly<Record<string, string>> = { "aws:Multi
 /** The context of a hop in a chain whose source identity was set earlier: the identity it carries, and the session name the caller asks for. */
 export function chainedAs(sourceIdentity: string, sessionName = sourceIdentity): Record<string, string> {
     return { "aws:SourceIdentity": sourceIdentity, "sts:SourceIdentity": sourceIdentity, "sts:RoleSessionName": sessionName };
+}
+
+/** The context of an AssumeRole or TagSession passing one session tag, the Run As tag naming `osUser`. */
+export function runAsTagged(osUser: string): Record<string, string | string[]> {
+    return { [`aws:RequestTag/${RUN_AS_TAG_KEY}`]: osUser, "aws:TagKeys": [RUN_AS_TAG_KEY] };
 }
 
 /** Whether a non-root user on the instance is kept from the metadata service: at every boot, and re-applied by State Manager. */

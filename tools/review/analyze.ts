@@ -9,10 +9,11 @@ import { requestCount } from "../access/enumerate";
 import { proveAccess } from "../access/proof";
 import { decide, partnerControlled } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
-import { REVIEW_IDENTITY, SIGNED_IN_WITH_MFA } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA } from "../iam/probes";
+import { personOsUser } from "../../components/constants";
 import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import { grantsOf, preferencesOf, runAsOf, yoursRunOf } from "../iam/facts";
+import { grantsOf, perPersonBaseOf, preferencesOf, runAsOf, sessionIdentityOf, yoursRunOf } from "../iam/facts";
 import type { GrantOutput } from "../../stacks/outputs";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
@@ -20,7 +21,8 @@ import { modelOf } from "../access/model";
 import { protectionChecks } from "./protections";
 import type { ReviewRuns } from "../stack-runs";
 import { findingsOf } from "./findings";
-import type { ChainLink, ComponentSummary, CostLine, MatrixCell, PartnerSummary, ReviewReport } from "./report";
+import type { ChainLink, ComponentSummary, CostLine, MatrixCell, PartnerSummary, PersonRow, ReviewReport } from "./report";
+import type { PersonRunAs } from "../access/people";
 
 export type { ReviewReport } from "./report";
 
@@ -46,6 +48,7 @@ async function cellFor(
     runAs: string,
     expiresAt: string | null,
     at: string,
+    sessionIdentity?: string,
 ): Promise<MatrixCell> {
     const detail = await decide(picture, {
         principal: grant.arn,
@@ -54,6 +57,8 @@ async function cellFor(
         resource: instance.arn,
         resourceTags: instance.tags,
         at,
+        // A per-person grant acts only for the people it lists: one of them asks.
+        ...(sessionIdentity === undefined ? {} : { context: chainedAs(sessionIdentity) }),
     });
     const tag = instance.tags[accessTagKey];
     const expired = expiresAt !== null && Date.parse(expiresAt) <= Date.parse(at);
@@ -96,6 +101,7 @@ async function chainFor(
 ): Promise<ChainLink[]> {
     const links: ChainLink[] = [];
     const externalId = stated?.externalId;
+    const perPersonBase = perPersonBaseOf(stated);
     for (const principalArn of stated?.trustedPrincipalArns ?? []) {
         const inPicture = findPrincipal(picture, principalArn);
         const people = inPicture === undefined ? [] : (peopleOf.get(inPicture.accountId) ?? []);
@@ -111,6 +117,8 @@ async function chainFor(
                 "aws:SourceIdentity": identity,
                 "sts:SourceIdentity": identity,
                 "sts:RoleSessionName": identity,
+                // Per person, tagged with that person's own OS user, as their profile does.
+                ...(perPersonBase === undefined ? {} : runAsTagged(personOsUser(perPersonBase, identity))),
             },
             at,
         });
@@ -145,6 +153,29 @@ async function chainFor(
         }
     }
     return links;
+}
+
+/** Per-person Run As: a row per person the grant states (none for a grant per partner). */
+function personRows(
+    people: PersonRunAs[] | null,
+    picture: IamPicture,
+    stated: GrantOutput | undefined,
+    reached: Set<string> | undefined,
+): { people?: PersonRow[] } {
+    if (people === null) return {};
+    const instances = picture.instances.filter((i) => reached?.has(i.arn)).map((i) => i.name);
+    // The partner's IAM user of that name, when the review sees the partner's stack.
+    const accountOfTrusted = stated?.trustedPrincipalArns[0]?.split(":")[4];
+    const userArn = (name: string) => picture.principals.find((p) => p.kind === "user" && p.name === name && p.accountId === accountOfTrusted)?.arn;
+    return {
+        people: people.map((p) => ({
+            person: userArn(p.person) ?? p.person,
+            sourceIdentity: p.person,
+            osUser: p.osUser,
+            alsoObtains: p.alsoObtains,
+            instances,
+        })),
+    };
 }
 
 /** The matrix in one sentence: each partner reaching exactly its own tagged instances, or how many pairs are allowed. */
@@ -287,7 +318,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
     for (const grant of grants) {
         const name = grant.tags[accessTagKey];
         const declared = model.statedGrants.get(grant.arn);
-        const runAs = runAsOf(grant, preferences);
+        const runAs = runAsOf(grant, preferences, declared);
         const expiresAt = declared?.expiresAt ?? null;
         partners.push({
             name,
@@ -300,13 +331,26 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
             // ABAC reaches by tag: any instance the owner's account tags so, in the region, is in reach.
             reach: `every instance (and hybrid managed instance) of account ${grant.accountId} in ${picture.region} tagged ${accessTagKey}=${name}, whether this stack launched it or not`,
             chain: await chainFor(picture, grant, declared, at, peopleOf),
+            ...personRows(model.partners.find((p) => p.grantRoleArn === grant.arn)?.people ?? null, picture, declared, reachedBy.get(grant.arn)),
         });
         // The pairs that matter: the instances tagged for the partner, and any other the model finds it reaches.
         // Every other pair the model asked about and found refused: the summary counts them.
         const reached = reachedBy.get(grant.arn) ?? new Set<string>();
         for (const instance of picture.instances)
             if (instance.tags[accessTagKey] === name || reached.has(instance.arn))
-                matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, expiresAt, at));
+                matrix.push(
+                    await cellFor(
+                        picture,
+                        grant,
+                        name,
+                        instance,
+                        accessTagKey,
+                        runAs,
+                        expiresAt,
+                        at,
+                        perPersonBaseOf(declared) === undefined ? undefined : sessionIdentityOf(declared),
+                    ),
+                );
     }
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
@@ -327,6 +371,9 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
                 requiresSourceIdentity: partner.requiresSourceIdentity,
                 trustedPrincipals: partner.trustedPrincipals,
                 externalId: model.statedGrants.get(role.arn)?.externalId,
+                perPersonBase: perPersonBaseOf(model.statedGrants.get(role.arn)),
+                sessionIdentity:
+                    perPersonBaseOf(model.statedGrants.get(role.arn)) === undefined ? undefined : sessionIdentityOf(model.statedGrants.get(role.arn)),
             };
         }),
     });

@@ -3,6 +3,7 @@
 
 import { addTo } from "../grouping";
 import type { ReviewReport } from "./analyze";
+import type { PersonRow } from "./report";
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 const money = (n: number) => n.toFixed(2);
@@ -85,6 +86,7 @@ export function renderMarkdown(report: ReviewReport): string {
         out.push(`- trusted principals: ${partner.trustedPrincipals.map((p) => `\`${p}\``).join(", ") || "none"}`);
         for (const link of partner.chain) out.push(`- \`${link.from}\` -> \`${link.to}\`: **${link.decision}** (${link.note})`);
         out.push("");
+        if (partner.people !== undefined) out.push(...peopleLines(partner.name, partner.people));
     }
 
     if (report.partners.length > DETAILED_PARTNERS)
@@ -205,4 +207,25 @@ function intendedLines(intended: string[], partners: ReviewReport["partners"]): 
               ]),
         ...others.map((line) => `- ${line}`),
     ];
+}
+
+/** How many people a per-person partner lists one by one; beyond, a sentence and the exceptions (every row is in the JSON report). */
+const LISTED_PEOPLE = 20;
+
+// Per-person Run As: person -> source identity -> grant -> OS user -> instances.
+function peopleLines(partner: string, people: PersonRow[]): string[] {
+    const exceptions = people.filter((p) => p.osUser === null || p.alsoObtains.length > 0);
+    const lines = [
+        `Per-person Run As: ${exceptions.length === 0 ? `each of ${people.length} people runs as their own OS user, and as nobody else's` : `${exceptions.length} of ${people.length} people do not run as their own OS user alone`}.`,
+        "",
+    ];
+    const listed = people.length > LISTED_PEOPLE ? exceptions : people;
+    if (listed.length === 0) return lines;
+    lines.push("| person | source identity | OS user | instances | also obtains |", "|---|---|---|---|---|");
+    for (const p of listed)
+        lines.push(
+            `| \`${cell(p.person)}\` | ${cell(p.sourceIdentity)} | ${p.osUser === null ? "**refused**" : `\`${p.osUser}\``} | ${cell(p.instances.join(", ") || "none")} | ${p.alsoObtains.length === 0 ? "nothing else" : `**${cell(p.alsoObtains.join(", "))}**`} |`,
+        );
+    lines.push("");
+    return lines;
 }

@@ -17,7 +17,9 @@ import {
     SIGNED_IN_WITH_MFA,
     withInstanceCredentials,
     WRONG_EXTERNAL_ID,
+    runAsTagged,
 } from "../iam/probes";
+import { personOsUser } from "../../components/constants";
 import { utcTimestamp } from "../../components/rules";
 
 export interface ProtectionCheck {
@@ -51,6 +53,10 @@ export interface ProtectionInputs {
         /** The principals its trust is stated to name. */
         trustedPrincipals: string[];
         externalId?: string;
+        /** Per-person Run As: the base of its people's OS users (each session tagged `<base>-<source identity>`). */
+        perPersonBase?: string;
+        /** Per-person Run As: a person it lists, the source identity its own sessions carry in the checks. */
+        sessionIdentity?: string;
     }>;
     /** ARN of the audit log group, when the stack has one. */
     auditLogGroupArn?: string;
@@ -173,6 +179,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
     // Each grant: nothing beyond its purpose, in this region, until its expiry, under the person's name.
     for (const grant of inputs.grants) {
         const subject = `partner ${grant.name}`;
+        // A per-person grant acts only for the people it lists: one of them asks.
         const as = (action: string, resource: string, extra: Partial<AccessRequest> = {}): AccessRequest => ({
             principal: grant.role.arn,
             sessionName: "review",
@@ -180,6 +187,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
             resource,
             at,
             ...extra,
+            ...(grant.sessionIdentity === undefined ? {} : { context: { ...chainedAs(grant.sessionIdentity), ...extra.context } }),
         });
         const bucket = `arn:${picture.partition}:s3:::review-shared-bucket`;
         checks.push(
@@ -239,18 +247,22 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
         }
         // Its trusted principal assuming it with the external id it was given, under a person's name, unless `change` says otherwise.
         const principal = grant.trustedPrincipals[0];
-        const assume = (change: { externalId?: string; sessionName?: string } = {}): AccessRequest => {
+        // Per person, the session is tagged with the person's own OS user (`runAs`: another value, or null for no tag).
+        const ownOsUser = grant.perPersonBase === undefined ? undefined : personOsUser(grant.perPersonBase, REVIEW_IDENTITY);
+        const assume = (change: { externalId?: string; sessionName?: string; runAs?: string | null; action?: string } = {}): AccessRequest => {
             const externalId = change.externalId ?? grant.externalId;
             const sessionName = change.sessionName ?? REVIEW_IDENTITY;
+            const runAs = change.runAs === undefined ? ownOsUser : (change.runAs ?? undefined);
             return {
                 principal: partnerControlled(principal),
                 sessionName,
-                action: "sts:AssumeRole",
+                action: change.action ?? "sts:AssumeRole",
                 resource: grant.role.arn,
                 at: open(Date.parse(at)),
                 context: {
                     ...chainedAs(REVIEW_IDENTITY, sessionName),
                     ...(externalId !== undefined ? { "sts:ExternalId": externalId } : {}),
+                    ...(runAs === undefined ? {} : runAsTagged(runAs)),
                 },
             };
         };
@@ -276,6 +288,46 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                         asIntended,
                     ),
                 );
+            // Per person: its partner's administrator, naming the person, still gets only that person's OS user.
+            if (grant.perPersonBase !== undefined) {
+                const others: Array<[string, string | null]> = [
+                    ["without the Run As tag (the grant role has none: no session runs as the shared default)", null],
+                    [
+                        `tagging its session with another person's OS user (${personOsUser(grant.perPersonBase, "someone_else")})`,
+                        personOsUser(grant.perPersonBase, "someone_else"),
+                    ],
+                    ["tagging its session with root", "root"],
+                ];
+                for (const [words, runAs] of others)
+                    checks.push(await refusedUnlike(picture, subject, `its trusted principal assumes the grant ${words}`, assume({ runAs }), asIntended));
+                checks.push(
+                    await refusedUnlike(
+                        picture,
+                        subject,
+                        `its trusted principal passes another person's OS user as the session tag (sts:TagSession)`,
+                        assume({ action: "sts:TagSession", runAs: personOsUser(grant.perPersonBase, "someone_else") }),
+                        controlOf(picture, assume({ action: "sts:TagSession" }), "tagging the session with the person's own OS user"),
+                    ),
+                );
+            }
+        }
+        if (grant.sessionIdentity !== undefined) {
+            // Taken off the list, a person's OS user is only locked, which Session Manager does not ask: IAM must refuse them.
+            const tagged =
+                instances.find((i) => i.tags[inputs.accessTagKey] === grant.name) ?? probeInstance(picture, account, inputs.accessTagKey, grant.name);
+            const start = (identity: string): AccessRequest => ({
+                ...as("ssm:StartSession", tagged.arn, { resourceTags: tagged.tags, at: open(Date.parse(at)) }),
+                context: { ...chainedAs(identity), "ssm:SessionDocumentAccessCheck": "true" },
+            });
+            checks.push(
+                await refusedUnlike(
+                    picture,
+                    subject,
+                    "someone its grant does not list (a person taken off it) starts a session",
+                    start(REVIEW_IDENTITY),
+                    controlOf(picture, start(grant.sessionIdentity), `the same session by ${grant.sessionIdentity}, whom it lists,`),
+                ),
+            );
         }
         // Unconditional, on every resource: a fence with a condition is open wherever the condition does not hold.
         const fenced = grant.role.policies.some((p) =>

@@ -43,6 +43,20 @@ export interface PartnerSummary {
     reach: string;
     /** Who can get to the grant role, link by link, evaluated now. */
     chain: ChainLink[];
+    /** Per-person Run As: each person, the source identity their chain carries, the OS user they obtain, and anything else they obtain (each a finding). */
+    people?: PersonRow[];
+}
+
+/** One person of a per-person grant: person -> source identity -> grant -> OS user -> instances. */
+export interface PersonRow {
+    /** The person: the partner's IAM user when this review sees it, else their name. */
+    person: string;
+    sourceIdentity: string;
+    /** The OS user they run as, null when they cannot obtain their own. */
+    osUser: string | null;
+    alsoObtains: string[];
+    /** The instances their sessions reach: their partner's. */
+    instances: string[];
 }
 
 export interface Finding {
