@@ -5,7 +5,7 @@
 import { envVarParameter, readParameter, readParameterPowerShell } from "./command-parameters";
 import { OS_USER_NAME_PATTERN, RESERVED_OS_USERS } from "./constants";
 import { MACOS_METADATA_GUARD_INSTALL, METADATA_GUARD_INSTALL } from "./metadata-guard-scripts";
-import { RUN_AS_OS_USER_COMMENT } from "./offboarding-documents";
+import { END_OS_USERS_PATTERN, RUN_AS_OS_USER_COMMENT } from "./offboarding-documents";
 
 /**
  * The reserved names as the alternatives of a shell `case` pattern. Each one must match
@@ -46,9 +46,37 @@ interface UserPlatform {
  * advisory. POSIX sh, so it runs whichever shell the agent picks.
  */
 function osUserScript(platform: UserPlatform): string[] {
+    return ["set -eu", readParameter("user", "userName"), ...osUserChecks(platform)];
+}
+
+/**
+ * The same, for each user of a space-separated list (per-person Run As: a partner's people,
+ * in one association instead of one each). Each user in a subshell of its own with `set -e`
+ * (outside any `if` or `||`, where sh would ignore it): a refused name refuses that user only,
+ * and the step still fails, once every other user has been seen to.
+ */
+function osUsersScript(platform: UserPlatform): string[] {
     return [
         "set -eu",
-        readParameter("user", "userName"),
+        readParameter("users", "userNames"),
+        "failed=0",
+        "for user in $users; do",
+        "set +e",
+        "(",
+        "set -e",
+        ...osUserChecks(platform),
+        ")",
+        "status=$?",
+        "set -e",
+        'if [ "$status" -ne 0 ]; then failed=1; fi',
+        "done",
+        'exit "$failed"',
+    ];
+}
+
+/** Creates, or checks, the OS user named by `$user`: see osUserScript. */
+function osUserChecks(platform: UserPlatform): string[] {
+    return [
         "created=no",
         "remove_created_user() {",
         ...platform.remove,
@@ -108,15 +136,15 @@ function osUserScript(platform: UserPlatform): string[] {
  * exists on an instance before its metadata service is closed to non-root users, whatever
  * the order in which the user data and State Manager's associations happen to run.
  */
-function guardedUserScript(guardInstall: readonly string[], platform: UserPlatform): string[] {
+function guardedUserScript(guardInstall: readonly string[], platform: UserPlatform, users: (platform: UserPlatform) => string[] = osUserScript): string[] {
     return [
         ...guardInstall,
         "# The metadata service is now closed to every user but root (set -e stopped the step otherwise): only now may a Run As user exist.",
-        ...osUserScript(platform),
+        ...users(platform),
     ];
 }
 
-const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
+const LINUX_USER: UserPlatform = {
     // useradd picks a UID from UID_MIN (1000) up and adds no group beyond --gid users.
     // No subordinate UIDs or GIDs (which useradd gives where /etc/subuid exists): with them the user
     // could run processes under other UIDs in a user namespace, out of reach of a kill by its own.
@@ -159,9 +187,9 @@ const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, {
         '  *) refuse "its primary group is $primary, neither users nor its own group $user: a shared primary group such as docker or disk gives the rights of that group";;',
         "esac",
     ],
-});
+};
 
-const MACOS_CREATE_USER = guardedUserScript(MACOS_METADATA_GUARD_INSTALL, {
+const MACOS_USER: UserPlatform = {
     create: [
         // The next free UniqueID, but never below 501, the first regular account.
         "  uid=$(( $(dscl . -list /Users UniqueID | awk '{print $2}' | sort -n | tail -1) + 1 ))",
@@ -188,15 +216,24 @@ const MACOS_CREATE_USER = guardedUserScript(MACOS_METADATA_GUARD_INSTALL, {
     groupChecks: [
         'if dseditgroup -o checkmember -m "$user" admin >/dev/null 2>&1; then refuse "it is a member of the admin group (a macOS administrator)"; fi',
     ],
-});
+};
+
+const LINUX_CREATE_USER = guardedUserScript(METADATA_GUARD_INSTALL, LINUX_USER);
+
+/** The Linux list step's user part, without the guard before it: what runs once the guard is in place (the tests run it on a real system). */
+export function linuxOsUsersScript(): string[] {
+    return osUsersScript(LINUX_USER);
+}
+const MACOS_CREATE_USER = guardedUserScript(MACOS_METADATA_GUARD_INSTALL, MACOS_USER);
 
 // Run As does not exist on Windows: sessions there run as ssm-user, a local administrator.
 // Failing the step makes the association report the instance instead of skipping it quietly.
-const WINDOWS_REFUSE = [
-    readParameterPowerShell("user", "userName"),
-    '[Console]::Error.WriteLine("Run As is Linux and macOS only: this Windows instance gets no OS user $user, and Session Manager sessions on it run as ssm-user, a local administrator. Do not open Windows instances to third parties.")',
+const windowsRefuse = (variable: string, parameter: string) => [
+    readParameterPowerShell(variable, parameter),
+    `[Console]::Error.WriteLine("Run As is Linux and macOS only: this Windows instance gets no OS user $${variable}, and Session Manager sessions on it run as ssm-user, a local administrator. Do not open Windows instances to third parties.")`,
     "exit 1",
 ];
+const WINDOWS_REFUSE = windowsRefuse("user", "userName");
 
 /**
  * Command document that creates one unprivileged OS user, idempotently, on Linux
@@ -233,5 +270,30 @@ export function createOsUserDocument() {
                 inputs: { runCommand: WINDOWS_REFUSE },
             },
         ],
+    };
+}
+
+/**
+ * The same document for a list of users (`userNames`, names of the partners' namespace
+ * separated by single spaces): per-person Run As creates a partner's people in one
+ * association, whatever their number (State Manager allows 2,000 associations per account
+ * and region, not raised on request). Every user gets the same checks; one refused fails
+ * the step, naming it, and leaves the others created.
+ */
+export function createOsUsersDocument() {
+    const single = createOsUserDocument();
+    const steps: Record<string, string[]> = {
+        createLinuxUser: guardedUserScript(METADATA_GUARD_INSTALL, LINUX_USER, osUsersScript),
+        createMacOsUser: guardedUserScript(MACOS_METADATA_GUARD_INSTALL, MACOS_USER, osUsersScript),
+        refuseWindows: windowsRefuse("users", "userNames"),
+    };
+    return {
+        ...single,
+        description:
+            "Closes the instance metadata service to non-root users, then creates each of a list of unprivileged OS users for Session Manager Run As if missing; refuses reserved names and privileged accounts. Managed by Pulumi (third-party-ssm-access).",
+        parameters: {
+            userNames: envVarParameter("OS users to create, separated by single spaces; never root or an administrator.", END_OS_USERS_PATTERN),
+        },
+        mainSteps: single.mainSteps.map((step) => ({ ...step, inputs: { runCommand: steps[step.name] } })),
     };
 }

@@ -4,7 +4,7 @@
 
 import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createOsUserDocument } from "./os-user-document";
+import { createOsUserDocument, createOsUsersDocument } from "./os-user-document";
 import { componentType, withFormerType } from "./type-tokens";
 import { checkedInput } from "./guard";
 import { ACCESS_TAG_KEY, DEFAULT_RUN_AS_USER } from "./rules";
@@ -17,6 +17,8 @@ export interface OsUserProvisioningArgs {
     accessTagKey: pulumi.Input<string>;
     /** OS user Session Manager runs as when a principal has no `SSMSessionRunAs` tag. */
     defaultOsUser: pulumi.Input<string>;
+    /** Also create the document that creates a list of users in one run (`usersDocumentName`), for grants with per-person Run As. Default false. */
+    usersDocument?: boolean;
     /** Tags for every resource that takes them. */
     tags?: Record<string, string>;
 }
@@ -29,6 +31,8 @@ export interface OsUserProvisioningArgs {
 export class OsUserProvisioning extends pulumi.ComponentResource {
     /** Name of the command document; its one parameter is `userName`. */
     public readonly documentName: pulumi.Output<string>;
+    /** With `usersDocument`: the command document creating a list of users; its one parameter is `userNames`, separated by spaces. */
+    public readonly usersDocumentName?: pulumi.Output<string>;
 
     constructor(name: string, args: OsUserProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("OsUserProvisioning"), name, {}, withFormerType("OsUserProvisioning", "sessions", opts));
@@ -41,21 +45,29 @@ export class OsUserProvisioning extends pulumi.ComponentResource {
             { parent: this },
         );
         this.documentName = document.name;
+        if (args.usersDocument)
+            this.usersDocumentName = new aws.ssm.Document(
+                `${name}-create-os-users`,
+                { documentType: "Command", documentFormat: "JSON", content: JSON.stringify(createOsUsersDocument(), null, 2), tags: args.tags },
+                { parent: this },
+            ).name;
         createOsUserAssociation(`${name}-default-user`, {
             documentName: this.documentName,
             userName: defaultOsUser,
             target: { key: "tag-key", values: [accessTagKey] },
             parent: this,
         });
-        this.registerOutputs({ documentName: this.documentName });
+        this.registerOutputs({ documentName: this.documentName, usersDocumentName: this.usersDocumentName });
     }
 }
 
-/** Where and which user an OS-user association creates. */
+/** Where and which user (or users) an OS-user association creates. */
 export interface OsUserAssociationArgs {
-    /** The command document from `OsUserProvisioning`. */
+    /** The command document from `OsUserProvisioning`: `documentName` for `userName`, `usersDocumentName` for `userNames`. */
     documentName: pulumi.Input<string>;
-    userName: pulumi.Input<string>;
+    userName?: pulumi.Input<string>;
+    /** Several users at once, with the list document. */
+    userNames?: string[];
     /** State Manager target, e.g. `{ key: "tag:ExternalAccessGrantedTo", values: ["Third_Party_A"] }`. */
     target: { key: pulumi.Input<string>; values: pulumi.Input<string>[] };
     parent: pulumi.Resource;
@@ -68,7 +80,7 @@ export function createOsUserAssociation(name: string, args: OsUserAssociationArg
         {
             name: args.documentName,
             associationName: stateManagerAssociationName(name),
-            parameters: { userName: args.userName },
+            parameters: args.userNames === undefined ? { userName: args.userName! } : { userNames: args.userNames.join(" ") },
             targets: [{ key: args.target.key, values: args.target.values }],
             scheduleExpression: OS_USER_REAPPLY_SCHEDULE,
         },

@@ -65,6 +65,12 @@ export interface ThirdPartyGrantArgs {
     sessionKeyArn?: pulumi.Input<string>;
     /** Command document from `OsUserProvisioning`: when given, the OS user is created on the partner's instances. */
     osUserDocumentName?: pulumi.Input<string>;
+    /**
+     * With `people`: the list document from `OsUserProvisioning` (`usersDocumentName`), which
+     * creates all the people's OS users in one association. Without it, `osUserDocumentName`
+     * creates them with one association each (State Manager allows 2,000 per account and region).
+     */
+    osUsersDocumentName?: pulumi.Input<string>;
     /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
     permissionsBoundary?: pulumi.Input<string>;
     /** Account, region and partition of this component's provider, when the caller already has them (saves three lookups per component); looked up otherwise. */
@@ -193,8 +199,15 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
             parent,
         );
 
-        if (args.osUserDocumentName !== undefined) {
-            const target = { key: `tag:${args.accessTagKey}`, values: [args.partnerName] };
+        const target = { key: `tag:${args.accessTagKey}`, values: [args.partnerName] };
+        if (personOsUsers !== undefined && args.osUsersDocumentName !== undefined)
+            createOsUserAssociation(`${name}-os-users`, {
+                documentName: args.osUsersDocumentName,
+                userNames: Object.values(personOsUsers),
+                target,
+                parent: this,
+            });
+        else if (args.osUserDocumentName !== undefined) {
             if (personOsUsers === undefined)
                 createOsUserAssociation(`${name}-os-user`, { documentName: args.osUserDocumentName, userName: osUser, target, parent: this });
             // Named from the person, so adding or removing one touches no other's.

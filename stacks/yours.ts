@@ -143,7 +143,12 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
         sessionRoleTagKey: settings.accessTagKey,
     });
 
-    const osUsers = new OsUserProvisioning("os-users", { accessTagKey: settings.accessTagKey, defaultOsUser: settings.sessions.defaultOsUser });
+    const osUsers = new OsUserProvisioning("os-users", {
+        accessTagKey: settings.accessTagKey,
+        defaultOsUser: settings.sessions.defaultOsUser,
+        // Per-person partners' people are created by one association each partner, from a list.
+        usersDocument: settings.partners.some((p) => p.people !== undefined),
+    });
     // Also guards instances this stack did not launch, once they carry the access tag key.
     new MetadataGuard("metadata-guard", { accessTagKey: settings.accessTagKey });
 
@@ -169,6 +174,7 @@ export async function yoursProgram(): Promise<Record<string, unknown>> {
                 sessionKeyArn: preferences.kmsKeyArn,
                 permissionsBoundary: settings.permissionsBoundaryArn,
                 osUserDocumentName: osUsers.documentName,
+                osUsersDocumentName: osUsers.usersDocumentName,
             }),
         );
     }

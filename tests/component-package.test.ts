@@ -56,6 +56,7 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "externalId",
             "sessionKeyArn",
             "osUserDocumentName",
+            "osUsersDocumentName",
             "permissionsBoundary",
             "scope",
             "tags",
@@ -130,7 +131,11 @@ const EXPECTED: Record<string, { inputs: string[]; required: string[]; outputs: 
             "instancePolicy",
         ],
     },
-    OsUserProvisioning: { inputs: ["accessTagKey", "defaultOsUser", "tags"], required: ["accessTagKey", "defaultOsUser"], outputs: ["documentName"] },
+    OsUserProvisioning: {
+        inputs: ["accessTagKey", "defaultOsUser", "usersDocument", "tags"],
+        required: ["accessTagKey", "defaultOsUser"],
+        outputs: ["documentName", "usersDocumentName"],
+    },
     MetadataGuard: { inputs: ["accessTagKey", "tags"], required: ["accessTagKey"], outputs: ["documentName", "associationName"] },
     PartnerOffboarding: {
         inputs: ["accessTagKey", "partners", "now", "permissionsBoundary", "scope", "tags"],

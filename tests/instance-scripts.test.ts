@@ -31,7 +31,8 @@ import {
     metadataGuardUserData,
 } from "../components/metadata-guard-scripts";
 import { MIN_AGENT_FOR_ENV_VAR_PARAMETERS, parameterVariable } from "../components/command-parameters";
-import { createOsUserDocument } from "../components/os-user-document";
+import { createOsUserDocument, createOsUsersDocument } from "../components/os-user-document";
+import { END_OS_USERS_PATTERN } from "../components/offboarding-documents";
 
 // ---------------------------------------------------------------------------------------
 // Sandbox: fake commands, state, and a log of every call.
@@ -520,6 +521,49 @@ describe("instance scripts: OS-user provisioning (Linux step, run with bash)", (
         fs.writeFileSync(path.join(refusedNew.state, "sudo", "erin"), SUDO_LIST("erin"));
         expect(refusedNew.runLines(LINUX, "erin", "/bin/dash").status).to.equal(1);
         expect(refusedNew.exists("erin")).to.equal(false);
+    });
+});
+
+describe("instance scripts: per-person Run As, a list of OS users in one step (Linux, run with bash)", () => {
+    const usersDocument = createOsUsersDocument();
+    const LINUX_LIST = usersDocument.mainSteps.find((s) => s.name === "createLinuxUser")!.inputs.runCommand;
+    const runList = (sb: Sandbox, userNames: string) => sb.run(LINUX_LIST.join("\n") + "\n", "/bin/bash", { userNames });
+
+    it("closes the metadata service once, then creates every user of the list with the same checks", () => {
+        const sb = new Sandbox(LINUX_FAKES);
+        const r = runList(sb, "os_user_a-alice os_user_a-bob");
+        expect(r.status, outputOf(r)).to.equal(0);
+        expect(sb.nftLoads()).to.have.length(1);
+        for (const user of ["os_user_a-alice", "os_user_a-bob"]) {
+            expect(sb.exists(user), user).to.equal(true);
+            expect(r.stdout).to.include(`OS user ${user} is unprivileged`);
+        }
+        expect(r.stdout.indexOf("imds-guard: loaded")).to.be.lessThan(r.stdout.indexOf("OS user os_user_a-alice created"));
+    });
+
+    it("refuses a privileged user of the list, naming it, and still sees to the others; the step fails", () => {
+        const sb = new Sandbox(LINUX_FAKES).user("os_user_a-mallory", 1001, ["users"], SUDO_LIST("os_user_a-mallory"));
+        const r = runList(sb, "os_user_a-alice os_user_a-mallory os_user_a-bob");
+        expect(r.status, outputOf(r)).to.equal(1);
+        expect(r.stderr).to.match(/refusing OS user os_user_a-mallory: sudo -l -U os_user_a-mallory lists commands/);
+        expect(sb.exists("os_user_a-alice")).to.equal(true);
+        expect(sb.exists("os_user_a-bob")).to.equal(true);
+    });
+
+    it("creates no user when the guard fails", () => {
+        const sb = new Sandbox(LINUX_FAKES).flag("nft-fails");
+        const r = runList(sb, "os_user_a-alice os_user_a-bob");
+        expect(r.status, outputOf(r)).to.not.equal(0);
+        expect(userCommandsOf(r)).to.deep.equal([]);
+        expect(sb.exists("os_user_a-alice")).to.equal(false);
+    });
+
+    it("takes only names of the partners' namespace, separated by single spaces, as an environment variable", () => {
+        expect(usersDocument.parameters.userNames).to.deep.include({ allowedPattern: END_OS_USERS_PATTERN, interpolationType: "ENV_VAR" });
+        const pattern = new RegExp(END_OS_USERS_PATTERN);
+        expect(pattern.test("os_user_a-alice os_user_a-bob")).to.equal(true);
+        for (const bad of ["root", "os_user_a-alice root", "os_user_a-alice;id", "os_user_a-alice  os_user_a-bob"])
+            expect(pattern.test(bad), bad).to.equal(false);
     });
 });
 

@@ -6,7 +6,9 @@
 // without the tag. Every refusal is tied to the condition that makes it: the same request
 // against a trust with that condition removed is allowed.
 
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { expect } from "chai";
@@ -17,6 +19,9 @@ import { runForReview, type ReviewRuns } from "../tools/stack-runs";
 import { changedFixture } from "./fixture-copies";
 import { ONLY_ITS_PEOPLE_SID, PERSON_TAGS_OWN_OS_USER_SID, statementsOf, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { RUN_AS_TAG_KEY } from "../components/constants";
+import { createOsUsersDocument, linuxOsUsersScript } from "../components/os-user-document";
+import { parameterVariable } from "../components/command-parameters";
+import { realSystemUnavailable, skipUnlessRealSystem, treeFingerprint } from "./real-system";
 import { perPersonAgreementProblem } from "../stacks/their";
 import { prepareSide } from "../tools/access/model";
 import { diffRuns } from "../tools/diff";
@@ -47,10 +52,6 @@ async function their(yoursRun: ProgramRun, set: Record<string, unknown> = THEIR_
     });
 }
 
-const osUserAssociations = (run: ProgramRun, partner: string) =>
-    ofType(run, ASSOCIATION)
-        .filter((a) => a.name.startsWith(`grant-${partner}-os-user`))
-        .map((a) => ({ name: a.name, user: a.inputs.parameters.userName, target: a.inputs.targets }));
 const keptUsers = (run: ProgramRun) => String(only(run, ASSOCIATION, "offboarding-keep-os-users").inputs.parameters.grantedUsers).split(" ");
 const grantRole = (run: ProgramRun) => only(run, "aws:iam/role:Role", "grant-Third_Party_A-role");
 
@@ -67,12 +68,18 @@ describe("per-person Run As: what the program registers", () => {
         });
     });
 
-    it("creates each person's own OS user on the partner's instances, and no shared one", () => {
+    it("creates each person's own OS user on the partner's instances, all in one association (State Manager allows 2,000), and no shared one", () => {
         const target = [{ key: "tag:ExternalAccessGrantedTo", values: ["Third_Party_A"] }];
-        expect(osUserAssociations(run, "Third_Party_A")).to.deep.equal([
-            { name: "grant-Third_Party_A-os-user-alice", user: "os_user_a-alice", target },
-            { name: "grant-Third_Party_A-os-user-bob", user: "os_user_a-bob", target },
+        const associations = ofType(run, ASSOCIATION).filter((a) => a.name.startsWith("grant-Third_Party_A-os-user"));
+        expect(associations.map((a) => ({ name: a.name, parameters: a.inputs.parameters, target: a.inputs.targets, document: a.inputs.name }))).to.deep.equal([
+            { name: "grant-Third_Party_A-os-users", parameters: { userNames: "os_user_a-alice os_user_a-bob" }, target, document: "os-users-create-os-users" },
         ]);
+        expect(JSON.parse(only(run, "aws:ssm/document:Document", "os-users-create-os-users").inputs.content)).to.deep.equal(createOsUsersDocument());
+    });
+
+    it("creates the list document only for a stack with a per-person partner", async () => {
+        const perPartner = await yours({});
+        expect(ofType(perPartner, "aws:ssm/document:Document").map((d) => d.name)).to.not.include("os-users-create-os-users");
     });
 
     it("keeps each person's OS user on the instances, and outputs who runs as which", async () => {
@@ -83,13 +90,18 @@ describe("per-person Run As: what the program registers", () => {
         expect(grants.Third_Party_B).to.not.have.property("personOsUsers");
     });
 
-    it("offboarding one person (left out of people) refuses that person and ends their OS user only: the grant stops listing them, their association goes, the kept list ends it", async () => {
+    it("offboarding one person (left out of people) refuses that person and ends their OS user only: the grant stops listing them, its association stops creating them, the kept list ends them", async () => {
         const after = await yours({ ...PER_PERSON, "partners[0].people": ["alice"] });
         const diff = diffRuns(run, after);
-        expect(diff.removed.map((r) => r.name)).to.deep.equal(["grant-Third_Party_A-os-user-bob"]);
+        expect(diff.removed).to.deep.equal([]);
         expect(diff.added).to.deep.equal([]);
-        // The grant's list of people (who may act at all), and the kept list (which OS users stay).
-        expect(diff.changed.map((r) => r.name)).to.have.members(["offboarding-keep-os-users", "grant-Third_Party_A-session-access"]);
+        // The grant's list of people (who may act at all), the list its association creates, and the kept list (which OS users stay).
+        expect(diff.changed.map((r) => r.name)).to.have.members([
+            "offboarding-keep-os-users",
+            "grant-Third_Party_A-session-access",
+            "grant-Third_Party_A-os-users",
+        ]);
+        expect(only(after, ASSOCIATION, "grant-Third_Party_A-os-users").inputs.parameters).to.deep.equal({ userNames: "os_user_a-alice" });
         const people = statementsOf(only(after, "aws:iam/rolePolicy:RolePolicy", "grant-Third_Party_A-session-access").inputs.policy).find(
             (s) => s.Sid === ONLY_ITS_PEOPLE_SID,
         );
@@ -429,5 +441,76 @@ describe("per-person Run As: the review shows each person, and the proof catches
         expect(
             found.filter((f) => f.startsWith("unintended:") && f.includes("(as someone its grant does not list) may ssm:StartSession")),
         ).to.have.length.above(0);
+    });
+});
+
+// ---- On a real system: two people of one partner, two OS users on the same machine.
+
+describe("per-person Run As: two people's OS users on one machine, made by the list step for real (root, private /etc and /home)", function () {
+    const why = realSystemUnavailable(["useradd", "userdel", "runuser", "getent", "sudo"]);
+    let work: string;
+    let hostEtc: string;
+    before(function () {
+        skipUnlessRealSystem(this, "the real-system per-person tests", why);
+        hostEtc = treeFingerprint("/etc");
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "per-person-"));
+        fs.writeFileSync(path.join(work, "users.sh"), linuxOsUsersScript().join("\n") + "\n");
+    });
+    after(() => {
+        if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
+        if (hostEtc !== undefined) expect(treeFingerprint("/etc"), "the host's /etc is byte for byte as before").to.equal(hostEtc);
+    });
+
+    // Runs `steps` as root with a private copy of /etc and an empty /home, after the list step made `userNames`.
+    function inPrivateSystem(userNames: string, steps: string): { status: number | null; out: string } {
+        const etc = fs.mkdtempSync(path.join(work, "etc-"));
+        const home = fs.mkdtempSync(path.join(work, "home-"));
+        const script = [
+            "set -u",
+            `cp -a /etc/. ${etc}/`,
+            `mount --bind ${etc} /etc`,
+            `mount --bind ${home} /home`,
+            `${parameterVariable("userNames")}='${userNames}' sh ${work}/users.sh; echo "exit=$?"`,
+            steps,
+        ].join("\n");
+        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", script], { encoding: "utf8", timeout: 60_000 });
+        return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    }
+
+    it("alice and bob each get their own user: their shells run as two OS users, and neither reads the other's home", () => {
+        const r = inPrivateSystem(
+            "os_user_a-alice os_user_a-bob",
+            [
+                // What the agent does for a Run As session: start the shell as the user its tag names.
+                'echo "alice-whoami=$(runuser -u os_user_a-alice -- whoami)"',
+                'echo "bob-whoami=$(runuser -u os_user_a-bob -- whoami)"',
+                'echo "uids=$(id -u os_user_a-alice) $(id -u os_user_a-bob)"',
+                "runuser -u os_user_a-alice -- sh -c 'echo secret > ~/notes'",
+                'if runuser -u os_user_a-bob -- cat /home/os_user_a-alice/notes 2>/dev/null; then echo "bob-reads-alice=yes"; else echo "bob-reads-alice=no"; fi',
+                'echo "sudo-alice=$(LC_ALL=C sudo -n -l -U os_user_a-alice 2>&1 | grep -c "may run the following")"',
+            ].join("\n"),
+        );
+        expect(r.out).to.include("exit=0");
+        expect(r.out).to.include("alice-whoami=os_user_a-alice");
+        expect(r.out).to.include("bob-whoami=os_user_a-bob");
+        const [aliceUid, bobUid] = r.out.match(/uids=(\d+) (\d+)/)!.slice(1);
+        expect(aliceUid).to.not.equal(bobUid);
+        expect(r.out).to.include("bob-reads-alice=no");
+        expect(r.out).to.include("sudo-alice=0");
+    });
+
+    it("a name of the list that belongs to an account with sudo is refused, and the others are made", () => {
+        const r = inPrivateSystem(
+            "os_user_a-alice os_user_a-mallory",
+            // The first run made mallory; then someone gives that account sudo, and the next run must refuse it.
+            [
+                "echo 'os_user_a-mallory ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/mallory",
+                `${parameterVariable("userNames")}='os_user_a-alice os_user_a-mallory os_user_a-bob' sh ${work}/users.sh; echo "second=$?"`,
+                'getent passwd os_user_a-bob >/dev/null && echo "bob-made=yes"',
+            ].join("\n"),
+        );
+        expect(r.out).to.include("second=1");
+        expect(r.out).to.match(/refusing OS user os_user_a-mallory: sudo -l -U os_user_a-mallory lists commands/);
+        expect(r.out).to.include("bob-made=yes");
     });
 });
