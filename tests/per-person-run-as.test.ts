@@ -16,6 +16,7 @@ import { proveAccess, type AccessProof } from "../tools/access/proof";
 import { analyze } from "../tools/review/analyze";
 import { renderMarkdown } from "../tools/review/markdown";
 import { runForReview, type ReviewRuns } from "../tools/stack-runs";
+import { diffStacks } from "../tools/access/sides";
 import { changedFixture } from "./fixture-copies";
 import { ONLY_ITS_PEOPLE_SID, PERSON_TAGS_OWN_OS_USER_SID, statementsOf, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { RUN_AS_TAG_KEY } from "../components/constants";
@@ -28,7 +29,7 @@ import { diffRuns } from "../tools/diff";
 import { decide, partnerControlled, type AccessRequest } from "../tools/iam/evaluate";
 import type { IamPicture, IamPrincipal, PictureInstance } from "../tools/iam/picture";
 import { chainedAs } from "../tools/iam/probes";
-import { ofType, only, PROJECT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
+import { ofType, only, PROJECT, PROJECT_ROOT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
 const ASSOCIATION = "aws:ssm/association:Association";
 const BASE = "os_user_a";
@@ -426,6 +427,23 @@ describe("per-person Run As: the review shows each person, and the proof catches
         expect(found.some((f) => f.startsWith("runs-as: Third_Party_A's alice obtains a session without the Run As tag"))).to.equal(true);
         expect(found.filter((f) => f.startsWith("unintended:") && f.includes("(with another person's Run As tag) may sts:AssumeRole"))).to.have.length.above(0);
         expect(found.filter((f) => f.startsWith("unintended:") && f.includes("(with a privileged Run As tag) may sts:TagSession"))).to.have.length.above(0);
+    });
+
+    it("the access diff names the person a change takes off the list, and the one it adds, each with their OS user", async () => {
+        const withPeople = (people: string[]) =>
+            changedFixture("yours", (config) => {
+                Object.assign(config["third-party-ssm-access:partners"][0], { osUser: BASE, runAs: "perPerson", people });
+            });
+        const diff = await diffStacks({
+            stack: "yours",
+            before: { name: "alice and bob", programRoot: PROJECT_ROOT, configFile: withPeople(["alice", "bob"]) },
+            after: { name: "alice and carol", programRoot: PROJECT_ROOT, configFile: withPeople(["alice", "carol"]) },
+            at: AT,
+        });
+        expect(diff.lines.map((l) => `${l.effect} | ${l.subject} | ${l.text}`)).to.deep.equal([
+            "adds | Third_Party_A | carol may now act through its grant, as os_user_a-carol",
+            "removes | Third_Party_A | bob may no longer act through its grant (was os_user_a-bob)",
+        ]);
     });
 
     it("a grant that does not refuse people it does not list is a finding: a person taken off the list still acts", async () => {

@@ -25,12 +25,13 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
+import { RUN_AS_TAG_KEY, SESSION_PREFERENCES_DOCUMENT } from "../components/constants";
 import { sessionPreferencesDocument } from "../components/documents";
 import { iamUserName } from "../tools/live/accounts";
 import { sdkClients } from "../tools/live/aws";
 import { reviewModel, runLiveCheck, type CliDeps } from "../tools/live/cli";
 import { CHECKS, PORT_FORWARDING_DOCUMENT, RUN_COMMAND_DOCUMENT, type CheckId } from "../tools/live/plan";
+import { PER_PERSON_CHECKS } from "../tools/live/checks";
 import { findOnPath, spawnPlugin, type PluginOutcome, type PluginSession } from "../tools/live/plugin";
 import { METADATA_PROBE, PROBE_ANSWER } from "../tools/live/probe";
 import { defaultConfigFile, readStackFacts } from "../tools/live/stacks";
@@ -161,6 +162,8 @@ class FakeAws {
     /** Which look at the alert rule's metrics first finds the session's alert (Infinity: never), and how many deliveries failed. */
     alertOnLook = 1;
     failedInvocations = 0;
+    /** The session tags the grant's trust requires (per-person Run As: the person's own OS user); undefined: none allowed. */
+    runAsTags: Array<{ Key: string; Value: string }> | undefined = undefined;
     /** The preferences document's versions: content by version, and which is the default. */
     documentVersions: Record<string, unknown> = { "1": { ...PREFERENCES, description: "the console's first version" }, "2": PREFERENCES };
     defaultVersion = "2";
@@ -322,7 +325,9 @@ class FakeAws {
             input.RoleArn === GRANT_A &&
             input.ExternalId === EXTERNAL_ID &&
             input.RoleSessionName === "alice" &&
-            input.SourceIdentity === undefined
+            input.SourceIdentity === undefined &&
+            // Per-person Run As: the trust requires the person's own Run As tag, and takes no other.
+            JSON.stringify(input.Tags) === JSON.stringify(this.runAsTags)
         ) {
             return { Credentials: credentialsOf(KEY.grant), SourceIdentity: "alice" };
         }
@@ -357,7 +362,7 @@ interface Run {
 const designedPlugin = async (): Promise<PluginOutcome> => ({ exitCode: 0, timedOut: false, stderr: "", stdout: REFUSED_PROBE_OUTPUT });
 
 /** Runs the CLI against the fake AWS, on a fake clock. */
-async function run(aws: FakeAws, args: string[] = [], deps: Partial<CliDeps> = {}): Promise<Run> {
+async function run(aws: FakeAws, args: string[] = [], deps: Partial<CliDeps> = {}, yoursOutputs: object = YOURS_OUTPUTS): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
     const pulumiCalls: string[][] = [];
@@ -369,7 +374,7 @@ async function run(aws: FakeAws, args: string[] = [], deps: Partial<CliDeps> = {
         pulumi: async (pulumiArgs) => {
             pulumiCalls.push(pulumiArgs);
             const stack = pulumiArgs[pulumiArgs.indexOf("--stack") + 1];
-            return JSON.stringify(stack === "yours" ? YOURS_OUTPUTS : THEIR_OUTPUTS);
+            return JSON.stringify(stack === "yours" ? yoursOutputs : THEIR_OUTPUTS);
         },
         now: () => clock,
         sleep: async (ms) => {
@@ -397,7 +402,11 @@ function row(result: Run, id: CheckId): { verdict: string; detail: string } {
     return { verdict: match[1].toLowerCase(), detail: match[2] };
 }
 
-const verdicts = (result: Run) => Object.fromEntries((Object.keys(CHECKS) as CheckId[]).map((id) => [id, row(result, id).verdict]));
+// Every check's verdict; the per-person ones only where the grant has per-person Run As.
+const verdicts = (result: Run, perPerson = false) =>
+    Object.fromEntries(
+        (Object.keys(CHECKS) as CheckId[]).filter((id) => perPerson || !PER_PERSON_CHECKS.includes(id)).map((id) => [id, row(result, id).verdict]),
+    );
 
 describe("verify:live against a mocked AWS", () => {
     let aws: FakeAws;
@@ -409,7 +418,9 @@ describe("verify:live against a mocked AWS", () => {
         beforeEach(async () => (result = await run(aws)));
 
         it("passes every check and exits 0", () => {
-            expect(verdicts(result)).to.deep.equal(Object.fromEntries(Object.keys(CHECKS).map((id) => [id, "pass"])));
+            expect(verdicts(result)).to.deep.equal(
+                Object.fromEntries((Object.keys(CHECKS) as CheckId[]).filter((id) => !PER_PERSON_CHECKS.includes(id)).map((id) => [id, "pass"])),
+            );
             expect(result.code).to.equal(0);
             expect(result.stdout).to.contain("19 passed, 0 failed, 0 skipped");
         });
@@ -608,6 +619,54 @@ describe("verify:live against a mocked AWS", () => {
             expect(row(result, "sessionOwn").verdict).to.equal("fail");
             expect(row(result, "sessionOwn").detail).to.contain("TerminateSession failed for alice-01abcdef0123456789");
             expect(row(result, "sessionOwn").detail).to.contain("InternalServerError: try again (HTTP 500)");
+        });
+    });
+
+    describe("a grant with per-person Run As", () => {
+        const PER_PERSON_OUTPUTS = {
+            ...YOURS_OUTPUTS,
+            grants: {
+                ...YOURS_OUTPUTS.grants,
+                Third_Party_A: {
+                    ...YOURS_OUTPUTS.grants.Third_Party_A,
+                    runAsUser: "os_user_a",
+                    personOsUsers: { alice: "os_user_a-alice", bob: "os_user_a-bob" },
+                },
+            },
+        };
+        // The probe answered in a shell of alice's own OS user.
+        const alicesShell = async (): Promise<PluginOutcome> => ({
+            exitCode: 0,
+            timedOut: false,
+            stderr: "",
+            stdout: REFUSED_PROBE_OUTPUT.replace("user=os_user_a_alice", "user=os_user_a-alice"),
+        });
+        let result: Run;
+        beforeEach(async () => {
+            aws.runAsTags = [{ Key: RUN_AS_TAG_KEY, Value: "os_user_a-alice" }];
+            result = await run(aws, [], { runPlugin: alicesShell }, PER_PERSON_OUTPUTS);
+        });
+
+        it("assumes the grant tagged with the person's own OS user, and is refused with bob's or with none; every check passes", () => {
+            const grantAssumes = aws.requests
+                .filter((r) => r.command === "AssumeRole" && r.input.RoleArn === GRANT_A)
+                .map((r) => [r.input.ExternalId, r.input.Tags]);
+            const own = [{ Key: RUN_AS_TAG_KEY, Value: "os_user_a-alice" }];
+            expect(grantAssumes).to.deep.equal([
+                [EXTERNAL_ID, own],
+                [undefined, own],
+                ["verify-live-wrong-external-id", own],
+                [EXTERNAL_ID, [{ Key: RUN_AS_TAG_KEY, Value: "os_user_a-bob" }]],
+                [EXTERNAL_ID, undefined],
+            ]);
+            expect(verdicts(result, true)).to.deep.equal(Object.fromEntries(Object.keys(CHECKS).map((id) => [id, "pass"])));
+            expect(result.code).to.equal(0);
+        });
+
+        it("holds the shell to the person's own OS user: a shell of the partner's base name fails the probe", async () => {
+            const shared = await run(aws, [], { runPlugin: designedPlugin }, PER_PERSON_OUTPUTS);
+            expect(row(shared, "metadataRefused")).to.deep.include({ verdict: "fail" });
+            expect(row(shared, "metadataRefused").detail).to.contain("not the grant's Run As user os_user_a-alice");
         });
     });
 

@@ -10,6 +10,7 @@ import { accessKey, requestsOf, type AllowedAccess } from "./enumerate";
 import type { AccessModel, ModelPrincipal } from "./model";
 import type { Reached } from "./moments";
 import type { PartnerAccess } from "./partners";
+import type { PersonRunAs } from "./people";
 import type { AccessUniverse } from "./universe";
 
 /** Whether a line adds access, takes it away, or changes it in another way (an external id rotated). */
@@ -69,6 +70,28 @@ function partnerSummary(p: PartnerAccess): string {
     );
 }
 
+// Per-person Run As: who of the partner's people may act, as whom, and what else they obtain.
+function personLines(before: PersonRunAs[], after: PersonRunAs[], subject: string): DiffLine[] {
+    const lines: DiffLine[] = [];
+    const was = new Map(before.map((p) => [p.person, p]));
+    const is = new Map(after.map((p) => [p.person, p]));
+    const as = (p: PersonRunAs) => (p.osUser === null ? "no OS user (refused)" : p.osUser);
+    for (const p of after) {
+        const old = was.get(p.person);
+        if (old === undefined) lines.push({ effect: "adds", subject, text: `${p.person} may now act through its grant, as ${as(p)}` });
+        else if (old.osUser !== p.osUser) lines.push({ effect: "changes", subject, text: `${p.person} now runs as ${as(p)} (was ${as(old)})` });
+        for (const other of p.alsoObtains.filter((o) => !(old?.alsoObtains ?? []).includes(o)))
+            lines.push({
+                effect: "adds",
+                subject,
+                text: `${p.person} now also obtains ${other}: the grant's trust does not bind the Run As tag to the person`,
+            });
+    }
+    for (const p of before)
+        if (!is.has(p.person)) lines.push({ effect: "removes", subject, text: `${p.person} may no longer act through its grant (was ${as(p)})` });
+    return lines;
+}
+
 function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: string): DiffLine[] {
     const lines: DiffLine[] = [];
     const line = (effect: Effect, text: string) => lines.push({ effect, subject, text });
@@ -82,8 +105,11 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: stri
     for (const gained of minus(after.taggableBy, before.taggableBy))
         line(
             "adds",
-            `its grant's sessions may now be tagged by ${gained.label}: session tags override the grant's own, so the partner could pick its OS user and its instances`,
+            after.people !== null && after.people.every((p) => p.alsoObtains.length === 0)
+                ? `its grant's sessions may now be tagged by ${gained.label}, each only with its person's own OS user (per-person Run As; the proof asks every other)`
+                : `its grant's sessions may now be tagged by ${gained.label}: session tags override the grant's own, so the partner could pick its OS user and its instances`,
         );
+    lines.push(...personLines(before.people ?? [], after.people ?? [], subject));
     for (const lost of minus(before.taggableBy, after.taggableBy)) line("removes", `its grant's sessions may no longer be tagged by ${lost.label}`);
     for (const gained of minus(after.holds, before.holds)) line("adds", `its shell now holds ${gained.label}`);
     for (const lost of minus(before.holds, after.holds)) line("removes", `its shell no longer holds ${lost.label}`);

@@ -10,6 +10,8 @@ export const CHECKS = {
     grantRole: "grant role assumed with the external id, named after the person",
     grantNoExternalId: "grant role refused without the external id",
     grantWrongExternalId: "grant role refused with a wrong external id",
+    grantOtherPersonRunAs: "grant role refused with another person's Run As tag (per-person Run As)",
+    grantNoRunAsTag: "grant role refused without the person's Run As tag (per-person Run As)",
     listInstances: "partner lists the instances tagged for it",
     sessionOwn: "session on the partner's instance, terminated at once",
     metadataRefused: "metadata service refused inside the session, to its Run As user",
@@ -24,6 +26,9 @@ export const CHECKS = {
 } as const;
 export type CheckId = keyof typeof CHECKS;
 
+/** The checks only a grant with per-person Run As gets: a grant per partner has no Run As tag to get wrong. */
+export const PER_PERSON_CHECKS: readonly CheckId[] = ["grantOtherPersonRunAs", "grantNoRunAsTag"];
+
 /**
  * What each check that AWS decides by policy expects AWS to answer: the product's promise.
  * The offline model is held against it (model-answers.ts); the other checks read what AWS
@@ -35,6 +40,8 @@ export const EXPECTED_DECISION: Partial<Record<CheckId, "Allowed" | "Denied">> =
     grantRole: "Allowed",
     grantNoExternalId: "Denied",
     grantWrongExternalId: "Denied",
+    grantOtherPersonRunAs: "Denied",
+    grantNoRunAsTag: "Denied",
     listInstances: "Allowed",
     sessionOwn: "Allowed",
     metadataRefused: "Denied",

@@ -54,6 +54,10 @@ export function modelAnswers(
                 grantAllows("ssm:SendCommand", onDocument(RUN_SHELL_SCRIPT_DOCUMENT)),
         ),
     };
+    if (access.people !== null) {
+        answers.grantOtherPersonRunAs = decided(assumedBy("with another person's Run As tag"));
+        answers.grantNoRunAsTag = decided(assumedBy("without the Run As tag"));
+    }
     if (logGroup !== undefined)
         answers.grantReadsLogs = decided(grantAllows("logs:DescribeLogStreams", (a) => a.resource.startsWith(logGroup.arn.replace(/:\*$/, ""))));
     if (personArn !== undefined)

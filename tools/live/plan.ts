@@ -14,7 +14,7 @@ import { DescribeLogStreamsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { CancelCommandCommand, SendCommandCommand, StartSessionCommand, TerminateSessionCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, GetCallerIdentityCommand, type AssumeRoleCommandOutput, type STSClient } from "@aws-sdk/client-sts";
-import { AWS_SESSION_DOCUMENTS, RUN_SHELL_SCRIPT_DOCUMENT, SESSION_PREFERENCES_DOCUMENT } from "../../components/constants";
+import { AWS_SESSION_DOCUMENTS, RUN_AS_TAG_KEY, RUN_SHELL_SCRIPT_DOCUMENT, SESSION_PREFERENCES_DOCUMENT, personOsUser } from "../../components/constants";
 import type { SessionPreferenceValues } from "../../components/session-preferences";
 import { assumedCredentials, parseArn, type AwsClients, type Credentials, type CredentialsProvider } from "./aws";
 import { CHECKS, type CheckId } from "./checks";
@@ -137,7 +137,9 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
     }
 
     const jumpSts = jumpCredentials ? clients.sts(input.yoursRegion, jumpCredentials) : undefined;
-    const assumeGrant = (sts: STSClient, externalId: string | undefined) =>
+    // Per-person Run As: the session is tagged with the person's own OS user, as their profile does (null: no tag).
+    const ownRunAs = runAsOfPerson(input);
+    const assumeGrant = (sts: STSClient, externalId: string | undefined, runAs: string | null | undefined = ownRunAs) =>
         sts.send(
             new AssumeRoleCommand({
                 // The source identity set on the jump role carries along the chain; the grant requires the session name to equal it.
@@ -145,6 +147,7 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
                 RoleSessionName: input.person,
                 ExternalId: externalId,
                 DurationSeconds: CREDENTIALS_SECONDS,
+                ...(runAs === undefined || runAs === null ? {} : { Tags: [{ Key: RUN_AS_TAG_KEY, Value: runAs }] }),
             }),
         );
     const needJump = (id: CheckId) => skipped(id, CHECKS[id], `needs the jump role's credentials (${CHECKS.jumpRole}: ${jump.result.verdict})`);
@@ -164,6 +167,17 @@ export async function runPlan(input: PlanInput, deps: PlanDeps): Promise<CheckRe
                     : skipped(id, CHECKS[id], "a refusal proves nothing while the grant role cannot be assumed with the external id either"),
             );
         }
+        // Per person: with the external id and the person's name right, only the Run As tag wrong.
+        if (ownRunAs !== undefined)
+            for (const [id, runAs] of [
+                ["grantOtherPersonRunAs", anotherPersonsOsUser(input)],
+                ["grantNoRunAsTag", null],
+            ] as const)
+                record(
+                    grantCredentials
+                        ? await expectRefused(id, () => assumeGrant(jumpSts, input.grant.externalId, runAs))
+                        : skipped(id, CHECKS[id], "a refusal proves nothing while the grant role cannot be assumed with the person's own tag either"),
+                );
     } else {
         for (const id of ["grantRole", "grantNoExternalId", "grantWrongExternalId"] as const) record(needJump(id));
     }
@@ -445,7 +459,7 @@ function metadataRefused(input: PlanInput, deps: PlanDeps, session: OwnSession |
         );
     }
     if (!session.plugin) return fail("metadataRefused", title, "ssm:StartSession answered without a stream URL or token: no probe could be typed");
-    return judgeProbe(session.plugin, input.grant.runAsUser);
+    return judgeProbe(session.plugin, runAsOfPerson(input) ?? input.grant.runAsUser);
 }
 
 async function logStreamArrives(input: PlanInput, deps: PlanDeps, session: OwnSession): Promise<CheckResult> {
@@ -591,6 +605,18 @@ function ssmEndpoint(ssm: SSMClient, region: string): string {
         // The plugin then resolves the endpoint itself.
         return "";
     }
+}
+
+/** Per-person Run As: the OS user the person's sessions run as (their tag); undefined for a grant per partner. */
+function runAsOfPerson(input: PlanInput): string | undefined {
+    const people = input.grant.personOsUsers;
+    return people === undefined ? undefined : (people[input.person] ?? personOsUser(input.grant.runAsUser ?? "", input.person));
+}
+
+/** Another person's OS user under the same grant: a person it lists, or one it does not. */
+function anotherPersonsOsUser(input: PlanInput): string {
+    const other = Object.entries(input.grant.personOsUsers ?? {}).find(([person]) => person !== input.person);
+    return other?.[1] ?? personOsUser(input.grant.runAsUser ?? "", "someone_else");
 }
 
 /** A role session name that is valid and not the person's own. */
