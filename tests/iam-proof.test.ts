@@ -11,7 +11,17 @@ import { mostSpecificMatchingResourceTypePatterns } from "@cloud-copilot/iam-uti
 import { asList, GRANT_FENCE_SID, type PolicyDocument, type PolicyStatement } from "../components/policies";
 import { AMAZON_SSM_MANAGED_INSTANCE_CORE, LEFT_OUT_OF_CORE } from "../tools/iam/aws-managed-policies";
 import { decide } from "../tools/iam/evaluate";
-import { concreteAscii, endsWithPlainly, equalsPlainly, keptPerRequest, mostSpecificForConcreteArn } from "../tools/iam/simulator-shortcuts";
+import {
+    arnMatchesKept,
+    concreteAscii,
+    endsWithPlainly,
+    equalsPlainly,
+    keptPerRequest,
+    keptWithoutVariables,
+    installSimulatorShortcuts,
+    mostSpecificForConcreteArn,
+    replacedOriginals,
+} from "../tools/iam/simulator-shortcuts";
 import { IAM_QUOTAS, lintPicture, lintPolicy, quotaFindings } from "../tools/iam/lint";
 import { buildIamPicture, type IamPicture } from "../tools/iam/picture";
 import { runScenarios, scenarioTable, type ScenarioResult } from "../tools/access/scenario-runner";
@@ -531,5 +541,46 @@ describe("the simulator's shortcuts give its own answers", () => {
         ]);
         expect(again).to.deep.equal(first);
         expect(again).to.not.equal(first);
+    });
+
+    it("a policy value or a policy ARN converted once: the same answer as converting it each time, and a value with a variable per request", () => {
+        // The simulator's own functions the shortcuts replaced, and two requests that set a variable differently.
+        installSimulatorShortcuts();
+        const originalConvert = replacedOriginals.convertIamString!;
+        const originalMatches = replacedOriginals.arnMatches!;
+        expect(originalConvert, "the shortcut is installed").to.be.a("function");
+        expect(originalMatches, "the shortcut is installed").to.be.a("function");
+        const requestWith = (identity: string) => ({
+            contextKeys: () => ["aws:sourceidentity"],
+            getContextKeyValue: (key: string) => (key.toLowerCase() === "aws:sourceidentity" ? { isStringValue: () => true, value: identity } : undefined),
+            contextKeyExists: (key: string) => key.toLowerCase() === "aws:sourceidentity",
+        });
+        const [alice, bob] = [requestWith("alice"), requestWith("bob")];
+        const convert = keptWithoutVariables(originalConvert);
+        const same = (a: unknown, b: unknown) =>
+            JSON.stringify(a, (_, v) => (v instanceof RegExp ? v.source : v)) === JSON.stringify(b, (_, v) => (v instanceof RegExp ? v.source : v));
+        const values = ["alice", "os_user_a-${aws:SourceIdentity}", "arn:aws:iam::*:role/x?", "${aws:SourceIdentity}", "a.b", "${*}x"];
+        for (const options of [undefined, { replaceWildcards: false }, { convertToRegex: false, replaceWildcards: false }])
+            for (const value of values)
+                for (const request of [alice, bob, alice])
+                    expect(same(convert(value, request, options), originalConvert(value, request, options)), `${value} ${JSON.stringify(options)}`).to.equal(
+                        true,
+                    );
+        const matches = arnMatchesKept(originalMatches);
+        const policyArns = [
+            "arn:aws:iam::222222222222:user/alice",
+            "arn:aws:iam::222222222222:user/*",
+            "arn:aws:iam::222222222222:user/${aws:SourceIdentity}",
+            "arn:aws:iam::*:role/?ump",
+        ];
+        const requestArns = ["arn:aws:iam::222222222222:user/alice", "arn:aws:iam::222222222222:user/bob", "arn:aws:iam::333333333333:role/jump", "not an arn"];
+        for (const expectMatch of [true, false])
+            for (const policyArn of policyArns)
+                for (const requestArn of requestArns)
+                    for (const request of [alice, bob, alice])
+                        expect(
+                            same(matches(policyArn, requestArn, request, expectMatch), originalMatches(policyArn, requestArn, request, expectMatch)),
+                            `${policyArn} ${requestArn}`,
+                        ).to.equal(true);
     });
 });

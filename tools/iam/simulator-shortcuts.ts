@@ -16,7 +16,17 @@
 //   For names of ASCII letters and digits, comparing their lower case is the same comparison;
 //   anything else still goes to the original.
 //
-// Both replace the module export the simulator's code calls through. If a later version moves
+// - Turning a policy value into the expression it is compared by (convertIamString): redone on
+//   every evaluation for every value of every condition and resource, a quarter of a review of a
+//   partner with hundreds of people (a trust naming each user's ARN, a grant listing each
+//   person). A value without a policy variable converts the same whatever the request, so its
+//   conversion is kept per (value, options); a value with one still converts per request. The
+//   same for matching an ARN against a policy's ARN (ArnLike, ArnEquals and their negations):
+//   split and converted part by part on every evaluation, it depends on the request only
+//   through the policy ARN's variables, so without one the answer is kept per (policy ARN,
+//   request ARN, which way).
+//
+// Each replaces the module export the simulator's code calls through. If a later version moves
 // either function, the simulator runs as it is, only slower (the bench shows it).
 
 import * as path from "path";
@@ -189,4 +199,59 @@ export function installSimulatorShortcuts(): void {
     installed = true;
     rememberResourceTypes();
     compareNamesPlainly();
+    convertValuesOnce();
+    matchArnsOnce();
+}
+
+type ArnMatches = (policyArn: string, requestArn: string, request: unknown, expectMatch: boolean) => unknown;
+
+/** arnMatches kept per (policy ARN, request ARN, which way) for policy ARNs without a policy variable. */
+export function arnMatchesKept(original: ArnMatches): ArnMatches {
+    // By request ARN, then policy ARN (no key built per value: a condition may list hundreds), one table each way.
+    const kept = { true: new Map<string, Map<string, unknown>>(), false: new Map<string, Map<string, unknown>>() };
+    return (policyArn, requestArn, request, expectMatch) => {
+        if (typeof policyArn !== "string" || typeof requestArn !== "string" || policyArn.includes("${"))
+            return original(policyArn, requestArn, request, expectMatch);
+        const byRequest = kept[expectMatch ? "true" : "false"];
+        let byPolicy = byRequest.get(requestArn);
+        if (byPolicy === undefined) byRequest.set(requestArn, (byPolicy = new Map()));
+        let found = byPolicy.get(policyArn);
+        if (found === undefined) byPolicy.set(policyArn, (found = original(policyArn, requestArn, request, expectMatch)));
+        return found;
+    };
+}
+
+function matchArnsOnce(): void {
+    const module = moduleOf<{ arnMatches: ArnMatches }>("@cloud-copilot/iam-simulate", "condition", "arn", "arn.js");
+    const original = module?.arnMatches;
+    if (module === undefined || typeof original !== "function") return;
+    replacedOriginals.arnMatches = original;
+    module.arnMatches = arnMatchesKept(original);
+}
+
+type ConvertIamString = (value: string, request: unknown, options?: { replaceWildcards?: boolean; convertToRegex?: boolean }) => unknown;
+
+/** convertIamString kept per (value, options) for values without a policy variable; those with one convert per request. */
+export function keptWithoutVariables(original: ConvertIamString): ConvertIamString {
+    // By the options' two switches (each unset, true or false: nine tables), then the value: no key is built per call.
+    const kept = Array.from({ length: 9 }, () => new Map<string, unknown>());
+    const slot = (flag: boolean | undefined) => (flag === undefined ? 0 : flag ? 1 : 2);
+    return (value, request, options) => {
+        if (typeof value !== "string" || value.includes("${")) return original(value, request, options);
+        const byValue = kept[slot(options?.replaceWildcards) * 3 + slot(options?.convertToRegex)];
+        let found = byValue.get(value);
+        if (found === undefined) byValue.set(value, (found = original(value, request, options)));
+        return found;
+    };
+}
+
+/** The simulator's own functions a shortcut replaced, so tests can hold each shortcut to the function it stands in for. */
+export const replacedOriginals: { convertIamString?: ConvertIamString; arnMatches?: ArnMatches } = {};
+
+function convertValuesOnce(): void {
+    const module = moduleOf<{ convertIamString: ConvertIamString }>("@cloud-copilot/iam-simulate", "util.js");
+    const original = module?.convertIamString;
+    if (module === undefined || typeof original !== "function") return;
+    replacedOriginals.convertIamString = original;
+    module.convertIamString = keptWithoutVariables(original);
 }
