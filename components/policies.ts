@@ -467,7 +467,7 @@ export function grantPolicySizeProblem(args: GrantPermissionsPolicyArgs): string
     const size = JSON.stringify(grantPermissionsPolicy(args)).length;
     return size <= ROLE_INLINE_POLICY_MAX_CHARACTERS
         ? undefined
-        : `got ${args.perPerson?.people.length ?? 0} people, whose names make the grant's permissions ${size} characters, over IAM's ${ROLE_INLINE_POLICY_MAX_CHARACTERS} for a role's inline policies; accepted: fewer or shorter names (or the people split across two partners)`;
+        : `got ${args.perPerson?.people.length ?? 0} people, whose names make the grant's permissions ${size} characters, over IAM's ${ROLE_INLINE_POLICY_MAX_CHARACTERS} for a role's inline policies; accepted: fewer or shorter names (about 13 characters each count), or the partner per partner`;
 }
 
 /** Sid of the statement refusing a per-person grant to anyone its config does not list. */

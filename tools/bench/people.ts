@@ -3,7 +3,7 @@
 // the stack uses, and the review of the stack (the people query is linear in people).
 // Prints one line per size; nothing is asserted (docs/partners.md quotes the figures).
 //
-//   npx ts-node --transpile-only tools/bench/people.ts [N ...]      default 10 100 500 1000
+//   npx ts-node --transpile-only tools/bench/people.ts [N ...]      default 0 10 100 500 1000 (0: the partner per partner)
 
 import * as fs from "fs";
 import * as os from "os";
@@ -21,10 +21,11 @@ const TRUST_POLICY_MAX_CHARACTERS = 2048;
 /** People named as a partner's people often are: `person_0` ... (8 to 11 characters). */
 const peopleOf = (count: number) => Array.from({ length: count }, (_, i) => `person_${i}`);
 
-/** The fixture stacks in a directory of their own, Third_Party_A per person with `count` people (its `their` stack too). */
+/** The fixture stacks in a directory of their own, Third_Party_A per person with `count` people (its `their` stack too); 0: as they are. */
 function perPersonFixtures(count: number): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "people-bench-"));
     for (const file of fs.readdirSync(FIXTURES_DIR)) fs.copyFileSync(path.join(FIXTURES_DIR, file), path.join(dir, file));
+    if (count === 0) return dir;
     const edit = (stack: string, change: (config: Record<string, any>) => void) => {
         const file = path.join(dir, `Pulumi.${stack}.yaml`);
         const document = YAML.parse(fs.readFileSync(file, "utf8"));
@@ -61,9 +62,10 @@ async function measure(count: number): Promise<string> {
         const people = report.partners.find((p) => p.name === "Third_Party_A")?.people ?? [];
         const own = people.filter((p) => p.osUser !== null && p.alsoObtains.length === 0).length;
         return (
-            `${count} people: trust ${String(role.inputs.assumeRolePolicy).length} of ${TRUST_POLICY_MAX_CHARACTERS} characters; ` +
+            `${count === 0 ? "per partner" : `${count} people`}: trust ${String(role.inputs.assumeRolePolicy).length} of ${TRUST_POLICY_MAX_CHARACTERS} characters; ` +
             `permissions ${String(permissions.inputs.policy).length} of ${ROLE_INLINE_POLICY_MAX_CHARACTERS}; ` +
-            `${associations} associations in the stack; review ${seconds.toFixed(1)} s (${own} of ${people.length} people run as their own OS user alone)`
+            `${associations} associations in the stack; review ${seconds.toFixed(1)} s` +
+            (count === 0 ? "" : ` (${own} of ${people.length} people run as their own OS user alone)`)
         );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -72,7 +74,7 @@ async function measure(count: number): Promise<string> {
 
 async function main(): Promise<void> {
     const sizes = process.argv.slice(2).map(Number);
-    for (const count of sizes.length > 0 ? sizes : [10, 100, 500, 1000]) process.stdout.write(`${await measure(count)}\n`);
+    for (const count of sizes.length > 0 ? sizes : [0, 10, 100, 500, 1000]) process.stdout.write(`${await measure(count)}\n`);
 }
 
 main().catch((error) => {
