@@ -12,7 +12,7 @@
 import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
-import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
+import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA, SOMEONE_ELSE, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
 import { sessionIdentityOf } from "../iam/facts";
 import { personOsUser } from "../../components/constants";
 import { actionsAdmittedBy } from "./actions";
@@ -43,8 +43,7 @@ export type Variant =
  */
 export const RUN_AS_TAG_VARIANTS: readonly Variant[] = ["without the Run As tag", "with another person's Run As tag", "with a privileged Run As tag"];
 
-/** The person whose OS user "another person's Run As tag" names, and the privileged user the other variant names. */
-export const SOMEONE_ELSE = "someone_else";
+/** The privileged user "with a privileged Run As tag" names (another person's is SOMEONE_ELSE's). */
 const PRIVILEGED_OS_USER = "root";
 
 /**
@@ -181,7 +180,7 @@ function requestFor(
         }
     }
     // A role session along the chain: it carries a source identity (a per-person grant's, a person it lists) and is named after it.
-    const carried = variant === "as someone its grant does not list" ? REVIEW_IDENTITY : sessionIdentityOf(universe.statedGrant(side, subject.key));
+    const carried = variant === "as someone its grant does not list" ? SOMEONE_ELSE : sessionIdentityOf(universe.statedGrant(side, subject.key));
     const identity = variant === "without a source identity" ? {} : chainedAs(carried, REVIEW_IDENTITY);
     return {
         ...base,

@@ -79,5 +79,10 @@ export function perPersonBaseOf(stated: GrantOutput | undefined): string | undef
  * per-person Run As, a person it lists (nobody else may act through it), else REVIEW_IDENTITY.
  */
 export function sessionIdentityOf(stated: GrantOutput | undefined): string {
-    return Object.keys(stated?.personOsUsers ?? {})[0] ?? REVIEW_IDENTITY;
+    return listedPersonOf(stated) ?? REVIEW_IDENTITY;
+}
+
+/** A person a per-person grant lists (the first); undefined for a grant per partner. */
+export function listedPersonOf(stated: GrantOutput | undefined): string | undefined {
+    return Object.keys(stated?.personOsUsers ?? {})[0];
 }

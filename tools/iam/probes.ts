@@ -10,6 +10,9 @@ import { RUN_AS_TAG_KEY } from "../../components/constants";
 /** The identity a role session carries in the access review and model when no person is named: its source identity and session name. */
 export const REVIEW_IDENTITY = "reviewer";
 
+/** A person no per-person grant can list (names are [a-z0-9_]; "-" separates the base): whose OS user is someone else's, and who is not listed. */
+export const SOMEONE_ELSE = "someone-else";
+
 /** An external id no config generates (generated ones are alphanumeric): what a caller who guesses presents. */
 export const WRONG_EXTERNAL_ID = "review-wrong-external-id";
 

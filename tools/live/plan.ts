@@ -21,6 +21,7 @@ import { CHECKS, type CheckId } from "./checks";
 import { alertDelivered, endpointPolicies, preferencesInEffect, type YoursReader } from "./deployment";
 import { pluginSummary, type PluginOutcome, type PluginRunner } from "./plugin";
 import { judgeProbe, METADATA_PROBE, PROBE_ANSWER } from "./probe";
+import { SOMEONE_ELSE } from "../iam/probes";
 import type { GrantOutput } from "./stacks";
 import { describeError, fail, isRefusal, pass, skipped, type CheckResult } from "./verdicts";
 
@@ -616,7 +617,7 @@ function runAsOfPerson(input: PlanInput): string | undefined {
 /** Another person's OS user under the same grant: a person it lists, or one it does not. */
 function anotherPersonsOsUser(input: PlanInput): string {
     const other = Object.entries(input.grant.personOsUsers ?? {}).find(([person]) => person !== input.person);
-    return other?.[1] ?? personOsUser(input.grant.runAsUser ?? "", "someone_else");
+    return other?.[1] ?? personOsUser(input.grant.runAsUser ?? "", SOMEONE_ELSE);
 }
 
 /** A role session name that is valid and not the person's own. */

@@ -13,7 +13,7 @@ import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA } from "../
 import { personOsUser } from "../../components/constants";
 import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
-import { grantsOf, perPersonBaseOf, preferencesOf, runAsOf, sessionIdentityOf, yoursRunOf } from "../iam/facts";
+import { grantsOf, listedPersonOf, perPersonBaseOf, preferencesOf, runAsOf, yoursRunOf } from "../iam/facts";
 import type { GrantOutput } from "../../stacks/outputs";
 import { PRICES } from "./prices";
 import { groupBy } from "../grouping";
@@ -338,19 +338,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
         const reached = reachedBy.get(grant.arn) ?? new Set<string>();
         for (const instance of picture.instances)
             if (instance.tags[accessTagKey] === name || reached.has(instance.arn))
-                matrix.push(
-                    await cellFor(
-                        picture,
-                        grant,
-                        name,
-                        instance,
-                        accessTagKey,
-                        runAs,
-                        expiresAt,
-                        at,
-                        perPersonBaseOf(declared) === undefined ? undefined : sessionIdentityOf(declared),
-                    ),
-                );
+                matrix.push(await cellFor(picture, grant, name, instance, accessTagKey, runAs, expiresAt, at, listedPersonOf(declared)));
     }
     const matrixSummary = summaryOf(partners, picture.instances.length, matrix, taggedFor);
 
@@ -372,8 +360,7 @@ export async function analyze(runs: ReviewRuns, at: string, progress?: (line: st
                 trustedPrincipals: partner.trustedPrincipals,
                 externalId: model.statedGrants.get(role.arn)?.externalId,
                 perPersonBase: perPersonBaseOf(model.statedGrants.get(role.arn)),
-                sessionIdentity:
-                    perPersonBaseOf(model.statedGrants.get(role.arn)) === undefined ? undefined : sessionIdentityOf(model.statedGrants.get(role.arn)),
+                sessionIdentity: listedPersonOf(model.statedGrants.get(role.arn)),
             };
         }),
     });

@@ -18,6 +18,7 @@ import {
     withInstanceCredentials,
     WRONG_EXTERNAL_ID,
     runAsTagged,
+    SOMEONE_ELSE,
 } from "../iam/probes";
 import { personOsUser } from "../../components/constants";
 import { utcTimestamp } from "../../components/rules";
@@ -293,8 +294,8 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                 const others: Array<[string, string | null]> = [
                     ["without the Run As tag (the grant role has none: no session runs as the shared default)", null],
                     [
-                        `tagging its session with another person's OS user (${personOsUser(grant.perPersonBase, "someone_else")})`,
-                        personOsUser(grant.perPersonBase, "someone_else"),
+                        `tagging its session with another person's OS user (${personOsUser(grant.perPersonBase, SOMEONE_ELSE)})`,
+                        personOsUser(grant.perPersonBase, SOMEONE_ELSE),
                     ],
                     ["tagging its session with root", "root"],
                 ];
@@ -305,7 +306,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                         picture,
                         subject,
                         `its trusted principal passes another person's OS user as the session tag (sts:TagSession)`,
-                        assume({ action: "sts:TagSession", runAs: personOsUser(grant.perPersonBase, "someone_else") }),
+                        assume({ action: "sts:TagSession", runAs: personOsUser(grant.perPersonBase, SOMEONE_ELSE) }),
                         controlOf(picture, assume({ action: "sts:TagSession" }), "tagging the session with the person's own OS user"),
                     ),
                 );
@@ -324,7 +325,7 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
                     picture,
                     subject,
                     "someone its grant does not list (a person taken off it) starts a session",
-                    start(REVIEW_IDENTITY),
+                    start(SOMEONE_ELSE),
                     controlOf(picture, start(grant.sessionIdentity), `the same session by ${grant.sessionIdentity}, whom it lists,`),
                 ),
             );
