@@ -60,6 +60,8 @@ function osUsersScript(platform: UserPlatform): string[] {
         "set -eu",
         readParameter("users", "userNames"),
         "failed=0",
+        // The list is split on spaces, never expanded as a file pattern (allowedPattern admits no * or ?; this does not rely on it).
+        "set -f",
         "for user in $users; do",
         "set +e",
         "(",

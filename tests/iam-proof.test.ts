@@ -560,7 +560,14 @@ describe("the simulator's shortcuts give its own answers", () => {
         const same = (a: unknown, b: unknown) =>
             JSON.stringify(a, (_, v) => (v instanceof RegExp ? v.source : v)) === JSON.stringify(b, (_, v) => (v instanceof RegExp ? v.source : v));
         const values = ["alice", "os_user_a-${aws:SourceIdentity}", "arn:aws:iam::*:role/x?", "${aws:SourceIdentity}", "a.b", "${*}x"];
-        for (const options of [undefined, { replaceWildcards: false }, { convertToRegex: false, replaceWildcards: false }])
+        // Switches given as undefined too: the original reads them as off, not as its defaults.
+        for (const options of [
+            undefined,
+            { replaceWildcards: false },
+            { convertToRegex: false, replaceWildcards: false },
+            { replaceWildcards: undefined },
+            { replaceWildcards: false, convertToRegex: undefined },
+        ])
             for (const value of values)
                 for (const request of [alice, bob, alice])
                     expect(same(convert(value, request, options), originalConvert(value, request, options)), `${value} ${JSON.stringify(options)}`).to.equal(

@@ -550,6 +550,13 @@ describe("instance scripts: per-person Run As, a list of OS users in one step (L
         expect(sb.exists("os_user_a-bob")).to.equal(true);
     });
 
+    it("splits the list on spaces and never expands a name as a file pattern", () => {
+        const sb = new Sandbox(LINUX_FAKES);
+        fs.writeFileSync(path.join(sb.dir, "os_user_a-zz"), "");
+        runList(sb, "os_user_a-*");
+        expect(sb.exists("os_user_a-zz"), "a file beside the script is no user name").to.equal(false);
+    });
+
     it("creates no user when the guard fails", () => {
         const sb = new Sandbox(LINUX_FAKES).flag("nft-fails");
         const r = runList(sb, "os_user_a-alice os_user_a-bob");

@@ -216,7 +216,7 @@ export function arnMatchesKept(original: ArnMatches): ArnMatches {
         let byPolicy = byRequest.get(requestArn);
         if (byPolicy === undefined) byRequest.set(requestArn, (byPolicy = new Map()));
         let found = byPolicy.get(policyArn);
-        if (found === undefined) byPolicy.set(policyArn, (found = original(policyArn, requestArn, request, expectMatch)));
+        if (found === undefined) byPolicy.set(policyArn, (found = deepFrozen(original(policyArn, requestArn, request, expectMatch))));
         return found;
     };
 }
@@ -233,16 +233,29 @@ type ConvertIamString = (value: string, request: unknown, options?: { replaceWil
 
 /** convertIamString kept per (value, options) for values without a policy variable; those with one convert per request. */
 export function keptWithoutVariables(original: ConvertIamString): ConvertIamString {
-    // By the options' two switches (each unset, true or false: nine tables), then the value: no key is built per call.
-    const kept = Array.from({ length: 9 }, () => new Map<string, unknown>());
-    const slot = (flag: boolean | undefined) => (flag === undefined ? 0 : flag ? 1 : 2);
+    // By the two switches as the original reads them (it spreads the options over its defaults, both true:
+    // a switch given as undefined is off), then the value. Options with any other key are not kept.
+    const kept = [new Map<string, unknown>(), new Map<string, unknown>(), new Map<string, unknown>(), new Map<string, unknown>()];
+    const on = (options: object | undefined, key: "replaceWildcards" | "convertToRegex") =>
+        options === undefined || !(key in options) ? true : Boolean((options as Record<string, unknown>)[key]);
     return (value, request, options) => {
         if (typeof value !== "string" || value.includes("${")) return original(value, request, options);
-        const byValue = kept[slot(options?.replaceWildcards) * 3 + slot(options?.convertToRegex)];
+        if (options !== undefined && Object.keys(options).some((key) => key !== "replaceWildcards" && key !== "convertToRegex"))
+            return original(value, request, options);
+        const byValue = kept[(on(options, "replaceWildcards") ? 2 : 0) + (on(options, "convertToRegex") ? 1 : 0)];
         let found = byValue.get(value);
-        if (found === undefined) byValue.set(value, (found = original(value, request, options)));
+        if (found === undefined) byValue.set(value, (found = deepFrozen(original(value, request, options))));
         return found;
     };
+}
+
+// A kept answer is handed to every caller: frozen, so a caller that changed it would fail loudly instead of changing the next answer.
+function deepFrozen<T>(value: T): T {
+    if (value !== null && typeof value === "object" && !(value instanceof RegExp) && !Object.isFrozen(value)) {
+        for (const inner of Object.values(value)) deepFrozen(inner);
+        Object.freeze(value);
+    }
+    return value;
 }
 
 /** The simulator's own functions a shortcut replaced, so tests can hold each shortcut to the function it stands in for. */

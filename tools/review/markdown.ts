@@ -155,7 +155,9 @@ function protectionRows(protections: ReviewReport["protections"]): string[] {
     const grouped = new Map<string, ReviewReport["protections"]>();
     for (const p of protections) {
         if (!many(kindOf(p.subject))) {
-            rows.push(`| ${cell(p.subject)} | ${cell(p.check)} | ${p.expected} | ${p.decision} | ${p.holds ? "holds" : "**REGRESSED**"} |`);
+            rows.push(
+                `| ${cell(p.subject)} | ${cell(p.check)} | ${p.expected} | ${p.decision} | ${p.holds ? "holds" : p.notShown !== undefined ? "**not shown**" : "**REGRESSED**"} |`,
+            );
             continue;
         }
         const key = `${kindOf(p.subject)}\n${p.check}\n${p.expected}`;

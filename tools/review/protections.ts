@@ -314,8 +314,10 @@ export async function protectionChecks(inputs: ProtectionInputs): Promise<Protec
         }
         if (grant.sessionIdentity !== undefined) {
             // Taken off the list, a person's OS user is only locked, which Session Manager does not ask: IAM must refuse them.
+            // An instance tagged for the partner in the grant's account (reviewing the partner's stack, that is not the reviewed account).
             const tagged =
-                instances.find((i) => i.tags[inputs.accessTagKey] === grant.name) ?? probeInstance(picture, account, inputs.accessTagKey, grant.name);
+                picture.instances.find((i) => i.accountId === grant.role.accountId && i.tags[inputs.accessTagKey] === grant.name) ??
+                probeInstance(picture, grant.role.accountId, inputs.accessTagKey, grant.name);
             const start = (identity: string): AccessRequest => ({
                 ...as("ssm:StartSession", tagged.arn, { resourceTags: tagged.tags, at: open(Date.parse(at)) }),
                 context: { ...chainedAs(identity), "ssm:SessionDocumentAccessCheck": "true" },
