@@ -134,7 +134,7 @@ export function perPersonRunAsProblems(args: {
                 "is false with per-person Run As; accepted: true (each person's OS user is bound to their source identity, which the trust must then require)",
         });
     if (args.people.length === 0)
-        problems.push({ argument: "people", problem: "is empty with per-person Run As; accepted: the names of the people who connect" });
+        problems.push({ argument: "people", problem: "is missing or empty with per-person Run As; accepted: the names of the people who connect" });
     for (const { index, problem } of personNameProblems(args.osUser, args.people)) problems.push({ argument: `people[${index}]`, problem });
     return problems;
 }

@@ -352,8 +352,9 @@ describe("per-person Run As: the list of people fits IAM's policy size", () => {
 describe("per-person Run As: the review shows each person, and the proof catches each widening", () => {
     const AT = "2027-01-15T12:00:00Z";
     let runs: ReviewRuns;
+    let yoursFile: string;
     before(async () => {
-        const yoursFile = changedFixture("yours", (config) => {
+        yoursFile = changedFixture("yours", (config) => {
             const partner = config["third-party-ssm-access:partners"][0];
             Object.assign(partner, { osUser: BASE, runAs: "perPerson", people: ["alice", "bob"] });
         });
@@ -376,8 +377,9 @@ describe("per-person Run As: the review shows each person, and the proof catches
         const partnerA = proof.model.partners.find((p) => p.name === "Third_Party_A")!;
         expect(partnerA.runAs).to.equal("os_user_a-<person>");
         expect(partnerA.people).to.deep.equal([
-            { person: "alice", osUser: "os_user_a-alice", alsoObtains: [] },
-            { person: "bob", osUser: "os_user_a-bob", alsoObtains: [] },
+            // asProduced: the partner's jump role, as its their stack made it, tags the session too.
+            { person: "alice", osUser: "os_user_a-alice", alsoObtains: [], asProduced: true },
+            { person: "bob", osUser: "os_user_a-bob", alsoObtains: [], asProduced: true },
         ]);
     });
 
@@ -391,6 +393,7 @@ describe("per-person Run As: the review shows each person, and the proof catches
                 osUser: `os_user_a-${name}`,
                 alsoObtains: [],
                 instances: ["instance-third-party-a"],
+                asProduced: true,
             })),
         );
         const checks = report.protections.filter((c) => c.subject === "partner Third_Party_A");
@@ -446,15 +449,105 @@ describe("per-person Run As: the review shows each person, and the proof catches
         ]);
     });
 
-    it("a grant that does not refuse people it does not list is a finding: a person taken off the list still acts", async () => {
-        const widened: ReviewRuns = {
-            ...runs,
-            main: { ...runs.main, resources: runs.main.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) },
+    // The grant's trust changed statement by statement, on a copy of the runs.
+    function withGrantTrust(reviewRuns: ReviewRuns, change: (statement: PolicyStatement) => void): ReviewRuns {
+        const changed: ReviewRuns = {
+            ...reviewRuns,
+            main: { ...reviewRuns.main, resources: reviewRuns.main.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) },
         };
-        const policy = widened.main.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "grant-Third_Party_A-session-access")!;
+        const role = changed.main.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "grant-Third_Party_A-role")!;
+        const trust = JSON.parse(role.inputs.assumeRolePolicy) as PolicyDocument;
+        trust.Statement.forEach(change);
+        role.inputs.assumeRolePolicy = JSON.stringify(trust);
+        return changed;
+    }
+
+    it("a Run As binding of any other form is unproven, naming the statement: a pattern, another variable, another tag key let through", async () => {
+        const widenings: Array<[string, (s: PolicyStatement) => void]> = [
+            [
+                "a pattern after the binding",
+                (s) =>
+                    s.Condition?.StringEquals?.[RUN_AS_CONDITION] &&
+                    ((s.Condition.StringLike = { [RUN_AS_CONDITION]: "os_user_a-${aws:SourceIdentity}*" }), delete s.Condition.StringEquals[RUN_AS_CONDITION]),
+            ],
+            [
+                "a principal tag the partner sets",
+                (s) =>
+                    s.Condition?.StringEquals?.[RUN_AS_CONDITION] &&
+                    (s.Condition.StringEquals[RUN_AS_CONDITION] = ["os_user_a-${aws:SourceIdentity}", "${aws:PrincipalTag/runas}"]),
+            ],
+            [
+                "the access tag key let through",
+                (s) =>
+                    s.Condition?.["ForAllValues:StringEquals"] &&
+                    (s.Condition["ForAllValues:StringEquals"]["aws:TagKeys"] = [RUN_AS_TAG_KEY, "ExternalAccessGrantedTo"]),
+            ],
+        ];
+        for (const [what, change] of widenings) {
+            const found = problems(await proveAccess(withGrantTrust(runs, change), AT));
+            expect(
+                found.filter(
+                    (f) =>
+                        f.startsWith("unprovable: the trust of role SSMStartSession_IAM_Role_Third_Party_A, statement ") &&
+                        f.includes("keeps the Run As tag bound to the person"),
+                ),
+                what,
+            ).to.have.length.above(0);
+        }
+    });
+
+    // The grant's permissions without one statement, on a copy of the runs.
+    function withoutPermission(reviewRuns: ReviewRuns, sid: string): ReviewRuns {
+        const changed: ReviewRuns = {
+            ...reviewRuns,
+            main: { ...reviewRuns.main, resources: reviewRuns.main.resources.map((r) => ({ ...r, inputs: structuredClone(r.inputs) })) },
+        };
+        const policy = changed.main.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "grant-Third_Party_A-session-access")!;
         const document = JSON.parse(policy.inputs.policy) as PolicyDocument;
-        document.Statement = document.Statement.filter((s) => s.Sid !== ONLY_ITS_PEOPLE_SID);
+        document.Statement = document.Statement.filter((s) => s.Sid !== sid);
         policy.inputs.policy = JSON.stringify(document);
+        return changed;
+    }
+
+    it("without the guard on its own access tag, a session carrying another partner's (a transitive tag) is a finding", async () => {
+        const widened = withoutPermission(runs, "OnlyItsOwnAccessTag");
+        const found = problems(await proveAccess(widened, AT));
+        expect(
+            found.filter((f) => f.startsWith("unintended:") && f.includes("(carrying another partner's access tag) may ssm:StartSession")),
+        ).to.have.length.above(0);
+        expect(problems(await proveAccess(runs, AT)), "with the guard: nothing").to.deep.equal([]);
+    });
+
+    it("people and the partner's users that differ are a finding, naming who is on one list only", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "per-person-drift-"));
+        for (const file of fs.readdirSync(path.dirname(yoursFile))) fs.copyFileSync(path.join(path.dirname(yoursFile), file), path.join(dir, file));
+        const theirFile = path.join(dir, "Pulumi.their.yaml");
+        const their = YAML.parse(fs.readFileSync(theirFile, "utf8"));
+        their.config["third-party-ssm-access:users"] = [{ name: "alice" }, { name: "carol" }];
+        fs.writeFileSync(theirFile, YAML.stringify(their));
+        const found = problems(await proveAccess(await runForReview({ stack: "yours", configFile: path.join(dir, "Pulumi.yours.yaml") }), AT));
+        expect(found).to.include(
+            "runs-as: Third_Party_A's people (partners[].people) and its their stack's users differ: not among its users: bob; users the grant refuses: carol (the grant lists who may act, the partner's stack who can connect: keep the two lists the same)",
+        );
+    });
+
+    it("a partner's stack that does not let its jump role tag the session is shown on each person's row, and in the chain", async () => {
+        const dir = path.dirname(yoursFile);
+        const theirFile = path.join(dir, "Pulumi.their.yaml");
+        const their = YAML.parse(fs.readFileSync(theirFile, "utf8"));
+        delete their.config["third-party-ssm-access:perPersonOsUserBase"];
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "per-person-forgotten-"));
+        for (const file of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, file), path.join(copy, file));
+        fs.writeFileSync(path.join(copy, "Pulumi.their.yaml"), YAML.stringify(their));
+        const report = await analyze(await runForReview({ stack: "yours", configFile: path.join(copy, "Pulumi.yours.yaml") }), AT);
+        const partnerA = report.partners.find((p) => p.name === "Third_Party_A")!;
+        expect(partnerA.people!.map((p) => p.asProduced)).to.deep.equal([false, false]);
+        expect(partnerA.chain.find((l) => l.to.endsWith("/SSMStartSession_IAM_Role_Third_Party_A"))?.decision).to.not.equal("Allowed");
+        expect(renderMarkdown(report)).to.include("but refused through the partner's principal as its stack made it");
+    });
+
+    it("a grant that does not refuse people it does not list is a finding: a person taken off the list still acts", async () => {
+        const widened = withoutPermission(runs, ONLY_ITS_PEOPLE_SID);
         const found = problems(await proveAccess(widened, AT));
         expect(
             found.filter((f) => f.startsWith("unintended:") && f.includes("(as someone its grant does not list) may ssm:StartSession")),

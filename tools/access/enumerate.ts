@@ -13,12 +13,12 @@ import type { PolicyStatement } from "../../components/policies";
 import { decide, partnerControlled, resourceSide as resourcePolicyOf, userIdOf, type AccessRequest } from "../iam/evaluate";
 import { findPrincipal, instanceWithRole, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA, SOMEONE_ELSE, withInstanceCredentials, WRONG_EXTERNAL_ID } from "../iam/probes";
-import { sessionIdentityOf } from "../iam/facts";
+import { perPersonBaseOf, sessionIdentityOf } from "../iam/facts";
 import { personOsUser } from "../../components/constants";
 import { actionsAdmittedBy } from "./actions";
 import { SharedDecisions } from "./shared-decisions";
 import { classesOf, ResourceClass, type IntendedSelectors } from "./classes";
-import { SESSION_ID_TAG, tagsOn, type AccessUniverse, type Subject, type TypedResource } from "./universe";
+import { ANOTHER_PARTNER, SESSION_ID_TAG, tagsOn, type AccessUniverse, type Subject, type TypedResource } from "./universe";
 
 /** A request made differently from the usual way, named in words ("" for the usual way). */
 export type Variant =
@@ -34,7 +34,8 @@ export type Variant =
     | "without the Run As tag"
     | "with another person's Run As tag"
     | "with a privileged Run As tag"
-    | "as someone its grant does not list";
+    | "as someone its grant does not list"
+    | "carrying another partner's access tag";
 
 /**
  * Per-person Run As: the ways a session of a per-person grant may be tagged other than with its
@@ -127,6 +128,15 @@ function ownSession(picture: IamPicture, principalArn: string, sessionArn: strin
     };
 }
 
+/**
+ * The base of a grant's per-person OS users on one side: as that side states the grant (a diff's
+ * sides may differ), else as the universe was told (the proof, from the config).
+ */
+function runAsBaseOn(universe: AccessUniverse, side: number, roleArn: string): string | undefined {
+    const stated = universe.statedGrant(side, roleArn);
+    return stated !== undefined ? perPersonBaseOf(stated) : universe.assumeRequirements.get(roleArn)?.runAsBase;
+}
+
 /** How a subject signs one request, in a variant. */
 function requestFor(
     universe: AccessUniverse,
@@ -149,12 +159,14 @@ function requestFor(
     const base = { action, resource: resource.arn, resourceTags: tags };
     const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
     // A per-person grant: the session is tagged with the OS user of the person the chain carries, unless asked otherwise.
-    const runAsBase = lower === "sts:assumerole" || lower === "sts:tagsession" ? universe.assumeRequirements.get(resource.arn)?.runAsBase : undefined;
-    if (runAsBase !== undefined && variant !== "without the Run As tag") {
+    const runAsBase = lower === "sts:assumerole" || lower === "sts:tagsession" ? runAsBaseOn(universe, side, resource.arn) : undefined;
+    // The other tags are asked of a per-partner grant too (on one side of a diff): they must then be refused.
+    const tagged = RUN_AS_TAG_VARIANTS.includes(variant) ? (runAsBase ?? universe.assumeRequirements.get(resource.arn)?.runAsBase) : runAsBase;
+    if (tagged !== undefined && variant !== "without the Run As tag") {
         const osUser =
             variant === "with a privileged Run As tag"
                 ? PRIVILEGED_OS_USER
-                : personOsUser(runAsBase, variant === "with another person's Run As tag" ? SOMEONE_ELSE : (userName ?? REVIEW_IDENTITY));
+                : personOsUser(tagged, variant === "with another person's Run As tag" ? SOMEONE_ELSE : (userName ?? REVIEW_IDENTITY));
         Object.assign(context, runAsTagged(osUser));
     }
 
@@ -182,6 +194,8 @@ function requestFor(
     // A role session along the chain: it carries a source identity (a per-person grant's, a person it lists) and is named after it.
     const carried = variant === "as someone its grant does not list" ? SOMEONE_ELSE : sessionIdentityOf(universe.statedGrant(side, subject.key));
     const identity = variant === "without a source identity" ? {} : chainedAs(carried, REVIEW_IDENTITY);
+    // A per-person grant allows sts:TagSession: a transitive tag of the partner's session could carry an access tag in.
+    if (variant === "carrying another partner's access tag") context[`aws:PrincipalTag/${universe.accessTagKeyOf(side)}`] = ANOTHER_PARTNER;
     return {
         ...base,
         principal: widened ?? ("outside" in subject.principal ? subject.principal.outside : subject.key),
@@ -196,7 +210,8 @@ function variantsOf(universe: AccessUniverse, picture: IamPicture, subject: Subj
     const principal = "created" in subject.principal ? findPrincipal(picture, subject.key) : undefined;
     if (principal !== undefined && instanceWithRole(picture, principal.arn) !== undefined) variants.push("with its credentials used away from its instance");
     // A per-person grant acts for the people it lists only.
-    if (universe.assumeRequirements.get(subject.key)?.runAsBase !== undefined) variants.push("as someone its grant does not list");
+    if (universe.assumeRequirements.get(subject.key)?.runAsBase !== undefined)
+        variants.push("as someone its grant does not list", "carrying another partner's access tag");
     if (action.toLowerCase() === "sts:assumerole") {
         // A person's long-term keys, used without an MFA sign-in.
         if (subject.key.includes(":user/")) variants.push("without MFA");
@@ -225,7 +240,20 @@ export async function allowedAt(universe: AccessUniverse, side: number, picture:
         tags: { bySide: new Map(), default: access.resourceTags },
     };
     const request = requestFor(universe, side, picture, subject, access.action, resource, access.resourceTags, access.variant);
-    return (await decide(picture, { ...request, at })).decision === "Allowed";
+    return (await decideTagged(picture, { ...request, at })).detail.decision === "Allowed";
+}
+
+/**
+ * Decides a request; an AssumeRole that passes session tags needs sts:TagSession too, by the
+ * same caller on the same role ("Pass session tags in AWS STS", IAM User Guide), so it is
+ * allowed only when both are. Says how many evaluations that took.
+ */
+async function decideTagged(picture: IamPicture, request: AccessRequest): Promise<{ detail: Awaited<ReturnType<typeof decide>>; evaluations: number }> {
+    const detail = await decide(picture, request);
+    if (detail.decision !== "Allowed" || request.action.toLowerCase() !== "sts:assumerole" || request.context?.["aws:TagKeys"] === undefined)
+        return { detail, evaluations: 1 };
+    const tagging = await decide(picture, { ...request, action: "sts:TagSession" });
+    return { detail: tagging.decision === "Allowed" ? detail : tagging, evaluations: 2 };
 }
 
 export interface EnumerationOptions {
@@ -257,9 +285,10 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
         const resource = resources.representative;
         const tags = universe.tagsOn(resource, side);
         const request = { ...requestFor(universe, side, picture, subject, action, resource, tags, variant), at: options.at };
-        const evaluate = () => {
-            evaluations++;
-            return decide(picture, request);
+        const evaluate = async () => {
+            const decided = await decideTagged(picture, request);
+            evaluations += decided.evaluations;
+            return decided.detail;
         };
         // Principals alike share a decision (shared-decisions.ts): never with `exhaustive`, nor for one its administrator may widen.
         const created = "created" in subject.principal && variant !== WIDENED_BY_ITS_ADMINISTRATOR ? findPrincipal(picture, subject.key) : undefined;

@@ -152,7 +152,7 @@ function partnerRules(w: Wiring, s: YoursSettings, p: PartnerSettings): Intended
     const perPerson =
         p.people === undefined
             ? ""
-            : `, tagging the session ${RUN_AS_TAG_KEY}=${personOsUser(p.osUser, "<its source identity>")} (each of ${p.people.length} ${p.people.length === 1 ? "person" : "people"} runs as their own OS user) and with no other tag`;
+            : `, tagging the session ${RUN_AS_TAG_KEY}=${personOsUser(p.osUser, "<its source identity>")} (${p.people.length === 1 ? "its one person runs" : `each of its ${p.people.length} people runs`} as their own OS user) and with no other tag`;
     rules.push({
         says:
             `${principals.join(" and ")} (of ${p.name}'s account ${p.accountId}, whatever its administrator lets them do) may assume ` +

@@ -13,7 +13,7 @@ import { RUN_AS_TAG_KEY } from "../../components/constants";
 import { asList } from "../../components/policies";
 import type { GrantOutput } from "../../stacks/outputs";
 import { decide, partnerControlled, type AccessRequest } from "../iam/evaluate";
-import type { IamPicture, IamPrincipal } from "../iam/picture";
+import { findPrincipal, type IamPicture, type IamPrincipal } from "../iam/picture";
 import { chainedAs, runAsTagged } from "../iam/probes";
 
 /** What one person of a per-person grant obtains. */
@@ -24,6 +24,12 @@ export interface PersonRunAs {
     osUser: string | null;
     /** Anything else the person obtains: another OS user, or a session without the Run As tag (then the default user). Each is a finding. */
     alsoObtains: string[];
+    /**
+     * Whether the person obtains their own OS user through the trusted principal with its own
+     * policies as produced (the partner's stack, when the review sees it): false when the
+     * partner's side refuses (its jump role may not tag the session); undefined when unseen.
+     */
+    asProduced?: boolean;
 }
 
 /** What `alsoObtains` says of a session obtained without the Run As tag. */
@@ -55,11 +61,11 @@ export async function peopleOfGrant(
     const names = Object.keys(osUsers);
     const literals = [...new Set(literalRunAsValues(grant))];
     let evaluations = 0;
-    const obtains = async (principal: string, person: string, runAs: string | undefined) => {
+    const obtains = async (principal: string, person: string, runAs: string | undefined, asProduced = false) => {
         const tagged = runAs === undefined ? {} : runAsTagged(runAs);
         for (const action of runAs === undefined ? ["sts:AssumeRole"] : ["sts:AssumeRole", "sts:TagSession"]) {
             const request: AccessRequest = {
-                principal: partnerControlled(principal),
+                principal: asProduced ? principal : partnerControlled(principal),
                 sessionName: person,
                 action,
                 resource: grant.arn,
@@ -77,13 +83,15 @@ export async function peopleOfGrant(
         const another = names.length > 1 ? osUsers[names[(index + 1) % names.length]] : undefined;
         const others = [...new Set([another, PRIVILEGED, ...literals].filter((v): v is string => v !== undefined && v !== own))];
         let ownObtained = false;
+        let asProduced: boolean | undefined;
         const alsoObtains = new Set<string>();
         for (const principal of stated.trustedPrincipalArns) {
             if (await obtains(principal, person, own)) ownObtained = true;
             for (const other of others) if (await obtains(principal, person, other)) alsoObtains.add(other);
             if (await obtains(principal, person, undefined)) alsoObtains.add(WITHOUT_THE_TAG);
+            if (findPrincipal(picture, principal) !== undefined) asProduced = (asProduced ?? false) || (await obtains(principal, person, own, true));
         }
-        people.push({ person, osUser: ownObtained ? own : null, alsoObtains: [...alsoObtains] });
+        people.push({ person, osUser: ownObtained ? own : null, alsoObtains: [...alsoObtains], ...(asProduced === undefined ? {} : { asProduced }) });
     }
     return { people, evaluations };
 }

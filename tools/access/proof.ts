@@ -207,7 +207,30 @@ export async function proveAccess(runs: ReviewRuns, at: string, progress?: (line
         const meant = settings.yours.flatMap((y) => y.partners).find((p) => p.name === partner.name);
         if (meant !== undefined) findings.push(...runsAsFindings(partner, meant, at));
     }
-    const perPersonGrants = new Set([...universe.assumeRequirements].filter(([, r]) => r.runAsBase !== undefined).map(([role]) => role));
+    // Per person, the grant lists who may act and the partner's stack who can connect: one list, kept in both.
+    for (const partner of settings.yours.flatMap((y) => y.partners)) {
+        const their = settings.their.find((t) => t.partnerName === partner.name && t.users.length > 0);
+        if (partner.people === undefined || their === undefined) continue;
+        const users = their.users.map((u) => u.name);
+        const onlyPeople = partner.people.filter((p) => !users.includes(p));
+        const onlyUsers = users.filter((u) => !partner.people!.includes(u));
+        if (onlyPeople.length > 0 || onlyUsers.length > 0)
+            findings.push({
+                kind: "runs-as",
+                message:
+                    `${partner.name}'s people (partners[].people) and its their stack's users differ: ` +
+                    [
+                        onlyPeople.length > 0 ? `not among its users: ${onlyPeople.join(", ")}` : "",
+                        onlyUsers.length > 0 ? `users the grant refuses: ${onlyUsers.join(", ")}` : "",
+                    ]
+                        .filter(Boolean)
+                        .join("; ") +
+                    " (the grant lists who may act, the partner's stack who can connect: keep the two lists the same)",
+            });
+    }
+    const perPersonGrants = new Map(
+        [...universe.assumeRequirements].flatMap(([role, r]) => (r.runAsBase === undefined ? [] : [[role, r.runAsBase] as [string, string]])),
+    );
     for (const problem of unprovable([runs.main, ...runs.referenced], prepared.picture, perPersonGrants))
         findings.push({ kind: "unprovable", message: problem });
     return { spec, model, universe, findings, evaluations, milliseconds: Date.now() - started };

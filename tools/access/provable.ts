@@ -5,7 +5,7 @@
 // document, or another grant of access, on a resource the IAM picture does not read. Each
 // is a finding: the proof holds only for what it can evaluate.
 
-import { RUN_AS_TAG_KEY } from "../../components/constants";
+import { RUN_AS_TAG_KEY, personOsUser } from "../../components/constants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../components/policies";
 import { statementAdmits } from "../iam/wildcards";
 import type { IamPicture } from "../iam/picture";
@@ -121,18 +121,47 @@ function statementProblems(where: string, document: PolicyDocument | undefined, 
 }
 
 /**
- * Everything in these runs and their picture that the proof cannot evaluate, in words.
- * `perPersonGrants`: the roles whose sessions the model tags with a person's Run As user.
+ * A per-person grant's trust binds the Run As tag to the person in one form only: StringEquals
+ * with `<base>-${aws:SourceIdentity}`, and aws:TagKeys limited by ForAllValues:StringEquals to
+ * the Run As key. The model asks a few other values (another person's, root, every literal the
+ * trust names, none); a comparison of another form (a pattern, another variable, another key
+ * let through) may allow values it never asks, so it is said to be unproven.
  */
-export function unprovable(runs: ProgramRun[], picture: IamPicture, perPersonGrants: ReadonlySet<string> = new Set()): string[] {
+function runAsBindingProblems(where: string, document: PolicyDocument | undefined, base: string): string[] {
+    const bound: Record<string, { operator: string; values: string[] }> = {
+        [`aws:requesttag/${RUN_AS_TAG_KEY.toLowerCase()}`]: { operator: "StringEquals", values: [personOsUser(base, "${aws:SourceIdentity}")] },
+        "aws:tagkeys": { operator: "ForAllValues:StringEquals", values: [RUN_AS_TAG_KEY] },
+    };
+    const problems: string[] = [];
+    (document?.Statement ?? []).forEach((statement, index) => {
+        if (statement.Effect !== "Allow") return;
+        for (const [operator, keys] of Object.entries(statement.Condition ?? {}))
+            for (const [key, value] of Object.entries(keys)) {
+                const form = bound[key.toLowerCase()];
+                const values = asList(value as string | string[]);
+                if (form !== undefined && (operator !== form.operator || values.length !== 1 || values[0] !== form.values[0]))
+                    problems.push(
+                        `${where}, statement ${statement.Sid ?? index + 1} compares ${key} by ${operator} with ${JSON.stringify(values)}: per person only ${form.operator} with ${JSON.stringify(form.values[0])} keeps the Run As tag bound to the person and other tags out; the proof asks a few other values, so what this allows is unproven`,
+                    );
+            }
+    });
+    return problems;
+}
+
+/**
+ * Everything in these runs and their picture that the proof cannot evaluate, in words.
+ * `perPersonGrants`: the roles whose sessions the model tags with a person's Run As user, with the base of their people's OS users.
+ */
+export function unprovable(runs: ProgramRun[], picture: IamPicture, perPersonGrants: ReadonlyMap<string, string> = new Map()): string[] {
     const problems: string[] = [];
     const onPerPersonGrants = (statement: PolicyStatement) => {
         const resources = asList(statement.Resource);
         return (statement as { NotResource?: unknown }).NotResource === undefined && resources.length > 0 && resources.every((r) => perPersonGrants.has(r));
     };
     for (const principal of picture.principals) {
-        const ownTrust = perPersonGrants.has(principal.arn);
-        problems.push(...statementProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy, () => ownTrust));
+        const base = perPersonGrants.get(principal.arn);
+        problems.push(...statementProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy, () => base !== undefined));
+        if (base !== undefined) problems.push(...runAsBindingProblems(`the trust of ${principal.kind} ${principal.name}`, principal.trustPolicy, base));
         for (const policy of principal.policies)
             problems.push(...statementProblems(`policy ${policy.name} of ${principal.kind} ${principal.name}`, policy.document, onPerPersonGrants));
     }

@@ -336,6 +336,11 @@ export class AccessUniverse {
         return found;
     }
 
+    /** The instance tag key side `side`'s grants compare (ABAC). */
+    accessTagKeyOf(side: number): string {
+        return this.sides[side].accessTagKey;
+    }
+
     /** Grant role `roleArn` as side `side`'s yours stack states it (its grants output): what its partner was given, and what it is built to enforce. */
     statedGrant(side: number, roleArn: string): GrantOutput | undefined {
         return this.sides[side]?.statedGrants.get(roleArn);

@@ -10,7 +10,7 @@ import { proveAccess } from "../access/proof";
 import { decide, partnerControlled } from "../iam/evaluate";
 import { lintPicture } from "../iam/lint";
 import { chainedAs, REVIEW_IDENTITY, runAsTagged, SIGNED_IN_WITH_MFA } from "../iam/probes";
-import { personOsUser } from "../../components/constants";
+import { RUN_AS_TAG_KEY, personOsUser } from "../../components/constants";
 import { findPrincipal, type IamPicture, type IamPrincipal, type PictureInstance } from "../iam/picture";
 import { cloudResources, resolve, type ProgramRun } from "../mock-engine";
 import { grantsOf, listedPersonOf, perPersonBaseOf, preferencesOf, runAsOf, yoursRunOf } from "../iam/facts";
@@ -107,10 +107,10 @@ async function chainFor(
         const people = inPicture === undefined ? [] : (peopleOf.get(inPicture.accountId) ?? []);
         // The identity the jump session carries: a person's own name when this review sees the people.
         const identity = people[0]?.name ?? REVIEW_IDENTITY;
-        const detail = await decide(picture, {
+        const assume = (action: string) => ({
             principal: inPicture ? principalArn : partnerControlled(principalArn),
             sessionName: identity,
-            action: "sts:AssumeRole",
+            action,
             resource: grant.arn,
             context: {
                 ...(externalId ? { "sts:ExternalId": externalId } : {}),
@@ -122,6 +122,9 @@ async function chainFor(
             },
             at,
         });
+        // Per person, passing the tag needs sts:TagSession on both sides as well.
+        let detail = await decide(picture, assume("sts:AssumeRole"));
+        if (perPersonBase !== undefined && detail.decision === "Allowed") detail = await decide(picture, assume("sts:TagSession"));
         links.push({
             from: principalArn,
             to: grant.arn,
@@ -132,7 +135,8 @@ async function chainFor(
                     : "with the external id; the partner's own policies are not in this review") +
                 (stated?.requiresSourceIdentity
                     ? "; carries the source identity set before it, and names the session after it"
-                    : "; no source identity required"),
+                    : "; no source identity required") +
+                (perPersonBase === undefined ? "" : `; tags the session ${RUN_AS_TAG_KEY}=${personOsUser(perPersonBase, identity)} (sts:TagSession)`),
         });
         // Who may use that principal, when it is a jump role this review can see.
         for (const person of people) {
@@ -174,6 +178,7 @@ function personRows(
             osUser: p.osUser,
             alsoObtains: p.alsoObtains,
             instances,
+            ...(p.asProduced === undefined ? {} : { asProduced: p.asProduced }),
         })),
     };
 }

@@ -78,7 +78,11 @@ export function renderMarkdown(report: ReviewReport): string {
     for (const partner of report.partners.length > DETAILED_PARTNERS ? [] : report.partners) {
         out.push(`### ${partner.name}`, "");
         out.push(`- grant role: \`${partner.grantRoleArn}\``);
-        out.push(`- runs as: \`${partner.runAs}\`${report.defaultRunAs ? ` (default for untagged principals: \`${report.defaultRunAs}\`)` : ""}`);
+        out.push(
+            partner.people !== undefined
+                ? `- runs as: \`${partner.runAs}\`, each person their own (per-person Run As: its grant refuses a session without the person's tag)`
+                : `- runs as: \`${partner.runAs}\`${report.defaultRunAs ? ` (default for untagged principals: \`${report.defaultRunAs}\`)` : ""}`,
+        );
         out.push(`- expires: ${partner.expiresAt ?? "never"}`);
         if (partner.revokeSessionsIssuedBefore) out.push(`- credentials issued before ${partner.revokeSessionsIssuedBefore} are refused`);
         out.push(`- reaches: ${partner.reach}`);
@@ -214,11 +218,19 @@ function intendedLines(intended: string[], partners: ReviewReport["partners"]): 
 /** How many people a per-person partner lists one by one; beyond, a sentence and the exceptions (every row is in the JSON report). */
 const LISTED_PEOPLE = 20;
 
+// The OS user a person runs as, and whether the partner's own side lets them (its jump role must tag the session).
+function osUserCell(p: PersonRow): string {
+    if (p.osUser === null) return "**refused**";
+    if (p.asProduced === false)
+        return `\`${p.osUser}\`, **but refused through the partner's principal as its stack made it** (its jump role may not tag the session: is perPersonOsUserBase set in its their stack?)`;
+    return `\`${p.osUser}\``;
+}
+
 // Per-person Run As: person -> source identity -> grant -> OS user -> instances.
 function peopleLines(partner: string, people: PersonRow[]): string[] {
-    const exceptions = people.filter((p) => p.osUser === null || p.alsoObtains.length > 0);
+    const exceptions = people.filter((p) => p.osUser === null || p.alsoObtains.length > 0 || p.asProduced === false);
     const lines = [
-        `Per-person Run As: ${exceptions.length === 0 ? `each of ${people.length} people runs as their own OS user, and as nobody else's` : `${exceptions.length} of ${people.length} people do not run as their own OS user alone`}.`,
+        `Per-person Run As: ${exceptions.length === 0 ? `${people.length === 1 ? "its one person runs" : `each of ${people.length} people runs`} as their own OS user, and as nobody else's` : `${exceptions.length} of ${people.length} ${people.length === 1 ? "person does" : "people do"} not run as their own OS user alone`}.`,
         "",
     ];
     const listed = people.length > LISTED_PEOPLE ? exceptions : people;
@@ -226,7 +238,7 @@ function peopleLines(partner: string, people: PersonRow[]): string[] {
     lines.push("| person | source identity | OS user | instances | also obtains |", "|---|---|---|---|---|");
     for (const p of listed)
         lines.push(
-            `| \`${cell(p.person)}\` | ${cell(p.sourceIdentity)} | ${p.osUser === null ? "**refused**" : `\`${p.osUser}\``} | ${cell(p.instances.join(", ") || "none")} | ${p.alsoObtains.length === 0 ? "nothing else" : `**${cell(p.alsoObtains.join(", "))}**`} |`,
+            `| \`${cell(p.person)}\` | ${cell(p.sourceIdentity)} | ${osUserCell(p)} | ${cell(p.instances.join(", ") || "none")} | ${p.alsoObtains.length === 0 ? "nothing else" : `**${cell(p.alsoObtains.join(", "))}**`} |`,
         );
     lines.push("");
     return lines;

@@ -57,6 +57,8 @@ export interface PersonRow {
     alsoObtains: string[];
     /** The instances their sessions reach: their partner's. */
     instances: string[];
+    /** False when the partner's principal, with its own policies as produced, cannot obtain it (absent when the review does not see them). */
+    asProduced?: boolean;
 }
 
 export interface Finding {
