@@ -462,12 +462,12 @@ export interface GrantPermissionsPolicyArgs {
  */
 export const ROLE_INLINE_POLICY_MAX_CHARACTERS = 10_240;
 
-/** Whether a grant's permissions fit IAM's size quota; when they do not, how many characters too many (a per-person grant's people). */
+/** What is wrong with a grant's permissions' size: undefined when they fit IAM's quota for inline policies (a per-person grant lists its people). */
 export function grantPolicySizeProblem(args: GrantPermissionsPolicyArgs): string | undefined {
     const size = JSON.stringify(grantPermissionsPolicy(args)).length;
     return size <= ROLE_INLINE_POLICY_MAX_CHARACTERS
         ? undefined
-        : `got ${args.perPerson?.people.length ?? 0} people, whose names make the grant's permissions ${size} characters, over IAM's ${ROLE_INLINE_POLICY_MAX_CHARACTERS} for a role's inline policies; accepted: fewer or shorter names (about 13 characters each count), or the partner per partner`;
+        : `got ${args.perPerson?.people.length ?? 0} people, whose names make the grant's permissions ${size} characters, over IAM's ${ROLE_INLINE_POLICY_MAX_CHARACTERS} for a role's inline policies; accepted: fewer or shorter names (each costs its length and 3 more), or the partner per partner`;
 }
 
 /** Sid of the statement refusing a per-person grant to anyone its config does not list. */
