@@ -29,7 +29,7 @@ import { diffRuns } from "../tools/diff";
 import { decide, partnerControlled, type AccessRequest } from "../tools/iam/evaluate";
 import type { IamPicture, IamPrincipal, PictureInstance } from "../tools/iam/picture";
 import { chainedAs } from "../tools/iam/probes";
-import { ofType, only, PROJECT, PROJECT_ROOT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
+import { FIXTURES_DIR, ofType, only, PROJECT, PROJECT_ROOT, resolve, runProgram, SAMPLE_STACKS, type ProgramRun } from "../tools/mock-engine";
 
 const ASSOCIATION = "aws:ssm/association:Association";
 const BASE = "os_user_a";
@@ -544,6 +544,23 @@ describe("per-person Run As: the review shows each person, and the proof catches
         expect(partnerA.people!.map((p) => p.asProduced)).to.deep.equal([false, false]);
         expect(partnerA.chain.find((l) => l.to.endsWith("/SSMStartSession_IAM_Role_Third_Party_A"))?.decision).to.not.equal("Allowed");
         expect(renderMarkdown(report)).to.include("but refused through the partner's principal as its stack made it");
+    });
+
+    it("the access diff of turning a partner per person says who may act now, and asks the old grant nothing per person", async () => {
+        const diff = await diffStacks({
+            stack: "yours",
+            before: { name: "per partner", programRoot: PROJECT_ROOT, configFile: path.join(FIXTURES_DIR, "Pulumi.yours.yaml") },
+            after: { name: "per person", programRoot: PROJECT_ROOT, configFile: yoursFile },
+            at: AT,
+        });
+        expect(diff.lines.map((l) => `${l.effect} | ${l.subject} | ${l.text}`)).to.have.members([
+            "adds | Third_Party_A | sessions now run as os_user_a-<person> (were os_user_a_alice): the partner acts as that OS user",
+            "adds | Third_Party_A | its grant's sessions may now be tagged by role 3P_IAM_Assume_Role, each only with its person's own OS user (per-person Run As; the proof asks every other)",
+            "adds | Third_Party_A | its grant's sessions may now be tagged by role 3P_IAM_Assume_Role, once its account's administrator widens its own policies, each only with its person's own OS user (per-person Run As; the proof asks every other)",
+            "removes | Third_Party_A | its grant now acts only for the people it lists (per-person Run As): before, for anyone its trusted principal named",
+            "adds | Third_Party_A | alice may now act through its grant, as os_user_a-alice",
+            "adds | Third_Party_A | bob may now act through its grant, as os_user_a-bob",
+        ]);
     });
 
     it("a grant that does not refuse people it does not list is a finding: a person taken off the list still acts", async () => {

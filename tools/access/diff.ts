@@ -109,6 +109,10 @@ function partnerLines(before: PartnerAccess, after: PartnerAccess, subject: stri
                 ? `its grant's sessions may now be tagged by ${gained.label}, each only with its person's own OS user (per-person Run As; the proof asks every other)`
                 : `its grant's sessions may now be tagged by ${gained.label}: session tags override the grant's own, so the partner could pick its OS user and its instances`,
         );
+    if (before.people === null && after.people !== null)
+        line("removes", "its grant now acts only for the people it lists (per-person Run As): before, for anyone its trusted principal named");
+    if (before.people !== null && after.people === null)
+        line("adds", "its grant now acts for anyone its trusted principal names, no longer only the people it listed (per-person Run As is off)");
     lines.push(...personLines(before.people ?? [], after.people ?? [], subject));
     for (const lost of minus(before.taggableBy, after.taggableBy)) line("removes", `its grant's sessions may no longer be tagged by ${lost.label}`);
     for (const gained of minus(after.holds, before.holds)) line("adds", `its shell now holds ${gained.label}`);

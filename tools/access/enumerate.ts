@@ -137,6 +137,20 @@ function runAsBaseOn(universe: AccessUniverse, side: number, roleArn: string): s
     return stated !== undefined ? perPersonBaseOf(stated) : universe.assumeRequirements.get(roleArn)?.runAsBase;
 }
 
+/** The variants that exist because a grant is per person: its people, and the tags passed into its sessions. */
+const PER_PERSON_SUBJECT_VARIANTS: readonly Variant[] = ["as someone its grant does not list", "carrying another partner's access tag"];
+
+/**
+ * Whether a variant means anything on one side: the per-person ones only where that side's
+ * grant is per person (a diff may turn a partner per person; its other side asks none of
+ * them, as a proof of a per-partner stack does not).
+ */
+function meaningfulOn(universe: AccessUniverse, side: number, subject: string, resource: string, variant: Variant): boolean {
+    if (PER_PERSON_SUBJECT_VARIANTS.includes(variant)) return runAsBaseOn(universe, side, subject) !== undefined;
+    if (RUN_AS_TAG_VARIANTS.includes(variant)) return runAsBaseOn(universe, side, resource) !== undefined;
+    return true;
+}
+
 /** How a subject signs one request, in a variant. */
 function requestFor(
     universe: AccessUniverse,
@@ -160,13 +174,11 @@ function requestFor(
     const userName = subject.key.includes(":user/") ? subject.key.split("/").pop()! : undefined;
     // A per-person grant: the session is tagged with the OS user of the person the chain carries, unless asked otherwise.
     const runAsBase = lower === "sts:assumerole" || lower === "sts:tagsession" ? runAsBaseOn(universe, side, resource.arn) : undefined;
-    // The other tags are asked of a per-partner grant too (on one side of a diff): they must then be refused.
-    const tagged = RUN_AS_TAG_VARIANTS.includes(variant) ? (runAsBase ?? universe.assumeRequirements.get(resource.arn)?.runAsBase) : runAsBase;
-    if (tagged !== undefined && variant !== "without the Run As tag") {
+    if (runAsBase !== undefined && variant !== "without the Run As tag") {
         const osUser =
             variant === "with a privileged Run As tag"
                 ? PRIVILEGED_OS_USER
-                : personOsUser(tagged, variant === "with another person's Run As tag" ? SOMEONE_ELSE : (userName ?? REVIEW_IDENTITY));
+                : personOsUser(runAsBase, variant === "with another person's Run As tag" ? SOMEONE_ELSE : (userName ?? REVIEW_IDENTITY));
         Object.assign(context, runAsTagged(osUser));
     }
 
@@ -283,6 +295,7 @@ export async function enumerateSide(universe: AccessUniverse, side: number, pict
     const shared = new SharedDecisions();
     const ask = async (subject: Subject, action: string, resources: ResourceClass, variant: Variant) => {
         const resource = resources.representative;
+        if (!meaningfulOn(universe, side, subject.key, resource.arn, variant)) return;
         const tags = universe.tagsOn(resource, side);
         const request = { ...requestFor(universe, side, picture, subject, action, resource, tags, variant), at: options.at };
         const evaluate = async () => {
