@@ -67,6 +67,8 @@ export function awsCliConfig(args: CliConfigArgs): string {
             ...(args.mfa === undefined ? [] : mfaSignInHint(person, signedIn, args.mfa).map((line) => `# ${line}`)),
             `[profile ${jump}]`,
             `region = ${args.region}`,
+            // Per person the grant step runs `aws sts assume-role --profile <this>`: it takes this profile's STS endpoint setting.
+            ...(args.perPersonOsUserBase === undefined ? [] : ["sts_regional_endpoints = regional"]),
             `credential_process = aws sts assume-role --profile ${signedIn} --role-arn ${args.jumpRoleArn} --role-session-name ${person.name} --source-identity ${person.name} --output json --query "${CREDENTIAL_PROCESS_QUERY}"`,
             "",
             `[profile ${sessionProfileName(args.partnerName, person)}]`,
@@ -92,9 +94,9 @@ function grantProfile(args: CliConfigArgs, jump: string, person: CliPerson): str
 
 // The grant step with the person's Run As session tag: a role profile cannot pass session tags
 // (the CLI's assume-role provider sends none), so it calls assume-role itself, through the jump
-// profile, in the grant's region: the AWS CLI v2 calls the regional STS endpoint by default
-// ("AWS STS Regional endpoints", AWS SDKs and Tools Reference Guide), and the grant's trust
-// checks aws:RequestedRegion.
+// profile, in the grant's region and at its regional STS endpoint (the jump profile sets
+// sts_regional_endpoints; "AWS STS Regional endpoints", AWS SDKs and Tools Reference Guide, gives
+// legacy, the global endpoint, as the general default): the grant's trust checks aws:RequestedRegion.
 function taggedGrantProfile(args: CliConfigArgs, base: string, jump: string, person: CliPerson): string[] {
     return [
         `credential_process = aws sts assume-role --profile ${jump} --region ${args.region} --role-arn ${args.grantRoleArn} --external-id ${args.externalId} ` +

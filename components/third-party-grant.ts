@@ -67,8 +67,8 @@ export interface ThirdPartyGrantArgs {
     osUserDocumentName?: pulumi.Input<string>;
     /**
      * With `people`: the list document from `OsUserProvisioning` (`usersDocumentName`), which
-     * creates all the people's OS users in one association. Without it, `osUserDocumentName`
-     * creates them with one association each (State Manager allows 2,000 per account and region).
+     * creates all the people's OS users in one association (State Manager allows 2,000 per
+     * account and region), in place of `osUserDocumentName`.
      */
     osUsersDocumentName?: pulumi.Input<string>;
     /** ARN of a managed policy set as the permissions boundary of every role this component creates: the most any of them may do, whatever its own policies say. */
@@ -122,6 +122,14 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
             );
             for (const { argument, problem } of perPersonRunAsProblems({ osUser: args.osUser as string, people, requireSourceIdentity }))
                 requireValid(this, argument, undefined, () => problem);
+            if (args.osUserDocumentName !== undefined && args.osUsersDocumentName === undefined)
+                requireValid(
+                    this,
+                    "osUsersDocumentName",
+                    undefined,
+                    () =>
+                        "is missing with people and osUserDocumentName; accepted: the list document (OsUserProvisioning with usersDocument: true, its usersDocumentName), which creates every person's OS user",
+                );
         }
         const osUser = checkedInput(this, "osUser", args.osUser, PARTNER_OS_USER.problem);
         const personOsUsers = people && Object.fromEntries(people.map((person) => [person, personOsUser(args.osUser as string, person)]));
@@ -207,14 +215,8 @@ export class ThirdPartyGrant extends pulumi.ComponentResource {
                 target,
                 parent: this,
             });
-        else if (args.osUserDocumentName !== undefined) {
-            if (personOsUsers === undefined)
-                createOsUserAssociation(`${name}-os-user`, { documentName: args.osUserDocumentName, userName: osUser, target, parent: this });
-            // Named from the person, so adding or removing one touches no other's.
-            else
-                for (const [person, userName] of Object.entries(personOsUsers))
-                    createOsUserAssociation(`${name}-os-user-${person}`, { documentName: args.osUserDocumentName, userName, target, parent: this });
-        }
+        else if (personOsUsers === undefined && args.osUserDocumentName !== undefined)
+            createOsUserAssociation(`${name}-os-user`, { documentName: args.osUserDocumentName, userName: osUser, target, parent: this });
 
         this.roleArn = role.arn;
         this.roleName = role.name;

@@ -82,6 +82,11 @@ const cases: Case[] = [
         argument: "people[1]",
     },
     {
+        what: "ThirdPartyGrant: per-person Run As with the one-user document only (the people's users need the list document)",
+        build: () => new ThirdPartyGrant("g", { ...grantArgs, people: ["alice"], osUserDocumentName: "os-users-create-os-user" }),
+        argument: "osUsersDocumentName",
+    },
+    {
         what: "ThirdPartyGrant: per-person Run As with a base holding the separator",
         build: () => new ThirdPartyGrant("g", { ...grantArgs, osUser: "os_user_vendor-x", people: ["alice"] }),
         argument: "osUser",

@@ -154,6 +154,9 @@ describe("per-person Run As: the partner's side", () => {
             expect(profile).to.match(new RegExp(`credential_process = aws sts assume-role --profile third_party_a-${person}-jump --region us-east-1 `));
             expect(profile).to.include(`--role-session-name ${person} --tags Key=${RUN_AS_TAG_KEY},Value=os_user_a-${person} --duration-seconds 3600`);
             expect(profile).to.not.include("role_arn");
+            // The grant step signs through the jump profile: that profile asks for the regional STS endpoint.
+            const jump = config.split(`[profile third_party_a-${person}-jump]`)[1].split("[profile")[0];
+            expect(jump).to.include("sts_regional_endpoints = regional");
         }
     });
 
